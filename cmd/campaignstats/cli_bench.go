@@ -1,0 +1,347 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/campaignstats/campaignstats/client"
+	"github.com/campaignstats/campaignstats/internal/app"
+	"github.com/campaignstats/campaignstats/internal/config"
+	"github.com/campaignstats/campaignstats/internal/demo"
+	"github.com/campaignstats/campaignstats/internal/workspace"
+)
+
+// benchResult is the machine-readable output of `campaignstats bench --json`.
+type benchResult struct {
+	Events             int                `json:"events"`
+	Campaigns          int                `json:"campaigns"`
+	Users              int                `json:"users"`
+	Days               int                `json:"days"`
+	IngestSeconds      float64            `json:"ingest_seconds"`
+	IngestEventsPerSec float64            `json:"ingest_events_per_second"`
+	IngestLatencyMS    map[string]float64 `json:"ingest_batch_latency_ms"`
+	StatsLargestMS     map[string]float64 `json:"stats_largest_campaign_30d_unique_ms"`
+	StatsTop10MS       map[string]float64 `json:"stats_top10_campaigns_30d_unique_ms"`
+	VisibilityMS       map[string]float64 `json:"time_to_visibility_ms"`
+	ServerPeakRSSMiB   float64            `json:"server_peak_rss_mib,omitempty"`
+	Naive              *naiveResult       `json:"naive,omitempty"`
+}
+
+// runBench is `campaignstats bench`.
+func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	server := fs.String("server", "", "server URL (empty: start an embedded server in a temporary directory)")
+	wsID := fs.String("workspace", "", "workspace id (with --server)")
+	dataKey := fs.String("data-key", "", "data key (with --server)")
+	reportKey := fs.String("report-key", "", "report key (with --server)")
+	events := fs.Int("events", 1_000_000, "events to ingest")
+	batch := fs.Int("batch", 1000, "events per request")
+	concurrency := fs.Int("concurrency", 8, "concurrent ingest requests")
+	campaigns := fs.Int("campaigns", 100, "top-level campaigns")
+	users := fs.Int("users", 100_000, "distinct users")
+	days := fs.Int("days", 60, "days of traffic")
+	statsCalls := fs.Int("stats-calls", 200, "Stats calls per query shape")
+	seed := fs.Uint64("seed", 1, "random seed")
+	serverPID := fs.Int("server-pid", 0, "pid of the server process, to report its peak RSS")
+	naive := fs.Bool("naive", false, "also answer the Stats query shapes with plain DuckDB SQL over the raw events (same data, same run)")
+	dataDir := fs.String("data-dir", "", "data directory of the embedded server (default: a new temporary directory)")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	if err := fs.Parse(args); err != nil {
+		return exitUsage
+	}
+	if err := config.ApplyEnv(fs, getenv); err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	base := *server
+	if base == "" {
+		cfg := config.Default()
+		cfg.Addr = "127.0.0.1:0"
+		cfg.DataDir = *dataDir
+		if cfg.DataDir == "" {
+			dir, err := os.MkdirTemp("", "campaignstats-bench-")
+			if err != nil {
+				fmt.Fprintln(stderr, err)
+				return exitRuntime
+			}
+			defer os.RemoveAll(dir)
+			cfg.DataDir = dir
+		}
+		cfg.LogLevel = "warn"
+		srv, err := app.Start(ctx, cfg, newLogger(cfg, stderr), time.Now)
+		if err != nil {
+			fmt.Fprintf(stderr, "campaignstats bench: %v\n", err)
+			return exitRuntime
+		}
+		defer srv.Close(context.Background())
+		ws, err := srv.Workspaces().Create(ctx, workspace.CreateRequest{Name: "bench", RateLimitPerMinute: ptr(100000)})
+		if err != nil {
+			fmt.Fprintf(stderr, "campaignstats bench: %v\n", err)
+			return exitRuntime
+		}
+		base, *wsID, *dataKey, *reportKey = srv.LocalURL(), ws.ID, ws.DataKey, ws.ReportKey
+		*serverPID = os.Getpid()
+	} else if *wsID == "" || *dataKey == "" || *reportKey == "" {
+		fmt.Fprintln(stderr, "campaignstats bench: --server needs --workspace, --data-key and --report-key")
+		return exitUsage
+	}
+	end := time.Now().UTC().Truncate(24 * time.Hour)
+	gen := demo.New(demo.Options{Campaigns: *campaigns, Users: *users, Days: *days, Events: *events, Seed: *seed, End: end, Prefix: "bench"})
+	c := client.New(base)
+	b := &bencher{c: c, ws: *wsID, dataKey: *dataKey, reportKey: *reportKey, stderr: stderr}
+	res := benchResult{Campaigns: *campaigns, Users: *users, Days: *days}
+
+	var rawFile *os.File
+	if *naive {
+		f, err := os.CreateTemp("", "campaignstats-bench-*.ndjson")
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitRuntime
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		rawFile = f
+	}
+	if err := b.ingest(ctx, gen, *batch, *concurrency, rawFile, &res); err != nil {
+		fmt.Fprintf(stderr, "campaignstats bench: %v\n", err)
+		return exitRuntime
+	}
+	largest := gen.Largest(10)
+	from := end.AddDate(0, 0, -30).Format(time.DateOnly)
+	to := end.AddDate(0, 0, -1).Format(time.DateOnly)
+	var err error
+	if res.StatsLargestMS, err = b.statsLatency(ctx, largest[:1], from, to, *statsCalls); err == nil {
+		res.StatsTop10MS, err = b.statsLatency(ctx, largest, from, to, *statsCalls)
+	}
+	if err == nil {
+		res.VisibilityMS, err = b.visibility(ctx, largest[0], 20)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "campaignstats bench: %v\n", err)
+		return exitRuntime
+	}
+	if *serverPID > 0 {
+		res.ServerPeakRSSMiB = peakRSSMiB(*serverPID)
+	}
+	if *naive {
+		n, err := runNaive(ctx, rawFile.Name(), largest, end, *statsCalls/10+1)
+		if err != nil {
+			fmt.Fprintf(stderr, "campaignstats bench: naive baseline: %v\n", err)
+			return exitRuntime
+		}
+		res.Naive = n
+	}
+	if *asJSON {
+		printJSON(stdout, res)
+		return exitOK
+	}
+	printBench(stdout, res)
+	return exitOK
+}
+
+func ptr[T any](v T) *T { return &v }
+
+type bencher struct {
+	c                      *client.Client
+	ws, dataKey, reportKey string
+	stderr                 io.Writer
+}
+
+// ingest sends the generated events in batches with concurrency workers.
+func (b *bencher) ingest(ctx context.Context, gen *demo.Generator, batchSize, workers int, raw io.Writer, res *benchResult) error {
+	for _, cp := range gen.Campaigns() {
+		if _, _, err := b.c.PutCampaign(ctx, b.ws, b.dataKey, cp.ID, cp.Body); err != nil {
+			return fmt.Errorf("put campaign: %w", err)
+		}
+	}
+	batches := make(chan []byte, workers*2)
+	var mu sync.Mutex
+	var latencies []time.Duration
+	accepted := 0
+	var firstErr error
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for body := range batches {
+				t0 := time.Now()
+				r, err := b.c.IngestStreams(ctx, b.ws, b.dataKey, "application/x-ndjson", body, false)
+				d := time.Since(t0)
+				mu.Lock()
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+				if err == nil {
+					accepted += r.Accepted
+					if r.Rejected > 0 && firstErr == nil {
+						firstErr = fmt.Errorf("%d events rejected: %+v", r.Rejected, r.Errors[0])
+					}
+				}
+				latencies = append(latencies, d)
+				mu.Unlock()
+			}
+		}()
+	}
+	var cur bytes.Buffer
+	n, total := 0, 0
+	genErr := gen.Generate(func(line []byte) error {
+		if raw != nil {
+			if _, err := raw.Write(line); err != nil {
+				return err
+			}
+		}
+		cur.Write(line)
+		n++
+		total++
+		if n == batchSize {
+			batches <- bytes.Clone(cur.Bytes())
+			cur.Reset()
+			n = 0
+			if total%(batchSize*200) == 0 {
+				fmt.Fprintf(b.stderr, "bench: %d events sent\n", total)
+			}
+		}
+		return nil
+	})
+	if cur.Len() > 0 {
+		batches <- bytes.Clone(cur.Bytes())
+	}
+	close(batches)
+	wg.Wait()
+	elapsed := time.Since(start)
+	if genErr != nil {
+		return genErr
+	}
+	if firstErr != nil {
+		return firstErr
+	}
+	res.Events = accepted
+	res.IngestSeconds = elapsed.Seconds()
+	res.IngestEventsPerSec = float64(accepted) / elapsed.Seconds()
+	res.IngestLatencyMS = percentiles(latencies)
+	return nil
+}
+
+// statsLatency calls the Stats API calls times for the campaigns over [from, to], UNIQUE.
+func (b *bencher) statsLatency(ctx context.Context, ids []string, from, to string, calls int) (map[string]float64, error) {
+	var lat []time.Duration
+	for i := 0; i < calls; i++ {
+		t0 := time.Now()
+		_, err := b.c.CampaignStats(ctx, b.ws, b.reportKey, client.StatsRequest{RequestID: "bench-" + strconv.Itoa(i),
+			CampaignIDs: ids, StartDate: from, EndDate: to, AttributionType: "VIEW_THROUGH", MetricType: "UNIQUE"})
+		if err != nil {
+			return nil, fmt.Errorf("stats: %w", err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	return percentiles(lat), nil
+}
+
+// visibility measures the time from an ingest 200 to the event showing in the Stats API.
+func (b *bencher) visibility(ctx context.Context, campaign string, rounds int) (map[string]float64, error) {
+	day := time.Now().UTC().Format(time.DateOnly)
+	req := client.StatsRequest{RequestID: "vis", CampaignIDs: []string{campaign}, StartDate: day, EndDate: day,
+		AttributionType: "VIEW_THROUGH", MetricType: "TOTAL"}
+	count := func() (int64, error) {
+		r, err := b.c.CampaignStats(ctx, b.ws, b.reportKey, req)
+		if err != nil {
+			return 0, err
+		}
+		total := int64(0)
+		for _, cs := range r.Data[campaign] {
+			for _, p := range cs.Platforms {
+				total += p.Locales["all_locales"].Variations["all_variations"].FailureBreakdown["bench_visibility"]
+			}
+		}
+		return total, nil
+	}
+	var lat []time.Duration
+	for i := 0; i < rounds; i++ {
+		before, err := count()
+		if err != nil {
+			return nil, err
+		}
+		ev := fmt.Sprintf(`{"event_name":"Notification Failed Android","event_uuid":"vis-%d-%d","event_time":%d,"uid":"vis","event_attributes":{"campaign_id":%q,"reason":"bench visibility"}}`,
+			time.Now().UnixNano(), i, time.Now().UnixMilli(), campaign)
+		if _, err := b.c.IngestStreams(ctx, b.ws, b.dataKey, "application/x-ndjson", []byte(ev), false); err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		for {
+			n, err := count()
+			if err != nil {
+				return nil, err
+			}
+			if n > before {
+				break
+			}
+			if time.Since(t0) > 10*time.Second {
+				return nil, errors.New("event not visible after 10 s")
+			}
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	return percentiles(lat), nil
+}
+
+func percentiles(d []time.Duration) map[string]float64 {
+	if len(d) == 0 {
+		return nil
+	}
+	sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+	at := func(p float64) float64 {
+		i := int(p*float64(len(d)) + 0.5)
+		i = min(max(i-1, 0), len(d)-1)
+		return float64(d[i].Microseconds()) / 1000
+	}
+	return map[string]float64{"p50": at(0.50), "p95": at(0.95), "p99": at(0.99), "max": at(1)}
+}
+
+// peakRSSMiB reads VmHWM of a process (Linux).
+func peakRSSMiB(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+func printBench(w io.Writer, r benchResult) {
+	fmt.Fprintf(w, "events ingested        %d (%d campaigns, %d users, %d days)\n", r.Events, r.Campaigns, r.Users, r.Days)
+	fmt.Fprintf(w, "ingest throughput      %.0f events/s over %.1f s\n", r.IngestEventsPerSec, r.IngestSeconds)
+	row := func(name string, m map[string]float64) {
+		fmt.Fprintf(w, "%-22s p50 %8.1f ms  p95 %8.1f ms  p99 %8.1f ms  max %8.1f ms\n", name, m["p50"], m["p95"], m["p99"], m["max"])
+	}
+	row("ingest batch latency", r.IngestLatencyMS)
+	row("stats largest 30d", r.StatsLargestMS)
+	row("stats top-10 30d", r.StatsTop10MS)
+	row("time to visibility", r.VisibilityMS)
+	if r.ServerPeakRSSMiB > 0 {
+		fmt.Fprintf(w, "server peak RSS        %.0f MiB\n", r.ServerPeakRSSMiB)
+	}
+	if r.Naive != nil {
+		row("naive SQL largest", r.Naive.LargestMS)
+		row("naive SQL top-10", r.Naive.Top10MS)
+		fmt.Fprintf(w, "naive/engine p50       largest %.1fx  top-10 %.1fx\n",
+			r.Naive.LargestMS["p50"]/r.StatsLargestMS["p50"], r.Naive.Top10MS["p50"]/r.StatsTop10MS["p50"])
+	}
+}

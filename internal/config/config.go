@@ -1,0 +1,205 @@
+// Package config holds the service configuration: defaults (SPEC §10.2), loading from flags and CAMPAIGNSTATS_*
+// environment variables, and validation. It has no package-level state.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the configuration of `campaignstats serve` (SPEC §10.2).
+type Config struct {
+	Addr                string
+	DataDir             string
+	Store               string
+	Redis               string
+	ReportStorage       string
+	S3Endpoint          string
+	TLSCert, TLSKey     string
+	MaxStreamBody       int64
+	MaxTrackBody        int64
+	DefaultRateLimit    int
+	ReportRetention     time.Duration
+	ReportWorkers       int
+	WebhookTimeout      time.Duration
+	QuarantineRetention time.Duration
+	ShutdownTimeout     time.Duration
+	LogLevel            string
+	LogFormat           string
+	AdminToken          string
+	// DuckDBMemoryLimit and DuckDBThreads bound the embedded store (empty / 0 = chosen from the machine).
+	DuckDBMemoryLimit string
+	DuckDBThreads     int
+}
+
+// Default returns the configuration that runs with no setup: embedded store in ./data.
+func Default() Config {
+	return Config{
+		Addr:                ":8080",
+		DataDir:             "./data",
+		Store:               "embedded",
+		MaxStreamBody:       16 << 20,
+		MaxTrackBody:        128 << 10,
+		DefaultRateLimit:    100,
+		ReportRetention:     168 * time.Hour,
+		ReportWorkers:       2,
+		WebhookTimeout:      10 * time.Second,
+		QuarantineRetention: 720 * time.Hour,
+		ShutdownTimeout:     30 * time.Second,
+		LogLevel:            "info",
+		LogFormat:           "json",
+	}
+}
+
+// Register binds the serve flags of SPEC §10.2 to c on fs; values already in c are the defaults.
+func (c *Config) Register(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "embedded store and local report files")
+	fs.StringVar(&c.Store, "store", c.Store, "embedded or clickhouse://user:pass@host:9000/db")
+	fs.StringVar(&c.Redis, "redis", c.Redis, "redis://host:6379/0 for shared rate-limit counters")
+	fs.StringVar(&c.ReportStorage, "report-storage", c.ReportStorage, "report directory or s3://bucket/prefix (default <data-dir>/reports)")
+	fs.StringVar(&c.S3Endpoint, "s3-endpoint", c.S3Endpoint, "S3-compatible endpoint")
+	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file")
+	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS key file")
+	fs.Func("max-stream-body", "Streams body limit (bytes or KiB/MiB/GiB)", sizeSetter(&c.MaxStreamBody))
+	fs.Func("max-track-body", "Track Event / Bulk Import body limit", sizeSetter(&c.MaxTrackBody))
+	fs.IntVar(&c.DefaultRateLimit, "default-rate-limit", c.DefaultRateLimit, "per-minute limit for new workspaces")
+	fs.DurationVar(&c.ReportRetention, "report-retention", c.ReportRetention, "report file lifetime")
+	fs.IntVar(&c.ReportWorkers, "report-workers", c.ReportWorkers, "concurrent report runs per node")
+	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", c.WebhookTimeout, "webhook timeout per attempt")
+	fs.DurationVar(&c.QuarantineRetention, "quarantine-retention", c.QuarantineRetention, "quarantine retention (0 = forever)")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "graceful drain")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn, error")
+	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or text")
+	fs.StringVar(&c.DuckDBMemoryLimit, "duckdb-memory-limit", c.DuckDBMemoryLimit, "embedded store memory limit, e.g. 4GB")
+	fs.IntVar(&c.DuckDBThreads, "duckdb-threads", c.DuckDBThreads, "embedded store threads (0 = number of CPUs)")
+}
+
+// ApplyEnv sets every flag of fs that was not given on the command line from CAMPAIGNSTATS_<FLAG> (SPEC §9.2),
+// and reads CAMPAIGNSTATS_ADMIN_TOKEN into c.
+func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
+		name := "CAMPAIGNSTATS_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(name); v != "" {
+			if err := fs.Set(f.Name, v); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+// Load parses serve arguments and the environment into a validated Config.
+func Load(args []string, getenv func(string) string) (Config, error) {
+	c := Default()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(discard{})
+	c.Register(fs)
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := ApplyEnv(fs, getenv); err != nil {
+		return c, err
+	}
+	c.AdminToken = getenv("CAMPAIGNSTATS_ADMIN_TOKEN")
+	return c, c.Validate()
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// Validate reports the first invalid value with a one-line message.
+func (c Config) Validate() error {
+	if c.Store != "embedded" {
+		u, err := url.Parse(c.Store)
+		if err != nil || u.Scheme != "clickhouse" || u.Host == "" {
+			return fmt.Errorf("--store: unknown store %q (want embedded or clickhouse://user:pass@host:9000/db)", c.Store)
+		}
+	}
+	if c.Redis != "" {
+		if u, err := url.Parse(c.Redis); err != nil || u.Scheme != "redis" {
+			return fmt.Errorf("--redis: invalid URL %q", c.Redis)
+		}
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < 16 {
+		return errors.New("CAMPAIGNSTATS_ADMIN_TOKEN must be at least 16 characters")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key must be set together")
+	}
+	for _, f := range []string{c.TLSCert, c.TLSKey} {
+		if f != "" {
+			if _, err := os.Stat(f); err != nil {
+				return fmt.Errorf("TLS file: %w", err)
+			}
+		}
+	}
+	switch {
+	case c.MaxStreamBody <= 0 || c.MaxTrackBody <= 0:
+		return errors.New("body limits must be positive")
+	case c.DefaultRateLimit < 1 || c.DefaultRateLimit > 100000:
+		return errors.New("--default-rate-limit must be between 1 and 100000")
+	case c.ReportWorkers < 1:
+		return errors.New("--report-workers must be at least 1")
+	case c.ReportRetention <= 0:
+		return errors.New("--report-retention must be positive")
+	case c.QuarantineRetention < 0:
+		return errors.New("--quarantine-retention must not be negative")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("--log-level: unknown level %q", c.LogLevel)
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		return fmt.Errorf("--log-format: unknown format %q", c.LogFormat)
+	}
+	return nil
+}
+
+// ParseSize parses a byte size: a plain number of bytes or a number with KiB, MiB or GiB (KB/MB/GB read as binary).
+func ParseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			mult, s = u.m, strings.TrimSpace(strings.TrimSuffix(s, u.suffix))
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("invalid size %q", s)
+	}
+	return n * mult, nil
+}
+
+func sizeSetter(dst *int64) func(string) error {
+	return func(s string) error {
+		n, err := ParseSize(s)
+		if err != nil {
+			return err
+		}
+		*dst = n
+		return nil
+	}
+}

@@ -1,0 +1,188 @@
+package domain
+
+import (
+	"encoding/json"
+	"sort"
+	"time"
+)
+
+// InferCampaigns applies SPEC §3.14 to the catalog entries in cs for newly stored events: it registers unknown
+// campaigns and parents and offers every inferred value. Entries are created with CreatedAt = now. It returns the
+// ids of the entries it created or changed, sorted.
+func InferCampaigns(cs map[string]*Campaign, events []Event, now time.Time) []string {
+	changed := map[string]bool{}
+	get := func(id string) *Campaign {
+		c, ok := cs[id]
+		if !ok {
+			c = &Campaign{ID: id, CreatedAt: now, UpdatedAt: now}
+			cs[id] = c
+			changed[id] = true
+		}
+		return c
+	}
+	for i := range events {
+		e := &events[i]
+		if !e.Campaign || e.CampaignID == "" {
+			continue
+		}
+		c := get(e.CampaignID)
+		before, _ := json.Marshal(c.Inferred)
+		inf := &c.Inferred
+		inf.HasEvents = true
+		inf.Name.Offer(e.CampaignName, e.TimeMS, e.UUID)
+		inf.Channel.Offer(string(e.InferredChannel), e.TimeMS, e.UUID)
+		inf.DeliveryType.Offer(string(e.DeliveryType), e.TimeMS, e.UUID)
+		inf.Parent.Offer(e.ParentCampaignID, e.TimeMS, e.UUID)
+		if e.HasTags {
+			tags, _ := json.Marshal(e.Tags)
+			inf.Tags.Offer(string(tags), e.TimeMS, e.UUID)
+		}
+		if inf.StartTimeMS == 0 || e.TimeMS < inf.StartTimeMS {
+			inf.StartTimeMS = e.TimeMS
+		}
+		if e.Class == ClassSend && (inf.FirstSendMS == 0 || e.TimeMS < inf.FirstSendMS) {
+			inf.FirstSendMS = e.TimeMS
+		}
+		if e.Channels == ChannelSetOf(ChannelPush) {
+			p := ResolvePlatform(ChannelPush, e.Platform, e.PlatformDefault)
+			if p == PlatformAndroid || p == PlatformIOS || p == PlatformWeb {
+				inf.Platforms = addSorted(inf.Platforms, p)
+			}
+		}
+		if after, _ := json.Marshal(c.Inferred); string(after) != string(before) {
+			c.UpdatedAt = now
+			changed[c.ID] = true
+		}
+		if e.ParentCampaignID != "" {
+			p := get(e.ParentCampaignID)
+			a := p.Inferred.ChildName.Offer(e.CampaignName, e.TimeMS, e.UUID)
+			b := p.Inferred.ChildChannel.Offer(string(e.InferredChannel), e.TimeMS, e.UUID)
+			d := p.Inferred.ChildDeliveryType.Offer(string(e.DeliveryType), e.TimeMS, e.UUID)
+			if a || b || d {
+				p.UpdatedAt = now
+				changed[p.ID] = true
+			}
+		}
+	}
+	ids := make([]string, 0, len(changed))
+	for id := range changed {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func addSorted(list []string, v string) []string {
+	i := sort.SearchStrings(list, v)
+	if i < len(list) && list[i] == v {
+		return list
+	}
+	list = append(list, "")
+	copy(list[i+1:], list[i:])
+	list[i] = v
+	return list
+}
+
+// CatalogView answers hierarchy and inheritance questions over one workspace's campaigns (SPEC §2.3).
+type CatalogView struct {
+	byID     map[string]*Campaign
+	parent   map[string]string
+	children map[string][]string
+}
+
+// NewCatalogView indexes cs. A campaign is a child when its declared parent is set and it has no declared
+// children of its own (one-level hierarchy: a parent's own parent is ignored).
+func NewCatalogView(cs []Campaign) *CatalogView {
+	v := &CatalogView{byID: make(map[string]*Campaign, len(cs)), parent: map[string]string{}, children: map[string][]string{}}
+	declared := map[string][]string{}
+	for i := range cs {
+		c := &cs[i]
+		v.byID[c.ID] = c
+	}
+	for id, c := range v.byID {
+		if p := c.DeclaredParent(); p != "" {
+			declared[p] = append(declared[p], id)
+		}
+	}
+	for id, c := range v.byID {
+		p := c.DeclaredParent()
+		if p == "" || len(declared[id]) > 0 {
+			continue
+		}
+		v.parent[id] = p
+		v.children[p] = append(v.children[p], id)
+	}
+	for p := range v.children {
+		sort.Strings(v.children[p])
+	}
+	return v
+}
+
+// Get returns a campaign; ok is false when it does not exist in the workspace.
+func (v *CatalogView) Get(id string) (*Campaign, bool) { c, ok := v.byID[id]; return c, ok }
+
+// Parent returns the effective parent of id ("" when id is not a child).
+func (v *CatalogView) Parent(id string) string { return v.parent[id] }
+
+// Children returns the children of id, sorted by id.
+func (v *CatalogView) Children(id string) []string { return v.children[id] }
+
+// All returns every campaign.
+func (v *CatalogView) All() []*Campaign {
+	out := make([]*Campaign, 0, len(v.byID))
+	for _, c := range v.byID {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Units returns the ids whose events count for id: itself and its children.
+func (v *CatalogView) Units(id string) []string {
+	return append([]string{id}, v.children[id]...)
+}
+
+// Goals returns the effective conversion goal details of id: its own, else its parent's (nil when none).
+func (v *CatalogView) Goals(id string) *GoalDetails {
+	if c, ok := v.byID[id]; ok && c.Explicit.Goals != nil {
+		return c.Explicit.Goals
+	}
+	if p, ok := v.byID[v.parent[id]]; ok && p.Explicit.Goals != nil {
+		return p.Explicit.Goals
+	}
+	return nil
+}
+
+// ControlGroup returns the effective control-group settings of id: its own, else its parent's (nil when none).
+func (v *CatalogView) ControlGroup(id string) *ControlGroupDetails {
+	if c, ok := v.byID[id]; ok && c.Explicit.ControlGroup != nil {
+		return c.Explicit.ControlGroup
+	}
+	if p, ok := v.byID[v.parent[id]]; ok && p.Explicit.ControlGroup != nil {
+		return p.Explicit.ControlGroup
+	}
+	return nil
+}
+
+// OrderByStart sorts ids by effective campaign_start_time descending (unknown last), then id ascending (SPEC §5.5).
+func (v *CatalogView) OrderByStart(ids []string) {
+	sort.SliceStable(ids, func(i, j int) bool {
+		a, b := ids[i], ids[j]
+		ta, oka := v.startOf(a)
+		tb, okb := v.startOf(b)
+		if oka != okb {
+			return oka
+		}
+		if oka && ta != tb {
+			return ta > tb
+		}
+		return a < b
+	})
+}
+
+func (v *CatalogView) startOf(id string) (int64, bool) {
+	if c, ok := v.byID[id]; ok {
+		return c.StartTimeMS()
+	}
+	return 0, false
+}

@@ -1,0 +1,1594 @@
+// Package e2e holds the end-to-end tests of campaignstats and an independent reference implementation of the Stats
+// API numbers, written from /work/shared/SPEC.md alone (§2, §3.3, §3.12–§3.14, §4, §5). The reference never looks at
+// the engine: it keeps every accepted event in memory and recomputes each Stats response from scratch.
+//
+// Conversions (conversion_goal_stats, uplift) are not modelled; the comparison ignores that field.
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	_ "time/tzdata" // the workspace time zones must resolve on any machine
+)
+
+// ---------------------------------------------------------------------------------------------------------------
+// Channels (§2.10)
+
+const (
+	chPush       = "PUSH"
+	chEmail      = "EMAIL"
+	chSMS        = "SMS"
+	chWhatsApp   = "WHATSAPP"
+	chInApp      = "IN_APP"
+	chOnSite     = "ON_SITE"
+	chCards      = "CARDS"
+	chConnectors = "CONNECTORS"
+	chFacebook   = "FACEBOOK"
+	chGoogleAds  = "GOOGLE_ADS"
+	chUnknown    = "UNKNOWN"
+)
+
+var channelAliases = map[string]string{
+	"PUSH": chPush, "MOBILE_PUSH": chPush, "WEB_PUSH": chPush,
+	"EMAIL": chEmail, "E_MAIL": chEmail,
+	"SMS": chSMS, "SMS_RCS": chSMS, "RCS": chSMS,
+	"WHATSAPP": chWhatsApp,
+	"IN_APP":   chInApp, "INAPP": chInApp, "MOBILE_IN_APP": chInApp,
+	"ON_SITE": chOnSite, "ONSITE": chOnSite, "OSM": chOnSite, "ON_SITE_MESSAGING": chOnSite, "WEB_PERSONALIZATION": chOnSite,
+	"CARDS": chCards, "CARD": chCards,
+	"CONNECTORS": chConnectors, "CONNECTOR": chConnectors, "WEBHOOK": chConnectors, "CUSTOM_CONNECTOR": chConnectors,
+	"FACEBOOK": chFacebook, "FACEBOOK_AUDIENCE": chFacebook,
+	"GOOGLE_ADS": chGoogleAds, "GOOGLE_ADS_AUDIENCE": chGoogleAds,
+}
+
+// normChannel normalises a channel input (§2.10): upper-case, spaces and hyphens become '_'. "" when unknown.
+// The SPEC does not say that the value is trimmed; the workload never sends surrounding spaces.
+func normChannel(s string) string {
+	u := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return '_'
+		}
+		return r
+	}, strings.ToUpper(s))
+	return channelAliases[u]
+}
+
+// chChannels are the channels whose platform key is the channel name (§4.4 rule 1).
+func isCHChannel(ch string) bool {
+	switch ch {
+	case chEmail, chSMS, chWhatsApp, chConnectors, chFacebook, chGoogleAds:
+		return true
+	}
+	return false
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Event-code table (§4.2)
+
+type platformMode int
+
+const (
+	pmFixed  platformMode = iota // the code fixes the platform
+	pmAttr                       // attributes, else default (may be "" = unknown)
+	pmShared                     // attributes, else android for IN_APP / web for ON_SITE
+	pmCH                         // channel name
+	pmPerCh                      // held-out rows: channel name for CH channels, else attributes
+)
+
+type codeRow struct {
+	Code     string
+	Names    []string
+	User     bool     // kind U
+	Channels []string // nil = any channel (control-group rows)
+	Counters []string // stored counters fed
+	// FailedToSend: counts in failed and attempted and failure_breakdown (push failures, email drops).
+	FailedToSend bool
+	// DeliveryFailure: counts in failed and failure_breakdown, not attempted (SMS / WhatsApp).
+	DeliveryFailure bool
+	PushFailure     bool // 203/204 make the event held-out
+	ControlGroup    bool // held-out row
+	Mode            platformMode
+	Platform        string // fixed platform or attribute default
+}
+
+func pushRow(code string, names []string, counters []string, mode platformMode, platform string) codeRow {
+	return codeRow{Code: code, Names: names, Channels: []string{chPush}, Counters: counters, Mode: mode, Platform: platform}
+}
+
+func chRow(ch, code string, names []string, counters ...string) codeRow {
+	return codeRow{Code: code, Names: names, Channels: []string{ch}, Counters: counters, Mode: pmCH}
+}
+
+func names(n ...string) []string { return n }
+
+var codeTable = func() []codeRow {
+	sent, imp, click, closed := []string{"sent"}, []string{"impression"}, []string{"click"}, []string{"closed_click"}
+	rows := []codeRow{
+		pushRow("n_i_s", names("Notification Sent iOS"), sent, pmFixed, "ios"),
+		pushRow("", names("Notification Sent Android"), sent, pmFixed, "android"),
+		pushRow("", names("Notification Sent Web"), sent, pmFixed, "web"),
+		pushRow("", names("Notification Sent Windows"), sent, pmFixed, "windows"),
+		pushRow("NOTIFICATION_RECEIVED_MOE", names("Notification Received Android"), imp, pmAttr, "android"),
+		pushRow("NOTIFICATION_RECEIVED_IOS_MOE", names("Notification Received iOS"), imp, pmFixed, "ios"),
+		pushRow("NOTIFICATION_RECEIVED_IOS_APP_ACTIVE", names("Notification Received iOS App Active"), imp, pmFixed, "ios"),
+		pushRow("NOTIFICATION_RECEIVED_WEB_MOE", names("Notification Received Web"), imp, pmFixed, "web"),
+		pushRow("MOE_NOTIFICATION_SHOWN", nil, imp, pmAttr, "android"),
+		pushRow("NOTIFICATION_CLICKED_MOE", names("Notification Clicked Android"), click, pmFixed, "android"),
+		pushRow("NOTIFICATION_CLICKED_IOS_MOE", names("Notification Clicked iOS"), click, pmFixed, "ios"),
+		pushRow("NOTIFICATION_CLICKED_WEB_MOE", names("Notification Clicked Web"), click, pmFixed, "web"),
+		pushRow("NOTIFICATION_CLICKED_WINDOWS_MOE", names("Notification Clicked Windows"), click, pmFixed, "windows"),
+		pushRow("NOTIFICATION_CLEARED_MOE", names("Notification Swiped Android"), nil, pmFixed, "android"),
+		pushRow("NOTIFICATION_DISMISSED_IOS_MOE", names("Notification Dismissed iOS"), nil, pmFixed, "ios"),
+
+		chRow(chEmail, "MOE_EMAIL_SENT", names("Email Sent"), "sent"),
+		chRow(chEmail, "MOE_EMAIL_DELIVERED", names("Email Delivered"), "delivered"),
+		chRow(chEmail, "MOE_EMAIL_DEFERRED", names("Email Deferred")),
+		chRow(chEmail, "MOE_EMAIL_HARD_BOUNCE", names("Email Bounced", "Email Hard Bounced"), "hard_bounce"),
+		chRow(chEmail, "MOE_EMAIL_SOFT_BOUNCE", names("Email Soft Bounced"), "soft_bounce"),
+		chRow(chEmail, "MOE_EMAIL_OPEN", names("Email Opened"), "opened"),
+		chRow(chEmail, "MOE_EMAIL_CLICK", names("Email Clicked"), "click"),
+		chRow(chEmail, "MOE_EMAIL_UNSUBSCRIBE", names("Email Unsubscribed"), "unsubscribe"),
+		chRow(chEmail, "MOE_EMAIL_SPAM", names("Email Spam Complained", "Email Complained"), "complaint"),
+		chRow(chEmail, "MOE_EMAIL_VIB", names("Email Viewed in Browser")),
+		chRow(chEmail, "MOE_EMAIL_SUBSCRIPTION_UPDATED", names("Email Subscription Category Updated")),
+
+		chRow(chSMS, "SMS_SENT", names("SMS Sent"), "sent"),
+		chRow(chSMS, "SMS_DELIVERED", names("SMS Delivered"), "delivered"),
+		chRow(chSMS, "MOE_SMS_CLICKED", names("SMS Clicked"), "click"),
+
+		chRow(chWhatsApp, "MOE_WHATSAPP_SENT", names("WhatsApp Message Sent"), "sent"),
+		chRow(chWhatsApp, "MOE_WHATSAPP_DELIVERED", names("WhatsApp Message Delivered"), "delivered"),
+		chRow(chWhatsApp, "MOE_WHATSAPP_READ", names("WhatsApp Message Read"), "read"),
+		chRow(chWhatsApp, "MOE_WHATSAPP_CLICKED", names("WhatsApp Message Clicked"), "click"),
+
+		{Code: "MOE_IN_APP_SHOWN", Names: names("Mobile In-App Shown", "In-App Shown Android", "Onsite Message Template shown"),
+			Channels: []string{chInApp, chOnSite}, Counters: imp, Mode: pmShared},
+		{Code: "iOS_IN_APP_SHOWN", Names: names("In-App Shown iOS"), Channels: []string{chInApp}, Counters: imp, Mode: pmFixed, Platform: "ios"},
+		{Code: "WINDOWS_IN_APP_SHOWN", Names: names("In-App Shown Windows"), Channels: []string{chInApp}, Counters: imp, Mode: pmFixed, Platform: "windows"},
+		{Code: "MOE_IN_APP_CLICKED", Names: names("Mobile In-App Clicked", "In-App Clicked Android"),
+			Channels: []string{chInApp, chOnSite}, Counters: click, Mode: pmShared},
+		{Code: "iOS_IN_APP_CLICKED", Names: names("In-App Clicked iOS"), Channels: []string{chInApp}, Counters: click, Mode: pmFixed, Platform: "ios"},
+		{Code: "WINDOWS_IN_APP_CLICKED", Names: names("In-App Clicked Windows"), Channels: []string{chInApp}, Counters: click, Mode: pmFixed, Platform: "windows"},
+		{Code: "MOE_IN_APP_DISMISSED", Names: names("Mobile In-App Closed", "In-App Closed Android"),
+			Channels: []string{chInApp, chOnSite}, Counters: closed, Mode: pmShared},
+		{Code: "iOS_IN_APP_CLOSE_CLICKED", Names: names("In-App Closed iOS"), Channels: []string{chInApp}, Counters: closed, Mode: pmFixed, Platform: "ios"},
+		{Code: "WINDOWS_IN_APP_CLOSE_CLICKED", Names: names("In-App Closed Windows"), Channels: []string{chInApp}, Counters: closed, Mode: pmFixed, Platform: "windows"},
+		{Code: "MOE_IN_APP_AUTO_DISMISS", Names: names("Mobile In-App Auto Dismissed"), Channels: []string{chInApp}, Mode: pmAttr, Platform: "android"},
+
+		{Code: "MOE_ONSITE_MESSAGE_SHOWN", Names: names("On-site Message Shown"), Channels: []string{chOnSite}, Counters: imp, Mode: pmAttr, Platform: "web"},
+		{Code: "MOE_ONSITE_MESSAGE_CLICKED", Names: names("On-site Message Clicked"), Channels: []string{chOnSite}, Counters: click, Mode: pmAttr, Platform: "web"},
+		{Code: "MOE_ONSITE_MESSAGE_DISMISSED", Names: names("On-site Message Closed"), Channels: []string{chOnSite}, Counters: closed, Mode: pmAttr, Platform: "web"},
+		{Code: "", Names: names("On-site Message auto Dismissed"), Channels: []string{chOnSite}, Mode: pmAttr, Platform: "web"},
+		{Code: "MOE_WEBP_MESSAGE_SHOWN", Names: names("Web Personalization Message Shown"), Channels: []string{chOnSite}, Counters: imp, Mode: pmAttr, Platform: "web"},
+		{Code: "MOE_WEBP_MESSAGE_CLICKED", Names: names("Web Personalization Message Clicked"), Channels: []string{chOnSite}, Counters: click, Mode: pmAttr, Platform: "web"},
+		{Code: "MOE_WEBP_MESSAGE_DISMISSED", Names: names("Web Personalization Message Closed"), Channels: []string{chOnSite}, Counters: closed, Mode: pmAttr, Platform: "web"},
+		{Code: "MOE_WEBP_MESSAGE_DELIVERED", Names: names("Web Personalization Message Delivered"), Channels: []string{chOnSite}, Mode: pmAttr, Platform: "web"},
+
+		{Code: "MOE_CARD_SENT", Names: names("Card Sent"), Channels: []string{chCards}, Counters: sent, Mode: pmAttr},
+		{Code: "MOE_CARD_DELIVERED", Names: names("Card Delivered"), Channels: []string{chCards}, Counters: []string{"delivered"}, Mode: pmAttr},
+		{Code: "MOE_CARD_VIEWED", Names: names("Card Viewed"), Channels: []string{chCards}, Counters: imp, Mode: pmAttr},
+		{Code: "MOE_CARD_IMPRESSION", Channels: []string{chCards}, Counters: imp, Mode: pmAttr},
+		{Code: "MOE_CARD_CLICKED", Names: names("Card Clicked"), Channels: []string{chCards}, Counters: click, Mode: pmAttr},
+
+		chRow(chConnectors, "MOE_CONNECTOR_SENT", names("Connector Sent"), "sent"),
+		chRow(chConnectors, "WEBHOOK_SENT", nil, "sent"),
+		chRow(chFacebook, "MOE_FB_AUDIENCE_SYNC", names("Facebook Audience Synced"), "successfully_synced"),
+		chRow(chGoogleAds, "MOE_GOOGLE_ADS_AUDIENCE_SYNC", names("Google Ads Audience Synced"), "successfully_synced"),
+
+		{Code: "MOE_CAMPAIGN_USER_REMOVED_DUE_TO_CONTROL_GROUP", Names: names("User removed from campaign due to control group"),
+			ControlGroup: true, Mode: pmPerCh},
+		{Code: "MOE_CAMPAIGN_CONTROL_GROUP", Names: names("User Added to Control Group"), ControlGroup: true, Mode: pmPerCh},
+
+		{Code: "MOE_USER_REMOVED_FROM_CONTROL_GROUP", Names: names("User removed from control group"), User: true},
+		{Code: "USER_ENTERED_FLOW", Names: names("User Entered Flow"), User: true},
+		{Code: "USER_EXITED_FLOW", Names: names("User Exited Flow"), User: true},
+		{Code: "", Names: names("SMS Keyword Received", "SMS Keyword Response Sent", "Offering Sent"), User: true},
+	}
+	// Push failures (add-on events known only by name).
+	for _, f := range []struct{ name, platform string }{
+		{"Notification Failed Android", "android"}, {"Notification Failed iOS", "ios"},
+		{"Notification Failed Web", "web"}, {"Notification Dropped", ""},
+	} {
+		mode := pmFixed
+		if f.platform == "" {
+			mode = pmAttr
+		}
+		rows = append(rows, codeRow{Names: names(f.name), Channels: []string{chPush}, Counters: []string{"failed"},
+			FailedToSend: true, PushFailure: true, Mode: mode, Platform: f.platform})
+	}
+	rows = append(rows,
+		codeRow{Code: "MOE_EMAIL_DROP", Names: names("Email Dropped"), Channels: []string{chEmail},
+			Counters: []string{"failed"}, FailedToSend: true, Mode: pmCH},
+		codeRow{Code: "MOE_EMAIL_DROPPED_UNSUBSCRIBE", Names: names("Email Unsubscribe Drop", "ESP Dropped Request"),
+			Channels: []string{chEmail}, Counters: []string{"failed"}, FailedToSend: true, Mode: pmCH},
+		codeRow{Code: "MOE_SMS_DELIVERY_FAILED", Names: names("SMS Delivery Failed"), Channels: []string{chSMS},
+			Counters: []string{"failed"}, DeliveryFailure: true, Mode: pmCH},
+		codeRow{Code: "MOE_WHATSAPP_DELIVERY_FAILED", Names: names("WhatsApp Message Delivery Failed"),
+			Channels: []string{chWhatsApp}, Counters: []string{"failed"}, DeliveryFailure: true, Mode: pmCH},
+	)
+	return rows
+}()
+
+var (
+	rowByCode     = map[string]*codeRow{}
+	rowByCodeFold = map[string]*codeRow{}
+	rowByName     = map[string]*codeRow{}
+)
+
+func init() {
+	for i := range codeTable {
+		r := &codeTable[i]
+		if r.Code != "" {
+			rowByCode[r.Code] = r
+			rowByCodeFold[strings.ToLower(r.Code)] = r
+		}
+		for _, n := range r.Names {
+			rowByName[strings.ToLower(n)] = r
+		}
+	}
+}
+
+// lookupRow implements §4.1. nil means unknown code (a user event).
+func lookupRow(code, name string) *codeRow {
+	c := strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return r
+	}, code)
+	if c != "" {
+		if r := rowByCode[c]; r != nil {
+			return r
+		}
+		if r := rowByCodeFold[strings.ToLower(c)]; r != nil {
+			return r
+		}
+	}
+	n := strings.ToLower(strings.Join(strings.Fields(name), " "))
+	if n != "" {
+		return rowByName[n]
+	}
+	return nil
+}
+
+func (r *codeRow) feedsChannel(ch string) bool {
+	if r.ControlGroup {
+		return true
+	}
+	for _, c := range r.Channels {
+		if c == ch {
+			return true
+		}
+	}
+	return false
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Small value helpers
+
+// jsonText converts a JSON scalar to text: strings as they are, numbers as decimal text. ok=false for other types.
+func jsonText(v any) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case json.Number:
+		return numberText(x), true
+	}
+	return "", false
+}
+
+// numberText renders a JSON number as decimal text ("42", "1.5"), never in exponent form.
+func numberText(n json.Number) string {
+	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+		return strconv.FormatInt(i, 10)
+	}
+	f, err := n.Float64()
+	if err != nil {
+		return string(n)
+	}
+	if f == math.Trunc(f) && math.Abs(f) < 1e18 {
+		return strconv.FormatInt(int64(f), 10)
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+func objectField(obj map[string]any, name string) map[string]any {
+	m, _ := obj[name].(map[string]any)
+	return m
+}
+
+// campaignIDOK checks the §2.2 campaign id syntax.
+func campaignIDOK(s string) bool {
+	if s == "" || utf8.RuneCountInString(s) > 128 {
+		return false
+	}
+	for _, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '_', r == '-', r == ':':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Time (§3.7, §2.9)
+
+const minEventMs = 946684800000 // 2000-01-01T00:00:00Z
+
+func isEpochText(s string) bool {
+	dot := false
+	digits := 0
+	for i, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == '.' && !dot && i > 0 && i < len(s)-1:
+			dot = true
+		default:
+			return false
+		}
+	}
+	return digits > 0
+}
+
+// parseEpochText parses "<digits>[.<digits>]" per §3.7: > 1e11 → milliseconds, else seconds; sub-millisecond
+// fractions truncated; zero → invalid.
+func parseEpochText(s string) (int64, bool) {
+	intPart, frac, _ := strings.Cut(s, ".")
+	ip, err := strconv.ParseInt(intPart, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	fracNonZero := strings.Trim(frac, "0") != ""
+	if ip == 0 && !fracNonZero {
+		return 0, false
+	}
+	if ip > 1e11 || (ip == 1e11 && fracNonZero) {
+		return ip, true
+	}
+	f3 := (frac + "000")[:3]
+	fm, _ := strconv.ParseInt(f3, 10, 64)
+	return ip*1000 + fm, true
+}
+
+var isoLayoutsUTC = []string{"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999", "2006-01-02"}
+
+// parseTimeValue parses an event_time / campaign_start_time value into epoch milliseconds.
+func parseTimeValue(v any) (int64, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		s := string(x)
+		if !isEpochText(s) {
+			return 0, false
+		}
+		return parseEpochText(s)
+	case string:
+		if isEpochText(x) {
+			return parseEpochText(x)
+		}
+		if t, err := time.Parse(time.RFC3339Nano, x); err == nil {
+			return t.UnixMilli(), true
+		}
+		for _, l := range isoLayoutsUTC {
+			if t, err := time.ParseInLocation(l, x, time.UTC); err == nil {
+				return t.UnixMilli(), true
+			}
+		}
+	}
+	return 0, false
+}
+
+// dayStartMs returns the first instant (ms) of the local calendar day date (YYYY-MM-DD) in loc (§2.9): local
+// midnight, or the first instant that exists after it when midnight falls in a DST gap.
+func dayStartMs(date string, loc *time.Location) int64 {
+	d, err := time.Parse("2006-01-02", date)
+	if err != nil {
+		panic(err)
+	}
+	target := d.Year()*10000 + int(d.Month())*100 + d.Day()
+	localDate := func(sec int64) int {
+		t := time.Unix(sec, 0).In(loc)
+		return t.Year()*10000 + int(t.Month())*100 + t.Day()
+	}
+	guess := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc).Unix()
+	lo, hi := guess-48*3600, guess+48*3600 // localDate(lo) < target <= localDate(hi)
+	for hi-lo > 1 {
+		mid := lo + (hi-lo)/2
+		if localDate(mid) >= target {
+			hi = mid
+		} else {
+			lo = mid
+		}
+	}
+	return hi * 1000
+}
+
+func addDays(date string, n int) string {
+	d, err := time.Parse("2006-01-02", date)
+	if err != nil {
+		panic(err)
+	}
+	return d.AddDate(0, 0, n).Format("2006-01-02")
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// User key (§2.8), locale and variation (§2.6), platform (§4.4), failure key (§4.6), control-group type (§4.7)
+
+func userKeyOf(ev map[string]any) (string, bool) {
+	ua := objectField(ev, "user_attributes")
+	da := objectField(ev, "device_attributes")
+	cands := []struct {
+		ns    string
+		v     any
+		lower bool
+	}{
+		{"uid:", ev["uid"], false},
+		{"moe:", ua["moengage_user_id"], false},
+		{"dev:", da["moengage_device_id"], false},
+		{"push:", ev["push_id"], false},
+		{"email:", ev["email_id"], true},
+		{"mobile:", ev["mobile_number"], false},
+	}
+	for _, c := range cands {
+		s, ok := jsonText(c.v)
+		if !ok {
+			continue
+		}
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if c.lower {
+			s = strings.ToLower(s)
+		}
+		return c.ns + s, true
+	}
+	return "", false
+}
+
+const (
+	allLocales    = "all_locales"
+	allVariations = "all_variations"
+	ccgVariation  = "campaign_control_group"
+	gcgVariation  = "global_control_group"
+	ccgKey        = "user_removed_due_to_campaing_control_group"
+	gcgKey        = "user_removed_due_to_global_control_group"
+)
+
+// localeKey turns a locale value into its key ("" = absent).
+func localeKey(v any) string {
+	s, ok := jsonText(v)
+	if !ok {
+		return ""
+	}
+	s = strings.TrimSpace(s)
+	if s == allLocales {
+		return ""
+	}
+	return s
+}
+
+func eventLocale(ea map[string]any) string {
+	if l := localeKey(ea["locale_name"]); l != "" {
+		return l
+	}
+	return localeKey(ea["locale_id"])
+}
+
+// variationKey turns a variation value into its key ("" = absent). allowCG keeps the control-group names (funnel).
+func variationKey(v any, allowCG bool) string {
+	s, ok := jsonText(v)
+	if !ok {
+		return ""
+	}
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	numeric := true
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			numeric = false
+			break
+		}
+	}
+	if numeric {
+		n := strings.TrimLeft(s, "0")
+		if n == "" {
+			n = "0"
+		}
+		s = "variation_" + n
+	}
+	switch s {
+	case allVariations:
+		return ""
+	case ccgVariation, gcgVariation:
+		if !allowCG {
+			return ""
+		}
+	}
+	return s
+}
+
+// normPlatform normalises a platform value (§4.4); "" when it is not a known platform.
+func normPlatform(v any) string {
+	s, ok := v.(string)
+	if !ok {
+		return ""
+	}
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "android":
+		return "android"
+	case "ios", "iphone", "ipad", "ipados":
+		return "ios"
+	case "web", "mweb", "mobile web", "desktop web", "desktop":
+		return "web"
+	case "windows":
+		return "windows"
+	}
+	return ""
+}
+
+func attrPlatform(ea, da map[string]any) string {
+	for _, v := range []any{ea["platform"], ea["os"], da["platform"], da["os"]} {
+		if p := normPlatform(v); p != "" {
+			return p
+		}
+	}
+	return ""
+}
+
+// normAttrName is the §4.6 attribute-name normalisation: lower-case, delete spaces, '_' and '-'.
+func normAttrName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == ' ' || r == '_' || r == '-' {
+			return -1
+		}
+		return r
+	}, strings.ToLower(s))
+}
+
+// normAttrs indexes event attributes by normalised name (first key in byte order wins on a collision).
+func normAttrs(ea map[string]any) map[string]any {
+	keys := make([]string, 0, len(ea))
+	for k := range ea {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := map[string]any{}
+	for _, k := range keys {
+		n := normAttrName(k)
+		if _, dup := out[n]; !dup {
+			out[n] = ea[k]
+		}
+	}
+	return out
+}
+
+var reasonCodeKeys = map[int]string{
+	101: "users_removed_as_no_device_was_found",
+	102: "users_removed_as_no_active_device_token_was_found",
+	201: "users_removed_due_to_frequency_capping",
+	202: "users_removed_due_to_dnd",
+	203: gcgKey,
+	204: ccgKey,
+	205: "users_removed_due_to_minimum_delay",
+	206: "users_removed_due_to_campaign_level_minimum_delay",
+	207: "users_removed_due_to_atmost_notification",
+	208: "users_removed_due_to_deduplication",
+	301: "personalization_failure_errors",
+	302: "timer_and_timer_with_progress_bar_template_errors",
+	501: "rejected_by_sending_service",
+}
+
+// reasonCode returns the failure reason code of an event (§4.6), ok=false when there is none.
+func reasonCode(na map[string]any) (int, bool) {
+	for _, k := range []string{"code", "reasoncode", "failurecode"} {
+		v, present := na[k]
+		if !present {
+			continue
+		}
+		switch x := v.(type) {
+		case json.Number:
+			if i, err := strconv.Atoi(string(x)); err == nil {
+				return i, true
+			}
+		case string:
+			if x != "" && strings.Trim(x, "0123456789") == "" {
+				if i, err := strconv.Atoi(x); err == nil {
+					return i, true
+				}
+			}
+		}
+	}
+	return 0, false
+}
+
+// snakeCase is the §4.6 snake_case rule.
+func snakeCase(s string) string {
+	var b strings.Builder
+	pendingSep := false
+	for _, r := range strings.ToLower(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			if pendingSep && b.Len() > 0 {
+				b.WriteByte('_')
+			}
+			pendingSep = false
+			b.WriteRune(r)
+		} else {
+			pendingSep = true
+		}
+	}
+	out := b.String() // no leading or trailing '_' by construction
+	if utf8.RuneCountInString(out) > 100 {
+		out = string([]rune(out)[:100])
+		out = strings.TrimRight(out, "_")
+	}
+	return out
+}
+
+func failureKey(na map[string]any) string {
+	if c, ok := reasonCode(na); ok {
+		if k, known := reasonCodeKeys[c]; known {
+			return k
+		}
+	}
+	for _, k := range []string{"reason", "reasons", "failurereason"} {
+		if s, ok := na[k].(string); ok {
+			if sc := snakeCase(s); sc != "" {
+				return sc
+			}
+		}
+	}
+	return "unknown"
+}
+
+func cgIsGlobal(na map[string]any) bool {
+	for _, k := range []string{"controlgrouptype", "cgtype"} {
+		if s, ok := na[k].(string); ok {
+			return strings.EqualFold(s, "global")
+		}
+	}
+	return false
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The model
+
+type refEvent struct {
+	Seq        int
+	UUID       string
+	TimeMs     int64
+	Row        *codeRow // nil for unknown codes
+	Campaign   bool     // kind C
+	CampaignID string
+	ParentID   string // "" when absent or equal to CampaignID
+	UserKey    string
+	Platform   string // attribute platform ("" when none is known)
+	Locale     string
+	Variation  string
+	FailureKey string
+	Code       int
+	HasCode    bool
+	CGGlobal   bool
+	ChanAttrs  []string // normalised campaign_channel, moe_campaign_channel (only those that normalise)
+}
+
+// yieldChannel is the channel an event contributes to channel inference (§3.14), "" when none.
+func (e *refEvent) yieldChannel() string {
+	r := e.Row
+	switch {
+	case r.ControlGroup:
+		if len(e.ChanAttrs) > 0 {
+			return e.ChanAttrs[0]
+		}
+		return ""
+	case len(r.Channels) == 1:
+		return r.Channels[0]
+	default: // IN_APP / ON_SITE shared codes
+		for _, c := range e.ChanAttrs {
+			if c == chOnSite {
+				return chOnSite
+			}
+		}
+		return chInApp
+	}
+}
+
+func (e *refEvent) later(o *refEvent) bool {
+	if e.TimeMs != o.TimeMs {
+		return e.TimeMs > o.TimeMs
+	}
+	return e.UUID > o.UUID
+}
+
+type funnelKey struct {
+	Campaign, Date, Platform, Locale, Variation, Stage string
+}
+
+type refModel struct {
+	loc      *time.Location
+	events   []*refEvent
+	seen     map[string]bool
+	exists   map[string]bool
+	puts     map[string]map[string]any // last PUT body per campaign
+	funnel   map[funnelKey]int64
+	sequence int
+}
+
+func newRefModel(timezone string) (*refModel, error) {
+	loc, err := time.LoadLocation(timezone)
+	if err != nil {
+		return nil, err
+	}
+	return &refModel{loc: loc, seen: map[string]bool{}, exists: map[string]bool{}, puts: map[string]map[string]any{},
+		funnel: map[funnelKey]int64{}}, nil
+}
+
+const (
+	outcomeAccepted  = "accepted"
+	outcomeDuplicate = "duplicate"
+	outcomeRejected  = "rejected"
+)
+
+type ingestOutcome struct {
+	Index   int
+	UUID    string
+	Outcome string
+	Message string
+}
+
+type ingestSummary struct {
+	Accepted, Duplicates, Rejected int
+	Outcomes                       []ingestOutcome
+}
+
+// Errors lists the rejected events, in input order (§3.4).
+func (s ingestSummary) Errors() []ingestOutcome {
+	var out []ingestOutcome
+	for _, o := range s.Outcomes {
+		if o.Outcome == outcomeRejected {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Ingest feeds one Streams batch (the exact JSON elements of "events", in order) and returns what the server must
+// answer (§3.3, §3.4).
+func (m *refModel) Ingest(events []json.RawMessage, receipt time.Time) ingestSummary {
+	var sum ingestSummary
+	for i, raw := range events {
+		ev, uuid, msg := m.validate(raw, receipt)
+		o := ingestOutcome{Index: i, UUID: uuid}
+		switch {
+		case msg != "":
+			o.Outcome, o.Message = outcomeRejected, msg
+			sum.Rejected++
+		case m.seen[ev.UUID]:
+			o.Outcome = outcomeDuplicate
+			sum.Duplicates++
+		default:
+			o.Outcome = outcomeAccepted
+			sum.Accepted++
+			m.seen[ev.UUID] = true
+			m.sequence++
+			ev.Seq = m.sequence
+			m.events = append(m.events, ev)
+			if ev.Campaign {
+				m.exists[ev.CampaignID] = true
+				if ev.ParentID != "" {
+					m.exists[ev.ParentID] = true
+				}
+			}
+		}
+		sum.Outcomes = append(sum.Outcomes, o)
+	}
+	return sum
+}
+
+func decodeJSON(raw []byte) (any, error) {
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (m *refModel) validate(raw json.RawMessage, receipt time.Time) (*refEvent, string, string) {
+	v, err := decodeJSON(raw)
+	if err != nil {
+		return nil, "", "line is not valid JSON"
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, "", "event is not a JSON object"
+	}
+	uuid := ""
+	switch x := obj["event_uuid"].(type) {
+	case string:
+		uuid = x
+	case json.Number:
+		uuid = numberText(x)
+	}
+	if uuid == "" {
+		return nil, "", "event_uuid is required"
+	}
+	if utf8.RuneCountInString(uuid) > 128 {
+		return nil, uuid, "event_uuid is longer than 128 characters"
+	}
+	code, _ := obj["event_code"].(string)
+	name, _ := obj["event_name"].(string)
+	if code == "" && name == "" {
+		return nil, uuid, "event_code or event_name is required"
+	}
+	tv, present := obj["event_time"]
+	if !present {
+		return nil, uuid, "event_time is required"
+	}
+	ms, ok := parseTimeValue(tv)
+	if !ok {
+		return nil, uuid, "event_time is not a valid epoch or ISO-8601 time"
+	}
+	if ms < minEventMs {
+		return nil, uuid, "event_time is before 2000-01-01"
+	}
+	if ms > receipt.Add(5*time.Minute).UnixMilli() {
+		return nil, uuid, "event_time is more than 5 minutes in the future"
+	}
+	for _, n := range []string{"event_attributes", "user_attributes", "device_attributes"} {
+		if x, present := obj[n]; present {
+			if _, isObj := x.(map[string]any); !isObj {
+				return nil, uuid, n + " must be an object"
+			}
+		}
+	}
+	ea := objectField(obj, "event_attributes")
+	da := objectField(obj, "device_attributes")
+	row := lookupRow(code, name)
+	ev := &refEvent{UUID: uuid, TimeMs: ms, Row: row}
+	if row != nil && !row.User {
+		cid, _ := ea["campaign_id"].(string)
+		_, hasCID := ea["campaign_id"]
+		switch {
+		case row.Code == "MOE_CAMPAIGN_CONTROL_GROUP" && !hasCID:
+			// accepted as a user event with no effect (§3.3)
+		case cid == "":
+			return nil, uuid, "event_attributes.campaign_id is required for campaign events"
+		case !campaignIDOK(cid):
+			return nil, uuid, "event_attributes.campaign_id is invalid"
+		default:
+			if p, _ := ea["parent_campaign_id"].(string); p != "" && !campaignIDOK(p) {
+				return nil, uuid, "event_attributes.parent_campaign_id is invalid"
+			}
+			ev.Campaign = true
+			ev.CampaignID = cid
+			if p, _ := ea["parent_campaign_id"].(string); p != "" && p != cid {
+				ev.ParentID = p
+			}
+		}
+	}
+	uk, ok := userKeyOf(obj)
+	if !ok {
+		return nil, uuid, "no user identity (uid, user_attributes.moengage_user_id, device_attributes.moengage_device_id, push_id, email_id or mobile_number)"
+	}
+	ev.UserKey = uk
+	if ev.Campaign {
+		na := normAttrs(ea)
+		ev.Platform = attrPlatform(ea, da)
+		ev.Locale = eventLocale(ea)
+		ev.Variation = variationKey(ea["variation_id"], false)
+		ev.FailureKey = failureKey(na)
+		ev.Code, ev.HasCode = reasonCode(na)
+		ev.CGGlobal = cgIsGlobal(na)
+		for _, k := range []string{"campaign_channel", "moe_campaign_channel"} {
+			if s, ok := ea[k].(string); ok {
+				if c := normChannel(s); c != "" {
+					ev.ChanAttrs = append(ev.ChanAttrs, c)
+				}
+			}
+		}
+	}
+	return ev, uuid, ""
+}
+
+// PutCampaign applies a catalog PUT (§3.12) for the fields that shape stats (channel, parent_campaign_id,
+// campaign_start_time) and returns the expected status: 201 new, 200 existing, 400 for a parent rule violation.
+func (m *refModel) PutCampaign(id string, body map[string]any) int {
+	if p, ok := body["parent_campaign_id"].(string); ok && p != "" {
+		cat := m.catalog()
+		if p == id || !campaignIDOK(p) || cat.parent[p] != "" || len(cat.children[id]) > 0 {
+			return 400
+		}
+	}
+	if c, ok := body["channel"].(string); ok && normChannel(c) == "" {
+		return 400
+	}
+	status := 200
+	if !m.exists[id] {
+		status = 201
+	}
+	m.exists[id] = true
+	m.puts[id] = body
+	if p, ok := body["parent_campaign_id"].(string); ok && p != "" {
+		m.exists[p] = true
+	}
+	return status
+}
+
+// PostFunnel applies a funnel post (§3.13); entries are JSON objects. It returns the expected status and accepted
+// count. Only valid bodies are modelled (the workload sends no invalid entries).
+func (m *refModel) PostFunnel(id string, entries []map[string]any) (int, int) {
+	if !m.exists[id] {
+		return 404, 0
+	}
+	for _, e := range entries {
+		date, _ := e["date"].(string)
+		platform := "unknown"
+		if p, present := e["platform"]; present {
+			if np := normPlatform(p); np != "" {
+				platform = np
+			}
+		}
+		loc := localeKey(e["locale"])
+		vr := variationKey(e["variation"], true)
+		stages, _ := e["stages"].(map[string]any)
+		for st, v := range stages {
+			var n int64
+			switch x := v.(type) {
+			case json.Number:
+				n, _ = x.Int64()
+			case int:
+				n = int64(x)
+			case int64:
+				n = x
+			case float64:
+				n = int64(x)
+			}
+			m.funnel[funnelKey{id, date, platform, loc, vr, st}] = n
+		}
+	}
+	return 200, len(entries)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Catalog (§2.2, §2.3, §3.12, §3.14)
+
+type catalogView struct {
+	parent   map[string]string
+	children map[string][]string
+	channel  map[string]string
+	start    map[string]int64 // absent = no start time
+}
+
+func (m *refModel) catalog() *catalogView {
+	cv := &catalogView{parent: map[string]string{}, children: map[string][]string{}, channel: map[string]string{},
+		start: map[string]int64{}}
+	latestParent := map[string]*refEvent{}
+	latestChan := map[string]*refEvent{}
+	for _, e := range m.events {
+		if !e.Campaign {
+			continue
+		}
+		if e.ParentID != "" {
+			if cur := latestParent[e.CampaignID]; cur == nil || e.later(cur) {
+				latestParent[e.CampaignID] = e
+			}
+		}
+		if e.yieldChannel() != "" {
+			if cur := latestChan[e.CampaignID]; cur == nil || e.later(cur) {
+				latestChan[e.CampaignID] = e
+			}
+		}
+		if s, ok := cv.start[e.CampaignID]; !ok || e.TimeMs < s {
+			cv.start[e.CampaignID] = e.TimeMs
+		}
+	}
+	for id := range m.exists {
+		body := m.puts[id]
+		if p, ok := body["parent_campaign_id"].(string); ok && p != "" && p != id {
+			cv.parent[id] = p
+		} else if e := latestParent[id]; e != nil {
+			cv.parent[id] = e.ParentID
+		}
+		if st, present := body["campaign_start_time"]; present {
+			var v any = st
+			switch x := st.(type) {
+			case float64:
+				v = json.Number(strconv.FormatFloat(x, 'f', -1, 64))
+			case int:
+				v = json.Number(strconv.Itoa(x))
+			case int64:
+				v = json.Number(strconv.FormatInt(x, 10))
+			}
+			if ms, ok := parseTimeValue(v); ok {
+				cv.start[id] = ms
+			}
+		}
+	}
+	for id, p := range cv.parent {
+		cv.children[p] = append(cv.children[p], id)
+	}
+	for _, ch := range cv.children {
+		sort.Strings(ch)
+	}
+	for id := range m.exists {
+		if c, ok := m.puts[id]["channel"].(string); ok && normChannel(c) != "" {
+			cv.channel[id] = normChannel(c)
+			continue
+		}
+		best := latestChan[id]
+		if best == nil { // a placeholder parent: the same rules over its children's events
+			for _, c := range cv.children[id] {
+				if e := latestChan[c]; e != nil && (best == nil || e.later(best)) {
+					best = e
+				}
+			}
+		}
+		if best != nil {
+			cv.channel[id] = best.yieldChannel()
+		} else {
+			cv.channel[id] = chUnknown
+		}
+	}
+	return cv
+}
+
+// members returns the campaigns whose data a campaign's entry aggregates: itself and, for a parent, its children.
+func (cv *catalogView) members(id string) []string {
+	return append([]string{id}, cv.children[id]...)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Stats (§5)
+
+// StatsRequest is the part of a Stats API request the reference needs.
+type StatsRequest struct {
+	RequestID       string
+	CampaignIDs     []string
+	StartDate       string
+	EndDate         string
+	AttributionType string
+	MetricType      string
+	Offset, Limit   *int
+}
+
+type expNode struct {
+	HasPerf  bool
+	Perf     map[string]float64
+	Funnel   map[string]int64
+	Failures map[string]int64
+}
+
+// expCampaign is data[cid][0]: platform → locale → variation → node.
+type expCampaign struct {
+	Platforms map[string]map[string]map[string]*expNode
+}
+
+type expectedResponse struct {
+	ResponseID     string
+	TotalCampaigns int
+	CurrentPage    int
+	TotalPages     int
+	Order          []string
+	Data           map[string]expCampaign
+}
+
+type counter struct {
+	total int64
+	users map[string]struct{}
+}
+
+func (c *counter) add(user string) {
+	c.total++
+	if c.users == nil {
+		c.users = map[string]struct{}{}
+	}
+	c.users[user] = struct{}{}
+}
+
+func (c *counter) value(unique bool) int64 {
+	if c == nil {
+		return 0
+	}
+	if unique {
+		return int64(len(c.users))
+	}
+	return c.total
+}
+
+type nodeAcc struct {
+	counters map[string]*counter
+	failures map[string]*counter
+	posted   map[string]int64
+}
+
+type nodeKey struct{ P, L, V string }
+
+func isCG(v string) bool { return v == ccgVariation || v == gcgVariation }
+
+// Stats computes the expected Stats API response for req (conversion_goal_stats excluded).
+func (m *refModel) Stats(req StatsRequest) expectedResponse {
+	cv := m.catalog()
+	fromMs := dayStartMs(req.StartDate, m.loc)
+	toMs := dayStartMs(addDays(req.EndDate, 1), m.loc)
+	unique := strings.EqualFold(req.MetricType, "UNIQUE")
+
+	var list []string
+	if len(req.CampaignIDs) > 0 {
+		seen := map[string]bool{}
+		for _, id := range req.CampaignIDs {
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			if m.exists[id] {
+				list = append(list, id)
+			}
+		}
+	} else {
+		sel := map[string]bool{}
+		for _, e := range m.events {
+			if !e.Campaign || e.TimeMs < fromMs || e.TimeMs >= toMs {
+				continue
+			}
+			sel[e.CampaignID] = true
+			if p := cv.parent[e.CampaignID]; p != "" {
+				sel[p] = true
+			}
+		}
+		for id := range sel {
+			list = append(list, id)
+		}
+		sort.Slice(list, func(i, j int) bool {
+			si, iok := cv.start[list[i]]
+			sj, jok := cv.start[list[j]]
+			if iok != jok {
+				return iok
+			}
+			if iok && si != sj {
+				return si > sj
+			}
+			return list[i] < list[j]
+		})
+	}
+	offset, limit := 0, 10
+	if req.Offset != nil {
+		offset = *req.Offset
+	}
+	if req.Limit != nil {
+		limit = *req.Limit
+	}
+	resp := expectedResponse{ResponseID: req.RequestID, TotalCampaigns: len(list), CurrentPage: offset/limit + 1,
+		TotalPages: (len(list) + limit - 1) / limit, Data: map[string]expCampaign{}}
+	for i := offset; i < len(list) && i < offset+limit; i++ {
+		id := list[i]
+		resp.Order = append(resp.Order, id)
+		resp.Data[id] = m.campaignStats(cv, id, fromMs, toMs, req.StartDate, req.EndDate, unique)
+	}
+	return resp
+}
+
+func (m *refModel) campaignStats(cv *catalogView, id string, fromMs, toMs int64, fromDate, toDate string, unique bool) expCampaign {
+	channel := cv.channel[id]
+	members := map[string]bool{}
+	for _, c := range cv.members(id) {
+		members[c] = true
+	}
+	nodes := map[nodeKey]*nodeAcc{}
+	get := func(k nodeKey) *nodeAcc {
+		n := nodes[k]
+		if n == nil {
+			n = &nodeAcc{counters: map[string]*counter{}, failures: map[string]*counter{}, posted: map[string]int64{}}
+			nodes[k] = n
+		}
+		return n
+	}
+	placements := func(p, l, v string) []nodeKey {
+		ls := []string{allLocales}
+		if l != "" {
+			ls = append(ls, l)
+		}
+		var vs []string
+		switch {
+		case isCG(v):
+			vs = []string{v}
+		case v != "":
+			vs = []string{allVariations, v}
+		default:
+			vs = []string{allVariations}
+		}
+		var out []nodeKey
+		for _, L := range ls {
+			for _, V := range vs {
+				out = append(out, nodeKey{p, L, V})
+			}
+		}
+		return out
+	}
+
+	for _, e := range m.events {
+		if !e.Campaign || !members[e.CampaignID] || e.TimeMs < fromMs || e.TimeMs >= toMs {
+			continue
+		}
+		ech := cv.channel[e.CampaignID]
+		r := e.Row
+		if !r.feedsChannel(ech) {
+			continue
+		}
+		platform := eventPlatform(e, ech)
+		heldOut, global := false, false
+		switch {
+		case r.ControlGroup:
+			heldOut, global = true, e.CGGlobal
+		case r.PushFailure && e.HasCode && (e.Code == 203 || e.Code == 204):
+			heldOut, global = true, e.Code == 203
+		}
+		if heldOut {
+			v, key := ccgVariation, ccgKey
+			if global {
+				v, key = gcgVariation, gcgKey
+			}
+			for _, k := range placements(platform, e.Locale, v) {
+				n := get(k)
+				if n.failures[key] == nil {
+					n.failures[key] = &counter{}
+				}
+				n.failures[key].add(e.UserKey)
+			}
+			continue
+		}
+		if len(r.Counters) == 0 {
+			continue // feeds no counter: creates no node (§12.3)
+		}
+		fed := append([]string(nil), r.Counters...)
+		if r.FailedToSend || contains(r.Counters, "sent") {
+			fed = append(fed, "attempted")
+		}
+		if contains(r.Counters, "hard_bounce") || contains(r.Counters, "soft_bounce") {
+			fed = append(fed, "bounced")
+		}
+		for _, k := range placements(platform, e.Locale, e.Variation) {
+			n := get(k)
+			for _, c := range fed {
+				if n.counters[c] == nil {
+					n.counters[c] = &counter{}
+				}
+				n.counters[c].add(e.UserKey)
+			}
+			if r.FailedToSend || r.DeliveryFailure {
+				if n.failures[e.FailureKey] == nil {
+					n.failures[e.FailureKey] = &counter{}
+				}
+				n.failures[e.FailureKey].add(e.UserKey)
+			}
+		}
+	}
+	for fk, val := range m.funnel {
+		if !members[fk.Campaign] || fk.Date < fromDate || fk.Date > toDate {
+			continue
+		}
+		platform := fk.Platform
+		if ch := cv.channel[fk.Campaign]; isCHChannel(ch) {
+			platform = ch
+		}
+		for _, k := range placements(platform, fk.Locale, fk.Variation) {
+			get(k).posted[fk.Stage] += val
+		}
+	}
+	// Every platform has all_locales/all_variations; every locale under it has all_variations.
+	for k := range nodes {
+		get(nodeKey{k.P, allLocales, allVariations})
+		get(nodeKey{k.P, k.L, allVariations})
+	}
+	out := expCampaign{Platforms: map[string]map[string]map[string]*expNode{}}
+	for k, acc := range nodes {
+		locs := out.Platforms[k.P]
+		if locs == nil {
+			locs = map[string]map[string]*expNode{}
+			out.Platforms[k.P] = locs
+		}
+		vars := locs[k.L]
+		if vars == nil {
+			vars = map[string]*expNode{}
+			locs[k.L] = vars
+		}
+		vars[k.V] = acc.render(channel, isCG(k.V), unique)
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// eventPlatform derives the platform key of a campaign event (§4.4) for a campaign of channel ch.
+func eventPlatform(e *refEvent, ch string) string {
+	r := e.Row
+	if isCHChannel(ch) {
+		return ch
+	}
+	switch r.Mode {
+	case pmFixed:
+		return r.Platform
+	case pmCH: // a CH row can only feed a CH channel, handled above
+		return ch
+	}
+	if e.Platform != "" {
+		return e.Platform
+	}
+	switch r.Mode {
+	case pmAttr:
+		if r.Platform != "" {
+			return r.Platform
+		}
+	case pmShared:
+		if ch == chOnSite {
+			return "web"
+		}
+		return "android"
+	}
+	return "unknown"
+}
+
+// perfFields lists, per channel, the counters then the rates (name, numerator, denominator) of §5.9.
+var perfFields = map[string]struct {
+	counts []string
+	rates  [][3]string
+}{
+	chPush: {[]string{"attempted", "sent", "failed", "impression", "click"}, [][3]string{
+		{"ctr", "click", "impression"}, {"delivery_rate", "impression", "sent"}, {"sent_rate", "sent", "attempted"},
+		{"failure_rate", "failed", "attempted"}}},
+	chEmail: {[]string{"attempted", "sent", "failed", "delivered", "opened", "click", "unsubscribe", "complaint",
+		"hard_bounce", "soft_bounce", "bounced"}, [][3]string{
+		{"ctr", "click", "delivered"}, {"open_rate", "opened", "delivered"}, {"delivery_rate", "delivered", "sent"},
+		{"ctor", "click", "opened"}, {"unsub_rate", "unsubscribe", "delivered"}, {"bounce_rate", "bounced", "sent"},
+		{"complaints_rate", "complaint", "delivered"}, {"sent_rate", "sent", "attempted"},
+		{"failure_rate", "failed", "attempted"}}},
+	chSMS: {[]string{"attempted", "sent", "failed", "delivered", "click"}, [][3]string{
+		{"ctr", "click", "delivered"}, {"delivery_rate", "delivered", "sent"}, {"sent_rate", "sent", "attempted"},
+		{"failure_rate", "failed", "attempted"}}},
+	chWhatsApp: {[]string{"attempted", "sent", "failed", "delivered", "read", "click"}, [][3]string{
+		{"ctr", "click", "delivered"}, {"delivery_rate", "delivered", "sent"}, {"read_rate", "read", "delivered"},
+		{"sent_rate", "sent", "attempted"}, {"failure_rate", "failed", "attempted"}}},
+	chInApp:      {[]string{"impression", "click", "closed_click"}, [][3]string{{"ctr", "click", "impression"}}},
+	chOnSite:     {[]string{"impression", "click", "closed_click"}, [][3]string{{"ctr", "click", "impression"}}},
+	chCards:      {[]string{"sent", "delivered", "impression", "click"}, [][3]string{{"ctr", "click", "impression"}, {"delivery_rate", "delivered", "sent"}}},
+	chConnectors: {[]string{"sent"}, nil},
+	chFacebook:   {[]string{"successfully_synced"}, nil},
+	chGoogleAds:  {[]string{"successfully_synced"}, nil},
+}
+
+// derivedStages maps funnel stage → counter per channel (§5.13).
+var derivedStages = map[string][][2]string{
+	chPush:       {{"sent", "sent"}, {"impressions", "impression"}},
+	chEmail:      {{"sent", "sent"}, {"delivered", "delivered"}},
+	chSMS:        {{"sent", "sent"}, {"delivered", "delivered"}},
+	chWhatsApp:   {{"sent", "sent"}, {"delivered", "delivered"}},
+	chCards:      {{"sent", "sent"}, {"delivered", "delivered"}, {"impressions", "impression"}},
+	chInApp:      {{"impressions", "impression"}},
+	chOnSite:     {{"impressions", "impression"}},
+	chConnectors: {{"sent", "sent"}},
+}
+
+// rate computes num/den × 100 rounded half away from zero to 2 decimals from exact integers (§5.10).
+func rate(num, den int64) float64 {
+	if den == 0 {
+		return 0
+	}
+	q := (2*num*10000 + den) / (2 * den)
+	return float64(q) / 100
+}
+
+func (acc *nodeAcc) render(channel string, cg, unique bool) *expNode {
+	n := &expNode{Funnel: map[string]int64{}, Failures: map[string]int64{}}
+	val := func(c string) int64 { return acc.counters[c].value(unique) }
+	if !cg {
+		n.HasPerf = true
+		n.Perf = map[string]float64{}
+		if f, ok := perfFields[channel]; ok {
+			for _, c := range f.counts {
+				n.Perf[c] = float64(val(c))
+			}
+			for _, r := range f.rates {
+				n.Perf[r[0]] = rate(val(r[1]), val(r[2]))
+			}
+		}
+		for _, s := range derivedStages[channel] {
+			n.Funnel[s[0]] = val(s[1])
+		}
+	}
+	for st, v := range acc.posted {
+		n.Funnel[st] = v
+	}
+	for k, c := range acc.failures {
+		n.Failures[k] = c.value(unique)
+	}
+	return n
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Generic trees and the comparator
+
+// tree renders the response as a JSON-like tree (maps, []any, int64, float64, string) mirroring the wire paths.
+func (r expectedResponse) tree() map[string]any {
+	data := map[string]any{}
+	for id, c := range r.Data {
+		data[id] = c.tree()
+	}
+	order := make([]any, len(r.Order))
+	for i, id := range r.Order {
+		order[i] = id
+	}
+	return map[string]any{
+		"response_id": r.ResponseID, "total_campaigns": int64(r.TotalCampaigns), "current_page": int64(r.CurrentPage),
+		"total_pages": int64(r.TotalPages), "data_order": order, "data": data,
+	}
+}
+
+func (c expCampaign) tree() map[string]any {
+	plats := map[string]any{}
+	for p, locs := range c.Platforms {
+		lm := map[string]any{}
+		for l, vars := range locs {
+			vm := map[string]any{}
+			for v, n := range vars {
+				vm[v] = n.tree()
+			}
+			lm[l] = map[string]any{"variations": vm}
+		}
+		plats[p] = map[string]any{"locales": lm}
+	}
+	return map[string]any{"platforms": plats}
+}
+
+func (n *expNode) tree() map[string]any {
+	t := map[string]any{"delivery_funnel": int64Tree(n.Funnel), "failure_breakdown": int64Tree(n.Failures)}
+	if n.HasPerf {
+		pm := map[string]any{}
+		for k, v := range n.Perf {
+			pm[k] = v
+		}
+		t["performance_stats"] = pm
+	}
+	return t
+}
+
+func int64Tree(m map[string]int64) map[string]any {
+	out := map[string]any{}
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// diffTrees compares two JSON-like trees and returns readable differences ("path: want X, got Y"), at most max.
+func diffTrees(want, got any, max int) []string {
+	var out []string
+	diffAt("$", want, got, &out, max)
+	return out
+}
+
+func numeric(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	return 0, false
+}
+
+func diffAt(path string, want, got any, out *[]string, max int) {
+	if len(*out) >= max {
+		return
+	}
+	if wn, ok := numeric(want); ok {
+		gn, ok2 := numeric(got)
+		if !ok2 || wn != gn {
+			*out = append(*out, fmt.Sprintf("%s: want %v, got %v", path, want, describe(got)))
+		}
+		return
+	}
+	switch w := want.(type) {
+	case map[string]any:
+		g, ok := got.(map[string]any)
+		if !ok {
+			*out = append(*out, fmt.Sprintf("%s: want an object, got %v", path, describe(got)))
+			return
+		}
+		keys := map[string]bool{}
+		for k := range w {
+			keys[k] = true
+		}
+		for k := range g {
+			keys[k] = true
+		}
+		sorted := make([]string, 0, len(keys))
+		for k := range keys {
+			sorted = append(sorted, k)
+		}
+		sort.Strings(sorted)
+		for _, k := range sorted {
+			p := fmt.Sprintf("%s[%q]", path, k)
+			if !isIdent(k) {
+				p = fmt.Sprintf("%s[%q]", path, k)
+			} else {
+				p = path + "." + k
+			}
+			wv, wok := w[k]
+			gv, gok := g[k]
+			switch {
+			case !gok:
+				*out = append(*out, fmt.Sprintf("%s: missing (want %s)", p, describe(wv)))
+			case !wok:
+				*out = append(*out, fmt.Sprintf("%s: unexpected %s", p, describe(gv)))
+			default:
+				diffAt(p, wv, gv, out, max)
+			}
+			if len(*out) >= max {
+				return
+			}
+		}
+	case []any:
+		g, ok := got.([]any)
+		if !ok {
+			*out = append(*out, fmt.Sprintf("%s: want an array, got %v", path, describe(got)))
+			return
+		}
+		if len(w) != len(g) {
+			*out = append(*out, fmt.Sprintf("%s: want %d elements %v, got %d %v", path, len(w), describe(w), len(g), describe(g)))
+			return
+		}
+		for i := range w {
+			diffAt(fmt.Sprintf("%s[%d]", path, i), w[i], g[i], out, max)
+		}
+	default:
+		if want != got {
+			*out = append(*out, fmt.Sprintf("%s: want %s, got %s", path, describe(want), describe(got)))
+		}
+	}
+}
+
+func isIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func describe(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprintf("%v", v)
+	}
+	s := string(b)
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}

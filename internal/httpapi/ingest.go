@@ -1,0 +1,390 @@
+package httpapi
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/campaignstats/campaignstats/internal/catalog"
+	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/ingest"
+	"github.com/campaignstats/campaignstats/internal/stats"
+	"github.com/campaignstats/campaignstats/internal/store"
+	"github.com/campaignstats/campaignstats/internal/workspace"
+)
+
+// maxQuarantinePayload is the payload size kept per quarantine record (SPEC §3.5).
+const maxQuarantinePayload = 1 << 20
+
+// jsonBodyLimit is the limit of catalog, funnel, stats, meta and report-definition bodies (SPEC §10.4).
+const jsonBodyLimit = 1 << 20
+
+var errTooLarge = errors.New("body too large")
+
+// readBody applies the Content-Encoding and size checks of SPEC §3.1 in order and returns the decompressed body.
+// It writes the error response itself; ok is false when it did.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	var src io.Reader = r.Body
+	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
+	switch enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(io.LimitReader(r.Body, limit*1024+1<<20))
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				s.writeIngestError(w, r, errEmptyBody)
+			} else {
+				s.writeIngestError(w, r, errBadGzip)
+			}
+			return nil, false
+		}
+		defer zr.Close()
+		src = zr
+	default:
+		s.writeIngestError(w, r, errContentEncoding)
+		return nil, false
+	}
+	body, err := io.ReadAll(io.LimitReader(src, limit+1))
+	if int64(len(body)) > limit {
+		s.writeIngestError(w, r, ingestError{413, "PayloadTooLarge", "body", fmt.Sprintf("Payload size exceeds %d KB", limit/1024)})
+		return nil, false
+	}
+	if err != nil {
+		if enc != "" && enc != "identity" {
+			s.writeIngestError(w, r, errBadGzip)
+		} else {
+			s.writeIngestError(w, r, errBadJSON)
+		}
+		return nil, false
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		s.writeIngestError(w, r, errEmptyBody)
+		return nil, false
+	}
+	return body, true
+}
+
+// mediaType returns the request's media type without parameters, lower-cased.
+func mediaType(r *http.Request) string {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(mt)
+}
+
+// handleStreams is POST /v1/streams/{workspace_id} (SPEC §3.2–3.6).
+func (s *Server) handleStreams(w http.ResponseWriter, r *http.Request, ws domain.Workspace) {
+	var ndjson bool
+	switch mediaType(r) {
+	case "application/json":
+	case "application/x-ndjson", "application/ndjson":
+		ndjson = true
+	default:
+		s.writeIngestError(w, r, errContentType)
+		return
+	}
+	body, ok := s.readBody(w, r, s.Config.MaxStreamBody)
+	if !ok {
+		return
+	}
+	now := s.Now()
+	items, err := ingest.DecodeStreams(body, ndjson, now)
+	if err != nil {
+		var be *ingest.BodyError
+		if errors.As(err, &be) {
+			s.writeIngestError(w, r, ingestError{400, be.Type, be.Attribute, be.Message})
+			return
+		}
+		s.storeIngestError(w, r, err)
+		return
+	}
+	batch := store.Batch{WorkspaceID: ws.ID, ReceivedAt: now}
+	type rejection struct {
+		Index     int    `json:"index"`
+		EventUUID string `json:"event_uuid"`
+		Message   string `json:"message"`
+	}
+	rejections := []rejection{}
+	for _, it := range items {
+		if it.Event != nil {
+			batch.Events = append(batch.Events, *it.Event)
+			continue
+		}
+		rejections = append(rejections, rejection{it.Index, it.UUID, it.Reject})
+		payload, truncated := it.Payload, false
+		if len(payload) > maxQuarantinePayload {
+			payload, truncated = payload[:maxQuarantinePayload], true
+		}
+		batch.Quarantine = append(batch.Quarantine, store.QuarantineRecord{ID: workspace.NewID(), WorkspaceID: ws.ID,
+			ReceivedAt: now, RequestID: requestID(r.Context()), Endpoint: "streams", Index: it.Index, EventUUID: it.UUID,
+			Reason: it.Reject, Payload: payload, PayloadTruncated: truncated})
+	}
+	res, err := s.Store.Append(r.Context(), batch)
+	if err != nil {
+		s.storeIngestError(w, r, err)
+		return
+	}
+	dups := 0
+	for _, d := range res.Duplicate {
+		if d {
+			dups++
+		}
+	}
+	accepted := len(batch.Events) - dups
+	s.metrics.ingestEvents.WithLabelValues("streams", "accepted").Add(float64(accepted))
+	s.metrics.ingestEvents.WithLabelValues("streams", "duplicate").Add(float64(dups))
+	s.metrics.ingestEvents.WithLabelValues("streams", "rejected").Add(float64(len(rejections)))
+	writeJSON(w, http.StatusOK, struct {
+		Status     string      `json:"status"`
+		Accepted   int         `json:"accepted"`
+		Duplicates int         `json:"duplicates"`
+		Rejected   int         `json:"rejected"`
+		Errors     []rejection `json:"errors"`
+	}{"success", accepted, dups, len(rejections), rejections})
+}
+
+// handleCampaign is PUT|GET /v1/campaigns/{workspace_id}/{campaign_id} (SPEC §3.12).
+func (s *Server) handleCampaign(w http.ResponseWriter, r *http.Request, ws domain.Workspace) {
+	id := r.PathValue("campaign_id")
+	switch r.Method {
+	case http.MethodGet:
+		cs, err := s.Store.Campaigns(r.Context(), ws.ID)
+		if err != nil {
+			s.storeIngestError(w, r, err)
+			return
+		}
+		view := domain.NewCatalogView(cs)
+		if _, ok := view.Get(id); !ok {
+			s.writeIngestError(w, r, errUnknownCampaign)
+			return
+		}
+		writeJSON(w, http.StatusOK, effectiveCampaign(view, id))
+	case http.MethodPut:
+		if mediaType(r) != "application/json" {
+			s.writeIngestError(w, r, errContentType)
+			return
+		}
+		body, ok := s.readBody(w, r, jsonBodyLimit)
+		if !ok {
+			return
+		}
+		if !json.Valid(body) {
+			s.writeIngestError(w, r, errBadJSON)
+			return
+		}
+		if !catalog.ValidID(id) {
+			s.writeIngestError(w, r, invalidParams("campaign_id", "campaign_id is invalid"))
+			return
+		}
+		fields, ferr := catalog.ParsePut(body, id, ingest.ParseTime)
+		if ferr != nil {
+			s.writeIngestError(w, r, invalidParams(ferr.Attribute, ferr.Message))
+			return
+		}
+		s.catalogMu.Lock()
+		defer s.catalogMu.Unlock()
+		cs, err := s.Store.Campaigns(r.Context(), ws.ID)
+		if err != nil {
+			s.storeIngestError(w, r, err)
+			return
+		}
+		records, created, ferr := catalog.Apply(domain.NewCatalogView(cs), id, fields, s.Now().UTC())
+		if ferr != nil {
+			s.writeIngestError(w, r, invalidParams(ferr.Attribute, ferr.Message))
+			return
+		}
+		if err := s.Store.PutCampaigns(r.Context(), ws.ID, records); err != nil {
+			s.storeIngestError(w, r, err)
+			return
+		}
+		cs, err = s.Store.Campaigns(r.Context(), ws.ID)
+		if err != nil {
+			s.storeIngestError(w, r, err)
+			return
+		}
+		status := http.StatusOK
+		if created {
+			status = http.StatusCreated
+		}
+		writeJSON(w, status, effectiveCampaign(domain.NewCatalogView(cs), id))
+	default:
+		s.writeIngestError(w, r, errMethod)
+	}
+}
+
+// rfc3339 formats a campaignstats-only timestamp (SPEC §1.6).
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+// effectiveCampaign is the body of catalog PUT and GET (SPEC §3.12.2).
+func effectiveCampaign(view *domain.CatalogView, id string) map[string]any {
+	c, _ := view.Get(id)
+	var start any
+	if ms, ok := c.StartTimeMS(); ok {
+		start = rfc3339(time.UnixMilli(ms))
+	}
+	var parent any
+	if p := view.Parent(id); p != "" {
+		parent = p
+	} else if p := c.DeclaredParent(); p != "" {
+		parent = p
+	}
+	explicit := c.Explicit.ExplicitFieldNames()
+	if explicit == nil {
+		explicit = []string{}
+	}
+	return map[string]any{
+		"campaign_id": c.ID, "campaign_name": c.Name(), "channel": c.Channel(), "campaign_delivery_type": c.DeliveryType(),
+		"parent_campaign_id": parent, "campaign_status": c.Status(), "campaign_tags": c.Tags(),
+		"campaign_team": c.Team(), "created_by": c.CreatedBy(), "platform": c.Platform(), "campaign_start_time": start,
+		"conversion_goal_details": view.Goals(id), "control_group_details": view.ControlGroup(id),
+		"explicit_fields": explicit, "children": len(view.Children(id)),
+		"created_at": rfc3339(c.CreatedAt), "updated_at": rfc3339(c.UpdatedAt),
+	}
+}
+
+var (
+	stagePattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+	datePattern  = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+)
+
+// handleFunnel is POST /v1/campaigns/{workspace_id}/{campaign_id}/funnel (SPEC §3.13).
+func (s *Server) handleFunnel(w http.ResponseWriter, r *http.Request, ws domain.Workspace) {
+	if mediaType(r) != "application/json" {
+		s.writeIngestError(w, r, errContentType)
+		return
+	}
+	body, ok := s.readBody(w, r, jsonBodyLimit)
+	if !ok {
+		return
+	}
+	var raw any
+	if err := json.Unmarshal(body, &raw); err != nil {
+		s.writeIngestError(w, r, errBadJSON)
+		return
+	}
+	id := r.PathValue("campaign_id")
+	cs, err := s.Store.Campaigns(r.Context(), ws.ID)
+	if err != nil {
+		s.storeIngestError(w, r, err)
+		return
+	}
+	view := domain.NewCatalogView(cs)
+	c, ok := view.Get(id)
+	if !ok {
+		s.writeIngestError(w, r, errUnknownCampaign)
+		return
+	}
+	var elems []json.RawMessage
+	prefix := func(i int) string { return "" }
+	trimmed := bytes.TrimSpace(body)
+	if trimmed[0] == '[' {
+		json.Unmarshal(trimmed, &elems)
+		if len(elems) == 0 || len(elems) > 1000 {
+			s.writeIngestError(w, r, invalidParams("body", "body must hold 1 to 1000 entries"))
+			return
+		}
+		prefix = func(i int) string { return "[" + strconv.Itoa(i) + "]." }
+	} else {
+		elems = []json.RawMessage{trimmed}
+	}
+	derived := map[string]bool{}
+	for _, st := range stats.DerivedFunnelStages(c.Channel()) {
+		derived[st] = true
+	}
+	var entries []store.FunnelEntry
+	for i, el := range elems {
+		es, ferr := parseFunnelEntry(el, prefix(i), derived)
+		if ferr != nil {
+			s.writeIngestError(w, r, *ferr)
+			return
+		}
+		for j := range es {
+			es[j].CampaignID = id
+		}
+		entries = append(entries, es...)
+	}
+	if err := s.Store.PutFunnel(r.Context(), ws.ID, entries); err != nil {
+		s.storeIngestError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "success", "accepted": len(elems), "request_id": requestID(r.Context())})
+}
+
+func parseFunnelEntry(raw json.RawMessage, at string, derived map[string]bool) ([]store.FunnelEntry, *ingestError) {
+	fail := func(attr, msg string) ([]store.FunnelEntry, *ingestError) {
+		e := invalidParams(at+attr, msg)
+		return nil, &e
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return fail("body", "entry must be a JSON object")
+	}
+	var date string
+	if err := json.Unmarshal(m["date"], &date); err != nil || m["date"] == nil {
+		return fail("date", "date is required in YYYY-MM-DD format")
+	}
+	if _, err := time.Parse(time.DateOnly, date); err != nil || !datePattern.MatchString(date) {
+		return fail("date", "date must be a date in YYYY-MM-DD format")
+	}
+	platform := domain.PlatformUnknown
+	if p := m["platform"]; len(p) > 0 && string(p) != "null" {
+		var ps string
+		if err := json.Unmarshal(p, &ps); err != nil {
+			return fail("platform", "platform must be a string")
+		}
+		if n, ok := ingest.NormalisePlatform(ps); ok {
+			platform = n
+		}
+	}
+	locale := ingest.LocaleKey(scalarText(m["locale"]), "")
+	variation := strings.TrimSpace(scalarText(m["variation"]))
+	if variation != domain.CampaignControlGroup && variation != domain.GlobalControlGroup {
+		variation = ingest.VariationKey(variation)
+	}
+	var stages map[string]json.RawMessage
+	if err := json.Unmarshal(m["stages"], &stages); err != nil || len(stages) == 0 {
+		return fail("stages", "stages must be a non-empty object")
+	}
+	var out []store.FunnelEntry
+	for name, v := range stages {
+		if !stagePattern.MatchString(name) {
+			return fail("stages."+name, "stage names must match ^[a-z][a-z0-9_]{0,63}$")
+		}
+		if derived[name] {
+			return fail("stages."+name, fmt.Sprintf("stage %q is derived from events and cannot be posted", name))
+		}
+		var f float64
+		if err := json.Unmarshal(v, &f); err != nil || f != float64(int64(f)) || f < 0 || f > 1<<53 {
+			return fail("stages."+name, "stage values must be integers between 0 and 2^53")
+		}
+		out = append(out, store.FunnelEntry{Date: date, Platform: platform, Locale: locale, Variation: variation, Stage: name, Value: int64(f)})
+	}
+	return out, nil
+}
+
+// scalarText returns a JSON string's value or a JSON number's decimal text; "" for anything else.
+func scalarText(raw json.RawMessage) string {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if len(raw) == 0 || dec.Decode(&v) != nil {
+		return ""
+	}
+	switch t := v.(type) {
+	case string:
+		return t
+	case json.Number:
+		return t.String()
+	}
+	return ""
+}

@@ -1,0 +1,255 @@
+// Package httpapi is the HTTP edge: routes, authentication, rate limits, MoEngage-shaped bodies and errors. All
+// compatibility quirks live here; numbers come from the stats engine and data from the store.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/campaignstats/campaignstats/internal/config"
+	"github.com/campaignstats/campaignstats/internal/ratelimit"
+	"github.com/campaignstats/campaignstats/internal/stats"
+	"github.com/campaignstats/campaignstats/internal/store"
+	"github.com/campaignstats/campaignstats/internal/workspace"
+)
+
+var errShuttingDown = errors.New("shutting down")
+
+// Deps are the server's collaborators, wired in main.
+type Deps struct {
+	Config     config.Config
+	Store      store.Store
+	Engine     *stats.Engine
+	Workspaces *workspace.Service
+	Limiter    *ratelimit.Limiter
+	Logger     *slog.Logger
+	Now        func() time.Time
+	Registry   *prometheus.Registry
+	OpenAPI    []byte
+}
+
+// Server serves the HTTP API.
+type Server struct {
+	Deps
+	metrics  *metrics
+	draining atomic.Bool
+	mux      *http.ServeMux
+	// catalogMu serialises catalog writes so hierarchy checks see a stable catalog.
+	catalogMu sync.Mutex
+}
+
+// New builds the server and its routes.
+func New(d Deps) *Server {
+	s := &Server{Deps: d, metrics: newMetrics(d.Registry)}
+	s.mux = http.NewServeMux()
+	s.routes()
+	return s
+}
+
+// StartDrain marks the server as shutting down: /readyz answers 503 from now on.
+func (s *Server) StartDrain() { s.draining.Store(true) }
+
+// Handler returns the root handler with the request middleware.
+func (s *Server) Handler() http.Handler { return s.middleware(s.mux) }
+
+func (s *Server) routes() {
+	m := s.mux
+	m.HandleFunc("/healthz", s.handleHealth)
+	m.HandleFunc("/readyz", s.handleReady)
+	m.Handle("/metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	m.HandleFunc("/openapi.yaml", s.handleOpenAPI)
+
+	m.HandleFunc("/v1/streams/{workspace_id}", s.method(http.MethodPost, s.ingestRoute("streams", s.handleStreams)))
+	m.HandleFunc("/v1/campaigns/{workspace_id}/{campaign_id}", s.ingestRoute("campaigns", s.handleCampaign))
+	m.HandleFunc("/v1/campaigns/{workspace_id}/{campaign_id}/funnel", s.method(http.MethodPost, s.ingestRoute("funnel", s.handleFunnel)))
+	m.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) { s.writeIngestError(w, r, errNoEndpoint) })
+
+	m.HandleFunc("/core-services/v1/campaign-stats", s.apiMethod(http.MethodPost, s.handleStats))
+
+	m.HandleFunc("/admin/v1/", s.admin)
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeAPIError(w, apiNotFound) })
+}
+
+// method answers 405 in the ingest envelope for other methods.
+func (s *Server) method(method string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != method {
+			s.writeIngestError(w, r, errMethod)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// apiMethod answers 405 in the API error shape for other methods.
+func (s *Server) apiMethod(method string, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != method {
+			writeAPIError(w, apiMethod)
+			return
+		}
+		h(w, r)
+	}
+}
+
+// ---- request ids, logging, metrics ----
+
+type ctxKey int
+
+const (
+	ctxRequestID ctxKey = iota
+	ctxRequestInfo
+)
+
+// requestInfo is filled by handlers for the request log line.
+type requestInfo struct {
+	route       string
+	workspaceID string
+}
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+const idAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// newRequestID returns 16 characters from [A-Za-z0-9] (SPEC §1.6).
+func newRequestID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	for i := range b {
+		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
+	}
+	return string(b)
+}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxRequestID).(string)
+	return id
+}
+
+func info(ctx context.Context) *requestInfo {
+	ri, _ := ctx.Value(ctxRequestInfo).(*requestInfo)
+	if ri == nil {
+		return &requestInfo{}
+	}
+	return ri
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	bytes  int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.bytes += int64(n)
+	return n, err
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := s.Now()
+		id := r.Header.Get("X-Request-Id")
+		if !requestIDPattern.MatchString(id) {
+			id = newRequestID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		ri := &requestInfo{route: routeOf(r.URL.Path)}
+		ctx := context.WithValue(context.WithValue(r.Context(), ctxRequestID, id), ctxRequestInfo, ri)
+		r = r.WithContext(ctx)
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if p := recover(); p != nil {
+				s.Logger.Error("panic", "request_id", id, "panic", p)
+				if sw.status == 0 {
+					writeAPIError(sw, apiInternal)
+				}
+			}
+			if sw.status == 0 {
+				sw.status = http.StatusOK
+			}
+			dur := s.Now().Sub(start)
+			s.metrics.requests.WithLabelValues(ri.route, r.Method, strconv.Itoa(sw.status)).Inc()
+			s.metrics.duration.WithLabelValues(ri.route).Observe(dur.Seconds())
+			s.Logger.Info("request", "request_id", id, "method", r.Method, "route", ri.route, "status", sw.status,
+				"duration_ms", float64(dur.Microseconds())/1000, "workspace_id", ri.workspaceID,
+				"bytes_in", r.ContentLength, "bytes_out", sw.bytes)
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// routeOf maps a path to a low-cardinality route label (never a workspace id).
+func routeOf(path string) string {
+	for _, p := range []struct{ prefix, route string }{
+		{"/v1/streams/", "/v1/streams/{workspace_id}"},
+		{"/v1/event/", "/v1/event/{workspace_id}"},
+		{"/v1/transition/", "/v1/transition/{workspace_id}"},
+		{"/v1/campaigns/", "/v1/campaigns/{workspace_id}/{campaign_id}"},
+		{"/v1/reports/", "/v1/reports/{workspace_id}"},
+		{"/core-services/v1/campaign-stats", "/core-services/v1/campaign-stats"},
+		{"/core-services/v1/campaigns/", "/core-services/v1/campaigns"},
+		{"/campaign_reports/rest_api/", "/campaign_reports/rest_api"},
+		{"/admin/v1/", "/admin/v1"},
+		{"/healthz", "/healthz"}, {"/readyz", "/readyz"}, {"/metrics", "/metrics"}, {"/openapi.yaml", "/openapi.yaml"},
+	} {
+		if len(path) >= len(p.prefix) && path[:len(p.prefix)] == p.prefix {
+			return p.route
+		}
+	}
+	return "other"
+}
+
+func (s *Server) logError(r *http.Request, err error) {
+	s.Logger.Error("request failed", "request_id", requestID(r.Context()), "route", info(r.Context()).route, "error", err.Error())
+	s.metrics.storeErrors.WithLabelValues(info(r.Context()).route).Inc()
+}
+
+// ---- health ----
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if s.draining.Load() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not_ready", "reason": "shutting down"})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not_ready", "reason": "store unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Write(s.OpenAPI)
+}

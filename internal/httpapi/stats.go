@@ -1,0 +1,312 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/stats"
+)
+
+// attributionTypes are the accepted attribution_type values (SPEC §5.3).
+var attributionTypes = []string{"VIEW_THROUGH", "CLICK_THROUGH", "IN_SESSION", "TOTAL_CONVERSIONS", "CLICK_CONVERSIONS"}
+
+// readAPIBody reads a JSON API body of at most 1 MiB; ok is false when 413 was written.
+func readAPIBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, jsonBodyLimit+1))
+	if len(body) > jsonBodyLimit {
+		writeAPIError(w, apiTooLarge)
+		return nil, false
+	}
+	if err != nil {
+		writeAPIError(w, invalidField("malformed_json", "request body - could not be parsed as a JSON object"))
+		return nil, false
+	}
+	return body, true
+}
+
+// fields is a decoded JSON object whose members are inspected one by one in validation order.
+type fields map[string]json.RawMessage
+
+// parseObject decodes a JSON object; ok is false when the body is not one.
+func parseObject(body []byte) (fields, bool) {
+	var f fields
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&f); err != nil || f == nil {
+		return nil, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, false
+	}
+	return f, true
+}
+
+// present reports whether a member is present and not null.
+func (f fields) present(name string) bool {
+	raw, ok := f[name]
+	return ok && string(bytes.TrimSpace(raw)) != "null"
+}
+
+// requiredString validates a required string member (SPEC §5.3 texts).
+func (f fields) requiredString(name string) (string, *apiError) {
+	if !f.present(name) {
+		e := invalidField("missing_field", name+" - is required")
+		return "", &e
+	}
+	var s string
+	if err := json.Unmarshal(f[name], &s); err != nil {
+		e := invalidField("invalid_type", name+" - must be a string")
+		return "", &e
+	}
+	return s, nil
+}
+
+// optionalInt validates an optional integer member: not a number → invalid_type; fractional or outside [lo, hi]
+// → rangeText.
+func (f fields) optionalInt(name string, def, lo, hi int, typeText, rangeText string) (int, *apiError) {
+	if !f.present(name) {
+		return def, nil
+	}
+	raw := bytes.TrimSpace(f[name])
+	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
+		e := invalidField("invalid_type", name+" - "+typeText)
+		return 0, &e
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err != nil {
+		e := invalidField("invalid_type", name+" - "+typeText)
+		return 0, &e
+	}
+	v, err := strconv.ParseFloat(n.String(), 64)
+	if err != nil || v != math.Trunc(v) || v < float64(lo) || v > float64(hi) {
+		e := invalidField("invalid_field_value", name+" - "+rangeText)
+		return 0, &e
+	}
+	return int(v), nil
+}
+
+// parseDate validates a YYYY-MM-DD member.
+func (f fields) parseDate(name string) (time.Time, *apiError) {
+	s, e := f.requiredString(name)
+	if e != nil {
+		return time.Time{}, e
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil || !datePattern.MatchString(s) {
+		e := invalidField("invalid_field_value", name+" - must be a date in YYYY-MM-DD format")
+		return time.Time{}, &e
+	}
+	return t, nil
+}
+
+// enum validates a required case-insensitive enum member.
+func (f fields) enum(name string, values []string) (string, *apiError) {
+	s, e := f.requiredString(name)
+	if e != nil {
+		return "", e
+	}
+	up := strings.ToUpper(s)
+	for _, v := range values {
+		if v == up {
+			return v, nil
+		}
+	}
+	err := invalidField("invalid_field_value", name+" - must be one of "+strings.Join(values, ", "))
+	return "", &err
+}
+
+// parseStatsRequest validates a Stats body in the order of SPEC §5.3.
+func parseStatsRequest(body []byte, ws domain.Workspace) (string, stats.Query, *apiError) {
+	q := stats.Query{Workspace: ws}
+	f, ok := parseObject(body)
+	if !ok {
+		e := invalidField("malformed_json", "request body - could not be parsed as a JSON object")
+		return "", q, &e
+	}
+	reqID, e := f.requiredString("request_id")
+	if e != nil {
+		return "", q, e
+	}
+	if strings.TrimSpace(reqID) == "" {
+		err := invalidField("invalid_field_value", "request_id - must not be empty")
+		return "", q, &err
+	}
+	if len([]rune(reqID)) > 256 {
+		err := invalidField("invalid_field_value", "request_id - must be at most 256 characters")
+		return "", q, &err
+	}
+	if f.present("campaign_ids") {
+		var items []json.RawMessage
+		if err := json.Unmarshal(f["campaign_ids"], &items); err != nil {
+			e := invalidField("invalid_type", "campaign_ids - must be an array of strings")
+			return "", q, &e
+		}
+		seen := map[string]bool{}
+		for _, it := range items {
+			var s string
+			if err := json.Unmarshal(it, &s); err != nil || s == "" {
+				e := invalidField("invalid_field_value", "campaign_ids - every element must be a non-empty string")
+				return "", q, &e
+			}
+			if !seen[s] {
+				seen[s] = true
+				q.CampaignIDs = append(q.CampaignIDs, s)
+			}
+		}
+		if len(q.CampaignIDs) > 10 {
+			e := invalidField("invalid_field_value", "campaign_ids - must contain at most 10 campaign IDs")
+			return "", q, &e
+		}
+	}
+	if q.Start, e = f.parseDate("start_date"); e != nil {
+		return "", q, e
+	}
+	if q.End, e = f.parseDate("end_date"); e != nil {
+		return "", q, e
+	}
+	if q.Attribution, e = f.enum("attribution_type", attributionTypes); e != nil {
+		return "", q, e
+	}
+	metric, e := f.enum("metric_type", []string{"TOTAL", "UNIQUE"})
+	if e != nil {
+		return "", q, e
+	}
+	q.Unique = metric == "UNIQUE"
+	if q.Offset, e = f.optionalInt("offset", 0, 0, math.MaxInt32, "must be an integer", "must be an integer greater than or equal to 0"); e != nil {
+		return "", q, e
+	}
+	if q.Limit, e = f.optionalInt("limit", 10, 1, 10, "must be an integer", "must be an integer between 1 and 10"); e != nil {
+		return "", q, e
+	}
+	if q.End.Before(q.Start) {
+		err := invalidField("invalid_field_value", "end_date - must not be before start_date")
+		return "", q, &err
+	}
+	if q.End.Sub(q.Start) > 30*24*time.Hour {
+		err := invalidField("invalid_field_value", "end_date - must be at most 30 days after start_date")
+		return "", q, &err
+	}
+	return reqID, q, nil
+}
+
+// handleStats is POST /core-services/v1/campaign-stats (SPEC §5).
+func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
+	ws, ok := s.apiAuth(w, r, true)
+	if !ok || !s.rateLimit(w, ws, "stats") {
+		return
+	}
+	body, ok := readAPIBody(w, r)
+	if !ok {
+		return
+	}
+	reqID, q, verr := parseStatsRequest(body, ws)
+	if verr != nil {
+		writeAPIError(w, *verr)
+		return
+	}
+	res, err := s.Engine.Stats(r.Context(), q)
+	if err != nil {
+		s.storeAPIError(w, r, err)
+		return
+	}
+	writeRawJSON(w, http.StatusOK, encodeStats(reqID, res))
+}
+
+// jsonWriter writes JSON with a fixed key order.
+type jsonWriter struct{ bytes.Buffer }
+
+func (b *jsonWriter) str(s string) {
+	q, _ := json.Marshal(s)
+	b.Write(q)
+}
+
+func (b *jsonWriter) key(first bool, k string) {
+	if !first {
+		b.WriteByte(',')
+	}
+	b.str(k)
+	b.WriteByte(':')
+}
+
+// encodeStats writes the Stats response body (SPEC §5.8) with keys in SPEC order.
+func encodeStats(reqID string, res *stats.Result) []byte {
+	var b jsonWriter
+	b.WriteString(`{"response_id":`)
+	b.str(reqID)
+	b.WriteString(`,"total_campaigns":` + strconv.Itoa(res.TotalCampaigns))
+	b.WriteString(`,"current_page":` + strconv.Itoa(res.CurrentPage))
+	b.WriteString(`,"total_pages":` + strconv.Itoa(res.TotalPages))
+	b.WriteString(`,"data":{`)
+	for i, c := range res.Campaigns {
+		b.key(i == 0, c.ID)
+		b.WriteString(`[{"platforms":{`)
+		for j, p := range c.Platforms {
+			b.key(j == 0, p.Key)
+			b.WriteString(`{"locales":{`)
+			for k, l := range p.Locales {
+				b.key(k == 0, l.Key)
+				b.WriteString(`{"variations":{`)
+				for m, v := range l.Variations {
+					b.key(m == 0, v.Key)
+					encodeNode(&b, v)
+				}
+				b.WriteString(`}}`)
+			}
+			b.WriteString(`}}`)
+		}
+		b.WriteString(`}}]`)
+	}
+	b.WriteString(`}}`)
+	return b.Bytes()
+}
+
+func encodeNode(b *jsonWriter, v stats.VariationResult) {
+	b.WriteByte('{')
+	if !v.Control {
+		b.WriteString(`"performance_stats":{`)
+		for i, f := range v.Performance {
+			b.key(i == 0, f.Name)
+			if f.IsRate {
+				b.WriteString(f.Rate.String())
+			} else {
+				b.WriteString(strconv.FormatInt(f.Count, 10))
+			}
+		}
+		b.WriteString(`},`)
+	}
+	b.WriteString(`"conversion_goal_stats":{`)
+	for i, g := range v.Goals {
+		b.key(i == 0, g.Name)
+		b.WriteString(`{"goal_name":`)
+		b.str(g.Name)
+		for _, f := range []struct {
+			name string
+			v    string
+		}{
+			{"conversions", strconv.FormatInt(g.Conversions, 10)}, {"total", strconv.FormatInt(g.Total, 10)},
+			{"unique", strconv.FormatInt(g.Unique, 10)}, {"revenue", g.Revenue.String()},
+			{"average_order_value", g.AverageOrderValue.String()}, {"average_revenue_per_user", g.AverageRevenuePerUser.String()},
+			{"cvr", g.CVR.String()}, {"uplift", g.Uplift.String()}, {"gcg_uplift", g.GCGUplift.String()},
+		} {
+			b.WriteString(`,"` + f.name + `":` + f.v)
+		}
+		b.WriteByte('}')
+	}
+	b.WriteString(`},"delivery_funnel":{`)
+	for i, c := range v.Funnel {
+		b.key(i == 0, c.Name)
+		b.WriteString(strconv.FormatInt(c.Value, 10))
+	}
+	b.WriteString(`},"failure_breakdown":{`)
+	for i, c := range v.Failures {
+		b.key(i == 0, c.Name)
+		b.WriteString(strconv.FormatInt(c.Value, 10))
+	}
+	b.WriteString(`}}`)
+}

@@ -1,0 +1,259 @@
+// Package duckdb implements the store contract on an embedded DuckDB database (github.com/duckdb/duckdb-go/v2).
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/store"
+)
+
+//go:embed migrations/*.sql
+var migrationFS embed.FS
+
+// Options tune the embedded database.
+type Options struct {
+	// MemoryLimit is DuckDB's memory_limit (e.g. "4GB"); "" keeps DuckDB's default.
+	MemoryLimit string
+	// Threads is DuckDB's thread count; 0 keeps DuckDB's default (all cores).
+	Threads int
+}
+
+// Store is the DuckDB-backed store.
+type Store struct {
+	db  *sql.DB
+	now func() time.Time
+
+	// writeMu serialises writers: DuckDB has one writer at a time, and serialising Append makes dedup exact.
+	writeMu  sync.Mutex
+	users    map[string]int64
+	nextUser int64
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file dbPath and applies pending migrations. An empty dbPath opens an
+// in-memory database (tests).
+func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time) (*Store, error) {
+	if dbPath != "" {
+		if err := os.MkdirAll(filepath.Dir(dbPath), 0o755); err != nil {
+			return nil, fmt.Errorf("create data directory: %w", err)
+		}
+	}
+	connector, err := duckdb.NewConnector(dbPath, func(ex driver.ExecerContext) error {
+		var stmts []string
+		if opts.MemoryLimit != "" {
+			stmts = append(stmts, "SET memory_limit = '"+strings.ReplaceAll(opts.MemoryLimit, "'", "")+"'")
+		}
+		if opts.Threads > 0 {
+			stmts = append(stmts, "SET threads = "+strconv.Itoa(opts.Threads))
+		}
+		for _, s := range stmts {
+			if _, err := ex.ExecContext(ctx, s, nil); err != nil {
+				return fmt.Errorf("%s: %w", s, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open duckdb %q: %w", dbPath, err)
+	}
+	db := sql.OpenDB(connector)
+	s := &Store{db: db, now: now, users: map[string]int64{}}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.loadUsers(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+func (s *Store) migrate(ctx context.Context) error {
+	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		return fmt.Errorf("create schema_migrations: %w", err)
+	}
+	names, err := fs.Glob(migrationFS, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		base := filepath.Base(name)
+		v, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("migration %s: bad version prefix", base)
+		}
+		var n int
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, v).Scan(&n); err != nil {
+			return fmt.Errorf("read schema version: %w", err)
+		}
+		if n > 0 {
+			continue
+		}
+		body, err := migrationFS.ReadFile(name)
+		if err != nil {
+			return err
+		}
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("apply migration %s: %w", base, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, ?)`, v, s.now().UnixMilli()); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("record migration %s: %w", base, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("commit migration %s: %w", base, err)
+		}
+	}
+	return nil
+}
+
+func (s *Store) loadUsers(ctx context.Context) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT user_key, user_id FROM users`)
+	if err != nil {
+		return fmt.Errorf("load users: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var id int64
+		if err := rows.Scan(&k, &id); err != nil {
+			return fmt.Errorf("load users: %w", err)
+		}
+		s.users[k] = id
+		if id >= s.nextUser {
+			s.nextUser = id + 1
+		}
+	}
+	return rows.Err()
+}
+
+// Ping reports whether the database answers and the schema is current.
+func (s *Store) Ping(ctx context.Context) error {
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n); err != nil {
+		return fmt.Errorf("%w: %v", domain.ErrUnavailable, err)
+	}
+	names, _ := fs.Glob(migrationFS, "migrations/*.sql")
+	if n < len(names) {
+		return fmt.Errorf("%w: migrations pending", domain.ErrUnavailable)
+	}
+	return nil
+}
+
+// ---- workspaces ----
+
+const workspaceCols = `id, name, timezone, status, rate_limit, created_at, disabled_at, report_key, data_key`
+
+func scanWorkspace(sc interface{ Scan(...any) error }) (domain.Workspace, error) {
+	var w domain.Workspace
+	var created int64
+	var disabled sql.NullInt64
+	if err := sc.Scan(&w.ID, &w.Name, &w.Timezone, &w.Status, &w.RateLimitPerMinute, &created, &disabled, &w.ReportKey, &w.DataKey); err != nil {
+		return w, err
+	}
+	w.CreatedAt = time.UnixMilli(created).UTC()
+	if disabled.Valid {
+		t := time.UnixMilli(disabled.Int64).UTC()
+		w.DisabledAt = &t
+	}
+	return w, nil
+}
+
+func nullableMS(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+// CreateWorkspace stores a new workspace.
+func (s *Store) CreateWorkspace(ctx context.Context, w domain.Workspace) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM workspaces WHERE id = ?`, w.ID).Scan(&n); err != nil {
+		return fmt.Errorf("check workspace: %w", err)
+	}
+	if n > 0 {
+		return fmt.Errorf("workspace %s: %w", w.ID, domain.ErrAlreadyExists)
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO workspaces (`+workspaceCols+`, seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM workspaces))`,
+		w.ID, w.Name, w.Timezone, w.Status, w.RateLimitPerMinute, w.CreatedAt.UnixMilli(), nullableMS(w.DisabledAt), w.ReportKey, w.DataKey)
+	if err != nil {
+		return fmt.Errorf("insert workspace: %w", err)
+	}
+	return nil
+}
+
+// Workspace returns one workspace.
+func (s *Store) Workspace(ctx context.Context, id string) (domain.Workspace, error) {
+	w, err := scanWorkspace(s.db.QueryRowContext(ctx, `SELECT `+workspaceCols+` FROM workspaces WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return w, fmt.Errorf("workspace %s: %w", id, domain.ErrNotFound)
+	}
+	if err != nil {
+		return w, fmt.Errorf("read workspace: %w", err)
+	}
+	return w, nil
+}
+
+// ListWorkspaces returns workspaces ordered by creation.
+func (s *Store) ListWorkspaces(ctx context.Context, status string) ([]domain.Workspace, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+workspaceCols+` FROM workspaces WHERE ? = '' OR status = ? ORDER BY created_at, seq`, status, status)
+	if err != nil {
+		return nil, fmt.Errorf("list workspaces: %w", err)
+	}
+	defer rows.Close()
+	out := []domain.Workspace{}
+	for rows.Next() {
+		w, err := scanWorkspace(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list workspaces: %w", err)
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// UpdateWorkspace replaces the mutable fields.
+func (s *Store) UpdateWorkspace(ctx context.Context, w domain.Workspace) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	res, err := s.db.ExecContext(ctx, `UPDATE workspaces SET name = ?, status = ?, rate_limit = ?, disabled_at = ?, report_key = ?, data_key = ? WHERE id = ?`,
+		w.Name, w.Status, w.RateLimitPerMinute, nullableMS(w.DisabledAt), w.ReportKey, w.DataKey, w.ID)
+	if err != nil {
+		return fmt.Errorf("update workspace: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("workspace %s: %w", w.ID, domain.ErrNotFound)
+	}
+	return nil
+}

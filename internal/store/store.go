@@ -1,0 +1,157 @@
+// Package store declares the storage contract of campaignstats. Backends (store/duckdb, later store/clickhouse)
+// implement it; store/storetest is the conformance suite every backend runs. No engine type leaks through it.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/campaignstats/campaignstats/internal/domain"
+)
+
+// Store is everything the service needs from persistence.
+type Store interface {
+	Workspaces
+	Ingester
+	Catalog
+	Funnel
+	Aggregator
+	Quarantine
+	// Ping reports whether the store answers and its schema is current.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Workspaces persists workspaces and their keys.
+type Workspaces interface {
+	// CreateWorkspace stores a new workspace; domain.ErrAlreadyExists when the id is taken.
+	CreateWorkspace(ctx context.Context, ws domain.Workspace) error
+	// Workspace returns one workspace with its keys; domain.ErrNotFound when unknown.
+	Workspace(ctx context.Context, id string) (domain.Workspace, error)
+	// ListWorkspaces returns workspaces ordered by creation time; status "" means all.
+	ListWorkspaces(ctx context.Context, status string) ([]domain.Workspace, error)
+	// UpdateWorkspace replaces the mutable fields (name, status, rate limit, disabled_at, keys).
+	UpdateWorkspace(ctx context.Context, ws domain.Workspace) error
+}
+
+// Batch is everything one ingest request writes, committed atomically and durably by Append.
+type Batch struct {
+	WorkspaceID string
+	ReceivedAt  time.Time
+	// Events are the validated events in input order. Append decides which are duplicates: an event whose uuid is
+	// already stored in the workspace, or appeared earlier in Events, is not stored (the first copy wins).
+	Events     []domain.Event
+	Quarantine []QuarantineRecord
+}
+
+// AppendResult says, per Batch.Events element, whether it was a duplicate.
+type AppendResult struct {
+	Duplicate []bool
+}
+
+// Ingester appends events.
+type Ingester interface {
+	// Append stores the batch in one transaction: non-duplicate events, quarantine records and the catalog changes
+	// inferred from the stored campaign events (SPEC §3.14, via domain.InferCampaigns). It returns only after the
+	// commit is durable. Concurrent Appends never store two copies of one uuid.
+	Append(ctx context.Context, b Batch) (AppendResult, error)
+}
+
+// Catalog persists campaigns.
+type Catalog interface {
+	// Campaigns returns every campaign of the workspace.
+	Campaigns(ctx context.Context, workspaceID string) ([]domain.Campaign, error)
+	// PutCampaigns inserts or replaces whole campaign records atomically.
+	PutCampaigns(ctx context.Context, workspaceID string, cs []domain.Campaign) error
+}
+
+// FunnelEntry is one posted funnel stage value (SPEC §3.13). Empty Locale/Variation mean "absent".
+type FunnelEntry struct {
+	CampaignID string
+	Date       string // YYYY-MM-DD in the workspace timezone
+	Platform   string
+	Locale     string
+	Variation  string
+	Stage      string
+	Value      int64
+}
+
+// Funnel persists posted funnel stages.
+type Funnel interface {
+	// PutFunnel sets (not adds) the entries atomically.
+	PutFunnel(ctx context.Context, workspaceID string, entries []FunnelEntry) error
+	// FunnelEntries returns the entries of the campaigns with fromDate <= Date <= toDate.
+	FunnelEntries(ctx context.Context, workspaceID string, campaignIDs []string, fromDate, toDate string) ([]FunnelEntry, error)
+}
+
+// AggregateTarget is one reported campaign: its units (itself and, for a parent, its children) and the effective
+// channel that decides which events feed counters and how platforms resolve.
+type AggregateTarget struct {
+	ID      string
+	Units   []string
+	Channel domain.Channel
+}
+
+// AggregateQuery asks for counter metrics of several reported campaigns over [FromMS, ToMS).
+type AggregateQuery struct {
+	WorkspaceID  string
+	FromMS, ToMS int64
+	Unique       bool
+	Targets      []AggregateTarget
+}
+
+// AggregateRow is one metric value in one node. AllLocales / AllVariations mark the aggregate keys; Locale and
+// Variation are "" for events without one. Metric is a domain.Metric* name or domain.FailurePrefix+key.
+type AggregateRow struct {
+	Target        string
+	Platform      string
+	AllLocales    bool
+	Locale        string
+	AllVariations bool
+	Variation     string
+	Metric        string
+	Value         int64
+}
+
+// Aggregator answers the metric engine's queries.
+type Aggregator interface {
+	// ActiveCampaigns returns the ids of campaigns with at least one campaign event in [fromMS, toMS).
+	ActiveCampaigns(ctx context.Context, workspaceID string, fromMS, toMS int64) ([]string, error)
+	// Aggregate computes the metrics of every target at every (platform, locale|all, variation|all) node.
+	// UNIQUE values are distinct user counts over the node. Held-out metrics are only reported under the
+	// control-group variation keys, never under AllVariations.
+	Aggregate(ctx context.Context, q AggregateQuery) ([]AggregateRow, error)
+}
+
+// QuarantineRecord is one rejected event (SPEC §3.5).
+type QuarantineRecord struct {
+	ID               string
+	WorkspaceID      string
+	ReceivedAt       time.Time
+	RequestID        string
+	Endpoint         string
+	Index            int
+	EventUUID        string
+	Reason           string
+	Payload          []byte
+	PayloadTruncated bool
+}
+
+// QuarantineFilter selects quarantine records, newest first.
+type QuarantineFilter struct {
+	Since, Until time.Time // zero = unbounded; Since inclusive, Until exclusive
+	Reason       string    // substring
+	Limit        int
+	// Cursor continues a listing: records strictly older than it (opaque to callers, produced by the store).
+	Cursor string
+}
+
+// Quarantine persists rejected events.
+type Quarantine interface {
+	ListQuarantine(ctx context.Context, workspaceID string, f QuarantineFilter) (items []QuarantineRecord, next string, err error)
+	GetQuarantine(ctx context.Context, workspaceID, id string) (QuarantineRecord, error)
+	DeleteQuarantine(ctx context.Context, workspaceID, id string) error
+	// PurgeQuarantine deletes records received before t (all workspaces when workspaceID is "").
+	PurgeQuarantine(ctx context.Context, workspaceID string, before time.Time) (int, error)
+	CountQuarantine(ctx context.Context) (int64, error)
+}
