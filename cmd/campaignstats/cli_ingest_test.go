@@ -528,12 +528,12 @@ func TestRunIngest_ErrorsAndUsage(t *testing.T) {
 	file := writeFile(t, dir, "e.ndjson", []byte(ndjsonEvent("x")+"\n"))
 	ok := []string{"--server", f.srv.URL, "--workspace", cliTestWS, "--data-key", cliTestDataKey}
 	usage := [][]string{
-		{"--server", f.srv.URL, "--data-key", cliTestDataKey, file},  // no workspace
-		{"--server", f.srv.URL, "--workspace", cliTestWS, file},      // no key
-		append(append([]string{}, ok...), "--format", "xml", file),   // bad format
+		{"--server", f.srv.URL, "--data-key", cliTestDataKey, file},   // no workspace
+		{"--server", f.srv.URL, "--workspace", cliTestWS, file},       // no key
+		append(append([]string{}, ok...), "--format", "xml", file),    // bad format
 		append(append([]string{}, ok...), "--batch-bytes", "0", file), // bad size
 		append(append([]string{}, ok...), "--bogus", file),            // unknown flag
-		ok,                                      // no input
+		ok, // no input
 		append(append([]string{}, ok...), "-", "-"), // stdin twice
 	}
 	for i, args := range usage {

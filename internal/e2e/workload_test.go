@@ -218,25 +218,43 @@ func generateWorkload(opt workloadOptions) *workload {
 	}
 
 	// Funnel posts (§3.13); the second post to push_solo overwrites part of the first.
+	// Campaigns whose platform key is the channel name get one fixed platform spelling each, so that the
+	// set-not-add key never depends on whether the ignored platform takes part in it.
 	funnelCamps := []struct {
-		id     string
-		stages []string
-		n      int
+		id       string
+		stages   []string
+		n        int
+		platform any // nil: random; "": absent; else fixed
 	}{
-		{"push_solo", []string{"reachable_users_in_segment", "after_fc", "after_dnd"}, 14},
-		{"push_parent", []string{"reachable_users_in_segment", "after_fc"}, 5},
-		{"push_parent:c1", []string{"reachable_users_in_segment", "after_fc"}, 6},
-		{"email_solo", []string{"user_with_email", "after_fc"}, 8},
-		{"put_only", []string{"reachable_users_in_segment", "after_fc"}, 6},
-		{"cards_solo", []string{"eligible_users"}, 4},
-		{"fb_solo", []string{"audience_size"}, 3},
-		{"sms_adopt", []string{"users_with_mobile"}, 3},
+		{"push_solo", []string{"reachable_users_in_segment", "after_fc", "after_dnd"}, 14, nil},
+		{"push_parent", []string{"reachable_users_in_segment", "after_fc"}, 5, nil},
+		{"push_parent:c1", []string{"reachable_users_in_segment", "after_fc"}, 6, nil},
+		{"email_solo", []string{"user_with_email", "after_fc"}, 8, "android"},
+		{"put_only", []string{"reachable_users_in_segment", "after_fc"}, 6, nil},
+		{"cards_solo", []string{"eligible_users"}, 4, nil},
+		{"fb_solo", []string{"audience_size"}, 3, "iOS"},
+		{"sms_adopt", []string{"users_with_mobile"}, 3, ""},
 	}
 	var pushSoloFirst []map[string]any
 	for _, fc := range funnelCamps {
 		entries := make([]map[string]any, 0, fc.n)
-		for i := 0; i < fc.n; i++ {
-			entries = append(entries, g.funnelEntry(fc.stages))
+		keys := map[string]bool{}
+		for len(entries) < fc.n {
+			e := g.funnelEntry(fc.stages)
+			switch p := fc.platform.(type) {
+			case string:
+				delete(e, "platform")
+				if p != "" {
+					e["platform"] = p
+				}
+			}
+			k := fmt.Sprint(e["date"], "|", normPlatform(e["platform"]), "|", localeKey(e["locale"]), "|",
+				variationKey(e["variation"], true))
+			if keys[k] {
+				continue
+			}
+			keys[k] = true
+			entries = append(entries, e)
 		}
 		if fc.id == "push_solo" {
 			pushSoloFirst = entries
@@ -256,7 +274,9 @@ func generateWorkload(opt workloadOptions) *workload {
 			c["stages"] = map[string]any{"after_fc": g.rng.IntN(3000)}
 			again = append(again, c)
 		}
-		again = append(again, g.funnelEntry([]string{"after_fc", "reachable_users_in_segment"}))
+		extra := g.funnelEntry([]string{"after_fc", "reachable_users_in_segment"})
+		extra["locale"] = "zz" // a key of its own
+		again = append(again, extra)
 		w.Ops = append(w.Ops, workloadOp{Kind: opFunnel, Campaign: "push_solo", Funnel: again})
 		w.Ops = append(w.Ops, workloadOp{Kind: opFunnel, Campaign: "no_such_campaign",
 			Funnel: []map[string]any{{"date": opt.FirstDay, "stages": map[string]any{"after_fc": 1}}}})
@@ -630,7 +650,7 @@ func (g *gen) platformAttrs(ev, a map[string]any, p float64) {
 }
 
 // failureAttrs adds reason attributes (§4.6) to a failure event's attributes.
-func (g *gen) failureAttrs(a map[string]any, allowCG bool) {
+func (g *gen) failureAttrs(a map[string]any) {
 	codes := []int{101, 102, 201, 202, 205, 206, 207, 208, 301, 302, 501}
 	codeName := pick(g, "reason_code", "code", "Failure Code", "failure-code", "ReasonCode")
 	reasonName := pick(g, "reason", "failure_reason", "Reasons", "Failure Reason")
@@ -653,7 +673,6 @@ func (g *gen) failureAttrs(a map[string]any, allowCG bool) {
 	case 4:
 		a[reasonName] = pick(g, texts...)
 	}
-	_ = allowCG
 }
 
 // chain generates the events of one message to one user and adds them.
@@ -671,10 +690,18 @@ func (g *gen) chainEvent(p campPlan) map[string]any {
 
 type step struct {
 	sp      spelled
-	channel string // channel of the code
 	after   time.Duration
 	failure bool
 	plat    float64 // probability of platform attributes
+}
+
+// hasOtherIdentity reports whether ev still has a user identity without its uid.
+func hasOtherIdentity(ev map[string]any) bool {
+	c := cloneMap(ev)
+	delete(c, "uid")
+	b, _ := decodeJSON(mustJSON(c))
+	_, ok := userKeyOf(b.(map[string]any))
+	return ok
 }
 
 func (g *gen) chainEvents(p campPlan) []map[string]any {
@@ -686,10 +713,10 @@ func (g *gen) chainEvents(p campPlan) []map[string]any {
 	}
 	ch := p.Channel
 	add := func(code, name string, after time.Duration, plat float64) {
-		steps = append(steps, step{sp: g.spell(code, name), channel: ch, after: after, plat: plat})
+		steps = append(steps, step{sp: g.spell(code, name), after: after, plat: plat})
 	}
 	fail := func(name string) {
-		steps = append(steps, step{sp: g.spell("", name), channel: ch, failure: true, plat: 0.6})
+		steps = append(steps, step{sp: g.spell("", name), failure: true, plat: 0.6})
 	}
 	switch ch {
 	case chPush:
@@ -908,11 +935,11 @@ func (g *gen) chainEvents(p campPlan) []map[string]any {
 		t = t.Add(s.after)
 		a := cloneMap(attrs)
 		if s.failure {
-			g.failureAttrs(a, false)
+			g.failureAttrs(a)
 		}
 		ev := g.event(s.sp, t, u, a)
 		g.platformAttrs(ev, a, s.plat)
-		if g.chance(0.1) { // another user representation of the same person now and then
+		if g.chance(0.1) && hasOtherIdentity(ev) { // another user key for the same person now and then
 			delete(ev, "uid")
 		}
 		out = append(out, ev)

@@ -1,0 +1,403 @@
+// Package storetest is the conformance suite of the storage contract: every backend runs Run against a fresh
+// store. Expected values are worked out by hand from SPEC §3.6, §4.3, §5.11 and §5.15 for small data sets.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/store"
+)
+
+// Factory returns a fresh, empty store for one test; the suite closes it.
+type Factory func(t *testing.T) store.Store
+
+// Run runs the whole suite.
+func Run(t *testing.T, newStore Factory) {
+	t.Run("Workspaces", func(t *testing.T) { testWorkspaces(t, newStore(t)) })
+	t.Run("AppendDedup", func(t *testing.T) { testAppendDedup(t, newStore(t)) })
+	t.Run("ConcurrentDedup", func(t *testing.T) { testConcurrentDedup(t, newStore(t)) })
+	t.Run("Inference", func(t *testing.T) { testInference(t, newStore(t)) })
+	t.Run("Aggregate", func(t *testing.T) { testAggregate(t, newStore(t)) })
+	t.Run("Funnel", func(t *testing.T) { testFunnel(t, newStore(t)) })
+	t.Run("Quarantine", func(t *testing.T) { testQuarantine(t, newStore(t)) })
+}
+
+var t0 = time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+
+func ws(id string) domain.Workspace {
+	return domain.Workspace{ID: id, Name: "n-" + id, Timezone: "UTC", Status: domain.WorkspaceActive, RateLimitPerMinute: 100,
+		CreatedAt: t0, ReportKey: "rk-" + id, DataKey: "dk-" + id}
+}
+
+func testWorkspaces(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := context.Background()
+	a, b := ws("aaaaaaaaaaaaaaaaaaaaaaaa"), ws("bbbbbbbbbbbbbbbbbbbbbbbb")
+	b.CreatedAt = t0.Add(time.Second)
+	for _, w := range []domain.Workspace{b, a} {
+		if err := s.CreateWorkspace(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.CreateWorkspace(ctx, a); !errors.Is(err, domain.ErrAlreadyExists) {
+		t.Fatalf("duplicate create: got %v, want ErrAlreadyExists", err)
+	}
+	got, err := s.Workspace(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(a, got); diff != "" {
+		t.Fatalf("workspace round trip (-want +got):\n%s", diff)
+	}
+	if _, err := s.Workspace(ctx, "cccccccccccccccccccccccc"); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("unknown workspace: %v", err)
+	}
+	disabledAt := t0.Add(time.Hour)
+	a.Status, a.DisabledAt, a.DataKey = domain.WorkspaceDisabled, &disabledAt, "rotated"
+	if err := s.UpdateWorkspace(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.ListWorkspaces(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 2 || list[0].ID != a.ID || list[1].ID != b.ID {
+		t.Fatalf("list order by created_at: %+v", list)
+	}
+	if list[0].DataKey != "rotated" || list[0].DisabledAt == nil || !list[0].DisabledAt.Equal(disabledAt) {
+		t.Fatalf("update not stored: %+v", list[0])
+	}
+	active, _ := s.ListWorkspaces(ctx, domain.WorkspaceActive)
+	if len(active) != 1 || active[0].ID != b.ID {
+		t.Fatalf("status filter: %+v", active)
+	}
+}
+
+// ev builds a push campaign event.
+func ev(uuid string, at time.Duration, user, campaign string, counter domain.Counter) domain.Event {
+	e := domain.Event{UUID: uuid, TimeMS: t0.Add(at).UnixMilli(), Campaign: true, UserKey: "uid:" + user, CampaignID: campaign,
+		Channels: domain.ChannelSetOf(domain.ChannelPush), Counter: counter, PlatformDefault: domain.DefaultAndroid, Source: "streams"}
+	switch counter {
+	case domain.CounterSent:
+		e.Class = domain.ClassSend
+	case domain.CounterImpression:
+		e.Class = domain.ClassView
+	case domain.CounterClick:
+		e.Class = domain.ClassClick
+	}
+	return e
+}
+
+func testAppendDedup(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := context.Background()
+	w := ws("aaaaaaaaaaaaaaaaaaaaaaaa")
+	other := ws("bbbbbbbbbbbbbbbbbbbbbbbb")
+	res, err := s.Append(ctx, store.Batch{WorkspaceID: w.ID, ReceivedAt: t0, Events: []domain.Event{
+		ev("e1", 0, "u1", "c1", domain.CounterSent),
+		ev("e2", 0, "u2", "c1", domain.CounterSent),
+		ev("e1", time.Hour, "u3", "c1", domain.CounterClick), // same uuid later in the request: duplicate
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]bool{false, false, true}, res.Duplicate); diff != "" {
+		t.Fatalf("first batch duplicates (-want +got):\n%s", diff)
+	}
+	res, err = s.Append(ctx, store.Batch{WorkspaceID: w.ID, ReceivedAt: t0, Events: []domain.Event{
+		ev("e2", 2*time.Hour, "u9", "c1", domain.CounterClick), // stored earlier: duplicate, content ignored
+		ev("e3", 0, "u3", "c1", domain.CounterSent),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]bool{true, false}, res.Duplicate); diff != "" {
+		t.Fatalf("second batch duplicates (-want +got):\n%s", diff)
+	}
+	// The same uuid in another workspace is a different event.
+	res, err = s.Append(ctx, store.Batch{WorkspaceID: other.ID, ReceivedAt: t0, Events: []domain.Event{ev("e1", 0, "u1", "c1", domain.CounterSent)}})
+	if err != nil || res.Duplicate[0] {
+		t.Fatalf("other workspace: %v %v", res, err)
+	}
+	rows := aggregate(t, s, w.ID, false, store.AggregateTarget{ID: "c1", Units: []string{"c1"}, Channel: domain.ChannelPush})
+	want := map[string]int64{"c1/android/*/*/sent": 3, "c1/android/*/*/attempted": 3}
+	if diff := cmp.Diff(want, pick(rows, "*", "*", domain.MetricSent, domain.MetricAttempted, domain.MetricClick)); diff != "" {
+		t.Fatalf("first copy wins (-want +got):\n%s", diff)
+	}
+}
+
+func testConcurrentDedup(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := context.Background()
+	const n = 8
+	var wg sync.WaitGroup
+	dups := make([]bool, n)
+	errs := make([]error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			res, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: t0, Events: []domain.Event{ev("same", 0, fmt.Sprint("u", i), "c1", domain.CounterSent)}})
+			errs[i] = err
+			if err == nil {
+				dups[i] = res.Duplicate[0]
+			}
+		}(i)
+	}
+	wg.Wait()
+	stored := 0
+	for i := range dups {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if !dups[i] {
+			stored++
+		}
+	}
+	if stored != 1 {
+		t.Fatalf("concurrent appends of one uuid stored %d copies, want 1", stored)
+	}
+	rows := aggregate(t, s, "w", false, store.AggregateTarget{ID: "c1", Units: []string{"c1"}, Channel: domain.ChannelPush})
+	if got := pick(rows, "*", "*", domain.MetricSent)["c1/android/*/*/sent"]; got != 1 {
+		t.Fatalf("sent = %d, want 1", got)
+	}
+}
+
+func testInference(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := context.Background()
+	child := ev("e1", time.Hour, "u1", "child", domain.CounterSent)
+	child.ParentCampaignID, child.CampaignName, child.InferredChannel = "parent", "Late name", domain.ChannelPush
+	early := ev("e2", 0, "u1", "child", domain.CounterSent)
+	early.CampaignName = "Early name"
+	if _, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: t0, Events: []domain.Event{child, early}}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := s.Campaigns(ctx, "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]domain.Campaign{}
+	for _, c := range cs {
+		byID[c.ID] = c
+	}
+	c, p := byID["child"], byID["parent"]
+	if c.Name() != "Late name" || c.DeclaredParent() != "parent" || c.Channel() != domain.ChannelPush {
+		t.Fatalf("child inference: name %q parent %q channel %q", c.Name(), c.DeclaredParent(), c.Channel())
+	}
+	if start, ok := c.StartTimeMS(); !ok || start != t0.UnixMilli() {
+		t.Fatalf("start time = %d, want the minimum event time", start)
+	}
+	if p.Name() != "Late name" || p.Channel() != domain.ChannelPush || p.Inferred.HasEvents {
+		t.Fatalf("parent placeholder: name %q channel %q has events %v", p.Name(), p.Channel(), p.Inferred.HasEvents)
+	}
+	// Explicit values written with PutCampaigns win and survive later inference.
+	name := "Explicit"
+	c.Explicit.Name, c.HasExplicit = &name, true
+	if err := s.PutCampaigns(ctx, "w", []domain.Campaign{c}); err != nil {
+		t.Fatal(err)
+	}
+	later := ev("e3", 3*time.Hour, "u1", "child", domain.CounterSent)
+	later.CampaignName = "Latest inferred"
+	if _, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: t0, Events: []domain.Event{later}}); err != nil {
+		t.Fatal(err)
+	}
+	cs, _ = s.Campaigns(ctx, "w")
+	for _, got := range cs {
+		if got.ID == "child" && (got.Name() != "Explicit" || got.Inferred.Name.Value != "Latest inferred") {
+			t.Fatalf("explicit must win, inferred must keep updating: %q / %q", got.Name(), got.Inferred.Name.Value)
+		}
+	}
+}
+
+// aggregate runs one query over a wide range.
+func aggregate(t *testing.T, s store.Store, wsID string, unique bool, targets ...store.AggregateTarget) []store.AggregateRow {
+	t.Helper()
+	rows, err := s.Aggregate(context.Background(), store.AggregateQuery{WorkspaceID: wsID, FromMS: t0.Add(-24 * time.Hour).UnixMilli(),
+		ToMS: t0.Add(24 * time.Hour).UnixMilli(), Unique: unique, Targets: targets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rows
+}
+
+// pick keeps rows of the given metrics at locale l and variation v ("*" = aggregate key), keyed
+// target/platform/locale/variation/metric.
+func pick(rows []store.AggregateRow, l, v string, metrics ...string) map[string]int64 {
+	want := map[string]bool{}
+	for _, m := range metrics {
+		want[m] = true
+	}
+	out := map[string]int64{}
+	for _, r := range rows {
+		rl, rv := r.Locale, r.Variation
+		if r.AllLocales {
+			rl = "*"
+		}
+		if r.AllVariations {
+			rv = "*"
+		}
+		if rl != l || rv != v || !want[r.Metric] {
+			continue
+		}
+		out[fmt.Sprintf("%s/%s/%s/%s/%s", r.Target, r.Platform, rl, rv, r.Metric)] = r.Value
+	}
+	return out
+}
+
+func testAggregate(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := context.Background()
+	var events []domain.Event
+	add := func(e domain.Event, locale, variation, platform string) {
+		e.Locale, e.Variation, e.Platform = locale, variation, platform
+		events = append(events, e)
+	}
+	// Parent P with child C; user u1 reached by both (UNIQUE counts u1 once in P).
+	add(ev("p1", 0, "u1", "P", domain.CounterSent), "en", "variation_1", "")
+	add(ev("c1", 0, "u1", "C", domain.CounterSent), "en", "variation_2", "")
+	add(ev("c2", 0, "u2", "C", domain.CounterSent), "fr", "variation_2", "ios")
+	add(ev("c3", time.Minute, "u1", "C", domain.CounterImpression), "en", "variation_2", "")
+	fail := ev("c4", 0, "u3", "C", domain.CounterFailedSend)
+	fail.FailureKey = "users_removed_due_to_dnd"
+	add(fail, "en", "", "")
+	held := ev("c5", 0, "u4", "C", domain.CounterHeldOutCampaign)
+	held.Channels, held.FailureKey = domain.AllChannelsSet(), domain.FailureKeyCampaignControlGroup
+	add(held, "en", domain.CampaignControlGroup, "")
+	email := ev("c6", 0, "u5", "C", domain.CounterSent)
+	email.Channels = domain.ChannelSetOf(domain.ChannelEmail) // does not feed a PUSH campaign
+	add(email, "", "", "")
+	out := ev("c7", 48*time.Hour, "u6", "C", domain.CounterSent) // outside the range
+	add(out, "", "", "")
+	if _, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: t0, Events: events}); err != nil {
+		t.Fatal(err)
+	}
+	parent := store.AggregateTarget{ID: "P", Units: []string{"P", "C"}, Channel: domain.ChannelPush}
+	childT := store.AggregateTarget{ID: "C", Units: []string{"C"}, Channel: domain.ChannelPush}
+
+	uniq := aggregate(t, s, "w", true, parent, childT)
+	want := map[string]int64{
+		"P/android/*/*/sent": 1, "P/android/*/*/attempted": 2, "P/android/*/*/failed": 1, "P/android/*/*/impression": 1,
+		"P/ios/*/*/sent": 1, "P/ios/*/*/attempted": 1,
+		"C/android/*/*/sent": 1, "C/android/*/*/attempted": 2, "C/android/*/*/failed": 1, "C/android/*/*/impression": 1,
+		"C/ios/*/*/sent": 1, "C/ios/*/*/attempted": 1,
+	}
+	metrics := []string{domain.MetricSent, domain.MetricAttempted, domain.MetricFailed, domain.MetricImpression, domain.MetricHeldCampaign}
+	if diff := cmp.Diff(want, pick(uniq, "*", "*", metrics...)); diff != "" {
+		t.Fatalf("UNIQUE all/all (-want +got):\n%s", diff)
+	}
+	total := aggregate(t, s, "w", false, parent)
+	want = map[string]int64{"P/android/en/variation_1/sent": 1, "P/android/en/variation_1/attempted": 1}
+	if diff := cmp.Diff(want, pick(total, "en", "variation_1", metrics...)); diff != "" {
+		t.Fatalf("TOTAL en/variation_1 (-want +got):\n%s", diff)
+	}
+	want = map[string]int64{"P/android/en/*/sent": 2, "P/android/en/*/attempted": 3, "P/android/en/*/failed": 1, "P/android/en/*/impression": 1}
+	if diff := cmp.Diff(want, pick(total, "en", "*", metrics...)); diff != "" {
+		t.Fatalf("TOTAL en/all (-want +got):\n%s", diff)
+	}
+	want = map[string]int64{"P/android/en/campaign_control_group/held_out_campaign": 1}
+	if diff := cmp.Diff(want, pick(total, "en", domain.CampaignControlGroup, metrics...)); diff != "" {
+		t.Fatalf("held-out node (-want +got):\n%s", diff)
+	}
+	fb := pick(total, "*", "*", domain.FailurePrefix+"users_removed_due_to_dnd")
+	if fb["P/android/*/*/failure:users_removed_due_to_dnd"] != 1 {
+		t.Fatalf("failure breakdown: %v", fb)
+	}
+	// Channel decides the platform: as an EMAIL campaign, only the email-only event feeds, under "EMAIL".
+	asEmail := aggregate(t, s, "w", false, store.AggregateTarget{ID: "C", Units: []string{"C"}, Channel: domain.ChannelEmail})
+	want = map[string]int64{"C/EMAIL/*/*/sent": 1, "C/EMAIL/*/*/attempted": 1, "C/EMAIL/*/campaign_control_group/held_out_campaign": 0}
+	got := pick(asEmail, "*", "*", metrics...)
+	got["C/EMAIL/*/campaign_control_group/held_out_campaign"] = 0
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("EMAIL channel (-want +got):\n%s", diff)
+	}
+	active, err := s.ActiveCampaigns(ctx, "w", t0.Add(-time.Hour).UnixMilli(), t0.Add(time.Hour).UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(active)
+	if diff := cmp.Diff([]string{"C", "P"}, active); diff != "" {
+		t.Fatalf("active campaigns (-want +got):\n%s", diff)
+	}
+}
+
+func testFunnel(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := context.Background()
+	e := store.FunnelEntry{CampaignID: "c1", Date: "2025-03-01", Platform: "android", Stage: "after_fc", Value: 10}
+	if err := s.PutFunnel(ctx, "w", []store.FunnelEntry{e}); err != nil {
+		t.Fatal(err)
+	}
+	e.Value = 7 // set, not add
+	e2 := e
+	e2.Date, e2.Value = "2025-03-05", 3
+	if err := s.PutFunnel(ctx, "w", []store.FunnelEntry{e, e2}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.FunnelEntries(ctx, "w", []string{"c1", "c2"}, "2025-03-01", "2025-03-02")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]store.FunnelEntry{e}, got); diff != "" {
+		t.Fatalf("funnel entries (-want +got):\n%s", diff)
+	}
+}
+
+func testQuarantine(t *testing.T, s store.Store) {
+	defer s.Close()
+	ctx := context.Background()
+	var recs []store.QuarantineRecord
+	for i := 0; i < 5; i++ {
+		recs = append(recs, store.QuarantineRecord{ID: fmt.Sprintf("%024d", i), WorkspaceID: "w", ReceivedAt: t0.Add(time.Duration(i) * time.Minute),
+			RequestID: "r", Endpoint: "streams", Index: i, EventUUID: fmt.Sprint("u", i), Reason: fmt.Sprint("reason ", i%2),
+			Payload: []byte(fmt.Sprintf(`{"i":%d}`, i))})
+	}
+	if _, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: t0, Quarantine: recs}); err != nil {
+		t.Fatal(err)
+	}
+	page, next, err := s.ListQuarantine(ctx, "w", store.QuarantineFilter{Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page) != 2 || page[0].Index != 4 || page[1].Index != 3 || next == "" || page[0].Payload != nil {
+		t.Fatalf("first page: %+v next %q", page, next)
+	}
+	page, next, _ = s.ListQuarantine(ctx, "w", store.QuarantineFilter{Limit: 2, Cursor: next})
+	if len(page) != 2 || page[0].Index != 2 || page[1].Index != 1 {
+		t.Fatalf("second page: %+v", page)
+	}
+	page, next, _ = s.ListQuarantine(ctx, "w", store.QuarantineFilter{Limit: 2, Cursor: next})
+	if len(page) != 1 || page[0].Index != 0 || next != "" {
+		t.Fatalf("last page: %+v next %q", page, next)
+	}
+	page, _, _ = s.ListQuarantine(ctx, "w", store.QuarantineFilter{Limit: 10, Reason: "reason 1"})
+	if len(page) != 2 {
+		t.Fatalf("reason filter: %+v", page)
+	}
+	got, err := s.GetQuarantine(ctx, "w", recs[3].ID)
+	if err != nil || string(got.Payload) != `{"i":3}` {
+		t.Fatalf("get: %+v %v", got, err)
+	}
+	if err := s.DeleteQuarantine(ctx, "w", recs[3].ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetQuarantine(ctx, "w", recs[3].ID); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("deleted record: %v", err)
+	}
+	n, err := s.PurgeQuarantine(ctx, "w", t0.Add(2*time.Minute))
+	if err != nil || n != 2 {
+		t.Fatalf("purge: %d %v", n, err)
+	}
+	if c, _ := s.CountQuarantine(ctx); c != 2 {
+		t.Fatalf("count after purge = %d, want 2", c)
+	}
+}
