@@ -408,7 +408,8 @@ func (ing *ingester) printFailure(err error) {
 }
 
 // ingestOpen opens a file ("-" = stdin) and transparently gunzips gzip content (detected by its magic bytes, so
-// both "x.ndjson.gz" and gzip piped into stdin work). Bytes read from the underlying input feed the progress count.
+// both "x.ndjson.gz" and gzip piped into stdin work); a leading UTF-8 BOM is dropped. Bytes read from the underlying
+// input feed the progress count.
 func (ing *ingester) ingestOpen(path string) (display string, r io.Reader, closeFn func(), err error) {
 	display = path
 	var raw io.Reader
@@ -432,9 +433,18 @@ func (ing *ingester) ingestOpen(path string) (display string, r io.Reader, close
 			closeFn()
 			return display, nil, nil, fmt.Errorf("gzip: %w", err)
 		}
-		return display, zr, closeFn, nil
+		return display, ingestSkipBOM(zr), closeFn, nil
 	}
-	return display, br, closeFn, nil
+	return display, ingestSkipBOM(br), closeFn, nil
+}
+
+// ingestSkipBOM drops a leading UTF-8 byte-order mark, which some editors write and which is not JSON.
+func ingestSkipBOM(r io.Reader) io.Reader {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if b, _ := br.Peek(3); bytes.Equal(b, []byte{0xEF, 0xBB, 0xBF}) {
+		_, _ = br.Discard(3)
+	}
+	return br
 }
 
 func (ing *ingester) ingestFile(path string) error {

@@ -419,6 +419,11 @@ func TestRunIngest_StdinAutoDetection(t *testing.T) {
 	if last := reqs[len(reqs)-1]; last.ContentType != "application/json" || string(last.Body) != env {
 		t.Errorf("envelope request %q %s", last.ContentType, last.Body)
 	}
+	// A UTF-8 BOM before an envelope does not hide it.
+	code, _, stderr = runIngestT(t, base, nil, strings.NewReader("\xEF\xBB\xBF"+`{"events":[`+ndjsonEvent("in-3")+`]}`))
+	if code != 0 || f.requests()[len(f.requests())-1].ContentType != "application/json" {
+		t.Errorf("BOM envelope: exit %d stderr %q", code, stderr)
+	}
 	// --format forces the shape: the same envelope as NDJSON is one line.
 	code, _, _ = runIngestT(t, append([]string{"--format", "ndjson"}, base...), nil, strings.NewReader(env))
 	if code != 0 || f.requests()[len(f.requests())-1].ContentType != "application/x-ndjson" {
@@ -475,6 +480,23 @@ func TestRunIngest_LongLineSentAloneAndBatchSizes(t *testing.T) {
 	reqs := f.requests()
 	if len(reqs) != 3 || string(reqs[1].Body) != long+"\n" {
 		t.Errorf("%d batches; the long line should travel alone", len(reqs))
+	}
+}
+
+func TestRunIngest_LinesLongerThanTheReadBuffer(t *testing.T) {
+	f := newFakeIngest(t)
+	huge := `{"event_uuid":"bad-huge","pad":"` + strings.Repeat("h", 600<<10) + `"}`
+	in := ndjsonEvent("h1") + "\n" + huge + "\n\n" + ndjsonEvent("bad-after") + "\n"
+	code, stdout, stderr := runIngestT(t, []string{"--server", f.srv.URL, "--workspace", cliTestWS, "--data-key", cliTestDataKey, "--batch-bytes", "1MiB", "-"}, nil, strings.NewReader(in))
+	if code != 3 || stdout != "accepted=1 duplicates=0 rejected=2\n" {
+		t.Fatalf("exit %d stdout %q stderr %q", code, stdout, stderr)
+	}
+	if stderr != "stdin:2 bad-huge: event_time is before 2000-01-01\nstdin:4 bad-after: event_time is before 2000-01-01\n" {
+		t.Errorf("stderr = %q", stderr)
+	}
+	reqs := f.requests()
+	if len(reqs) != 1 || len(reqs[0].Body) != len(in)-1 {
+		t.Errorf("%d batches, body %d bytes, want 1 batch of %d", len(reqs), len(reqs[0].Body), len(in)-1)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -1591,4 +1592,615 @@ func describe(v any) string {
 		s = s[:300] + "…"
 	}
 	return s
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Validation of the reference against the SPEC's worked examples and rules
+
+// specTree decodes a JSON literal (numbers as float64) for comparison with a tree().
+func specTree(t *testing.T, s string) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal([]byte(s), &v); err != nil {
+		t.Fatalf("bad literal: %v", err)
+	}
+	return v
+}
+
+func assertTree(t *testing.T, what string, want, got any) {
+	t.Helper()
+	if d := diffTrees(want, got, 40); len(d) > 0 {
+		t.Errorf("%s differs:\n  %s", what, strings.Join(d, "\n  "))
+	}
+}
+
+func ptrInt(i int) *int { return &i }
+
+// §5.16, every number except conversion_goal_stats, taken literally from the SPEC's response.
+const spec516Platforms = `{"android": {"locales": {
+  "all_locales": {"variations": {
+    "all_variations": {
+      "performance_stats": {"attempted":124,"sent":120,"failed":4,"impression":109,"click":25,"ctr":22.94,"delivery_rate":90.83,"sent_rate":96.77,"failure_rate":3.23},
+      "delivery_funnel": {"sent":120,"impressions":109,"reachable_users_in_segment":150,"after_fc":140},
+      "failure_breakdown": {"users_removed_due_to_frequency_capping":3,"rejected_by_sending_service":1}},
+    "variation_1": {
+      "performance_stats": {"attempted":63,"sent":60,"failed":3,"impression":54,"click":12,"ctr":22.22,"delivery_rate":90,"sent_rate":95.24,"failure_rate":4.76},
+      "delivery_funnel": {"sent":60,"impressions":54},
+      "failure_breakdown": {"users_removed_due_to_frequency_capping":2,"rejected_by_sending_service":1}},
+    "variation_2": {
+      "performance_stats": {"attempted":61,"sent":60,"failed":1,"impression":55,"click":13,"ctr":23.64,"delivery_rate":91.67,"sent_rate":98.36,"failure_rate":1.64},
+      "delivery_funnel": {"sent":60,"impressions":55},
+      "failure_breakdown": {"users_removed_due_to_frequency_capping":1}},
+    "campaign_control_group": {
+      "delivery_funnel": {},
+      "failure_breakdown": {"user_removed_due_to_campaing_control_group":16}},
+    "global_control_group": {
+      "delivery_funnel": {},
+      "failure_breakdown": {"user_removed_due_to_global_control_group":3}}}},
+  "en": {"variations": {
+    "all_variations": {
+      "performance_stats": {"attempted":80,"sent":78,"failed":2,"impression":71,"click":16,"ctr":22.54,"delivery_rate":91.03,"sent_rate":97.5,"failure_rate":2.5},
+      "delivery_funnel": {"sent":78,"impressions":71},
+      "failure_breakdown": {"users_removed_due_to_frequency_capping":2}},
+    "variation_1": {
+      "performance_stats": {"attempted":42,"sent":40,"failed":2,"impression":36,"click":9,"ctr":25,"delivery_rate":90,"sent_rate":95.24,"failure_rate":4.76},
+      "delivery_funnel": {"sent":40,"impressions":36},
+      "failure_breakdown": {"users_removed_due_to_frequency_capping":2}},
+    "variation_2": {
+      "performance_stats": {"attempted":38,"sent":38,"failed":0,"impression":35,"click":7,"ctr":20,"delivery_rate":92.11,"sent_rate":100,"failure_rate":0},
+      "delivery_funnel": {"sent":38,"impressions":35},
+      "failure_breakdown": {}},
+    "campaign_control_group": {
+      "delivery_funnel": {},
+      "failure_breakdown": {"user_removed_due_to_campaing_control_group":10}},
+    "global_control_group": {
+      "delivery_funnel": {},
+      "failure_breakdown": {"user_removed_due_to_global_control_group":2}}}},
+  "fr": {"variations": {
+    "all_variations": {
+      "performance_stats": {"attempted":44,"sent":42,"failed":2,"impression":38,"click":9,"ctr":23.68,"delivery_rate":90.48,"sent_rate":95.45,"failure_rate":4.55},
+      "delivery_funnel": {"sent":42,"impressions":38},
+      "failure_breakdown": {"users_removed_due_to_frequency_capping":1,"rejected_by_sending_service":1}},
+    "variation_1": {
+      "performance_stats": {"attempted":21,"sent":20,"failed":1,"impression":18,"click":3,"ctr":16.67,"delivery_rate":90,"sent_rate":95.24,"failure_rate":4.76},
+      "delivery_funnel": {"sent":20,"impressions":18},
+      "failure_breakdown": {"rejected_by_sending_service":1}},
+    "variation_2": {
+      "performance_stats": {"attempted":23,"sent":22,"failed":1,"impression":20,"click":6,"ctr":30,"delivery_rate":90.91,"sent_rate":95.65,"failure_rate":4.35},
+      "delivery_funnel": {"sent":22,"impressions":20},
+      "failure_breakdown": {"users_removed_due_to_frequency_capping":1}},
+    "campaign_control_group": {
+      "delivery_funnel": {},
+      "failure_breakdown": {"user_removed_due_to_campaing_control_group":6}},
+    "global_control_group": {
+      "delivery_funnel": {},
+      "failure_breakdown": {"user_removed_due_to_global_control_group":1}}}}}}}`
+
+// buildSpec516 returns the events of §5.16 (plus noise that must not count) and the funnel entry.
+func buildSpec516() ([]json.RawMessage, []map[string]any) {
+	const cid = "65f1c0a2b3c4d5e6f7a8b9c0"
+	base := time.Date(2025, 3, 1, 6, 0, 0, 0, time.UTC)
+	var evs []json.RawMessage
+	n := 0
+	mk := func(code, name, user, loc, vr string, extra map[string]any, at time.Duration) map[string]any {
+		n++
+		a := map[string]any{"campaign_id": cid, "campaign_name": "Spring Sale", "campaign_channel": "Push",
+			"locale_name": loc, "variation_id": vr}
+		for k, v := range extra {
+			a[k] = v
+		}
+		ev := map[string]any{"event_uuid": fmt.Sprintf("ex516-%04d", n), "event_time": base.Add(at).UnixMilli(),
+			"uid": user, "event_attributes": a}
+		if code != "" {
+			ev["event_code"] = code
+		}
+		if name != "" {
+			ev["event_name"] = name
+		}
+		evs = append(evs, mustJSON(ev))
+		return ev
+	}
+	cells := []struct {
+		loc, vr                      string
+		sent, failed, imp, click, rc int
+	}{
+		{"en", "1", 40, 2, 36, 9, 201}, {"en", "2", 38, 0, 35, 7, 0}, {"fr", "1", 20, 1, 18, 3, 501}, {"fr", "2", 22, 1, 20, 6, 201},
+	}
+	for ci, c := range cells {
+		for i := 0; i < c.sent; i++ {
+			u := fmt.Sprintf("%s-%s-u%02d", c.loc, c.vr, i)
+			at := time.Duration(ci*100+i) * time.Minute
+			mk("", "Notification Sent Android", u, c.loc, c.vr, nil, at)
+			if i < c.imp {
+				mk("NOTIFICATION_RECEIVED_MOE", "", u, c.loc, c.vr, nil, at+time.Minute)
+			}
+			if i < c.click {
+				mk("NOTIFICATION_CLICKED_MOE", "Notification Clicked Android", u, c.loc, c.vr, nil, at+2*time.Minute)
+			}
+		}
+		for i := 0; i < c.failed; i++ {
+			u := fmt.Sprintf("%s-%s-f%02d", c.loc, c.vr, i)
+			mk("", "Notification Failed Android", u, c.loc, c.vr, map[string]any{"reason_code": c.rc},
+				time.Duration(ci*100+i)*time.Minute)
+		}
+	}
+	held := []struct {
+		loc    string
+		n      int
+		global bool
+	}{{"en", 10, false}, {"fr", 6, false}, {"en", 2, true}, {"fr", 1, true}}
+	for hi, h := range held {
+		for i := 0; i < h.n; i++ {
+			extra := map[string]any{"platform": "ANDROID"}
+			if h.global {
+				extra["control_group_type"] = "global"
+			}
+			vr := "1"
+			if i%2 == 1 {
+				vr = "2"
+			}
+			mk("MOE_CAMPAIGN_USER_REMOVED_DUE_TO_CONTROL_GROUP", "", fmt.Sprintf("held-%d-%02d", hi, i), h.loc, vr, extra,
+				time.Duration(hi*20+i)*time.Minute)
+		}
+	}
+	// Noise: a duplicate with other content, an event after the range, a user event and a rejected event.
+	dup := mk("NOTIFICATION_CLICKED_MOE", "", "someone", "en", "1", nil, time.Hour)
+	dup["event_uuid"] = "ex516-0001"
+	evs[len(evs)-1] = mustJSON(dup)
+	mk("", "Notification Sent Android", "late", "en", "1", nil, 3*24*time.Hour)
+	mk("Purchase", "", "en-1-u00", "", "", map[string]any{"amount": 100}, 3*time.Hour)
+	bad := mk("", "Notification Sent Android", "x", "en", "1", nil, 0)
+	bad["event_time"] = "yesterday"
+	evs[len(evs)-1] = mustJSON(bad)
+	funnel := []map[string]any{{"date": "2025-03-01", "platform": "android",
+		"stages": map[string]any{"reachable_users_in_segment": 150, "after_fc": 140}}}
+	return evs, funnel
+}
+
+func TestReferenceSpecExample516(t *testing.T) {
+	m, err := newRefModel("UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cid = "65f1c0a2b3c4d5e6f7a8b9c0"
+	evs, funnel := buildSpec516()
+	sum := m.Ingest(evs, time.Now())
+	if sum.Duplicates != 1 || sum.Rejected != 1 || sum.Accepted != len(evs)-2 {
+		t.Fatalf("ingest: %+v", sum.Errors())
+	}
+	if st := m.PutCampaign(cid, map[string]any{"campaign_name": "Spring Sale", "channel": "PUSH"}); st != 200 {
+		t.Fatalf("PUT status %d, want 200 (the campaign exists from its events)", st)
+	}
+	if st, n := m.PostFunnel(cid, funnel); st != 200 || n != 1 {
+		t.Fatalf("funnel: %d %d", st, n)
+	}
+	resp := m.Stats(StatsRequest{RequestID: "daily-2025-03-01", CampaignIDs: []string{cid}, StartDate: "2025-03-01",
+		EndDate: "2025-03-02", AttributionType: "VIEW_THROUGH", MetricType: "TOTAL"})
+	want := map[string]any{
+		"response_id": "daily-2025-03-01", "total_campaigns": 1.0, "current_page": 1.0, "total_pages": 1.0,
+		"data_order": []any{cid},
+		"data":       map[string]any{cid: map[string]any{"platforms": specTree(t, spec516Platforms)}},
+	}
+	assertTree(t, "§5.16 response", want, any(resp.tree()))
+}
+
+// §5.17, UNIQUE: performance_stats, delivery_funnel and failure_breakdown from the SPEC's response.
+const spec517Platforms = `{"EMAIL": {"locales": {
+  "all_locales": {"variations": {
+    "all_variations": {
+      "performance_stats": {"attempted":1000,"sent":950,"failed":50,"delivered":920,"opened":400,"click":60,"unsubscribe":4,"complaint":1,"hard_bounce":10,"soft_bounce":20,"bounced":30,"ctr":6.52,"open_rate":43.48,"delivery_rate":96.84,"ctor":15,"unsub_rate":0.43,"bounce_rate":3.16,"complaints_rate":0.11,"sent_rate":95,"failure_rate":5},
+      "delivery_funnel": {"sent":950,"delivered":920,"user_with_email":1100,"after_fc":1000},
+      "failure_breakdown": {"hard_bounce_dropped_reason":30,"unknown":20}},
+    "global_control_group": {
+      "delivery_funnel": {},
+      "failure_breakdown": {"user_removed_due_to_global_control_group":50}}}}}}}`
+
+func buildSpec517() ([]json.RawMessage, []map[string]any) {
+	const cid = "6763f09a1f53871780a63623"
+	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	var evs []json.RawMessage
+	n := 0
+	emit := func(code, user string, extra map[string]any) {
+		n++
+		a := map[string]any{"campaign_id": cid, "campaign_channel": "EMAIL", "moe_delivery_type": "One Time"}
+		for k, v := range extra {
+			a[k] = v
+		}
+		// The same person is spelled in several cases; the email user key is lower-cased (§2.8).
+		email := user + "@example.com"
+		if n%3 == 0 {
+			email = " " + strings.ToUpper(user) + "@Example.COM "
+		}
+		at := base.Add(time.Duration(n*4) * time.Minute) // spread over the first 8 days of the range
+		ev := map[string]any{"event_uuid": fmt.Sprintf("ex517-%05d", n), "event_code": code, "event_time": at.Unix(),
+			"email_id": email, "event_attributes": a}
+		evs = append(evs, mustJSON(ev))
+	}
+	times := func(k, i, twiceBelow int) int {
+		if i < twiceBelow {
+			return 2
+		}
+		return 1
+	}
+	for i := 0; i < 950; i++ {
+		u := fmt.Sprintf("e%03d", i)
+		for k := 0; k < times(0, i, 30); k++ {
+			emit("MOE_EMAIL_SENT", u, nil)
+		}
+		if i < 920 {
+			emit("MOE_EMAIL_DELIVERED", u, nil)
+		}
+		if i < 400 {
+			for k := 0; k < times(0, i, 100); k++ {
+				emit("MOE_EMAIL_OPEN", u, nil)
+			}
+		}
+		if i < 60 {
+			for k := 0; k < times(0, i, 10); k++ {
+				emit("MOE_EMAIL_CLICK", u, nil)
+			}
+		}
+		if i < 4 {
+			emit("MOE_EMAIL_UNSUBSCRIBE", u, nil)
+		}
+		if i == 4 {
+			emit("MOE_EMAIL_SPAM", u, nil)
+		}
+		if i >= 920 && i < 930 {
+			emit("MOE_EMAIL_HARD_BOUNCE", u, nil)
+		}
+		if i >= 930 {
+			for k := 0; k < times(0, i, 932); k++ {
+				emit("MOE_EMAIL_SOFT_BOUNCE", u, nil)
+			}
+		}
+	}
+	for i := 0; i < 50; i++ {
+		u := fmt.Sprintf("d%02d", i)
+		var extra map[string]any
+		if i < 30 {
+			extra = map[string]any{"reason": "HARD_BOUNCE_DROPPED_REASON"}
+		}
+		for k := 0; k < times(0, i, 1); k++ {
+			emit("MOE_EMAIL_DROP", u, extra)
+		}
+	}
+	for i := 0; i < 50; i++ {
+		for k := 0; k < times(0, i, 5); k++ {
+			emit("MOE_CAMPAIGN_CONTROL_GROUP", fmt.Sprintf("g%02d", i), map[string]any{"cg_type": "GLOBAL"})
+		}
+	}
+	funnel := []map[string]any{{"date": "2025-03-05", "stages": map[string]any{"user_with_email": 1100, "after_fc": 1000}}}
+	return evs, funnel
+}
+
+func TestReferenceSpecExample517(t *testing.T) {
+	m, err := newRefModel("UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cid = "6763f09a1f53871780a63623"
+	evs, funnel := buildSpec517()
+	if sum := m.Ingest(evs, time.Now()); sum.Accepted != len(evs) {
+		t.Fatalf("ingest: %+v", sum.Errors())
+	}
+	if st, _ := m.PostFunnel(cid, funnel); st != 200 {
+		t.Fatalf("funnel status %d", st)
+	}
+	req := StatsRequest{RequestID: "email-check-7", CampaignIDs: []string{cid}, StartDate: "2025-03-01",
+		EndDate: "2025-03-10", AttributionType: "click_through", MetricType: "UNIQUE"}
+	resp := m.Stats(req)
+	want := map[string]any{
+		"response_id": "email-check-7", "total_campaigns": 1.0, "current_page": 1.0, "total_pages": 1.0,
+		"data_order": []any{cid},
+		"data":       map[string]any{cid: map[string]any{"platforms": specTree(t, spec517Platforms)}},
+	}
+	assertTree(t, "§5.17 response", want, any(resp.tree()))
+
+	// The same data under TOTAL counts the repeated events (not in the SPEC; derived by hand).
+	req.MetricType = "TOTAL"
+	node := m.Stats(req).Data[cid].Platforms[chEmail][allLocales][allVariations]
+	for k, v := range map[string]float64{"sent": 980, "attempted": 1031, "failed": 51, "opened": 500, "click": 70,
+		"soft_bounce": 22, "bounced": 32} {
+		if node.Perf[k] != v {
+			t.Errorf("TOTAL %s = %v, want %v", k, node.Perf[k], v)
+		}
+	}
+	if node.Failures["hard_bounce_dropped_reason"] != 31 || node.Failures["unknown"] != 20 {
+		t.Errorf("TOTAL failure_breakdown = %v", node.Failures)
+	}
+	gcg := m.Stats(req).Data[cid].Platforms[chEmail][allLocales][gcgVariation]
+	if gcg.HasPerf || gcg.Failures[gcgKey] != 55 {
+		t.Errorf("TOTAL global_control_group = %+v", gcg)
+	}
+}
+
+func TestReferenceHelpers(t *testing.T) {
+	ms := func(s string) int64 {
+		tm, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm.UnixMilli()
+	}
+	for _, c := range []struct {
+		in   any
+		want int64
+		ok   bool
+	}{
+		{json.Number("1740819600"), ms("2025-03-01T09:00:00Z"), true},
+		{"1708939453396", 1708939453396, true},
+		{json.Number("1740819600.25"), ms("2025-03-01T09:00:00.25Z"), true},
+		{"1740819600.2569", ms("2025-03-01T09:00:00.256Z"), true},
+		{json.Number("100000000000"), 100000000000000, true}, // exactly 1e11 is still seconds
+		{json.Number("100000000001"), 100000000001, true},
+		{"2025-03-01T14:30:00.5+05:30", ms("2025-03-01T09:00:00.5Z"), true},
+		{"2025-03-01T09:00:00", ms("2025-03-01T09:00:00Z"), true},
+		{"2025-03-01 09:00:00", ms("2025-03-01T09:00:00Z"), true},
+		{"2025-03-01", ms("2025-03-01T00:00:00Z"), true},
+		{json.Number("0"), 0, false}, {json.Number("-5"), 0, false}, {"soon", 0, false}, {true, 0, false},
+		{"2025-02-30", 0, false}, {"", 0, false},
+	} {
+		got, ok := parseTimeValue(c.in)
+		if ok != c.ok || got != c.want {
+			t.Errorf("parseTimeValue(%#v) = %d %v, want %d %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+	for in, want := range map[string]string{
+		"Users removed due to Frequency Capping": "users_removed_due_to_frequency_capping",
+		"HARD_BOUNCE_DROPPED_REASON":             "hard_bounce_dropped_reason",
+		"SMTP error: 550 mailbox unavailable":    "smtp_error_550_mailbox_unavailable",
+		"  --Quota exceeded!!  ":                 "quota_exceeded",
+		"Échec — numéro":                         "échec_numéro",
+		"???":                                    "",
+		strings.Repeat("x", 99) + " y":           strings.Repeat("x", 99),
+	} {
+		if got := snakeCase(in); got != want {
+			t.Errorf("snakeCase(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for _, c := range []struct {
+		in   any
+		want string
+	}{{"2", "variation_2"}, {"02", "variation_2"}, {json.Number("2"), "variation_2"}, {" B ", "B"},
+		{"variation_1", "variation_1"}, {"007", "variation_7"}, {"all_variations", ""}, {"campaign_control_group", ""}, {"", ""}} {
+		if got := variationKey(c.in, false); got != c.want {
+			t.Errorf("variationKey(%#v) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	if variationKey("global_control_group", true) != gcgVariation {
+		t.Error("funnel variation global_control_group")
+	}
+	if eventLocale(map[string]any{"locale_id": json.Number("5")}) != "5" ||
+		eventLocale(map[string]any{"locale_name": " en ", "locale_id": "9"}) != "en" ||
+		eventLocale(map[string]any{"locale_name": "all_locales"}) != "" {
+		t.Error("eventLocale")
+	}
+	for _, c := range []struct {
+		ev   string
+		want string
+	}{
+		{`{"uid":"u1","push_id":"p"}`, "uid:u1"},
+		{`{"uid":"  ","push_id":" p "}`, "push:p"},
+		{`{"uid":12345}`, "uid:12345"},
+		{`{"user_attributes":{"moengage_user_id":"m"},"device_attributes":{"moengage_device_id":"d"}}`, "moe:m"},
+		{`{"device_attributes":{"moengage_device_id":"d"},"email_id":"A@B.c"}`, "dev:d"},
+		{`{"email_id":" A@B.COM "}`, "email:a@b.com"},
+		{`{"mobile_number":919876500001}`, "mobile:919876500001"},
+		{`{}`, ""},
+	} {
+		v, _ := decodeJSON([]byte(c.ev))
+		got, _ := userKeyOf(v.(map[string]any))
+		if got != c.want {
+			t.Errorf("userKeyOf(%s) = %q, want %q", c.ev, got, c.want)
+		}
+	}
+	for _, c := range []struct{ code, name, want string }{
+		{"NOTIFICATION_CLICKED_MOE", "", "NOTIFICATION_CLICKED_MOE"},
+		{" moe_email _sent\t", "", "MOE_EMAIL_SENT"},
+		{"IOS_IN_APP_SHOWN", "", "iOS_IN_APP_SHOWN"},
+		{"", "  notification   FAILED ios ", "Notification Failed iOS"},
+		{"UNKNOWN_X", "Email Sent", "MOE_EMAIL_SENT"},
+		{"MOE_EMAIL_SENT", "SMS Sent", "MOE_EMAIL_SENT"},
+		{"MOE_APP_OPENED", "", ""},
+	} {
+		r := lookupRow(c.code, c.name)
+		got := ""
+		if r != nil {
+			got = r.Code
+			if got == "" {
+				got = r.Names[0]
+			}
+		}
+		if got != c.want {
+			t.Errorf("lookupRow(%q, %q) = %q, want %q", c.code, c.name, got, c.want)
+		}
+	}
+	if rate(2, 42) != 4.76 || rate(150025, 100000) != 150.03 || rate(1, 0) != 0 || rate(1, 8) != 12.5 || rate(1, 3) != 33.33 {
+		t.Error("rate rounding")
+	}
+	for in, want := range map[string]string{"Push": chPush, "web-push": chPush, "e-mail": chEmail, "On Site": chOnSite,
+		"osm": chOnSite, "Google Ads": chGoogleAds, "facebook audience": chFacebook, "GENERAL": ""} {
+		if got := normChannel(in); got != want {
+			t.Errorf("normChannel(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for _, c := range []struct{ attrs, want string }{
+		{`{"reason_code":201}`, "users_removed_due_to_frequency_capping"},
+		{`{"Failure Code":"501","reason":"x"}`, "rejected_by_sending_service"},
+		{`{"code":999,"Failure-Reason":"Quota exceeded"}`, "quota_exceeded"},
+		{`{"reasons":"???"}`, "unknown"},
+		{`{}`, "unknown"},
+	} {
+		v, _ := decodeJSON([]byte(c.attrs))
+		if got := failureKey(normAttrs(v.(map[string]any))); got != c.want {
+			t.Errorf("failureKey(%s) = %q, want %q", c.attrs, got, c.want)
+		}
+	}
+	ny, _ := time.LoadLocation("America/New_York")
+	if got := dayStartMs("2025-03-09", ny); got != ms("2025-03-09T05:00:00Z") {
+		t.Errorf("NY 2025-03-09 starts at %v", time.UnixMilli(got).UTC())
+	}
+	if got := dayStartMs("2025-03-10", ny); got != ms("2025-03-10T04:00:00Z") {
+		t.Errorf("NY 2025-03-10 starts at %v", time.UnixMilli(got).UTC())
+	}
+	// A zone whose midnight does not exist on its DST day: the day starts at 01:00 local.
+	if sp, err := time.LoadLocation("America/Santiago"); err == nil {
+		if got := dayStartMs("2024-09-08", sp); got != ms("2024-09-08T04:00:00Z") {
+			t.Errorf("Santiago 2024-09-08 starts at %v", time.UnixMilli(got).UTC())
+		}
+	}
+}
+
+// TestReferenceIngestValidation checks §3.3 rule order, messages and duplicate handling on a hand-built batch.
+func TestReferenceIngestValidation(t *testing.T) {
+	m, _ := newRefModel("UTC")
+	ok := `"event_code":"MOE_EMAIL_SENT","event_time":1740819600,"uid":"u","event_attributes":{"campaign_id":"c1"}`
+	cases := []struct {
+		ev, outcome, msg string
+	}{
+		{`{"event_uuid":"a",` + ok + `}`, outcomeAccepted, ""},
+		{`{"event_uuid":"a","event_code":"SMS_SENT","event_time":1,"uid":"u"}`, outcomeRejected, "event_time is before 2000-01-01"},
+		{`{"event_uuid":"a","event_code":"SMS_SENT","event_time":1740819600,"uid":"v","event_attributes":{"campaign_id":"c2"}}`, outcomeDuplicate, ""},
+		{`7`, outcomeRejected, "event is not a JSON object"},
+		{`{"event_uuid":12,` + ok + `}`, outcomeAccepted, ""},
+		{`{"event_uuid":"12",` + ok + `}`, outcomeDuplicate, ""},
+		{`{"event_uuid":true,` + ok + `}`, outcomeRejected, "event_uuid is required"},
+		{`{"event_uuid":"` + strings.Repeat("é", 129) + `"}`, outcomeRejected, "event_uuid is longer than 128 characters"},
+		{`{"event_uuid":"` + strings.Repeat("é", 128) + `",` + ok + `}`, outcomeAccepted, ""},
+		{`{"event_uuid":"b","event_time":"x"}`, outcomeRejected, "event_code or event_name is required"},
+		{`{"event_uuid":"b","event_name":"x"}`, outcomeRejected, "event_time is required"},
+		{`{"event_uuid":"b","event_name":"x","event_time":"2025-02-30T00:00:00Z"}`, outcomeRejected, "event_time is not a valid epoch or ISO-8601 time"},
+		{`{"event_uuid":"b","event_name":"x","event_time":"2099-01-01T00:00:00Z"}`, outcomeRejected, "event_time is more than 5 minutes in the future"},
+		{`{"event_uuid":"b","event_name":"x","event_time":1740819600,"user_attributes":[]}`, outcomeRejected, "user_attributes must be an object"},
+		{`{"event_uuid":"b","event_name":"Email Sent","event_time":1740819600,"uid":"u"}`, outcomeRejected, "event_attributes.campaign_id is required for campaign events"},
+		{`{"event_uuid":"b","event_code":"MOE_CAMPAIGN_CONTROL_GROUP","event_time":1740819600,"uid":"u"}`, outcomeAccepted, ""},
+		{`{"event_uuid":"c","event_code":"X","event_time":1740819600,"uid":"u","event_attributes":{"campaign_id":"bad id"}}`, outcomeAccepted, ""},
+		{`{"event_uuid":"d","event_code":"SMS_SENT","event_time":1740819600,"event_attributes":{"campaign_id":"bad id"}}`, outcomeRejected, "event_attributes.campaign_id is invalid"},
+		{`{"event_uuid":"d","event_code":"SMS_SENT","event_time":1740819600,"event_attributes":{"campaign_id":"ok","parent_campaign_id":"a/b"}}`, outcomeRejected, "event_attributes.parent_campaign_id is invalid"},
+		{`{"event_uuid":"d","event_code":"SMS_SENT","event_time":1740819600,"uid":" ","event_attributes":{"campaign_id":"ok"}}`, outcomeRejected,
+			"no user identity (uid, user_attributes.moengage_user_id, device_attributes.moengage_device_id, push_id, email_id or mobile_number)"},
+	}
+	var batch []json.RawMessage
+	for _, c := range cases {
+		batch = append(batch, json.RawMessage(c.ev))
+	}
+	sum := m.Ingest(batch, time.Now())
+	for i, c := range cases {
+		o := sum.Outcomes[i]
+		if o.Outcome != c.outcome || o.Message != c.msg {
+			t.Errorf("event %d %s: got %s %q, want %s %q", i, c.ev, o.Outcome, o.Message, c.outcome, c.msg)
+		}
+	}
+	if !m.exists["c1"] || m.exists["c2"] || m.exists["bad id"] {
+		t.Errorf("registration: %v", m.exists)
+	}
+}
+
+// TestReferenceSelectionAndPaging checks §5.5 and the §5.6 table.
+func TestReferenceSelectionAndPaging(t *testing.T) {
+	m, _ := newRefModel("Asia/Kolkata")
+	var batch []json.RawMessage
+	for i := 0; i < 23; i++ {
+		batch = append(batch, mustJSON(map[string]any{"event_uuid": fmt.Sprintf("s%d", i), "event_code": "SMS_SENT",
+			"event_time": fmt.Sprintf("2025-03-01T%02d:00:00+05:30", i), "uid": "u",
+			"event_attributes": map[string]any{"campaign_id": fmt.Sprintf("c%02d", i)}}))
+	}
+	// A child selects its parent; a deferred email (no counter) selects its campaign but creates no node.
+	batch = append(batch, mustJSON(map[string]any{"event_uuid": "k1", "event_code": "MOE_EMAIL_DEFERRED",
+		"event_time": "2025-03-02T01:00:00+05:30", "uid": "u",
+		"event_attributes": map[string]any{"campaign_id": "child", "parent_campaign_id": "parent"}}))
+	m.Ingest(batch, time.Now())
+	q := func(ids []string, start, end string, off, lim *int) expectedResponse {
+		return m.Stats(StatsRequest{RequestID: "r", CampaignIDs: ids, StartDate: start, EndDate: end, MetricType: "TOTAL",
+			Offset: off, Limit: lim})
+	}
+	for _, c := range []struct {
+		off, lim, page, pages int
+		first, n              int
+	}{{0, 10, 1, 3, 0, 10}, {20, 10, 3, 3, 20, 3}, {30, 10, 4, 3, 0, 0}, {6, 4, 2, 6, 6, 4}} {
+		r := q(nil, "2025-03-01", "2025-03-01", ptrInt(c.off), ptrInt(c.lim))
+		if r.TotalCampaigns != 23 || r.CurrentPage != c.page || r.TotalPages != c.pages || len(r.Order) != c.n {
+			t.Errorf("offset %d limit %d: %d %d %d %v", c.off, c.lim, r.TotalCampaigns, r.CurrentPage, r.TotalPages, r.Order)
+		}
+		for i, id := range r.Order { // start time descending = campaign index descending
+			if want := fmt.Sprintf("c%02d", 22-(c.first+i)); id != want {
+				t.Errorf("offset %d: item %d = %s, want %s", c.off, i, id, want)
+			}
+		}
+	}
+	r := q([]string{"c05", "nope", "c01", "c05"}, "2025-03-01", "2025-03-01", nil, nil)
+	if r.TotalCampaigns != 2 || r.TotalPages != 1 || strings.Join(r.Order, ",") != "c05,c01" {
+		t.Errorf("ids: %+v", r)
+	}
+	r = q(nil, "2025-04-01", "2025-04-01", nil, nil)
+	if r.TotalCampaigns != 0 || r.CurrentPage != 1 || r.TotalPages != 0 || len(r.Data) != 0 {
+		t.Errorf("empty: %+v", r)
+	}
+	r = q(nil, "2025-03-02", "2025-03-02", nil, nil)
+	if strings.Join(r.Order, ",") != "child,parent" {
+		t.Errorf("child/parent selection: %v", r.Order)
+	}
+	if len(r.Data["child"].Platforms) != 0 || len(r.Data["parent"].Platforms) != 0 {
+		t.Errorf("a counter-less event created nodes: %+v", r.Data)
+	}
+	// Kolkata days: 2025-03-01 00:00 IST is 2025-02-28T18:30Z.
+	r = q([]string{"c00"}, "2025-02-28", "2025-02-28", nil, nil)
+	if len(r.Data["c00"].Platforms) != 0 {
+		t.Errorf("c00 counted on the previous local day")
+	}
+}
+
+// TestReferenceCatalog checks re-parenting by PUT, explicit channel and placeholder parents (§2.3, §3.12, §3.14).
+func TestReferenceCatalog(t *testing.T) {
+	m, _ := newRefModel("UTC")
+	ev := func(uuid, code, cid, parent, at string, extra map[string]any) json.RawMessage {
+		a := map[string]any{"campaign_id": cid}
+		if parent != "" {
+			a["parent_campaign_id"] = parent
+		}
+		for k, v := range extra {
+			a[k] = v
+		}
+		return mustJSON(map[string]any{"event_uuid": uuid, "event_code": code, "event_time": at, "uid": uuid, "event_attributes": a})
+	}
+	m.Ingest([]json.RawMessage{
+		ev("1", "MOE_IN_APP_SHOWN", "kid", "old", "2025-03-01T10:00:00Z", nil),
+		ev("2", "MOE_IN_APP_SHOWN", "kid", "new", "2025-03-02T10:00:00Z", map[string]any{"platform": "iphone"}),
+		ev("3", "iOS_IN_APP_SHOWN", "kid", "", "2025-03-03T10:00:00Z", nil),
+	}, time.Now())
+	cv := m.catalog()
+	if cv.parent["kid"] != "new" || cv.channel["kid"] != chInApp || cv.channel["new"] != chInApp || cv.channel["old"] != chUnknown {
+		t.Fatalf("inference: parent %q channels %v", cv.parent["kid"], cv.channel)
+	}
+	req := StatsRequest{RequestID: "r", CampaignIDs: []string{"new", "old", "kid"}, StartDate: "2025-03-01", EndDate: "2025-03-03", MetricType: "TOTAL"}
+	r := m.Stats(req)
+	if got := r.Data["new"].Platforms["android"][allLocales][allVariations].Perf["impression"]; got != 1 {
+		t.Errorf("parent new: android impressions %v", got)
+	}
+	if got := r.Data["new"].Platforms["ios"][allLocales][allVariations].Perf["impression"]; got != 2 {
+		t.Errorf("parent new: ios impressions %v", got)
+	}
+	if len(r.Data["old"].Platforms) != 0 {
+		t.Errorf("old parent has data")
+	}
+	if st := m.PutCampaign("kid", map[string]any{"channel": "on site", "parent_campaign_id": "old"}); st != 200 {
+		t.Fatalf("PUT status %d", st)
+	}
+	if st := m.PutCampaign("new", map[string]any{"parent_campaign_id": "kid"}); st != 400 {
+		t.Fatalf("PUT making a parent of a child: %d, want 400", st)
+	}
+	if st := m.PutCampaign("fresh", map[string]any{"channel": "EMAIL"}); st != 201 {
+		t.Fatalf("PUT new campaign: %d", st)
+	}
+	r = m.Stats(req)
+	// ON_SITE: the shared code defaults to web, the iOS-only IN_APP code feeds nothing.
+	kid := r.Data["kid"].Platforms
+	if len(kid) != 2 || kid["web"][allLocales][allVariations].Perf["impression"] != 1 ||
+		kid["ios"][allLocales][allVariations].Perf["impression"] != 1 {
+		t.Errorf("kid after PUT: %s", describe(r.Data["kid"].tree()))
+	}
+	if len(r.Data["old"].Platforms) != 2 || len(r.Data["new"].Platforms) != 0 {
+		t.Errorf("re-parenting did not move past events: old=%s new=%s", describe(r.Data["old"].tree()), describe(r.Data["new"].tree()))
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -125,8 +126,15 @@ func generateWorkload(opt workloadOptions) *workload {
 		{ID: "email_late", Channel: chEmail, Chains: 20, DayLo: last - 6, DayHi: last},
 	}
 	for _, p := range plans {
-		for i := 0; i < p.Chains; i++ {
+		for i := 0; i < p.Chains*3/2; i++ {
 			g.chain(p)
+		}
+		if p.Night { // pin some events to the nights just outside the data days
+			for _, d := range []int{-1, -1, -1, opt.Days, opt.Days, opt.Days} {
+				q := p
+				q.DayLo, q.DayHi = d, d
+				g.chain(q)
+			}
 		}
 		for i := 0; i < p.CG; i++ {
 			g.heldOut(p)
@@ -1282,4 +1290,292 @@ func (g *gen) queries(w *workload) []queryPlan {
 		out[i].Req.AttributionType = attribution()
 	}
 	return out
+}
+
+// workloadConfigs are the workspaces the end-to-end test runs, one per time zone.
+var workloadConfigs = []workloadOptions{
+	{Seed: 20250220, Timezone: "America/New_York", FirstDay: "2025-02-20", Days: 35, Users: 200},
+	{Seed: 7, Timezone: "Asia/Kolkata", FirstDay: "2025-02-20", Days: 35, Users: 200},
+}
+
+// maxStatsCalls keeps each workspace under the default Stats rate limit (100 per rolling minute, §5.4).
+const maxStatsCalls = 95
+
+func (w *workload) fingerprint() string {
+	var b strings.Builder
+	for _, op := range w.Ops {
+		fmt.Fprintf(&b, "%d %s %s %s\n", op.Kind, op.Campaign, mustJSON(op.Put), mustJSON(op.Funnel))
+		for _, e := range op.Events {
+			b.Write(e)
+			b.WriteByte('\n')
+		}
+	}
+	b.Write(mustJSON(w.Queries))
+	return b.String()
+}
+
+// checkInvariants verifies relations that must hold between the TOTAL and UNIQUE answers to one request.
+func checkInvariants(t *testing.T, m *refModel, req StatsRequest) {
+	t.Helper()
+	req.MetricType = "TOTAL"
+	tot := m.Stats(req)
+	req.MetricType = "UNIQUE"
+	uni := m.Stats(req)
+	cv := m.catalog()
+	if strings.Join(tot.Order, ",") != strings.Join(uni.Order, ",") {
+		t.Fatalf("order depends on metric type: %v vs %v", tot.Order, uni.Order)
+	}
+	for _, id := range tot.Order {
+		ch := cv.channel[id]
+		tc, uc := tot.Data[id], uni.Data[id]
+		for p, locs := range tc.Platforms {
+			if locs[allLocales] == nil || locs[allLocales][allVariations] == nil {
+				t.Errorf("%s/%s: no all_locales/all_variations", id, p)
+				continue
+			}
+			for l, vars := range locs {
+				if vars[allVariations] == nil {
+					t.Errorf("%s/%s/%s: no all_variations", id, p, l)
+				}
+				for v, n := range vars {
+					u := uc.Platforms[p][l][v]
+					where := fmt.Sprintf("%s/%s/%s/%s", id, p, l, v)
+					if u == nil {
+						t.Errorf("%s: missing under UNIQUE", where)
+						continue
+					}
+					if n.HasPerf == isCG(v) {
+						t.Errorf("%s: performance_stats presence %v", where, n.HasPerf)
+					}
+					for k, tv := range n.Perf {
+						if !strings.HasSuffix(k, "_rate") && k != "ctr" && k != "ctor" && u.Perf[k] > tv {
+							t.Errorf("%s: UNIQUE %s %v > TOTAL %v", where, k, u.Perf[k], tv)
+						}
+					}
+					var fsum int64
+					for k, tv := range n.Failures {
+						fsum += tv
+						if u.Failures[k] > tv || u.Failures[k] == 0 {
+							t.Errorf("%s: failure %s UNIQUE %d vs TOTAL %d", where, k, u.Failures[k], tv)
+						}
+					}
+					if _, has := n.Perf["failed"]; has && float64(fsum) != n.Perf["failed"] {
+						t.Errorf("%s: failure_breakdown sums to %d, failed = %v", where, fsum, n.Perf["failed"])
+					}
+					switch ch {
+					case chPush, chEmail:
+						if n.Perf["attempted"] != n.Perf["sent"]+n.Perf["failed"] {
+							t.Errorf("%s: attempted %v != sent+failed", where, n.Perf["attempted"])
+						}
+					case chSMS, chWhatsApp:
+						if n.Perf["attempted"] != n.Perf["sent"] || u.Perf["attempted"] != u.Perf["sent"] {
+							t.Errorf("%s: attempted != sent", where)
+						}
+					}
+					if ch == chEmail && n.Perf["bounced"] != n.Perf["hard_bounce"]+n.Perf["soft_bounce"] {
+						t.Errorf("%s: bounced", where)
+					}
+					if agg := vars[allVariations]; !isCG(v) && agg != nil {
+						for k, tv := range n.Perf {
+							if !strings.Contains(k, "rate") && k != "ctr" && k != "ctor" && agg.Perf[k] < tv {
+								t.Errorf("%s: all_variations %s %v < %v", where, k, agg.Perf[k], tv)
+							}
+						}
+					}
+					if agg := locs[allLocales][v]; agg == nil {
+						t.Errorf("%s: no all_locales node for variation %s", where, v)
+					} else {
+						for k, tv := range n.Funnel {
+							if agg.Funnel[k] < tv {
+								t.Errorf("%s: all_locales funnel %s %d < %d", where, k, agg.Funnel[k], tv)
+							}
+						}
+					}
+				}
+			}
+		}
+		if len(tc.Platforms) != len(uc.Platforms) {
+			t.Errorf("%s: platform sets differ between TOTAL and UNIQUE", id)
+		}
+	}
+}
+
+// TestWorkloadAgainstReference runs the generated workloads through the reference alone: determinism, the
+// planned query budget, coverage of the features the end-to-end test is meant to exercise, and invariants.
+func TestWorkloadAgainstReference(t *testing.T) {
+	for _, opt := range workloadConfigs {
+		t.Run(strings.ReplaceAll(opt.Timezone, "/", "_"), func(t *testing.T) {
+			t.Parallel()
+			w := generateWorkload(opt)
+			if w.fingerprint() != generateWorkload(opt).fingerprint() {
+				t.Fatal("the workload is not deterministic")
+			}
+			m, err := newRefModel(opt.Timezone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var acc, dup, rej, sent int
+			messages := map[string]int{}
+			for _, op := range w.Ops {
+				switch op.Kind {
+				case opIngest:
+					sum := m.Ingest(op.Events, time.Now())
+					acc, dup, rej, sent = acc+sum.Accepted, dup+sum.Duplicates, rej+sum.Rejected, sent+len(op.Events)
+					for _, e := range sum.Errors() {
+						messages[e.Message]++
+					}
+				case opPut:
+					if st := m.PutCampaign(op.Campaign, op.Put); st != 200 && st != 201 {
+						t.Errorf("PUT %s → %d", op.Campaign, st)
+					}
+				case opFunnel:
+					st, _ := m.PostFunnel(op.Campaign, op.Funnel)
+					if (st == 404) != (op.Campaign == "no_such_campaign") {
+						t.Errorf("funnel %s → %d", op.Campaign, st)
+					}
+				}
+			}
+			t.Logf("%d events sent: %d accepted, %d duplicates, %d rejected (%d distinct messages)", sent, acc, dup, rej, len(messages))
+			if sent > 5000 || acc < 2500 || dup < 100 || rej < 80 || len(messages) < 14 {
+				t.Errorf("workload shape: sent %d accepted %d duplicates %d rejected %d messages %v", sent, acc, dup, rej, messages)
+			}
+			for _, id := range w.KnownIDs {
+				if !m.exists[id] {
+					t.Errorf("known id %s does not exist", id)
+				}
+			}
+			for _, id := range w.UnknownIDs {
+				if m.exists[id] {
+					t.Errorf("unknown id %s exists", id)
+				}
+			}
+
+			// Coverage over the whole data set.
+			platforms, failureKeys, channels, stages := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
+			cgNodes := map[string]bool{}
+			cv := m.catalog()
+			for i := 0; i < len(w.KnownIDs); i += 10 {
+				ids := w.KnownIDs[i:min(i+10, len(w.KnownIDs))]
+				req := StatsRequest{RequestID: "cov", CampaignIDs: ids, StartDate: addDays(w.FirstDay, -1),
+					EndDate: addDays(w.FirstDay, 29), MetricType: "TOTAL"}
+				for _, half := range []int{0, 1} {
+					req.StartDate = addDays(w.FirstDay, -1+half*10)
+					req.EndDate = addDays(req.StartDate, 30)
+					checkInvariants(t, m, req)
+					r := m.Stats(req)
+					for id, c := range r.Data {
+						if len(c.Platforms) > 0 {
+							channels[cv.channel[id]] = true
+						}
+						for p, locs := range c.Platforms {
+							platforms[p] = true
+							for _, vars := range locs {
+								for v, n := range vars {
+									if isCG(v) {
+										cgNodes[v] = true
+									}
+									for k := range n.Failures {
+										failureKeys[k] = true
+									}
+									for k := range n.Funnel {
+										stages[k] = true
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			for _, want := range []string{"android", "ios", "web", "windows", "unknown", chEmail, chSMS, chWhatsApp,
+				chConnectors, chFacebook, chGoogleAds} {
+				if !platforms[want] {
+					t.Errorf("no data under platform %s", want)
+				}
+			}
+			for _, want := range []string{chPush, chEmail, chSMS, chWhatsApp, chInApp, chOnSite, chCards, chConnectors,
+				chFacebook, chGoogleAds, chUnknown} {
+				if !channels[want] {
+					t.Errorf("no campaign with data on channel %s", want)
+				}
+			}
+			for _, want := range []string{ccgVariation, gcgVariation} {
+				if !cgNodes[want] {
+					t.Errorf("no %s node", want)
+				}
+			}
+			textKeys := 0
+			for k := range failureKeys {
+				if !strings.HasPrefix(k, "users_removed") && !strings.HasPrefix(k, "user_removed") && k != "unknown" &&
+					k != "personalization_failure_errors" && k != "timer_and_timer_with_progress_bar_template_errors" &&
+					k != "rejected_by_sending_service" {
+					textKeys++
+				}
+			}
+			for _, want := range []string{ccgKey, gcgKey, "users_removed_due_to_frequency_capping", "unknown",
+				"rejected_by_sending_service"} {
+				if !failureKeys[want] {
+					t.Errorf("no failure key %s", want)
+				}
+			}
+			if textKeys < 4 {
+				t.Errorf("only %d failure keys from reason texts: %v", textKeys, failureKeys)
+			}
+			for _, want := range []string{"reachable_users_in_segment", "user_with_email", "audience_size", "impressions", "delivered"} {
+				if !stages[want] {
+					t.Errorf("no funnel stage %s", want)
+				}
+			}
+			if cv.parent["push_parent:c2"] != "push_ph" || cv.parent["email_ph-c3"] != "email_ph" ||
+				cv.parent["sms_adopt"] != "sms_new_parent" || cv.channel["inapp_to_onsite"] != chOnSite ||
+				cv.channel["sms_solo"] != chSMS || cv.channel["sms_new_parent"] != chSMS || cv.channel["cg_only"] != chUnknown {
+				t.Errorf("catalog: parents %v channels %v", cv.parent, cv.channel)
+			}
+
+			// The planned queries fit the rate limit, and the midnight-only days have data.
+			calls := 0
+			for _, q := range w.Queries {
+				req := q.Req
+				for {
+					calls++
+					r := m.Stats(req)
+					if !q.Paged || r.CurrentPage >= r.TotalPages {
+						break
+					}
+					off := 0
+					if req.Offset != nil {
+						off = *req.Offset
+					}
+					lim := 10
+					if req.Limit != nil {
+						lim = *req.Limit
+					}
+					req.Offset = ptrInt(off + lim)
+				}
+			}
+			if calls > maxStatsCalls {
+				t.Errorf("%d Stats calls planned, more than %d", calls, maxStatsCalls)
+			}
+			t.Logf("%d Stats calls planned", calls)
+			for _, d := range []int{-1, opt.Days} {
+				day := addDays(w.FirstDay, d)
+				r := m.Stats(StatsRequest{RequestID: "edge", StartDate: day, EndDate: day, MetricType: "TOTAL"})
+				if r.TotalCampaigns == 0 {
+					t.Errorf("no campaign has data on the edge day %s", day)
+				}
+			}
+
+			// Random requests: invariants only.
+			rng := rand.New(rand.NewPCG(opt.Seed, 99))
+			for i := 0; i < 150; i++ {
+				start := addDays(w.FirstDay, -2+rng.IntN(opt.Days+3))
+				req := StatsRequest{RequestID: "inv", StartDate: start, EndDate: addDays(start, rng.IntN(31))}
+				if rng.IntN(3) > 0 {
+					for k := 0; k < 1+rng.IntN(10); k++ {
+						req.CampaignIDs = append(req.CampaignIDs, w.KnownIDs[rng.IntN(len(w.KnownIDs))])
+					}
+				}
+				checkInvariants(t, m, req)
+			}
+		})
+	}
 }

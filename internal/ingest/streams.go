@@ -140,7 +140,7 @@ func (d *decoder) decodeEnvelope(body []byte) ([]Item, error) {
 			continue
 		}
 		hasEvents = true
-		if body[it.i] != '[' {
+		if it.i >= len(body) || body[it.i] != '[' {
 			eventsArray = false
 			if _, ok := it.skipVal(); !ok {
 				break
