@@ -282,6 +282,12 @@ func jsonText(v any) (string, bool) {
 		return x, true
 	case json.Number:
 		return numberText(x), true
+	case float64:
+		return numberText(json.Number(strconv.FormatFloat(x, 'f', -1, 64))), true
+	case int:
+		return strconv.Itoa(x), true
+	case int64:
+		return strconv.FormatInt(x, 10), true
 	}
 	return "", false
 }

@@ -101,34 +101,44 @@ func FailureKey(attributes json.RawMessage) string {
 type reasonAttrs struct {
 	code     int64
 	hasCode  bool
-	codeRank int // priority of the name the code came from (0 = code, 1 = reasoncode, 2 = failurecode)
-	reason   string
-	reasRank int
-	global   bool // controlgrouptype / cgtype equals "global"
+	codeRank int       // priority of the name the code came from (0 = code, 1 = reasoncode, 2 = failurecode)
+	reasons  [3][]byte // raw reason values by name priority (reason, reasons, failurereason); snake-cased lazily
+	global   bool      // controlgrouptype / cgtype equals "global"
 	hasCG    bool
 	cgRank   int
 }
 
+// failureKey applies §4.6: the code's table key, else the first reason (by name priority) with a non-empty
+// snake_case, else "unknown".
 func (a *reasonAttrs) failureKey() string {
 	if a.hasCode {
 		if k, ok := failureCodeKeys[a.code]; ok {
 			return k
 		}
 	}
-	if a.reason != "" {
-		return a.reason // already snake_cased
+	for _, r := range a.reasons {
+		if r != nil {
+			if k := reasonValue(r); k != "" {
+				return k
+			}
+		}
 	}
 	return ReasonUnknown
 }
 
 // reasonAttrsOf scans an attribute object for the §4.6 / §4.7 attributes.
 func reasonAttrsOf(attributes []byte) reasonAttrs {
-	var a reasonAttrs
 	i := skipWS(attributes, 0)
 	if i >= len(attributes) || attributes[i] != '{' || !validJSON(attributes) {
-		return a
+		return reasonAttrs{}
 	}
-	it := newObjIter(attributes[i:])
+	return reasonAttrsTrusted(attributes[i:])
+}
+
+// reasonAttrsTrusted is reasonAttrsOf for an object known to be valid JSON.
+func reasonAttrsTrusted(obj []byte) reasonAttrs {
+	var a reasonAttrs
+	it := trustedObjIter(obj)
 	for {
 		key, esc, val, ok := it.next()
 		if !ok {
@@ -206,11 +216,10 @@ func (a *reasonAttrs) offer(key, val []byte) {
 			a.code, a.hasCode, a.codeRank = c, true, rank
 		}
 	case raReason:
-		if a.reason != "" && a.reasRank <= rank {
-			return
-		}
-		if r := reasonValue(val); r != "" {
-			a.reason, a.reasRank = r, rank
+		// The first string, number or array under each name counts.
+		if a.reasons[rank] == nil && len(val) > 0 && (val[0] == '"' || val[0] == '[' || val[0] == '-' ||
+			(val[0] >= '0' && val[0] <= '9')) {
+			a.reasons[rank] = val
 		}
 	case raCGType:
 		if a.hasCG && a.cgRank <= rank {

@@ -54,13 +54,29 @@ func keyValue(val []byte) []byte {
 
 // makeKey builds prefix+value (value lower-cased when lower) with one allocation.
 func makeKey(prefix string, value []byte, lower bool) string {
+	var b strings.Builder
+	b.Grow(len(prefix) + len(value))
+	b.WriteString(prefix)
 	if lower {
-		return prefix + strings.ToLower(string(value))
+		writeLower(&b, value)
+	} else {
+		b.Write(value)
 	}
-	buf := make([]byte, 0, len(prefix)+len(value))
-	buf = append(buf, prefix...)
-	buf = append(buf, value...)
-	return string(buf)
+	return b.String()
+}
+
+// writeLower writes strings.ToLower(value) to b.
+func writeLower(b *strings.Builder, value []byte) {
+	if !isASCII(value) {
+		b.WriteString(strings.ToLower(string(value)))
+		return
+	}
+	for _, c := range value {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		b.WriteByte(c)
+	}
 }
 
 // streamsIdentity holds the raw values of the §2.8 identity fields of a Streams event.
@@ -68,27 +84,36 @@ type streamsIdentity struct {
 	uid, moeUserID, deviceID, pushID, email, mobile []byte
 }
 
-// key returns the §2.8 user key.
-func (id *streamsIdentity) key() (string, bool) {
+// keyParts returns the namespace and trimmed value of the §2.8 user key, and whether the value is lower-cased.
+func (id *streamsIdentity) keyParts() (ns string, value []byte, lower, ok bool) {
 	if v := keyValue(id.uid); len(v) > 0 {
-		return makeKey(NSUID, v, false), true
+		return NSUID, v, false, true
 	}
 	if v := keyValue(id.moeUserID); len(v) > 0 {
-		return makeKey(NSMoe, v, false), true
+		return NSMoe, v, false, true
 	}
 	if v := keyValue(id.deviceID); len(v) > 0 {
-		return makeKey(NSDevice, v, false), true
+		return NSDevice, v, false, true
 	}
 	if v := keyValue(id.pushID); len(v) > 0 {
-		return makeKey(NSPush, v, false), true
+		return NSPush, v, false, true
 	}
 	if v := keyValue(id.email); len(v) > 0 {
-		return makeKey(NSEmail, v, true), true
+		return NSEmail, v, true, true
 	}
 	if v := keyValue(id.mobile); len(v) > 0 {
-		return makeKey(NSMobile, v, false), true
+		return NSMobile, v, false, true
 	}
-	return "", false
+	return "", nil, false, false
+}
+
+// key returns the §2.8 user key.
+func (id *streamsIdentity) key() (string, bool) {
+	ns, v, lower, ok := id.keyParts()
+	if !ok {
+		return "", false
+	}
+	return makeKey(ns, v, lower), true
 }
 
 // UserKeyStreams builds the §2.8 user key of a Streams / export event given as its raw JSON object (a bare event,
@@ -96,11 +121,14 @@ func (id *streamsIdentity) key() (string, bool) {
 // email_id (lower-cased), mobile_number, namespaced. ok is false when no key can be formed.
 func UserKeyStreams(event json.RawMessage) (string, bool) {
 	i := skipWS(event, 0)
-	if i >= len(event) || event[i] != '{' || !validJSON(event) {
+	if i >= len(event) || event[i] != '{' {
 		return "", false
 	}
 	var f eventFields
-	if !f.read(event[i:]) {
+	if end := f.read(event, i, 1, nil); end < 0 || skipWS(event, end) != len(event) {
+		return "", false
+	}
+	if present(f.userAttrs) && !isObject(f.userAttrs) || present(f.devAttr) && !isObject(f.devAttr) {
 		return "", false
 	}
 	id := f.identity()

@@ -1,6 +1,8 @@
 package ingest
 
 import (
+	"bytes"
+	"encoding/binary"
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -81,6 +83,10 @@ func skipString(b []byte, i int) (int, bool) {
 	i++
 	esc := false
 	for {
+		// Skip 8 bytes at a time while none of them is '"', '\\' or a control character.
+		for i+8 <= len(b) && !specialIn8(binary.LittleEndian.Uint64(b[i:])) {
+			i += 8
+		}
 		for i < len(b) && strSafe[b[i]] {
 			i++
 		}
@@ -115,6 +121,20 @@ func skipString(b []byte, i int) (int, bool) {
 			return -1, esc
 		}
 	}
+}
+
+// SWAR constants: every byte set to 0x01, 0x80, and the special string bytes.
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// specialIn8 reports whether any byte of x (8 string bytes) may be '"', '\\' or below 0x20. It never misses one;
+// it may report a false positive, which the byte loop that follows resolves.
+func specialIn8(x uint64) bool {
+	quote := x ^ (ones * '"')
+	bslash := x ^ (ones * '\\')
+	return ((quote-ones)&^quote|(bslash-ones)&^bslash|(x-ones*0x20)&^x)&highs != 0
 }
 
 func hexVal(c byte) int {
@@ -201,16 +221,20 @@ func skipArray(b []byte, i, depth int) int {
 
 // objIter walks the members of an object, validating as it goes. Start it with i just after the '{'.
 type objIter struct {
-	b     []byte
-	i     int
-	depth int
-	n     int  // members returned so far
-	done  bool // the closing '}' was consumed
-	bad   bool // the text is not valid JSON
+	b       []byte
+	i       int
+	depth   int
+	n       int  // members returned so far
+	done    bool // the closing '}' was consumed
+	bad     bool // the text is not valid JSON
+	trusted bool // the text is known to be valid JSON: skip values without validating them
 }
 
 // newObjIter returns an iterator over the object whose text is obj (obj[0] must be '{').
 func newObjIter(obj []byte) objIter { return objIter{b: obj, i: 1, depth: 1} }
+
+// trustedObjIter returns an iterator over an object already known to be valid JSON.
+func trustedObjIter(obj []byte) objIter { return objIter{b: obj, i: 1, depth: 1, trusted: true} }
 
 // nextKey advances to the next member and returns its raw key (without quotes, escapes not decoded) and whether
 // the key has escapes, leaving it.i at the first byte of the member's value; the caller must then call skipVal (or
@@ -246,7 +270,14 @@ func (it *objIter) nextKey() (key []byte, keyEsc bool, ok bool) {
 		it.bad = true
 		return nil, false, false
 	}
-	kend, esc := skipString(b, i)
+	var kend int
+	var esc bool
+	if it.trusted {
+		kend = skipStringTrusted(b, i)
+		esc = kend > 0 && bytes.IndexByte(b[i+1:kend-1], '\\') >= 0
+	} else {
+		kend, esc = skipString(b, i)
+	}
 	if kend < 0 {
 		it.bad = true
 		return nil, false, false
@@ -265,7 +296,12 @@ func (it *objIter) nextKey() (key []byte, keyEsc bool, ok bool) {
 // skipVal validates the value at it.i and returns its text; ok is false (and the iterator bad) when invalid.
 func (it *objIter) skipVal() ([]byte, bool) {
 	start := it.i
-	end := skipValue(it.b, start, it.depth)
+	var end int
+	if it.trusted {
+		end = skipTrusted(it.b, start)
+	} else {
+		end = skipValue(it.b, start, it.depth)
+	}
 	if end < 0 {
 		it.bad = true
 		return nil, false
@@ -316,40 +352,59 @@ func (it *arrIter) next() (val []byte, ok bool) {
 
 // nextSpan returns the offsets in it.b of the next element.
 func (it *arrIter) nextSpan() (start, end int, ok bool) {
-	if it.done || it.bad {
+	start, ok = it.nextStart()
+	if !ok {
 		return 0, 0, false
+	}
+	end = skipValue(it.b, start, it.depth)
+	if end < 0 {
+		it.bad = true
+		return 0, 0, false
+	}
+	it.finish(end)
+	return start, end, true
+}
+
+// nextStart advances to the next element and returns its offset; ok is false at the end of the array or on
+// invalid input. The caller skips the element itself and then calls finish with its end offset.
+func (it *arrIter) nextStart() (start int, ok bool) {
+	if it.done || it.bad {
+		return 0, false
 	}
 	b := it.b
 	i := skipWS(b, it.i)
 	if i >= len(b) {
 		it.bad = true
-		return 0, 0, false
+		return 0, false
 	}
 	if it.n == 0 {
 		if b[i] == ']' {
 			it.done, it.i = true, i+1
-			return 0, 0, false
+			return 0, false
 		}
 	} else {
 		switch b[i] {
 		case ']':
 			it.done, it.i = true, i+1
-			return 0, 0, false
+			return 0, false
 		case ',':
 			i = skipWS(b, i+1)
 		default:
 			it.bad = true
-			return 0, 0, false
+			return 0, false
 		}
 	}
-	vend := skipValue(b, i, it.depth)
-	if vend < 0 {
+	if i >= len(b) {
 		it.bad = true
-		return 0, 0, false
+		return 0, false
 	}
-	it.i = vend
+	return i, true
+}
+
+// finish records that the element returned by nextStart ends at end.
+func (it *arrIter) finish(end int) {
+	it.i = end
 	it.n++
-	return i, vend, true
 }
 
 func (it *arrIter) end() int {
@@ -357,6 +412,66 @@ func (it *arrIter) end() int {
 		return -1
 	}
 	return it.i
+}
+
+// skipTrusted returns the index just after the value starting at b[i], which must be valid JSON (-1 if it turns
+// out to be truncated). It does not validate, so it can skip strings with the vectorised bytes.IndexByte.
+func skipTrusted(b []byte, i int) int {
+	if i >= len(b) {
+		return -1
+	}
+	switch b[i] {
+	case '"':
+		return skipStringTrusted(b, i)
+	case '{', '[':
+		depth := 0
+		for i < len(b) {
+			switch b[i] {
+			case '"':
+				if i = skipStringTrusted(b, i); i < 0 {
+					return -1
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+		return -1
+	}
+	for i < len(b) { // number or literal
+		switch b[i] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return i
+		}
+		i++
+	}
+	return i
+}
+
+// skipStringTrusted returns the index after the closing quote of the valid string starting at b[i] == '"'.
+func skipStringTrusted(b []byte, i int) int {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return -1
+		}
+		j += k
+		n := 0 // backslashes immediately before the quote
+		for p := j - 1; p > i && b[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return j + 1
+		}
+		j++
+	}
 }
 
 // appendUnquoted appends the decoded contents of the valid JSON string literal raw (quotes included) to dst.

@@ -103,6 +103,7 @@ func FuzzDecodeStreams(f *testing.F) {
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, body []byte, ndjson bool) {
 		items, err := DecodeStreams(body, ndjson, now)
+		differential(t, body, ndjson, items, err)
 		if err != nil {
 			if items != nil {
 				t.Fatal("items with error")
@@ -134,6 +135,75 @@ func TestNumberText(t *testing.T) {
 	for in, want := range tests {
 		if got := numberText([]byte(in)); got != want {
 			t.Errorf("numberText(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// differential compares DecodeStreams' view of the body's JSON structure with encoding/json's.
+func differential(t *testing.T, body []byte, ndjson bool, items []Item, err error) {
+	t.Helper()
+	if !utf8.Valid(body) || isBlank(body) {
+		if err == nil {
+			t.Fatalf("accepted a blank or invalid UTF-8 body")
+		}
+		return
+	}
+	if ndjson {
+		if err != nil {
+			t.Fatalf("NDJSON body error: %v", err)
+		}
+		k := 0
+		for n, line := range strings.Split(string(body), "\n") {
+			line = strings.TrimSuffix(line, "\r")
+			if isBlank([]byte(line)) {
+				continue
+			}
+			if k >= len(items) || items[k].Index != n || string(items[k].Payload) != line {
+				t.Fatalf("line %d: items out of step", n)
+			}
+			if (items[k].Reject == RejectLineNotJSON) == json.Valid([]byte(line)) {
+				t.Fatalf("line %d %q: reject %q disagrees with encoding/json", n, line, items[k].Reject)
+			}
+			k++
+		}
+		if k != len(items) {
+			t.Fatalf("%d items for %d lines", len(items), k)
+		}
+		return
+	}
+	if !json.Valid(body) {
+		if be, ok := err.(*BodyError); !ok || be.Type != "Malformed JSON" {
+			t.Fatalf("invalid JSON body: err = %v", err)
+		}
+		return
+	}
+	var env map[string]json.RawMessage
+	if json.Unmarshal(body, &env) != nil {
+		if be, ok := err.(*BodyError); !ok || be.Message != "body should be a JSON object" {
+			t.Fatalf("non-object body: err = %v", err)
+		}
+		return
+	}
+	raw, has := env["events"]
+	if !has {
+		if err != nil || len(items) != 1 {
+			t.Fatalf("object without events: %v %v", items, err)
+		}
+		return
+	}
+	var events []json.RawMessage
+	if json.Unmarshal(raw, &events) != nil || string(raw) == "null" {
+		if be, ok := err.(*BodyError); !ok || be.Attribute != "events" {
+			t.Fatalf("events not an array: err = %v", err)
+		}
+		return
+	}
+	if err != nil || len(items) != len(events) {
+		t.Fatalf("events: %d items, want %d (err %v)", len(items), len(events), err)
+	}
+	for i, e := range events {
+		if string(items[i].Payload) != string(e) || items[i].Index != i {
+			t.Fatalf("element %d: payload %q, want %q", i, items[i].Payload, e)
 		}
 	}
 }

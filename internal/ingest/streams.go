@@ -100,20 +100,38 @@ func isBlank(b []byte) bool {
 	return true
 }
 
+// decoder holds the state of one DecodeStreams call.
 type decoder struct {
 	tables    *codeTables
 	maxTimeMS int64
 	items     []Item
-	events    []domain.Event
+	events    []domain.Event // current chunk of event storage; items point into it
 	names     intern
+	caches    valueCaches
+	f, inner  eventFields // scratch space for the event being decoded
 }
 
-func (d *decoder) alloc(n int) {
-	d.items = make([]Item, 0, n)
-	d.events = make([]domain.Event, 0, n)
+// newEvent returns storage for one more accepted event. Events are allocated in chunks so that the pointers held
+// by items stay valid without one allocation per event.
+func (d *decoder) newEvent() *domain.Event {
+	if len(d.events) == cap(d.events) {
+		n := 2 * cap(d.events)
+		n = max(n, 16)
+		n = min(n, 1024)
+		d.events = make([]domain.Event, 0, n)
+	}
+	d.events = d.events[:len(d.events)+1]
+	return &d.events[len(d.events)-1]
 }
 
-// decodeEnvelope handles shape (a).
+// estimate sizes the item and event storage for a body of n bytes (events are rarely shorter than 64 bytes).
+func (d *decoder) estimate(items, events int) {
+	d.items = make([]Item, 0, items)
+	d.events = make([]domain.Event, 0, min(max(events, 1), 1024))
+}
+
+// decodeEnvelope handles shape (a). The body is validated and its events decoded in one pass; when the body turns
+// out to be malformed after some events were decoded, they are discarded.
 func (d *decoder) decodeEnvelope(body []byte) ([]Item, error) {
 	i := skipWS(body, 0)
 	if body[i] != '{' {
@@ -122,7 +140,6 @@ func (d *decoder) decodeEnvelope(body []byte) ([]Item, error) {
 		}
 		return nil, bodyErr(errMalformedJSON)
 	}
-	var spans [][2]int // element spans of the last "events" member
 	hasEvents, eventsArray := false, false
 	it := objIter{b: body, i: i + 1, depth: 1}
 	for {
@@ -147,17 +164,9 @@ func (d *decoder) decodeEnvelope(body []byte) ([]Item, error) {
 			}
 			continue
 		}
+		// A later duplicate "events" member replaces an earlier one, as with encoding/json.
 		eventsArray = true
-		spans = spans[:0]
-		ai := arrIter{b: body, i: it.i + 1, depth: 2}
-		for {
-			start, end, ok := ai.nextSpan()
-			if !ok {
-				break
-			}
-			spans = append(spans, [2]int{start, end})
-		}
-		end := ai.end()
+		end := d.decodeArray(body, it.i)
 		if end < 0 {
 			it.bad = true
 			break
@@ -174,24 +183,51 @@ func (d *decoder) decodeEnvelope(body []byte) ([]Item, error) {
 		for j > i && isWS(body[j-1]) {
 			j--
 		}
-		d.alloc(1)
-		d.decodeOne(0, body[i:j], true)
+		d.estimate(1, 1)
+		d.decodeLine(0, body[i:j])
 		return d.items, nil
 	}
 	if !eventsArray {
 		return nil, bodyErr(errEventsArray)
 	}
-	d.alloc(len(spans))
-	for k, sp := range spans {
-		d.decodeOne(k, body[sp[0]:sp[1]], false)
-	}
 	return d.items, nil
+}
+
+// decodeArray decodes the elements of the "events" array starting at b[i] == '['. It returns the index after the
+// array, or -1 when the text is not valid JSON.
+func (d *decoder) decodeArray(b []byte, i int) int {
+	n := len(b)/512 + 1
+	d.estimate(n, n)
+	ai := arrIter{b: b, i: i + 1, depth: 2}
+	for {
+		start, ok := ai.nextStart()
+		if !ok {
+			break
+		}
+		var end int
+		if b[start] == '{' {
+			d.f.reset()
+			if end = d.f.read(b, start, ai.depth+1, nil); end < 0 {
+				return -1
+			}
+			d.items = append(d.items, Item{Index: ai.n, Payload: b[start:end]})
+			d.validate(&d.items[len(d.items)-1], &d.f)
+		} else {
+			if end = skipValue(b, start, ai.depth); end < 0 {
+				return -1
+			}
+			d.items = append(d.items, Item{Index: ai.n, Payload: b[start:end], Reject: RejectNotObject})
+		}
+		ai.finish(end)
+	}
+	return ai.end()
 }
 
 // decodeNDJSON handles shapes (b) and (c).
 func (d *decoder) decodeNDJSON(body []byte) []Item {
-	d.alloc(bytes.Count(body, []byte{'\n'}) + 1)
-	for line := 0; len(body) > 0 || line == 0; line++ {
+	lines := bytes.Count(body, []byte{'\n'}) + 1
+	d.estimate(lines, lines)
+	for line := 0; len(body) > 0; line++ {
 		var l []byte
 		if k := bytes.IndexByte(body, '\n'); k >= 0 {
 			l, body = body[:k], body[k+1:]
@@ -204,255 +240,40 @@ func (d *decoder) decodeNDJSON(body []byte) []Item {
 		if isBlank(l) {
 			continue
 		}
-		d.decodeOne(line, l, true)
+		d.decodeLine(line, l)
 	}
 	return d.items
 }
 
-// decodeOne validates one element or line and appends its Item.
-func (d *decoder) decodeOne(index int, payload []byte, line bool) {
+// decodeLine validates one NDJSON line (rules 1–3, then the event's own rules) and appends its Item.
+func (d *decoder) decodeLine(index int, payload []byte) {
 	d.items = append(d.items, Item{Index: index, Payload: payload})
 	it := &d.items[len(d.items)-1]
-	v := payload
-	if line {
-		v = bytes.TrimLeft(v, " \t\r\n")
-		v = bytes.TrimRight(v, " \t\r\n")
-	}
-	var f eventFields
-	if len(v) == 0 || v[0] != '{' {
-		if line && !validJSON(v) {
+	i := skipWS(payload, 0)
+	if i >= len(payload) || payload[i] != '{' {
+		if validJSON(payload) {
+			it.Reject = RejectNotObject
+		} else {
 			it.Reject = RejectLineNotJSON
-			return
 		}
-		it.Reject = RejectNotObject
 		return
 	}
-	if !f.read(v) {
-		it.Reject = RejectLineNotJSON // only possible for lines: envelope elements were validated already
+	d.f.reset()
+	d.inner.reset()
+	end := d.f.read(payload, i, 1, &d.inner)
+	if end < 0 || skipWS(payload, end) != len(payload) {
+		it.Reject = RejectLineNotJSON
 		return
 	}
-	if line && f.wrapper != nil {
-		w := f.wrapper
-		if w[0] != '{' {
-			it.Reject = RejectNoWrappedEvent
-			return
-		}
-		f = eventFields{}
-		f.read(w)
-	}
-	d.validate(it, &f)
-}
-
-// eventFields are the raw values (exact JSON text, nil when absent) of the members of an event object that
-// ingest reads. Later duplicates of a key win, as with encoding/json.
-type eventFields struct {
-	uuid, code, name, time      []byte
-	uid, pushID, email, mobile  []byte
-	evAttrs, userAttrs, devAttr []byte
-	wrapper                     []byte // the "event" member of an export-wrapped line
-}
-
-// read fills f from the object text obj (obj[0] == '{'). It returns false when obj is not exactly one valid JSON
-// object.
-func (f *eventFields) read(obj []byte) bool {
-	it := newObjIter(obj)
-	for {
-		key, esc, val, ok := it.next()
-		if !ok {
-			break
-		}
-		if esc {
-			key = unquoteKey(key)
-		}
-		switch string(key) {
-		case "event_uuid":
-			f.uuid = val
-		case "event_code":
-			f.code = val
-		case "event_name":
-			f.name = val
-		case "event_time":
-			f.time = val
-		case "uid":
-			f.uid = val
-		case "push_id":
-			f.pushID = val
-		case "email_id":
-			f.email = val
-		case "mobile_number":
-			f.mobile = val
-		case "event_attributes":
-			f.evAttrs = val
-		case "user_attributes":
-			f.userAttrs = val
-		case "device_attributes":
-			f.devAttr = val
-		case "event":
-			f.wrapper = val
-		}
-	}
-	return it.end() == len(obj)
-}
-
-// identity collects the §2.8 fields, reading user_attributes and device_attributes when they are objects.
-func (f *eventFields) identity() streamsIdentity {
-	id := streamsIdentity{uid: f.uid, pushID: f.pushID, email: f.email, mobile: f.mobile}
-	if isObject(f.userAttrs) {
-		it := newObjIter(f.userAttrs)
-		for {
-			key, esc, val, ok := it.next()
-			if !ok {
-				break
-			}
-			if esc {
-				key = unquoteKey(key)
-			}
-			if string(key) == "moengage_user_id" {
-				id.moeUserID = val
-			}
-		}
-	}
-	if isObject(f.devAttr) {
-		id.deviceID, _, _ = deviceFields(f.devAttr)
-	}
-	return id
-}
-
-// deviceFields reads moengage_device_id, platform and os of a device_attributes object.
-func deviceFields(obj []byte) (deviceID, platform, os []byte) {
-	it := newObjIter(obj)
-	for {
-		key, esc, val, ok := it.next()
-		if !ok {
-			break
-		}
-		if esc {
-			key = unquoteKey(key)
-		}
-		switch string(key) {
-		case "moengage_device_id":
-			deviceID = val
-		case "platform":
-			platform = val
-		case "os":
-			os = val
-		}
-	}
-	return
-}
-
-func isObject(v []byte) bool { return len(v) > 0 && v[0] == '{' }
-func isNull(v []byte) bool   { return len(v) > 0 && v[0] == 'n' }
-
-// present reports whether a member is present with a non-null value.
-func present(v []byte) bool { return len(v) > 0 && !isNull(v) }
-
-// stringValue returns the trimmed text of a string value; nil for absent members and other JSON types.
-func stringValue(v []byte) []byte {
-	if len(v) == 0 || v[0] != '"' {
-		return nil
-	}
-	return trimSpaceBytes(unquoteBytes(v))
-}
-
-// validate applies rules 4–15 of §3.3 and, on success, fills the item's Event.
-func (d *decoder) validate(it *Item, f *eventFields) {
-	// Rules 4, 5: event_uuid.
-	uuid, ok := scalarBytes(f.uuid)
-	if !ok || len(uuid) == 0 {
-		it.Reject = RejectUUIDRequired
+	if d.f.wrapper == nil {
+		d.validate(it, &d.f)
 		return
 	}
-	it.UUID = string(uuid)
-	if len(uuid) > MaxUUIDChars && utf8.RuneCount(uuid) > MaxUUIDChars {
-		it.Reject = RejectUUIDTooLong
+	if d.f.wrapper[0] != '{' {
+		it.Reject = RejectNoWrappedEvent
 		return
 	}
-	// Rule 6: event_code or event_name.
-	code, name := stringValue(f.code), stringValue(f.name)
-	if len(code) == 0 && len(name) == 0 {
-		it.Reject = RejectCodeOrName
-		return
-	}
-	// Rules 7–10: event_time.
-	if !present(f.time) {
-		it.Reject = RejectTimeRequired
-		return
-	}
-	t, err := ParseTime(f.time)
-	switch {
-	case err != nil:
-		it.Reject = RejectTimeInvalid
-		return
-	case t < minEventTimeMS:
-		it.Reject = RejectTimeBefore2000
-		return
-	case t > d.maxTimeMS:
-		it.Reject = RejectTimeFuture
-		return
-	}
-	// Rule 11: attribute objects.
-	switch {
-	case present(f.evAttrs) && !isObject(f.evAttrs):
-		it.Reject = RejectEventAttributes
-		return
-	case present(f.userAttrs) && !isObject(f.userAttrs):
-		it.Reject = RejectUserAttributes
-		return
-	case present(f.devAttr) && !isObject(f.devAttr):
-		it.Reject = RejectDeviceAttributes
-		return
-	}
-	// §4.1 lookup; rules 12–14 for campaign events.
-	m := d.tables.lookup(code, name)
-	var a attrFields
-	campaign := m != nil && m.Campaign
-	if campaign {
-		if isObject(f.evAttrs) {
-			a.read(f.evAttrs, m.Failure || m.ControlGroup)
-		}
-		cid, valid := idValue(a.campaignID)
-		switch {
-		case valid && len(cid) == 0 && m.userWithoutCampaignID:
-			campaign = false // MOE_CAMPAIGN_CONTROL_GROUP without campaign_id: a user event (§3.3)
-		case valid && len(cid) == 0:
-			it.Reject = RejectCampaignIDMissing
-			return
-		case !valid || !validCampaignID(cid):
-			it.Reject = RejectCampaignIDInvalid
-			return
-		}
-		if campaign {
-			pid, valid := idValue(a.parentID)
-			if !valid || (len(pid) > 0 && !validCampaignID(pid)) {
-				it.Reject = RejectParentIDInvalid
-				return
-			}
-		}
-	}
-	// Rule 15: user identity.
-	id := f.identity()
-	key, ok := id.key()
-	if !ok {
-		it.Reject = RejectNoUserIdentity
-		return
-	}
-
-	d.events = append(d.events, domain.Event{})
-	ev := &d.events[len(d.events)-1]
-	it.Event = ev
-	ev.UUID = it.UUID
-	ev.TimeMS = t
-	ev.Code = d.names.canonical(code, m, true)
-	ev.Name = d.names.canonical(name, m, false)
-	ev.UserKey = key
-	ev.Source = SourceStreams
-	if present(f.evAttrs) {
-		ev.Attributes = f.evAttrs
-	}
-	if campaign {
-		d.fillCampaign(ev, m, &a, f)
-	}
+	d.validate(it, &d.inner)
 }
 
 // idValue reads a campaign_id / parent_campaign_id value: strings and numbers give their text (possibly empty),
@@ -477,159 +298,6 @@ func validCampaignID(id []byte) bool {
 		}
 	}
 	return true
-}
-
-// attrFields are the raw values of the event_attributes members ingest reads for campaign events.
-type attrFields struct {
-	campaignID, parentID, campaignName  []byte
-	localeName, localeID, variationID   []byte
-	platform, os                        []byte
-	campaignChannel, moeCampaignChannel []byte
-	moeDeliveryType, campaignType, tags []byte
-	reasons                             reasonAttrs
-}
-
-// read scans an event_attributes object; withReasons also collects the §4.6 / §4.7 attributes.
-func (a *attrFields) read(obj []byte, withReasons bool) {
-	it := newObjIter(obj)
-	for {
-		key, esc, val, ok := it.next()
-		if !ok {
-			break
-		}
-		if esc {
-			key = unquoteKey(key)
-		}
-		switch string(key) {
-		case "campaign_id":
-			a.campaignID = val
-		case "parent_campaign_id":
-			a.parentID = val
-		case "campaign_name":
-			a.campaignName = val
-		case "locale_name":
-			a.localeName = val
-		case "locale_id":
-			a.localeID = val
-		case "variation_id":
-			a.variationID = val
-		case "platform":
-			a.platform = val
-		case "os":
-			a.os = val
-		case "campaign_channel":
-			a.campaignChannel = val
-		case "moe_campaign_channel":
-			a.moeCampaignChannel = val
-		case "moe_delivery_type":
-			a.moeDeliveryType = val
-		case "campaign_type":
-			a.campaignType = val
-		case "moe_campaign_tags":
-			a.tags = val
-		}
-		if withReasons {
-			a.reasons.offer(key, val)
-		}
-	}
-}
-
-// fillCampaign fills the campaign-event fields of ev (§2.6, §3.14, §4.2–§4.7).
-func (d *decoder) fillCampaign(ev *domain.Event, m *Mapping, a *attrFields, f *eventFields) {
-	ev.Campaign = true
-	cid, _ := scalarBytes(a.campaignID)
-	ev.CampaignID = d.names.get(cid)
-	if pid, _ := idValue(a.parentID); len(pid) > 0 && !bytes.Equal(pid, cid) {
-		ev.ParentCampaignID = d.names.get(pid)
-	}
-	ev.Channels = m.Channels
-	ev.Counter = m.Counter
-	ev.Class = m.Class
-	ev.PlatformDefault = m.Default
-	if m.Platform != "" {
-		ev.Platform = m.Platform
-	} else {
-		ev.Platform = attrPlatform(a, f)
-	}
-	ev.Locale = d.names.get(localeKey(a))
-	ev.Variation = d.variationKey(a.variationID)
-
-	switch {
-	case m.PushFailure:
-		r := &a.reasons
-		switch {
-		case r.hasCode && r.code == codeGlobalControlGroup:
-			d.heldOut(ev, true)
-		case r.hasCode && r.code == codeCampaignControlGroup:
-			d.heldOut(ev, false)
-		default:
-			ev.FailureKey = r.failureKey()
-		}
-	case m.ControlGroup:
-		d.heldOut(ev, a.reasons.hasCG && a.reasons.global)
-	case m.Failure:
-		ev.FailureKey = a.reasons.failureKey()
-	}
-
-	// Inference inputs (§3.14).
-	ev.CampaignName = d.names.get(trimSpaceBytes(scalarOrNil(a.campaignName)))
-	ev.InferredChannel = inferredChannel(m, a)
-	if dt, ok := parseDeliveryType(a.moeDeliveryType); ok {
-		ev.DeliveryType = dt
-	} else if dt, ok := parseDeliveryType(a.campaignType); ok {
-		ev.DeliveryType = dt
-	}
-	if s := stringValue(a.tags); len(s) > 0 {
-		ev.Tags = splitTags(s)
-		ev.HasTags = len(ev.Tags) > 0
-	}
-}
-
-// heldOut turns ev into a held-out event of the global or campaign control group (§4.7).
-func (d *decoder) heldOut(ev *domain.Event, global bool) {
-	ev.Class = domain.ClassHeldOut
-	if global {
-		ev.Counter = domain.CounterHeldOutGlobal
-		ev.Variation = domain.GlobalControlGroup
-		ev.FailureKey = domain.FailureKeyGlobalControlGroup
-		return
-	}
-	ev.Counter = domain.CounterHeldOutCampaign
-	ev.Variation = domain.CampaignControlGroup
-	ev.FailureKey = domain.FailureKeyCampaignControlGroup
-}
-
-func scalarOrNil(v []byte) []byte {
-	s, _ := scalarBytes(v)
-	return s
-}
-
-// attrPlatform returns the first of event_attributes.platform, event_attributes.os, device_attributes.platform,
-// device_attributes.os that normalises to a known platform (§4.4), else "".
-func attrPlatform(a *attrFields, f *eventFields) string {
-	if p, ok := platformOf(a.platform); ok {
-		return p
-	}
-	if p, ok := platformOf(a.os); ok {
-		return p
-	}
-	if isObject(f.devAttr) {
-		_, dp, dos := deviceFields(f.devAttr)
-		if p, ok := platformOf(dp); ok {
-			return p
-		}
-		if p, ok := platformOf(dos); ok {
-			return p
-		}
-	}
-	return ""
-}
-
-func platformOf(v []byte) (string, bool) {
-	if len(v) == 0 || v[0] != '"' {
-		return "", false
-	}
-	return normalisePlatformBytes(unquoteBytes(v))
 }
 
 // localeKey implements the locale rule of §2.6.
@@ -692,44 +360,6 @@ func isDigits(s []byte) bool {
 		}
 	}
 	return len(s) > 0
-}
-
-// inferredChannel implements the channel column of §3.14.
-func inferredChannel(m *Mapping, a *attrFields) domain.Channel {
-	switch {
-	case m.Shared:
-		if ch, ok := attrChannel(a); ok && ch == domain.ChannelOnSite {
-			return domain.ChannelOnSite
-		}
-		return domain.ChannelInApp
-	case m.ControlGroup:
-		ch, _ := attrChannel(a)
-		return ch
-	}
-	return m.single
-}
-
-// attrChannel returns the first of campaign_channel, moe_campaign_channel that normalises to a channel (§2.10).
-func attrChannel(a *attrFields) (domain.Channel, bool) {
-	if s := stringValue(a.campaignChannel); len(s) > 0 {
-		if ch, ok := domain.ParseChannel(string(s)); ok {
-			return ch, true
-		}
-	}
-	if s := stringValue(a.moeCampaignChannel); len(s) > 0 {
-		if ch, ok := domain.ParseChannel(string(s)); ok {
-			return ch, true
-		}
-	}
-	return "", false
-}
-
-func parseDeliveryType(v []byte) (domain.DeliveryType, bool) {
-	s := stringValue(v)
-	if len(s) == 0 {
-		return "", false
-	}
-	return domain.ParseDeliveryType(string(s))
 }
 
 // splitTags splits a moe_campaign_tags value on ',', trimming and dropping empty tags.

@@ -83,6 +83,20 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // numericMS applies the numeric rule of §3.7 to a valid JSON number or digit string.
 func numericMS(s []byte) (int64, error) {
+	// Fast path: a plain integer of at most 18 digits.
+	if len(s) > 0 && len(s) <= 18 && isDigits(s) {
+		var v int64
+		for _, c := range s {
+			v = v*10 + int64(c-'0')
+		}
+		switch {
+		case v == 0:
+			return 0, ErrInvalidTime
+		case v > msThreshold:
+			return v, nil
+		}
+		return v * 1000, nil
+	}
 	d, ok := parseDecimal(s)
 	if !ok || d.zero() || d.neg {
 		return 0, ErrInvalidTime

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -47,6 +48,7 @@ func (s *Store) Append(ctx context.Context, b store.Batch) (store.AppendResult, 
 
 	hashes := make([]uint64, len(b.Events))
 	seen := make(map[string]bool, len(b.Events))
+	var candidates []string
 	for i := range b.Events {
 		u := b.Events[i].UUID
 		if seen[u] {
@@ -55,6 +57,9 @@ func (s *Store) Append(ctx context.Context, b store.Batch) (store.AppendResult, 
 		}
 		seen[u] = true
 		hashes[i] = uuidHash(b.WorkspaceID, u)
+		if s.uuids.has(hashes[i]) {
+			candidates = append(candidates, u)
+		}
 	}
 
 	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
@@ -67,11 +72,12 @@ func (s *Store) Append(ctx context.Context, b store.Batch) (store.AppendResult, 
 		}
 	}()
 
-	existing, err := s.existingUUIDs(ctx, conn, b, hashes, res.Duplicate)
+	existing, err := s.storedUUIDs(ctx, conn, b.WorkspaceID, candidates)
 	if err != nil {
 		return res, err
 	}
 	var stored []domain.Event
+	var storedHashes []uint64
 	newUsers := map[string]int64{}
 	for i := range b.Events {
 		if res.Duplicate[i] {
@@ -82,6 +88,7 @@ func (s *Store) Append(ctx context.Context, b store.Batch) (store.AppendResult, 
 			continue
 		}
 		stored = append(stored, b.Events[i])
+		storedHashes = append(storedHashes, hashes[i])
 		k := b.Events[i].UserKey
 		if _, ok := s.users[k]; !ok {
 			if _, ok := newUsers[k]; !ok {
@@ -108,7 +115,7 @@ func (s *Store) Append(ctx context.Context, b store.Batch) (store.AppendResult, 
 				if !e.Campaign && len(e.Attributes) > 0 {
 					attrs = string(e.Attributes)
 				}
-				if err := app.AppendRow(b.WorkspaceID, e.UUID, uuidHash(b.WorkspaceID, e.UUID), e.TimeMS, e.Campaign, e.Code, e.Name,
+				if err := app.AppendRow(b.WorkspaceID, e.UUID, storedHashes[i], e.TimeMS, e.Campaign, e.Code, e.Name,
 					userID(e.UserKey), e.CampaignID, e.ParentCampaignID, uint16(e.Channels), uint8(e.Counter), uint8(e.Class),
 					e.Platform, uint8(e.PlatformDefault), e.Locale, e.Variation, e.FailureKey, attrs, e.Source, receivedMS); err != nil {
 					app.Close()
@@ -155,7 +162,8 @@ func (s *Store) Append(ctx context.Context, b store.Batch) (store.AppendResult, 
 	if err != nil {
 		return res, err
 	}
-	if err := s.inferCatalog(ctx, conn, b.WorkspaceID, stored, b.ReceivedAt); err != nil {
+	changed, err := s.inferCatalog(ctx, conn, b.WorkspaceID, stored, b.ReceivedAt)
+	if err != nil {
 		return res, err
 	}
 	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
@@ -166,42 +174,18 @@ func (s *Store) Append(ctx context.Context, b store.Batch) (store.AppendResult, 
 		s.users[k] = id
 	}
 	s.nextUser += int64(len(newUsers))
+	s.uuids.add(storedHashes)
+	s.cacheCampaigns(b.WorkspaceID, changed)
 	return res, nil
 }
 
-// existingUUIDs returns the batch uuids already stored in the workspace: a hash semi-join finds candidates, the
-// uuid text confirms them.
-func (s *Store) existingUUIDs(ctx context.Context, conn *sql.Conn, b store.Batch, hashes []uint64, dup []bool) (map[string]bool, error) {
+// storedUUIDs returns which of the candidate uuids (whose hash is already known) are stored in the workspace.
+func (s *Store) storedUUIDs(ctx context.Context, conn *sql.Conn, ws string, candidates []string) (map[string]bool, error) {
 	out := map[string]bool{}
-	if len(b.Events) == 0 {
+	if len(candidates) == 0 {
 		return out, nil
 	}
-	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS batch_hashes (h UBIGINT)`); err != nil {
-		return nil, fmt.Errorf("dedup: %w", err)
-	}
-	if _, err := conn.ExecContext(ctx, `DELETE FROM batch_hashes`); err != nil {
-		return nil, fmt.Errorf("dedup: %w", err)
-	}
-	err := conn.Raw(func(dc any) error {
-		app, err := duckdb.NewAppender(dc.(driver.Conn), "temp", "main", "batch_hashes")
-		if err != nil {
-			return fmt.Errorf("dedup appender: %w", err)
-		}
-		for i, h := range hashes {
-			if dup[i] {
-				continue
-			}
-			if err := app.AppendRow(h); err != nil {
-				app.Close()
-				return err
-			}
-		}
-		return app.Close()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("dedup: %w", err)
-	}
-	rows, err := conn.QueryContext(ctx, `SELECT e.uuid FROM events e WHERE e.ws = ? AND e.uuid_hash IN (SELECT h FROM batch_hashes)`, b.WorkspaceID)
+	rows, err := conn.QueryContext(ctx, `SELECT uuid FROM events WHERE ws = ? AND list_contains(?, uuid)`, ws, candidates)
 	if err != nil {
 		return nil, fmt.Errorf("dedup query: %w", err)
 	}
@@ -216,51 +200,94 @@ func (s *Store) existingUUIDs(ctx context.Context, conn *sql.Conn, b store.Batch
 	return out, rows.Err()
 }
 
-// inferCatalog applies SPEC §3.14 for the stored events inside the append transaction.
-func (s *Store) inferCatalog(ctx context.Context, conn *sql.Conn, ws string, stored []domain.Event, now time.Time) error {
-	ids := map[string]bool{}
+// inferCatalog applies SPEC §3.14 for the stored events inside the append transaction and returns the changed
+// records (to be cached after the commit).
+func (s *Store) inferCatalog(ctx context.Context, conn *sql.Conn, ws string, stored []domain.Event, now time.Time) ([]domain.Campaign, error) {
+	current, err := s.cachedCatalog(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	cs := map[string]*domain.Campaign{}
 	for i := range stored {
-		if stored[i].Campaign && stored[i].CampaignID != "" {
-			ids[stored[i].CampaignID] = true
-			if p := stored[i].ParentCampaignID; p != "" {
-				ids[p] = true
+		e := &stored[i]
+		if !e.Campaign || e.CampaignID == "" {
+			continue
+		}
+		for _, id := range []string{e.CampaignID, e.ParentCampaignID} {
+			if c, ok := current[id]; ok && cs[id] == nil {
+				cp := cloneCampaign(c)
+				cs[id] = &cp
 			}
 		}
 	}
-	if len(ids) == 0 {
-		return nil
-	}
-	list := make([]string, 0, len(ids))
-	for id := range ids {
-		list = append(list, id)
-	}
-	current, err := queryCampaigns(ctx, conn, `SELECT `+campaignCols+` FROM campaigns WHERE ws = ? AND list_contains(?, id)`, ws, list)
-	if err != nil {
-		return err
-	}
-	cs := make(map[string]*domain.Campaign, len(current))
-	for i := range current {
-		cs[current[i].ID] = &current[i]
-	}
 	changed := domain.InferCampaigns(cs, stored, now)
 	if len(changed) == 0 {
-		return nil
+		return nil, nil
 	}
 	out := make([]domain.Campaign, 0, len(changed))
 	for _, id := range changed {
 		out = append(out, *cs[id])
 	}
-	return putCampaigns(ctx, conn, ws, out)
+	return out, putCampaigns(ctx, conn, ws, out)
+}
+
+// cloneCampaign copies a record so that callers can change it without touching the cache.
+func cloneCampaign(c domain.Campaign) domain.Campaign {
+	c.Inferred.Platforms = append([]string(nil), c.Inferred.Platforms...)
+	return c
+}
+
+// cachedCatalog returns the cached campaigns of a workspace, loading them on first use. Callers must not modify
+// the returned records.
+func (s *Store) cachedCatalog(ctx context.Context, ws string) (map[string]domain.Campaign, error) {
+	s.catalogMu.RLock()
+	m, ok := s.catalog[ws]
+	s.catalogMu.RUnlock()
+	if ok {
+		return m, nil
+	}
+	list, err := queryCampaigns(ctx, s.db, `SELECT `+campaignCols+` FROM campaigns WHERE ws = ?`, ws)
+	if err != nil {
+		return nil, err
+	}
+	m = make(map[string]domain.Campaign, len(list))
+	for _, c := range list {
+		m[c.ID] = c
+	}
+	s.catalogMu.Lock()
+	defer s.catalogMu.Unlock()
+	if cur, ok := s.catalog[ws]; ok {
+		return cur, nil
+	}
+	s.catalog[ws] = m
+	return m, nil
+}
+
+// cacheCampaigns installs committed records in the cache (copy on write, so readers keep consistent maps).
+func (s *Store) cacheCampaigns(ws string, cs []domain.Campaign) {
+	if len(cs) == 0 {
+		return
+	}
+	s.catalogMu.Lock()
+	defer s.catalogMu.Unlock()
+	cur, ok := s.catalog[ws]
+	if !ok {
+		return // not loaded yet: the next read loads it from the database
+	}
+	next := make(map[string]domain.Campaign, len(cur)+len(cs))
+	for id, c := range cur {
+		next[id] = c
+	}
+	for _, c := range cs {
+		next[c.ID] = cloneCampaign(c)
+	}
+	s.catalog[ws] = next
 }
 
 const campaignCols = `id, explicit, has_explicit, inferred, created_at, updated_at`
 
 type queryer interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
-}
-
-type execer interface {
-	ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error)
 }
 
 func queryCampaigns(ctx context.Context, q queryer, query string, args ...any) ([]domain.Campaign, error) {
@@ -289,44 +316,83 @@ func queryCampaigns(ctx context.Context, q queryer, query string, args ...any) (
 	return out, rows.Err()
 }
 
-func putCampaigns(ctx context.Context, ex execer, ws string, cs []domain.Campaign) error {
-	for i := range cs {
-		c := &cs[i]
-		explicit, err := json.Marshal(c.Explicit)
+// putCampaigns upserts whole campaign records with one statement: rows are appended to a temporary table on the
+// same connection, then merged.
+func putCampaigns(ctx context.Context, conn *sql.Conn, ws string, cs []domain.Campaign) error {
+	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS campaign_upserts AS SELECT * FROM campaigns LIMIT 0`); err != nil {
+		return fmt.Errorf("write campaigns: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `DELETE FROM campaign_upserts`); err != nil {
+		return fmt.Errorf("write campaigns: %w", err)
+	}
+	err := conn.Raw(func(dc any) error {
+		app, err := duckdb.NewAppender(dc.(driver.Conn), "temp", "main", "campaign_upserts")
 		if err != nil {
 			return err
 		}
-		inferred, err := json.Marshal(c.Inferred)
-		if err != nil {
-			return err
+		for i := range cs {
+			c := &cs[i]
+			explicit, err := json.Marshal(c.Explicit)
+			if err != nil {
+				app.Close()
+				return err
+			}
+			inferred, err := json.Marshal(c.Inferred)
+			if err != nil {
+				app.Close()
+				return err
+			}
+			if err := app.AppendRow(ws, c.ID, string(explicit), c.HasExplicit, string(inferred), c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli()); err != nil {
+				app.Close()
+				return err
+			}
 		}
-		if _, err := ex.ExecContext(ctx, `INSERT OR REPLACE INTO campaigns (ws, `+campaignCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			ws, c.ID, string(explicit), c.HasExplicit, string(inferred), c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli()); err != nil {
-			return fmt.Errorf("write campaign %s: %w", c.ID, err)
-		}
+		return app.Close()
+	})
+	if err != nil {
+		return fmt.Errorf("write campaigns: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `INSERT OR REPLACE INTO campaigns SELECT * FROM campaign_upserts`); err != nil {
+		return fmt.Errorf("write campaigns: %w", err)
 	}
 	return nil
 }
 
-// Campaigns returns every campaign of the workspace.
+// Campaigns returns every campaign of the workspace, sorted by id.
 func (s *Store) Campaigns(ctx context.Context, ws string) ([]domain.Campaign, error) {
-	return queryCampaigns(ctx, s.db, `SELECT `+campaignCols+` FROM campaigns WHERE ws = ?`, ws)
+	m, err := s.cachedCatalog(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domain.Campaign, 0, len(m))
+	for _, c := range m {
+		out = append(out, cloneCampaign(c))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
 }
 
 // PutCampaigns inserts or replaces whole records atomically.
 func (s *Store) PutCampaigns(ctx context.Context, ws string, cs []domain.Campaign) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	tx, err := s.db.BeginTx(ctx, nil)
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("put campaigns: %w", err)
 	}
-	if err := putCampaigns(ctx, tx, ws, cs); err != nil {
-		tx.Rollback()
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		return fmt.Errorf("put campaigns: %w", err)
+	}
+	if err := putCampaigns(ctx, conn, ws, cs); err != nil {
+		conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
 		return err
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
 		return fmt.Errorf("put campaigns: commit: %w", err)
+	}
+	if _, err := s.cachedCatalog(ctx, ws); err == nil {
+		s.cacheCampaigns(ws, cs)
 	}
 	return nil
 }

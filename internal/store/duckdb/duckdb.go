@@ -43,6 +43,11 @@ type Store struct {
 	writeMu  sync.Mutex
 	users    map[string]int64
 	nextUser int64
+	uuids    *uuidSet
+	// catalog caches every workspace's campaigns once loaded; all catalog writes go through this store under
+	// writeMu, so the cache is exact. Guarded by catalogMu for readers.
+	catalogMu sync.RWMutex
+	catalog   map[string]map[string]domain.Campaign
 }
 
 var _ store.Store = (*Store)(nil)
@@ -74,12 +79,16 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 		return nil, fmt.Errorf("open duckdb %q: %w", dbPath, err)
 	}
 	db := sql.OpenDB(connector)
-	s := &Store{db: db, now: now, users: map[string]int64{}}
+	s := &Store{db: db, now: now, users: map[string]int64{}, catalog: map[string]map[string]domain.Campaign{}}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
 	if err := s.loadUsers(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := s.loadUUIDs(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -151,6 +160,28 @@ func (s *Store) loadUsers(ctx context.Context) error {
 			s.nextUser = id + 1
 		}
 	}
+	return rows.Err()
+}
+
+func (s *Store) loadUUIDs(ctx context.Context) error {
+	var n int64
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil {
+		return fmt.Errorf("load uuids: %w", err)
+	}
+	hashes := make([]uint64, 0, n)
+	rows, err := s.db.QueryContext(ctx, `SELECT uuid_hash FROM events`)
+	if err != nil {
+		return fmt.Errorf("load uuids: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var h uint64
+		if err := rows.Scan(&h); err != nil {
+			return fmt.Errorf("load uuids: %w", err)
+		}
+		hashes = append(hashes, h)
+	}
+	s.uuids = newUUIDSet(hashes)
 	return rows.Err()
 }
 

@@ -1,0 +1,47 @@
+package duckdb
+
+import (
+	"slices"
+)
+
+// uuidSet holds the 64-bit hashes of every stored (workspace, event_uuid): a sorted base plus a small unsorted delta
+// merged into it now and then. 8 bytes per stored event. A hit is a candidate only — the caller confirms it
+// against the stored uuid text, so hash collisions never drop an event.
+type uuidSet struct {
+	base  []uint64
+	delta map[uint64]struct{}
+}
+
+const uuidSetMergeAt = 1 << 16
+
+func newUUIDSet(hashes []uint64) *uuidSet {
+	slices.Sort(hashes)
+	return &uuidSet{base: slices.Compact(hashes), delta: map[uint64]struct{}{}}
+}
+
+// has reports whether h may be stored.
+func (s *uuidSet) has(h uint64) bool {
+	if _, ok := s.delta[h]; ok {
+		return true
+	}
+	_, found := slices.BinarySearch(s.base, h)
+	return found
+}
+
+// add records newly stored hashes.
+func (s *uuidSet) add(hs []uint64) {
+	for _, h := range hs {
+		s.delta[h] = struct{}{}
+	}
+	if len(s.delta) < uuidSetMergeAt {
+		return
+	}
+	merged := make([]uint64, 0, len(s.base)+len(s.delta))
+	merged = append(merged, s.base...)
+	for h := range s.delta {
+		merged = append(merged, h)
+	}
+	slices.Sort(merged)
+	s.base = slices.Compact(merged)
+	s.delta = map[uint64]struct{}{}
+}
