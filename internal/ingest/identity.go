@@ -117,16 +117,23 @@ func (id *streamsIdentity) key() (string, bool) {
 }
 
 // UserKeyStreams builds the §2.8 user key of a Streams / export event given as its raw JSON object (a bare event,
-// not an export wrapper): uid, user_attributes.moengage_user_id, device_attributes.moengage_device_id, push_id,
-// email_id (lower-cased), mobile_number, namespaced. ok is false when no key can be formed.
+// or an export-wrapped line whose "event" member is the event): uid, user_attributes.moengage_user_id,
+// device_attributes.moengage_device_id, push_id, email_id (lower-cased), mobile_number, namespaced. ok is false
+// when no key can be formed.
 func UserKeyStreams(event json.RawMessage) (string, bool) {
 	i := skipWS(event, 0)
 	if i >= len(event) || event[i] != '{' {
 		return "", false
 	}
-	var f eventFields
-	if end := f.read(event, i, 1, nil); end < 0 || skipWS(event, end) != len(event) {
+	var f, inner eventFields
+	if end := f.read(event, i, 1, &inner); end < 0 || skipWS(event, end) != len(event) {
 		return "", false
+	}
+	if f.wrapper != nil {
+		if !isObject(f.wrapper) {
+			return "", false
+		}
+		f = inner
 	}
 	if present(f.userAttrs) && !isObject(f.userAttrs) || present(f.devAttr) && !isObject(f.devAttr) {
 		return "", false

@@ -534,18 +534,8 @@ func hex4(h []byte) int {
 	return hexVal(h[0])<<12 | hexVal(h[1])<<8 | hexVal(h[2])<<4 | hexVal(h[3])
 }
 
-// unquote returns the decoded text of the valid JSON string literal raw (quotes included).
-func unquote(raw []byte) string {
-	s := raw[1 : len(raw)-1]
-	for _, c := range s {
-		if c == '\\' {
-			return string(appendUnquoted(nil, raw))
-		}
-	}
-	return string(s)
-}
-
-// unquoteBytes is unquote without allocating when raw has no escapes: it returns a sub-slice of raw.
+// unquoteBytes returns the decoded text of the valid JSON string literal raw (quotes included), without
+// allocating when raw has no escapes: it is then a sub-slice of raw.
 func unquoteBytes(raw []byte) []byte {
 	s := raw[1 : len(raw)-1]
 	for _, c := range s {
@@ -554,17 +544,6 @@ func unquoteBytes(raw []byte) []byte {
 		}
 	}
 	return s
-}
-
-// numberText converts a valid JSON number literal to decimal text: integer literals are kept as written; others
-// (fraction or exponent) are written in shortest plain decimal form, e.g. 1.50 → "1.5", 1e3 → "1000".
-func numberText(raw []byte) string {
-	for _, c := range raw {
-		if c == '.' || c == 'e' || c == 'E' {
-			return decimalText(raw)
-		}
-	}
-	return string(raw)
 }
 
 // decimalText writes a JSON number with a fraction or exponent as plain decimal text without float rounding.

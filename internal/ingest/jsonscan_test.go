@@ -126,6 +126,15 @@ func FuzzDecodeStreams(f *testing.F) {
 	})
 }
 
+// unquote returns the decoded text of the valid JSON string literal raw (quotes included).
+func unquote(raw []byte) string { return string(unquoteBytes(raw)) }
+
+// numberText is the text scalarBytes gives a JSON number.
+func numberText(raw []byte) string {
+	b, _ := scalarBytes(raw)
+	return string(b)
+}
+
 func TestNumberText(t *testing.T) {
 	tests := map[string]string{
 		`12`: "12", `-3`: "-3", `0`: "0", `1.50`: "1.5", `1e3`: "1000", `1.5e-3`: "0.0015", `-0.0`: "0",

@@ -75,7 +75,7 @@ const SourceStreams = "streams"
 // NDJSON body. now is the receipt time (rule 10). Duplicate detection is not done here.
 //
 // The returned error is a *BodyError. Item.Payload and Event.Attributes alias body: do not modify or reuse body
-// while the items are in use.
+// while the items are in use. Events of one call may share Tags slices; treat them as read-only.
 func DecodeStreams(body []byte, ndjson bool, now time.Time) ([]Item, error) {
 	if isBlank(body) {
 		return nil, bodyErr(errEmptyBody)
@@ -124,7 +124,7 @@ func (d *decoder) newEvent() *domain.Event {
 	return &d.events[len(d.events)-1]
 }
 
-// estimate sizes the item and event storage for a body of n bytes (events are rarely shorter than 64 bytes).
+// estimate allocates storage for the expected number of items and a first chunk of event storage.
 func (d *decoder) estimate(items, events int) {
 	d.items = make([]Item, 0, items)
 	d.events = make([]domain.Event, 0, min(max(events, 1), 1024))
@@ -284,6 +284,10 @@ func idValue(v []byte) ([]byte, bool) {
 	}
 	return scalarBytes(v)
 }
+
+// ValidCampaignID reports whether id is a valid campaign_id (SPEC §2.2): 1–128 characters from
+// A–Z a–z 0–9 . _ - :
+func ValidCampaignID(id string) bool { return validCampaignID([]byte(id)) }
 
 // validCampaignID implements §2.2: 1–128 characters from A–Z a–z 0–9 . _ - :
 func validCampaignID(id []byte) bool {

@@ -545,3 +545,13 @@ func TestStringsAreIndependentOfBody(t *testing.T) {
 		t.Errorf("strings alias the body: %+v", e)
 	}
 }
+
+func TestValidCampaignID(t *testing.T) {
+	for id, want := range map[string]bool{"65f1c0a2b3c4d5e6f7a8b9c0": true, "a": true, "A.b_c-d:9": true,
+		strings.Repeat("x", 128): true, strings.Repeat("x", 129): false, "": false, "a b": false, "a/b": false,
+		"é": false, "a\n": false} {
+		if got := ValidCampaignID(id); got != want {
+			t.Errorf("ValidCampaignID(%q) = %v, want %v", id, got, want)
+		}
+	}
+}
