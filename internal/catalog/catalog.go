@@ -356,7 +356,10 @@ func Apply(view *domain.CatalogView, id string, f domain.CampaignFields, now tim
 		}
 	}
 	if f.Goals != nil && f.Goals.AttributionWindowHours != nil {
-		ch := c.Channel()
+		ch := view.Channel(id)
+		if f.Channel != nil {
+			ch = *f.Channel
+		}
 		maxW := ch.MaxAttributionWindowHours()
 		if w := *f.Goals.AttributionWindowHours; w < 1 || w > maxW {
 			return nil, false, fieldErr("conversion_goal_details.attribution_window_in_hours",

@@ -112,14 +112,10 @@ type CampaignInferred struct {
 	DeliveryType Latest `json:"delivery_type"`
 	Parent       Latest `json:"parent"`
 	Tags         Latest `json:"tags"` // JSON array text
-	// From children's events, for parent placeholders.
-	ChildName         Latest   `json:"child_name"`
-	ChildChannel      Latest   `json:"child_channel"`
-	ChildDeliveryType Latest   `json:"child_delivery_type"`
-	StartTimeMS       int64    `json:"start_ms,omitempty"`
-	FirstSendMS       int64    `json:"first_send_ms,omitempty"`
-	Platforms         []string `json:"platforms,omitempty"`
-	HasEvents         bool     `json:"has_events,omitempty"`
+	StartTimeMS  int64    `json:"start_ms,omitempty"`
+	FirstSendMS  int64    `json:"first_send_ms,omitempty"`
+	Platforms    []string `json:"platforms,omitempty"`
+	HasEvents    bool     `json:"has_events,omitempty"`
 }
 
 // Campaign is one catalog entry with its explicit and inferred values (SPEC §2.2).
@@ -132,41 +128,27 @@ type Campaign struct {
 	UpdatedAt   time.Time
 }
 
-// Name is the effective campaign_name.
-func (c *Campaign) Name() string {
-	switch {
-	case c.Explicit.Name != nil:
-		return *c.Explicit.Name
-	case c.Inferred.Name.Value != "":
-		return c.Inferred.Name.Value
+// ownName, ownChannel and ownDeliveryType are the campaign's explicit value, else the value inferred from its own
+// events; CatalogView falls back to the children's events for parent placeholders (SPEC §3.14).
+func (c *Campaign) ownName() Latest {
+	if c.Explicit.Name != nil {
+		return Latest{Value: *c.Explicit.Name}
 	}
-	return c.Inferred.ChildName.Value
+	return c.Inferred.Name
 }
 
-// Channel is the effective channel; UNKNOWN when it cannot be determined.
-func (c *Campaign) Channel() Channel {
-	switch {
-	case c.Explicit.Channel != nil:
-		return *c.Explicit.Channel
-	case c.Inferred.Channel.Value != "":
-		return Channel(c.Inferred.Channel.Value)
-	case c.Inferred.ChildChannel.Value != "":
-		return Channel(c.Inferred.ChildChannel.Value)
+func (c *Campaign) ownChannel() Latest {
+	if c.Explicit.Channel != nil {
+		return Latest{Value: string(*c.Explicit.Channel)}
 	}
-	return ChannelUnknown
+	return c.Inferred.Channel
 }
 
-// DeliveryType is the effective delivery type; ONE_TIME when none is known (SPEC §2.10).
-func (c *Campaign) DeliveryType() DeliveryType {
-	switch {
-	case c.Explicit.DeliveryType != nil:
-		return *c.Explicit.DeliveryType
-	case c.Inferred.DeliveryType.Value != "":
-		return DeliveryType(c.Inferred.DeliveryType.Value)
-	case c.Inferred.ChildDeliveryType.Value != "":
-		return DeliveryType(c.Inferred.ChildDeliveryType.Value)
+func (c *Campaign) ownDeliveryType() Latest {
+	if c.Explicit.DeliveryType != nil {
+		return Latest{Value: string(*c.Explicit.DeliveryType)}
 	}
-	return DeliveryOneTime
+	return c.Inferred.DeliveryType
 }
 
 // DeclaredParent is the effective parent_campaign_id before the one-level rule; "" when none.

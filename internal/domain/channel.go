@@ -84,12 +84,16 @@ func (c Channel) MaxAttributionWindowHours() int {
 	return 36
 }
 
-// bit returns the channel's bit in a ChannelSet.
+// bit returns the channel's bit in a ChannelSet. UNKNOWN has a bit of its own, so that control-group events —
+// which feed every channel — also reach campaigns whose channel cannot be determined.
 func (c Channel) bit() ChannelSet {
 	for i, k := range AllChannels() {
 		if k == c {
 			return 1 << uint(i)
 		}
+	}
+	if c == ChannelUnknown {
+		return 1 << uint(len(AllChannels()))
 	}
 	return 0
 }
@@ -106,13 +110,14 @@ func ChannelSetOf(cs ...Channel) ChannelSet {
 	return s
 }
 
-// AllChannelsSet is the set of every known channel (used by control-group rows, which feed every channel).
-func AllChannelsSet() ChannelSet { return ChannelSetOf(AllChannels()...) }
+// AllChannelsSet is the set of every channel, UNKNOWN included (used by control-group rows, which feed every
+// channel).
+func AllChannelsSet() ChannelSet { return ChannelSetOf(append(AllChannels(), ChannelUnknown)...) }
 
 // Has reports whether c is in the set.
 func (s ChannelSet) Has(c Channel) bool { b := c.bit(); return b != 0 && s&b != 0 }
 
-// Bit returns the set bit of a single channel (0 for UNKNOWN); stores use it to filter events by channel.
+// Bit returns the set bit of a single channel; stores use it to filter events by channel.
 func (c Channel) Bit() ChannelSet { return c.bit() }
 
 // DeliveryType is a campaign delivery type (SPEC §2.10).

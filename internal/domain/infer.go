@@ -54,14 +54,7 @@ func InferCampaigns(cs map[string]*Campaign, events []Event, now time.Time) []st
 			changed[c.ID] = true
 		}
 		if e.ParentCampaignID != "" {
-			p := get(e.ParentCampaignID)
-			a := p.Inferred.ChildName.Offer(e.CampaignName, e.TimeMS, e.UUID)
-			b := p.Inferred.ChildChannel.Offer(string(e.InferredChannel), e.TimeMS, e.UUID)
-			d := p.Inferred.ChildDeliveryType.Offer(string(e.DeliveryType), e.TimeMS, e.UUID)
-			if a || b || d {
-				p.UpdatedAt = now
-				changed[p.ID] = true
-			}
+			get(e.ParentCampaignID) // registers the parent; its placeholder values come from its children
 		}
 	}
 	ids := make([]string, 0, len(changed))
@@ -123,6 +116,43 @@ func (v *CatalogView) Get(id string) (*Campaign, bool) { c, ok := v.byID[id]; re
 
 // Parent returns the effective parent of id ("" when id is not a child).
 func (v *CatalogView) Parent(id string) string { return v.parent[id] }
+
+// fromChildren picks the latest value among the children's own values (SPEC §3.14 "parent placeholder").
+func (v *CatalogView) fromChildren(id string, own func(*Campaign) Latest) string {
+	c, ok := v.byID[id]
+	if !ok {
+		return ""
+	}
+	if l := own(c); l.Value != "" {
+		return l.Value
+	}
+	var best Latest
+	for _, ch := range v.children[id] {
+		if l := own(v.byID[ch]); l.Value != "" && (best.Value == "" || l.TimeMS > best.TimeMS || (l.TimeMS == best.TimeMS && l.UUID > best.UUID)) {
+			best = l
+		}
+	}
+	return best.Value
+}
+
+// Name is the effective campaign_name of id.
+func (v *CatalogView) Name(id string) string { return v.fromChildren(id, (*Campaign).ownName) }
+
+// Channel is the effective channel of id; UNKNOWN when it cannot be determined.
+func (v *CatalogView) Channel(id string) Channel {
+	if ch := v.fromChildren(id, (*Campaign).ownChannel); ch != "" {
+		return Channel(ch)
+	}
+	return ChannelUnknown
+}
+
+// DeliveryType is the effective delivery type of id; ONE_TIME when none is known (SPEC §2.10).
+func (v *CatalogView) DeliveryType(id string) DeliveryType {
+	if dt := v.fromChildren(id, (*Campaign).ownDeliveryType); dt != "" {
+		return DeliveryType(dt)
+	}
+	return DeliveryOneTime
+}
 
 // Children returns the children of id, sorted by id.
 func (v *CatalogView) Children(id string) []string { return v.children[id] }

@@ -21,8 +21,6 @@ const (
 	MetricHeldCampaign = "held_out_campaign"
 	MetricHeldGlobal   = "held_out_global"
 	FailurePrefix      = "failure:"
-	// MetricPresent is reported by stores for campaign events that feed no counter: it only makes a node exist.
-	MetricPresent = "present"
 )
 
 // CounterMetrics lists the metrics an event with counter c contributes to, derived counters included (SPEC §4.3).
@@ -72,4 +70,29 @@ func HasFailureBreakdown(c Counter) bool {
 		return true
 	}
 	return false
+}
+
+// CounterMetric is a metric with the set of stored counters whose events it counts (a bit per Counter value).
+type CounterMetric struct {
+	Name     string
+	Counters uint32
+}
+
+// CounterMetricSets lists every counter metric with its counters, derived from CounterMetrics. TOTAL of a metric
+// is the number of events with one of its counters; UNIQUE is the number of users with at least one such event.
+func CounterMetricSets() []CounterMetric {
+	var out []CounterMetric
+	index := map[string]int{}
+	for c := CounterSent; c <= CounterHeldOutGlobal; c++ {
+		for _, m := range CounterMetrics(c) {
+			i, ok := index[m]
+			if !ok {
+				i = len(out)
+				index[m] = i
+				out = append(out, CounterMetric{Name: m})
+			}
+			out[i].Counters |= 1 << uint(c)
+		}
+	}
+	return out
 }

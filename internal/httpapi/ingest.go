@@ -243,7 +243,7 @@ func effectiveCampaign(view *domain.CatalogView, id string) map[string]any {
 		explicit = []string{}
 	}
 	return map[string]any{
-		"campaign_id": c.ID, "campaign_name": c.Name(), "channel": c.Channel(), "campaign_delivery_type": c.DeliveryType(),
+		"campaign_id": c.ID, "campaign_name": view.Name(id), "channel": view.Channel(id), "campaign_delivery_type": view.DeliveryType(id),
 		"parent_campaign_id": parent, "campaign_status": c.Status(), "campaign_tags": c.Tags(),
 		"campaign_team": c.Team(), "created_by": c.CreatedBy(), "platform": c.Platform(), "campaign_start_time": start,
 		"conversion_goal_details": view.Goals(id), "control_group_details": view.ControlGroup(id),
@@ -279,8 +279,7 @@ func (s *Server) handleFunnel(w http.ResponseWriter, r *http.Request, ws domain.
 		return
 	}
 	view := domain.NewCatalogView(cs)
-	c, ok := view.Get(id)
-	if !ok {
+	if _, ok := view.Get(id); !ok {
 		s.writeIngestError(w, r, errUnknownCampaign)
 		return
 	}
@@ -298,7 +297,7 @@ func (s *Server) handleFunnel(w http.ResponseWriter, r *http.Request, ws domain.
 		elems = []json.RawMessage{trimmed}
 	}
 	derived := map[string]bool{}
-	for _, st := range stats.DerivedFunnelStages(c.Channel()) {
+	for _, st := range stats.DerivedFunnelStages(view.Channel(id)) {
 		derived[st] = true
 	}
 	var entries []store.FunnelEntry

@@ -208,24 +208,21 @@ func (e *Engine) Nodes(ctx context.Context, q NodesQuery) ([]CampaignResult, err
 		return nil, nil
 	}
 	targets := make([]store.AggregateTarget, 0, len(q.CampaignIDs))
-	channels := map[string]domain.Channel{}
+	channels := map[string]domain.Channel{} // effective channel of every target and unit
 	var funnelUnits []string
 	unitTargets := map[string][]string{}
 	for _, id := range q.CampaignIDs {
-		c, _ := q.View.Get(id)
-		ch := domain.ChannelUnknown
-		if c != nil {
-			ch = c.Channel()
-		}
-		channels[id] = ch
-		units := q.View.Units(id)
-		targets = append(targets, store.AggregateTarget{ID: id, Units: units, Channel: ch})
-		for _, u := range units {
+		channels[id] = q.View.Channel(id)
+		t := store.AggregateTarget{ID: id}
+		for _, u := range q.View.Units(id) {
+			channels[u] = q.View.Channel(u)
+			t.Units = append(t.Units, store.AggregateUnit{ID: u, Channel: channels[u]})
 			if len(unitTargets[u]) == 0 {
 				funnelUnits = append(funnelUnits, u)
 			}
 			unitTargets[u] = append(unitTargets[u], id)
 		}
+		targets = append(targets, t)
 	}
 	rows, err := e.src.Aggregate(ctx, store.AggregateQuery{WorkspaceID: q.Workspace.ID, FromMS: q.FromMS, ToMS: q.ToMS, Unique: q.Unique, Targets: targets})
 	if err != nil {
@@ -262,7 +259,7 @@ func (e *Engine) Nodes(ctx context.Context, q NodesQuery) ([]CampaignResult, err
 	for _, fe := range entries {
 		for _, t := range unitTargets[fe.CampaignID] {
 			p := fe.Platform
-			if ch := channels[t]; ch.PlatformIsChannel() {
+			if ch := channels[fe.CampaignID]; ch.PlatformIsChannel() {
 				p = string(ch)
 			} else if p == "" {
 				p = domain.PlatformUnknown

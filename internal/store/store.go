@@ -84,12 +84,17 @@ type Funnel interface {
 	FunnelEntries(ctx context.Context, workspaceID string, campaignIDs []string, fromDate, toDate string) ([]FunnelEntry, error)
 }
 
-// AggregateTarget is one reported campaign: its units (itself and, for a parent, its children) and the effective
-// channel that decides which events feed counters and how platforms resolve.
-type AggregateTarget struct {
+// AggregateUnit is a campaign whose events count for a target, with its effective channel: the channel decides
+// which of its events feed counters and how their platforms resolve (SPEC §4.1, §4.4).
+type AggregateUnit struct {
 	ID      string
-	Units   []string
 	Channel domain.Channel
+}
+
+// AggregateTarget is one reported campaign and its units (itself and, for a parent, its children).
+type AggregateTarget struct {
+	ID    string
+	Units []AggregateUnit
 }
 
 // AggregateQuery asks for counter metrics of several reported campaigns over [FromMS, ToMS).
@@ -101,7 +106,10 @@ type AggregateQuery struct {
 }
 
 // AggregateRow is one metric value in one node. AllLocales / AllVariations mark the aggregate keys; Locale and
-// Variation are "" for events without one. Metric is a domain.Metric* name or domain.FailurePrefix+key.
+// Variation are "" for events without one. Metric is a domain.CounterMetricSets name or domain.FailurePrefix+key
+// (failure-breakdown keys of failed-to-send and delivery-failure events). Only events that feed a counter of their
+// unit's channel produce rows (SPEC §12.3); there is at most one row per (node, metric), and metrics without a row
+// are zero.
 type AggregateRow struct {
 	Target        string
 	Platform      string

@@ -48,7 +48,7 @@ func TestReopenKeepsDedupAndUsers(t *testing.T) {
 		t.Fatalf("duplicates after reopen: %v", res.Duplicate)
 	}
 	rows, err := s.Aggregate(ctx, store.AggregateQuery{WorkspaceID: "w", FromMS: 0, ToMS: 1 << 62, Unique: true,
-		Targets: []store.AggregateTarget{{ID: "c", Units: []string{"c"}, Channel: domain.ChannelPush}}})
+		Targets: []store.AggregateTarget{{ID: "c", Units: []store.AggregateUnit{{ID: "c", Channel: domain.ChannelPush}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,86 +16,137 @@ import (
 // sqlString quotes s as a SQL string literal.
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// metricsExpr is the SQL expression listing the metrics of an event row (domain.CounterMetrics, §4.3) plus its
-// failure-breakdown metric for failure counters.
-func metricsExpr() string {
-	var b strings.Builder
-	b.WriteString("CASE e.counter")
-	for c := domain.CounterSent; c <= domain.CounterHeldOutGlobal; c++ {
-		ms := domain.CounterMetrics(c)
-		b.WriteString(" WHEN " + strconv.Itoa(int(c)) + " THEN [")
-		for i, m := range ms {
-			if i > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteString(sqlString(m))
-		}
-		if c == domain.CounterFailedSend || c == domain.CounterFailedDelivery {
-			b.WriteString(", " + sqlString(domain.FailurePrefix) + " || e.failure_key")
-		}
-		b.WriteString("]")
-	}
-	// Counter-less events of the campaign's channel still make their node exist (SPEC §5.8).
-	b.WriteString(" ELSE ['" + domain.MetricPresent + "'] END")
-	return b.String()
-}
-
-// platformExpr resolves an event's platform under its target's channel (domain.ResolvePlatform in SQL).
+// platformExpr resolves an event's platform under its unit's channel (domain.ResolvePlatform in SQL).
 const platformExpr = `CASE WHEN m.chkey <> '' THEN m.chkey WHEN e.platform <> '' THEN e.platform
 	WHEN e.pdef = 1 THEN 'android' WHEN e.pdef = 2 THEN 'web'
 	WHEN e.pdef = 3 THEN (CASE WHEN m.onsite THEN 'web' ELSE 'android' END) ELSE 'unknown' END`
 
-// Aggregate computes node metrics for every target in one query.
+// groupingSets are the four node shapes: (locale, variation), (locale, all), (all, variation), (all, all).
+func groupingSets(extra string) string {
+	return fmt.Sprintf(`GROUPING SETS ((tgt, p, l, v%[1]s), (tgt, p, l%[1]s), (tgt, p, v%[1]s), (tgt, p%[1]s))`, extra)
+}
+
+// Aggregate computes node metrics for every target.
+//
+// TOTAL is one GROUPING SETS count per counter and failure key. UNIQUE avoids COUNT DISTINCT over grouping sets:
+// it first reduces the events to one row per (node, user) holding the bit set of the user's counters, rolls those
+// rows up to the aggregate nodes with bit_or, and then counts the users whose bits meet each metric's counters, so
+// derived counters (attempted, bounced, failed) are exact unions. Failure keys, a small subset, use COUNT DISTINCT.
 func (s *Store) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store.AggregateRow, error) {
 	if len(q.Targets) == 0 {
 		return nil, nil
 	}
 	var values []string
 	for ti, t := range q.Targets {
-		chkey := ""
-		if t.Channel.PlatformIsChannel() {
-			chkey = string(t.Channel)
-		}
 		for _, u := range t.Units {
-			values = append(values, fmt.Sprintf("(%s, %d, %d, %s, %t)", sqlString(u), ti, uint16(t.Channel.Bit()), sqlString(chkey), t.Channel == domain.ChannelOnSite))
+			chkey := ""
+			if u.Channel.PlatformIsChannel() {
+				chkey = string(u.Channel)
+			}
+			values = append(values, fmt.Sprintf("(%s, %d, %d, %s, %t)", sqlString(u.ID), ti, uint16(u.Channel.Bit()), sqlString(chkey), u.Channel == domain.ChannelOnSite))
 		}
 	}
-	agg := "count(*)"
-	if q.Unique {
-		agg = "count(DISTINCT user_id)"
-	}
-	query := `WITH m(unit, tgt, chbit, chkey, onsite) AS (VALUES ` + strings.Join(values, ", ") + `),
+	failureCounters := fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery)
+	with := `WITH m(unit, tgt, chbit, chkey, onsite) AS (VALUES ` + strings.Join(values, ", ") + `),
 ev AS (
 	SELECT m.tgt AS tgt, ` + platformExpr + ` AS p, e.locale AS l, e.variation AS v, e.user_id AS user_id,
-		unnest(` + metricsExpr() + `) AS metric
+		e.counter AS counter, CASE WHEN e.counter IN (` + failureCounters + `) THEN e.failure_key ELSE '' END AS fk
 	FROM events e JOIN m ON e.campaign_id = m.unit
-	WHERE e.ws = ? AND e.ts >= ? AND e.ts < ? AND e.is_campaign AND (e.channels & m.chbit) <> 0
-)
-SELECT tgt, p, grouping(l) AS gl, l, grouping(v) AS gv, v, metric, ` + agg + ` AS value
-FROM ev
-GROUP BY GROUPING SETS ((tgt, p, l, v, metric), (tgt, p, l, metric), (tgt, p, v, metric), (tgt, p, metric))`
-	rows, err := s.db.QueryContext(ctx, query, q.WorkspaceID, q.FromMS, q.ToMS)
-	if err != nil {
-		return nil, fmt.Errorf("aggregate: %w", err)
-	}
-	defer rows.Close()
+	WHERE e.ws = ? AND e.ts >= ? AND e.ts < ? AND e.is_campaign AND e.counter <> 0 AND (e.channels & m.chbit) <> 0
+)`
+	args := []any{q.WorkspaceID, q.FromMS, q.ToMS}
 	var out []store.AggregateRow
-	for rows.Next() {
-		var r store.AggregateRow
-		var tgt, gl, gv int
-		var l, v sql.NullString
-		if err := rows.Scan(&tgt, &r.Platform, &gl, &l, &gv, &v, &r.Metric, &r.Value); err != nil {
-			return nil, fmt.Errorf("aggregate scan: %w", err)
-		}
-		r.Target = q.Targets[tgt].ID
-		r.AllLocales, r.Locale = gl == 1, l.String
-		r.AllVariations, r.Variation = gv == 1, v.String
+	add := func(r store.AggregateRow) {
 		if r.AllVariations && (r.Metric == domain.MetricHeldCampaign || r.Metric == domain.MetricHeldGlobal) {
-			continue
+			return // held-out users never count in all_variations
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	metrics := domain.CounterMetricSets()
+	if !q.Unique {
+		query := with + `
+SELECT tgt, p, grouping(l), l, grouping(v), v, counter, fk, count(*) FROM ev GROUP BY ` + groupingSets(", counter, fk")
+		// Several counters feed one metric: sum them so that each (node, metric) is one row.
+		sums := map[store.AggregateRow]int64{}
+		var order []store.AggregateRow
+		sum := func(r store.AggregateRow, n int64) {
+			if _, ok := sums[r]; !ok {
+				order = append(order, r)
+			}
+			sums[r] += n
+		}
+		err := s.scanNodes(ctx, query, args, q, func(r store.AggregateRow, vals []any) {
+			counter, fk, n := *vals[0].(*uint8), *vals[1].(*string), *vals[2].(*int64)
+			for _, m := range metrics {
+				if m.Counters&(1<<uint(counter)) != 0 {
+					r.Metric = m.Name
+					sum(r, n)
+				}
+			}
+			if fk != "" {
+				r.Metric = domain.FailurePrefix + fk
+				sum(r, n)
+			}
+		}, new(uint8), new(string), new(int64))
+		for _, r := range order {
+			r.Value = sums[r]
+			add(r)
+		}
+		return out, err
+	}
+	var cols []string
+	for _, m := range metrics {
+		cols = append(cols, fmt.Sprintf("count(*) FILTER (WHERE mask & %d <> 0)", m.Counters))
+	}
+	query := with + `,
+s1 AS (SELECT tgt, p, l, v, user_id, bit_or(1::UINTEGER << counter) AS mask FROM ev GROUP BY tgt, p, l, v, user_id),
+s2 AS (SELECT tgt, p, grouping(l) AS gl, l, grouping(v) AS gv, v, bit_or(mask) AS mask FROM s1 GROUP BY ` + groupingSets(", user_id") + `)
+SELECT tgt, p, gl, l, gv, v, ` + strings.Join(cols, ", ") + ` FROM s2 GROUP BY tgt, p, gl, l, gv, v`
+	dest := make([]any, len(metrics))
+	for i := range dest {
+		dest[i] = new(int64)
+	}
+	err := s.scanNodes(ctx, query, args, q, func(r store.AggregateRow, vals []any) {
+		for i, m := range metrics {
+			r.Metric, r.Value = m.Name, *vals[i].(*int64)
+			add(r)
+		}
+	}, dest...)
+	if err != nil {
+		return nil, err
+	}
+	query = with + `
+SELECT tgt, p, grouping(l), l, grouping(v), v, fk, count(DISTINCT user_id) FROM ev WHERE fk <> '' GROUP BY ` + groupingSets(", fk")
+	err = s.scanNodes(ctx, query, args, q, func(r store.AggregateRow, vals []any) {
+		r.Metric, r.Value = domain.FailurePrefix+*vals[0].(*string), *vals[1].(*int64)
+		add(r)
+	}, new(string), new(int64))
+	return out, err
+}
+
+// scanNodes runs a node query whose first six columns are (tgt, p, grouping(l), l, grouping(v), v) and hands each
+// row's node and remaining columns (scanned into rest) to emit.
+func (s *Store) scanNodes(ctx context.Context, query string, args []any, q store.AggregateQuery, emit func(store.AggregateRow, []any), rest ...any) error {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("aggregate: %w", err)
+	}
+	defer rows.Close()
+	var tgt, gl, gv int
+	var p string
+	var l, v sql.NullString
+	dest := append([]any{&tgt, &p, &gl, &l, &gv, &v}, rest...)
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("aggregate scan: %w", err)
+		}
+		emit(store.AggregateRow{Target: q.Targets[tgt].ID, Platform: p, AllLocales: gl == 1, Locale: l.String,
+			AllVariations: gv == 1, Variation: v.String}, rest)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("aggregate: %w", err)
+	}
+	return nil
 }
 
 // ActiveCampaigns returns campaigns with a campaign event in range.

@@ -128,7 +128,7 @@ func testAppendDedup(t *testing.T, s store.Store) {
 	if err != nil || res.Duplicate[0] {
 		t.Fatalf("other workspace: %v %v", res, err)
 	}
-	rows := aggregate(t, s, w.ID, false, store.AggregateTarget{ID: "c1", Units: []string{"c1"}, Channel: domain.ChannelPush})
+	rows := aggregate(t, s, w.ID, false, target("c1", domain.ChannelPush, "c1"))
 	want := map[string]int64{"c1/android/*/*/sent": 3, "c1/android/*/*/attempted": 3}
 	if diff := cmp.Diff(want, pick(rows, "*", "*", domain.MetricSent, domain.MetricAttempted, domain.MetricClick)); diff != "" {
 		t.Fatalf("first copy wins (-want +got):\n%s", diff)
@@ -166,7 +166,7 @@ func testConcurrentDedup(t *testing.T, s store.Store) {
 	if stored != 1 {
 		t.Fatalf("concurrent appends of one uuid stored %d copies, want 1", stored)
 	}
-	rows := aggregate(t, s, "w", false, store.AggregateTarget{ID: "c1", Units: []string{"c1"}, Channel: domain.ChannelPush})
+	rows := aggregate(t, s, "w", false, target("c1", domain.ChannelPush, "c1"))
 	if got := pick(rows, "*", "*", domain.MetricSent)["c1/android/*/*/sent"]; got != 1 {
 		t.Fatalf("sent = %d, want 1", got)
 	}
@@ -186,24 +186,22 @@ func testInference(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	byID := map[string]domain.Campaign{}
-	for _, c := range cs {
-		byID[c.ID] = c
-	}
-	c, p := byID["child"], byID["parent"]
-	if c.Name() != "Late name" || c.DeclaredParent() != "parent" || c.Channel() != domain.ChannelPush {
-		t.Fatalf("child inference: name %q parent %q channel %q", c.Name(), c.DeclaredParent(), c.Channel())
+	view := domain.NewCatalogView(cs)
+	c, _ := view.Get("child")
+	p, _ := view.Get("parent")
+	if view.Name("child") != "Late name" || view.Parent("child") != "parent" || view.Channel("child") != domain.ChannelPush {
+		t.Fatalf("child inference: name %q parent %q channel %q", view.Name("child"), view.Parent("child"), view.Channel("child"))
 	}
 	if start, ok := c.StartTimeMS(); !ok || start != t0.UnixMilli() {
 		t.Fatalf("start time = %d, want the minimum event time", start)
 	}
-	if p.Name() != "Late name" || p.Channel() != domain.ChannelPush || p.Inferred.HasEvents {
-		t.Fatalf("parent placeholder: name %q channel %q has events %v", p.Name(), p.Channel(), p.Inferred.HasEvents)
+	if p == nil || view.Name("parent") != "Late name" || view.Channel("parent") != domain.ChannelPush || p.Inferred.HasEvents {
+		t.Fatalf("parent placeholder: name %q channel %q", view.Name("parent"), view.Channel("parent"))
 	}
 	// Explicit values written with PutCampaigns win and survive later inference.
 	name := "Explicit"
 	c.Explicit.Name, c.HasExplicit = &name, true
-	if err := s.PutCampaigns(ctx, "w", []domain.Campaign{c}); err != nil {
+	if err := s.PutCampaigns(ctx, "w", []domain.Campaign{*c}); err != nil {
 		t.Fatal(err)
 	}
 	later := ev("e3", 3*time.Hour, "u1", "child", domain.CounterSent)
@@ -212,11 +210,19 @@ func testInference(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	cs, _ = s.Campaigns(ctx, "w")
-	for _, got := range cs {
-		if got.ID == "child" && (got.Name() != "Explicit" || got.Inferred.Name.Value != "Latest inferred") {
-			t.Fatalf("explicit must win, inferred must keep updating: %q / %q", got.Name(), got.Inferred.Name.Value)
-		}
+	view = domain.NewCatalogView(cs)
+	if got, _ := view.Get("child"); view.Name("child") != "Explicit" || got.Inferred.Name.Value != "Latest inferred" {
+		t.Fatalf("explicit must win, inferred must keep updating: %q / %q", view.Name("child"), got.Inferred.Name.Value)
 	}
+}
+
+// target builds an aggregate target whose units all have channel ch.
+func target(id string, ch domain.Channel, units ...string) store.AggregateTarget {
+	t := store.AggregateTarget{ID: id}
+	for _, u := range units {
+		t.Units = append(t.Units, store.AggregateUnit{ID: u, Channel: ch})
+	}
+	return t
 }
 
 // aggregate runs one query over a wide range.
@@ -230,7 +236,7 @@ func aggregate(t *testing.T, s store.Store, wsID string, unique bool, targets ..
 	return rows
 }
 
-// pick keeps rows of the given metrics at locale l and variation v ("*" = aggregate key), keyed
+// pick keeps non-zero rows of the given metrics at locale l and variation v ("*" = aggregate key), keyed
 // target/platform/locale/variation/metric.
 func pick(rows []store.AggregateRow, l, v string, metrics ...string) map[string]int64 {
 	want := map[string]bool{}
@@ -246,8 +252,8 @@ func pick(rows []store.AggregateRow, l, v string, metrics ...string) map[string]
 		if r.AllVariations {
 			rv = "*"
 		}
-		if rl != l || rv != v || !want[r.Metric] {
-			continue
+		if rl != l || rv != v || !want[r.Metric] || r.Value == 0 {
+			continue // metrics without a row are zero
 		}
 		out[fmt.Sprintf("%s/%s/%s/%s/%s", r.Target, r.Platform, rl, rv, r.Metric)] = r.Value
 	}
@@ -281,8 +287,8 @@ func testAggregate(t *testing.T, s store.Store) {
 	if _, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: t0, Events: events}); err != nil {
 		t.Fatal(err)
 	}
-	parent := store.AggregateTarget{ID: "P", Units: []string{"P", "C"}, Channel: domain.ChannelPush}
-	childT := store.AggregateTarget{ID: "C", Units: []string{"C"}, Channel: domain.ChannelPush}
+	parent := target("P", domain.ChannelPush, "P", "C")
+	childT := target("C", domain.ChannelPush, "C")
 
 	uniq := aggregate(t, s, "w", true, parent, childT)
 	want := map[string]int64{
@@ -313,19 +319,53 @@ func testAggregate(t *testing.T, s store.Store) {
 		t.Fatalf("failure breakdown: %v", fb)
 	}
 	// Channel decides the platform: as an EMAIL campaign, only the email-only event feeds, under "EMAIL".
-	asEmail := aggregate(t, s, "w", false, store.AggregateTarget{ID: "C", Units: []string{"C"}, Channel: domain.ChannelEmail})
-	want = map[string]int64{"C/EMAIL/*/*/sent": 1, "C/EMAIL/*/*/attempted": 1, "C/EMAIL/*/campaign_control_group/held_out_campaign": 0}
-	got := pick(asEmail, "*", "*", metrics...)
-	got["C/EMAIL/*/campaign_control_group/held_out_campaign"] = 0
-	if diff := cmp.Diff(want, got); diff != "" {
+	asEmail := aggregate(t, s, "w", false, target("C", domain.ChannelEmail, "C"))
+	want = map[string]int64{"C/EMAIL/*/*/sent": 1, "C/EMAIL/*/*/attempted": 1}
+	if diff := cmp.Diff(want, pick(asEmail, "*", "*", metrics...)); diff != "" {
 		t.Fatalf("EMAIL channel (-want +got):\n%s", diff)
 	}
+	// Counter-less events create no node (SPEC §12.3); held-out events feed every channel, UNKNOWN included.
+	if _, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: t0, Events: []domain.Event{
+		func() domain.Event { e := ev("x1", 0, "u1", "Q", domain.CounterNone); e.Platform = "ios"; return e }(),
+		func() domain.Event {
+			e := ev("x2", 0, "u2", "H", domain.CounterHeldOutGlobal)
+			e.Channels, e.Variation, e.Platform = domain.AllChannelsSet(), domain.GlobalControlGroup, "web"
+			return e
+		}(),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, unique := range []bool{false, true} {
+		rows := aggregate(t, s, "w", unique, target("Q", domain.ChannelPush, "Q"), target("H", domain.ChannelUnknown, "H"))
+		got := map[string]int64{}
+		for _, r := range rows {
+			if r.Value != 0 && r.AllLocales {
+				got[fmt.Sprintf("%s/%s/%s/%s", r.Target, r.Platform, r.Variation, r.Metric)] = r.Value
+			}
+		}
+		want := map[string]int64{"H/web/global_control_group/held_out_global": 1}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Fatalf("node rules, unique=%v (-want +got):\n%s", unique, diff)
+		}
+		for _, r := range rows {
+			if r.Target == "Q" {
+				t.Fatalf("a counter-less event created a node: %+v", r)
+			}
+		}
+	}
+	// Units keep their own channel inside one target (a parent with a child of another channel).
+	mixed := aggregate(t, s, "w", false, store.AggregateTarget{ID: "M", Units: []store.AggregateUnit{{ID: "C", Channel: domain.ChannelEmail}, {ID: "P", Channel: domain.ChannelPush}}})
+	want = map[string]int64{"M/EMAIL/*/*/sent": 1, "M/android/*/*/sent": 1}
+	if diff := cmp.Diff(want, pick(mixed, "*", "*", domain.MetricSent)); diff != "" {
+		t.Fatalf("per-unit channels (-want +got):\n%s", diff)
+	}
+
 	active, err := s.ActiveCampaigns(ctx, "w", t0.Add(-time.Hour).UnixMilli(), t0.Add(time.Hour).UnixMilli())
 	if err != nil {
 		t.Fatal(err)
 	}
 	sort.Strings(active)
-	if diff := cmp.Diff([]string{"C", "P"}, active); diff != "" {
+	if diff := cmp.Diff([]string{"C", "H", "P", "Q"}, active); diff != "" {
 		t.Fatalf("active campaigns (-want +got):\n%s", diff)
 	}
 }
