@@ -80,7 +80,9 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	s := &Server{cfg: cfg, logger: logger, store: st, api: api, ws: wsSvc, listener: ln, served: make(chan error, 1), bgDone: make(chan struct{})}
-	s.http = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second,
+	// Bounded headers and timeouts so that a slow client cannot hold a connection forever (SPEC §12.10).
+	s.http = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
+		WriteTimeout: 10 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 1 << 20,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)

@@ -107,11 +107,11 @@ func (l *Latest) Offer(value string, t int64, uuid string) bool {
 
 // CampaignInferred holds the values inferred from a campaign's events (SPEC §3.14).
 type CampaignInferred struct {
-	Name         Latest `json:"name"`
-	Channel      Latest `json:"channel"`
-	DeliveryType Latest `json:"delivery_type"`
-	Parent       Latest `json:"parent"`
-	Tags         Latest `json:"tags"` // JSON array text
+	Name         Latest   `json:"name"`
+	Channel      Latest   `json:"channel"`
+	DeliveryType Latest   `json:"delivery_type"`
+	Parent       Latest   `json:"parent"`
+	Tags         Latest   `json:"tags"` // JSON array text
 	StartTimeMS  int64    `json:"start_ms,omitempty"`
 	FirstSendMS  int64    `json:"first_send_ms,omitempty"`
 	Platforms    []string `json:"platforms,omitempty"`

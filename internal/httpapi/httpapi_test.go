@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -483,5 +484,40 @@ func TestRequestIDAndHealth(t *testing.T) {
 	r = e.do(t, "GET", "/metrics", nil, nil)
 	if r.status != 200 || !strings.Contains(string(r.body), "campaignstats_http_requests_total") {
 		t.Fatalf("metrics: %d", r.status)
+	}
+}
+
+// TestInvalidUTF8IsMalformed checks SPEC §12.6 on both error shapes.
+func TestInvalidUTF8IsMalformed(t *testing.T) {
+	e := newTestEnv(t)
+	ws := e.active
+	bad := []byte("{\"request_id\":\"r\xff\",\"start_date\":\"2025-03-01\",\"end_date\":\"2025-03-01\",\"attribution_type\":\"VIEW_THROUGH\",\"metric_type\":\"TOTAL\"}")
+	assertJSON(t, e.do(t, "POST", "/core-services/v1/campaign-stats", statsHeaders(ws), bad), 400,
+		apiErr(400, "Invalid Field Value", "request body - could not be parsed as a JSON object", "malformed_json"))
+	hdr := map[string]string{"Authorization": basic(ws.ID, ws.DataKey), "Content-Type": "application/json"}
+	ev := []byte("{\"events\":[{\"event_code\":\"MOE_EMAIL_SENT\",\"event_uuid\":\"a\xc3\",\"event_time\":1740819600,\"uid\":\"u\",\"event_attributes\":{\"campaign_id\":\"c\"}}]}")
+	assertJSON(t, e.do(t, "POST", "/v1/streams/"+ws.ID, hdr, ev), 400,
+		ingestErr("Malformed JSON", "body", "Could not decode the request body. The JSON was incorrect or not encoded as UTF-8."))
+	assertJSON(t, e.do(t, "PUT", "/v1/campaigns/"+ws.ID+"/c1", hdr, []byte("{\"campaign_name\":\"\xff\"}")), 400,
+		ingestErr("Malformed JSON", "body", "Could not decode the request body. The JSON was incorrect or not encoded as UTF-8."))
+}
+
+// TestAcknowledgedEventIsVisibleAtOnce: an event acknowledged with 200 shows in the very next Stats call
+// (SPEC §3.6 allows up to 1 s; the embedded store makes it immediate).
+func TestAcknowledgedEventIsVisibleAtOnce(t *testing.T) {
+	e := newTestEnv(t)
+	ws := e.active
+	hdr := map[string]string{"Authorization": basic(ws.ID, ws.DataKey), "Content-Type": "application/json"}
+	query := []byte(`{"request_id":"v","campaign_ids":["vis"],"start_date":"2025-03-10","end_date":"2025-03-10","attribution_type":"VIEW_THROUGH","metric_type":"TOTAL"}`)
+	for i := 1; i <= 5; i++ {
+		body := fmt.Sprintf(`{"events":[{"event_code":"SMS_SENT","event_uuid":"v%d","event_time":"2025-03-10T08:00:00Z","uid":"u%d","event_attributes":{"campaign_id":"vis"}}]}`, i, i)
+		if r := e.do(t, "POST", "/v1/streams/"+ws.ID, hdr, []byte(body)); r.status != 200 {
+			t.Fatalf("ingest: %d %s", r.status, r.body)
+		}
+		r := e.do(t, "POST", "/core-services/v1/campaign-stats", statsHeaders(ws), query)
+		want := fmt.Sprintf(`"performance_stats":{"attempted":%d,"sent":%d,`, i, i)
+		if !strings.Contains(string(r.body), want) {
+			t.Fatalf("after %d acknowledged events the next Stats call shows %s", i, r.body)
+		}
 	}
 }

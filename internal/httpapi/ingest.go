@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/campaignstats/campaignstats/internal/catalog"
 	"github.com/campaignstats/campaignstats/internal/domain"
@@ -123,7 +124,11 @@ func (s *Server) handleStreams(w http.ResponseWriter, r *http.Request, ws domain
 		rejections = append(rejections, rejection{it.Index, it.UUID, it.Reject})
 		payload, truncated := it.Payload, false
 		if len(payload) > maxQuarantinePayload {
-			payload, truncated = payload[:maxQuarantinePayload], true
+			cut := maxQuarantinePayload
+			for cut > 0 && !utf8.RuneStart(payload[cut]) {
+				cut-- // never split a UTF-8 sequence
+			}
+			payload, truncated = payload[:cut], true
 		}
 		batch.Quarantine = append(batch.Quarantine, store.QuarantineRecord{ID: workspace.NewID(), WorkspaceID: ws.ID,
 			ReceivedAt: now, RequestID: requestID(r.Context()), Endpoint: "streams", Index: it.Index, EventUUID: it.UUID,
@@ -178,7 +183,7 @@ func (s *Server) handleCampaign(w http.ResponseWriter, r *http.Request, ws domai
 		if !ok {
 			return
 		}
-		if !json.Valid(body) {
+		if !json.Valid(body) || !utf8.Valid(body) {
 			s.writeIngestError(w, r, errBadJSON)
 			return
 		}
@@ -267,8 +272,7 @@ func (s *Server) handleFunnel(w http.ResponseWriter, r *http.Request, ws domain.
 	if !ok {
 		return
 	}
-	var raw any
-	if err := json.Unmarshal(body, &raw); err != nil {
+	if !json.Valid(body) || !utf8.Valid(body) {
 		s.writeIngestError(w, r, errBadJSON)
 		return
 	}

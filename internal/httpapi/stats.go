@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/stats"
@@ -36,6 +37,9 @@ type fields map[string]json.RawMessage
 
 // parseObject decodes a JSON object; ok is false when the body is not one.
 func parseObject(body []byte) (fields, bool) {
+	if !utf8.Valid(body) {
+		return nil, false // SPEC §12.6: invalid UTF-8 is malformed, never silently replaced
+	}
 	var f fields
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&f); err != nil || f == nil {
