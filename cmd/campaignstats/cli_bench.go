@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,12 +58,26 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	naive := fs.Bool("naive", false, "also answer the Stats query shapes with plain DuckDB SQL over the raw events (same data, same run)")
 	dataDir := fs.String("data-dir", "", "data directory of the embedded server (default: a new temporary directory)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run (client and embedded server) to this file")
 	if err := fs.Parse(args); err != nil {
 		return exitUsage
 	}
 	if err := config.ApplyEnv(fs, getenv); err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitUsage
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitRuntime
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, err)
+			return exitRuntime
+		}
+		defer pprof.StopCPUProfile()
 	}
 	base := *server
 	if base == "" {
@@ -113,7 +128,11 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		defer f.Close()
 		rawFile = f
 	}
-	if err := b.ingest(ctx, gen, *batch, *concurrency, rawFile, &res); err != nil {
+	var raw io.Writer
+	if rawFile != nil {
+		raw = rawFile
+	}
+	if err := b.ingest(ctx, gen, *batch, *concurrency, raw, &res); err != nil {
 		fmt.Fprintf(stderr, "campaignstats bench: %v\n", err)
 		return exitRuntime
 	}

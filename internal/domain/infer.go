@@ -26,8 +26,9 @@ func InferCampaigns(cs map[string]*Campaign, events []Event, now time.Time) []st
 			continue
 		}
 		c := get(e.CampaignID)
-		before, _ := json.Marshal(c.Inferred)
 		inf := &c.Inferred
+		before := *inf
+		platforms := len(inf.Platforms)
 		inf.HasEvents = true
 		inf.Name.Offer(e.CampaignName, e.TimeMS, e.UUID)
 		inf.Channel.Offer(string(e.InferredChannel), e.TimeMS, e.UUID)
@@ -49,7 +50,9 @@ func InferCampaigns(cs map[string]*Campaign, events []Event, now time.Time) []st
 				inf.Platforms = addSorted(inf.Platforms, p)
 			}
 		}
-		if after, _ := json.Marshal(c.Inferred); string(after) != string(before) {
+		if before.Name != inf.Name || before.Channel != inf.Channel || before.DeliveryType != inf.DeliveryType ||
+			before.Parent != inf.Parent || before.Tags != inf.Tags || before.StartTimeMS != inf.StartTimeMS ||
+			before.FirstSendMS != inf.FirstSendMS || before.HasEvents != inf.HasEvents || platforms != len(inf.Platforms) {
 			c.UpdatedAt = now
 			changed[c.ID] = true
 		}

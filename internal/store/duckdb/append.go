@@ -34,65 +34,124 @@ func uuidHash(ws, uuid string) uint64 {
 	return h
 }
 
-// Append stores a batch in one durable transaction.
-func (s *Store) Append(ctx context.Context, b store.Batch) (store.AppendResult, error) {
-	res := store.AppendResult{Duplicate: make([]bool, len(b.Events))}
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+// pendingAppend is one Append call waiting in the group-commit queue.
+type pendingAppend struct {
+	batch store.Batch
+	res   store.AppendResult
+	err   error
+	done  chan struct{}
+}
 
+// maxGroupEvents bounds the events committed in one group transaction.
+const maxGroupEvents = 250_000
+
+// Append stores a batch durably. Concurrent calls are committed together (group commit): the caller that gets the
+// writer lock takes every queued batch and commits them in one transaction, in queue order, so one fsync serves
+// many requests. Dedup follows queue order: the first stored copy of a uuid wins.
+func (s *Store) Append(ctx context.Context, b store.Batch) (store.AppendResult, error) {
+	p := &pendingAppend{batch: b, done: make(chan struct{})}
+	s.queueMu.Lock()
+	s.queue = append(s.queue, p)
+	s.queueMu.Unlock()
+	for {
+		s.writeMu.Lock()
+		select {
+		case <-p.done:
+			s.writeMu.Unlock()
+			return p.res, p.err
+		default:
+		}
+		s.queueMu.Lock()
+		n, events := 0, 0
+		for n < len(s.queue) && (n == 0 || events+len(s.queue[n].batch.Events) <= maxGroupEvents) {
+			events += len(s.queue[n].batch.Events)
+			n++
+		}
+		group := append([]*pendingAppend(nil), s.queue[:n]...)
+		s.queue = s.queue[n:]
+		s.queueMu.Unlock()
+		err := s.appendGroup(context.WithoutCancel(ctx), group)
+		for _, g := range group {
+			if err != nil {
+				g.res, g.err = store.AppendResult{}, err
+			}
+			close(g.done)
+		}
+		s.writeMu.Unlock()
+	}
+}
+
+// appendGroup commits the batches of a group in one transaction and fills in their results.
+func (s *Store) appendGroup(ctx context.Context, group []*pendingAppend) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return res, fmt.Errorf("append: %w", err)
+		return fmt.Errorf("append: %w", err)
 	}
 	defer conn.Close()
 
-	hashes := make([]uint64, len(b.Events))
-	seen := make(map[string]bool, len(b.Events))
-	var candidates []string
-	for i := range b.Events {
-		u := b.Events[i].UUID
-		if seen[u] {
-			res.Duplicate[i] = true
-			continue
-		}
-		seen[u] = true
-		hashes[i] = uuidHash(b.WorkspaceID, u)
-		if s.uuids.has(hashes[i]) {
-			candidates = append(candidates, u)
+	type ref struct{ g, i int }
+	hashes := map[ref]uint64{}
+	seen := map[string]bool{}
+	candidates := map[string][]string{} // workspace → uuids whose hash is already known
+	for gi, p := range group {
+		b := &p.batch
+		p.res = store.AppendResult{Duplicate: make([]bool, len(b.Events))}
+		for i := range b.Events {
+			u := b.Events[i].UUID
+			key := b.WorkspaceID + "\x00" + u
+			if seen[key] {
+				p.res.Duplicate[i] = true
+				continue
+			}
+			seen[key] = true
+			h := uuidHash(b.WorkspaceID, u)
+			hashes[ref{gi, i}] = h
+			if s.uuids.has(h) {
+				candidates[b.WorkspaceID] = append(candidates[b.WorkspaceID], u)
+			}
 		}
 	}
 
 	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
-		return res, fmt.Errorf("append: begin: %w", err)
+		return fmt.Errorf("append: begin: %w", err)
 	}
 	committed := false
 	defer func() {
 		if !committed {
-			conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+			conn.ExecContext(ctx, `ROLLBACK`)
 		}
 	}()
 
-	existing, err := s.storedUUIDs(ctx, conn, b.WorkspaceID, candidates)
-	if err != nil {
-		return res, err
+	existing := map[string]bool{}
+	for ws, uuids := range candidates {
+		found, err := s.storedUUIDs(ctx, conn, ws, uuids)
+		if err != nil {
+			return err
+		}
+		for u := range found {
+			existing[ws+"\x00"+u] = true
+		}
 	}
-	var stored []domain.Event
+	stored := map[string][]domain.Event{} // workspace → stored events, for catalog inference
 	var storedHashes []uint64
 	newUsers := map[string]int64{}
-	for i := range b.Events {
-		if res.Duplicate[i] {
-			continue
-		}
-		if existing[b.Events[i].UUID] {
-			res.Duplicate[i] = true
-			continue
-		}
-		stored = append(stored, b.Events[i])
-		storedHashes = append(storedHashes, hashes[i])
-		k := b.Events[i].UserKey
-		if _, ok := s.users[k]; !ok {
-			if _, ok := newUsers[k]; !ok {
-				newUsers[k] = s.nextUser + int64(len(newUsers))
+	for gi, p := range group {
+		b := &p.batch
+		for i := range b.Events {
+			if p.res.Duplicate[i] {
+				continue
+			}
+			if existing[b.WorkspaceID+"\x00"+b.Events[i].UUID] {
+				p.res.Duplicate[i] = true
+				continue
+			}
+			stored[b.WorkspaceID] = append(stored[b.WorkspaceID], b.Events[i])
+			storedHashes = append(storedHashes, hashes[ref{gi, i}])
+			k := b.Events[i].UserKey
+			if _, ok := s.users[k]; !ok {
+				if _, ok := newUsers[k]; !ok {
+					newUsers[k] = s.nextUser + int64(len(newUsers))
+				}
 			}
 		}
 	}
@@ -102,29 +161,33 @@ func (s *Store) Append(ctx context.Context, b store.Batch) (store.AppendResult, 
 		}
 		return newUsers[k]
 	}
-	receivedMS := b.ReceivedAt.UnixMilli()
 	err = conn.Raw(func(dc any) error {
-		if len(stored) > 0 {
-			app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "events")
-			if err != nil {
-				return fmt.Errorf("events appender: %w", err)
-			}
-			for i := range stored {
-				e := &stored[i]
+		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "events")
+		if err != nil {
+			return fmt.Errorf("events appender: %w", err)
+		}
+		for gi, p := range group {
+			b := &p.batch
+			receivedMS := b.ReceivedAt.UnixMilli()
+			for i := range b.Events {
+				if p.res.Duplicate[i] {
+					continue
+				}
+				e := &b.Events[i]
 				var attrs any
 				if !e.Campaign && len(e.Attributes) > 0 {
 					attrs = string(e.Attributes)
 				}
-				if err := app.AppendRow(b.WorkspaceID, e.UUID, storedHashes[i], e.TimeMS, e.Campaign, e.Code, e.Name,
+				if err := app.AppendRow(b.WorkspaceID, e.UUID, hashes[ref{gi, i}], e.TimeMS, e.Campaign, e.Code, e.Name,
 					userID(e.UserKey), e.CampaignID, e.ParentCampaignID, uint16(e.Channels), uint8(e.Counter), uint8(e.Class),
 					e.Platform, uint8(e.PlatformDefault), e.Locale, e.Variation, e.FailureKey, attrs, e.Source, receivedMS); err != nil {
 					app.Close()
 					return fmt.Errorf("append event: %w", err)
 				}
 			}
-			if err := app.Close(); err != nil {
-				return fmt.Errorf("flush events: %w", err)
-			}
+		}
+		if err := app.Close(); err != nil {
+			return fmt.Errorf("flush events: %w", err)
 		}
 		if len(newUsers) > 0 {
 			app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "users")
@@ -141,33 +204,37 @@ func (s *Store) Append(ctx context.Context, b store.Batch) (store.AppendResult, 
 				return fmt.Errorf("flush users: %w", err)
 			}
 		}
-		if len(b.Quarantine) > 0 {
-			app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "quarantine")
-			if err != nil {
-				return fmt.Errorf("quarantine appender: %w", err)
-			}
-			for _, q := range b.Quarantine {
-				if err := app.AppendRow(q.ID, b.WorkspaceID, q.ReceivedAt.UnixMilli(), q.RequestID, q.Endpoint, int32(q.Index),
+		app, err = duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "quarantine")
+		if err != nil {
+			return fmt.Errorf("quarantine appender: %w", err)
+		}
+		for _, p := range group {
+			for _, q := range p.batch.Quarantine {
+				if err := app.AppendRow(q.ID, p.batch.WorkspaceID, q.ReceivedAt.UnixMilli(), q.RequestID, q.Endpoint, int32(q.Index),
 					q.EventUUID, q.Reason, string(q.Payload), q.PayloadTruncated); err != nil {
 					app.Close()
 					return fmt.Errorf("append quarantine: %w", err)
 				}
 			}
-			if err := app.Close(); err != nil {
-				return fmt.Errorf("flush quarantine: %w", err)
-			}
+		}
+		if err := app.Close(); err != nil {
+			return fmt.Errorf("flush quarantine: %w", err)
 		}
 		return nil
 	})
 	if err != nil {
-		return res, err
+		return err
 	}
-	changed, err := s.inferCatalog(ctx, conn, b.WorkspaceID, stored, b.ReceivedAt)
-	if err != nil {
-		return res, err
+	changed := map[string][]domain.Campaign{}
+	for ws, evs := range stored {
+		c, err := s.inferCatalog(ctx, conn, ws, evs, group[0].batch.ReceivedAt)
+		if err != nil {
+			return err
+		}
+		changed[ws] = c
 	}
 	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
-		return res, fmt.Errorf("append: commit: %w", err)
+		return fmt.Errorf("append: commit: %w", err)
 	}
 	committed = true
 	for k, id := range newUsers {
@@ -175,8 +242,10 @@ func (s *Store) Append(ctx context.Context, b store.Batch) (store.AppendResult, 
 	}
 	s.nextUser += int64(len(newUsers))
 	s.uuids.add(storedHashes)
-	s.cacheCampaigns(b.WorkspaceID, changed)
-	return res, nil
+	for ws, cs := range changed {
+		s.cacheCampaigns(ws, cs)
+	}
+	return nil
 }
 
 // storedUUIDs returns which of the candidate uuids (whose hash is already known) are stored in the workspace.

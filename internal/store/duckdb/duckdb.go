@@ -41,6 +41,8 @@ type Store struct {
 
 	// writeMu serialises writers: DuckDB has one writer at a time, and serialising Append makes dedup exact.
 	writeMu  sync.Mutex
+	queueMu  sync.Mutex
+	queue    []*pendingAppend
 	users    map[string]int64
 	nextUser int64
 	uuids    *uuidSet
