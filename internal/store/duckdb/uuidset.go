@@ -12,7 +12,9 @@ type uuidSet struct {
 	delta map[uint64]struct{}
 }
 
-const uuidSetMergeAt = 1 << 16
+// uuidSetMinMerge is the smallest delta that is merged; larger bases merge less often (delta up to an eighth of
+// the base), so merging costs O(1) amortised per insert.
+const uuidSetMinMerge = 1 << 16
 
 func newUUIDSet(hashes []uint64) *uuidSet {
 	slices.Sort(hashes)
@@ -33,15 +35,31 @@ func (s *uuidSet) add(hs []uint64) {
 	for _, h := range hs {
 		s.delta[h] = struct{}{}
 	}
-	if len(s.delta) < uuidSetMergeAt {
+	if len(s.delta) < max(uuidSetMinMerge, len(s.base)/8) {
 		return
 	}
-	merged := make([]uint64, 0, len(s.base)+len(s.delta))
-	merged = append(merged, s.base...)
+	d := make([]uint64, 0, len(s.delta))
 	for h := range s.delta {
-		merged = append(merged, h)
+		d = append(d, h)
 	}
-	slices.Sort(merged)
-	s.base = slices.Compact(merged)
+	slices.Sort(d)
+	merged := make([]uint64, 0, len(s.base)+len(d))
+	i, j := 0, 0
+	for i < len(s.base) && j < len(d) {
+		switch {
+		case s.base[i] < d[j]:
+			merged = append(merged, s.base[i])
+			i++
+		case s.base[i] > d[j]:
+			merged = append(merged, d[j])
+			j++
+		default:
+			merged = append(merged, d[j])
+			i++
+			j++
+		}
+	}
+	merged = append(append(merged, s.base[i:]...), d[j:]...)
+	s.base = merged
 	s.delta = map[uint64]struct{}{}
 }
