@@ -1,4 +1,5 @@
-// Package ingest turns Streams request bodies into per-event outcomes (SPEC §3.2–§3.4, §3.7, §4): it decodes the
+// Package ingest turns Streams request bodies into per-event outcomes (SPEC §3.2–§3.4, §3.7, §4) and Track
+// Event / Bulk Import bodies into user events (§3.8, §3.9; see the end of this comment). For Streams it decodes the
 // three body shapes, validates each event with the rules of §3.3, maps event codes with the table of §4.2 and
 // derives everything the store, the metric engine and attribution need (user key §2.8, locale and variation §2.6,
 // platform §4.4, failure keys §4.6, held-out groups §4.7, inference inputs §3.14). It does no I/O and keeps no
@@ -35,4 +36,47 @@
 //   - §4.7 controlgrouptype / cgtype values are trimmed before the comparison with "global".
 //   - Tags are taken from a string moe_campaign_tags only; events of one request with the same value share the
 //     Tags slice (treat it as read-only).
+//
+// Track Event and Bulk Import (track.go, SPEC §3.8, §3.9, §3.11): DecodeTrack and DecodeBulk validate a whole body
+// and return one user event (Campaign false, Code empty, Name = the trimmed action, Source "track" / "bulk") per
+// action, or an error and no events (the request is atomic). The first failing check, in this order, is reported:
+//
+//  1. Body: empty or only white space → BodyError "Empty request body"; invalid UTF-8, not JSON, or not a JSON
+//     object → BodyError "Malformed JSON" (the whole body is parsed before any field is looked at).
+//  2. type: absent or null → MissingAttributeError; any value but the string "event" ("transition" for Bulk),
+//     compared exactly (no trimming, case-sensitive) → InvalidParams.
+//  3. Bulk only: elements absent, null or not an array → "elements is not found in the payload"; [] → "elements
+//     cannot be empty array". Then each element in array order, completely (steps 4–7 for an event element)
+//     before the next: an element that is not an object or whose type is not exactly "customer", "event" or
+//     "device" (absent included) → AttributeError (at elements[i]); customer and device elements are not looked
+//     at further.
+//  4. customer_id: absent, null or blank, and user_identifiers gives no user key → MissingAttributeError. "Non-empty
+//     user_identifiers" means an object with at least one member whose value is a non-blank string or a number
+//     (the §2.8 key can then be formed); a user_identifiers that is not an object is ignored.
+//  5. customer_id present and not blank: refused (Blacklisted) when its trimmed text equals a §3.8 value under
+//     Unicode case folding, or when it is not a string or number (true, false, an object, an array). Numbers are
+//     taken as their decimal text (0, -1, 1.0 are refused).
+//  6. actions: absent, null or not an array → "actions is not found in the payload"; [] → "actions can not be
+//     empty Array".
+//  7. Each action in array order, completely before the next: action absent or null (or the element is not an
+//     object) → "action is not found"; a string that is blank after trimming → "action cannot be empty Unicode
+//     string"; any other non-string → Malformed JSON "action should be a string"; attributes present, not null and
+//     not an object → InvalidParams; then the time: current_time when present and not null, else user_time when
+//     present and not null (user_time is then not read at all), else the receipt time; an invalid value, then an
+//     instant more than 5 minutes after receipt, is InvalidParams naming the field used.
+//
+// Errors about an element carry the suffix " (at elements[i])" (element type and steps 4–6 in Bulk), errors
+// inside actions " (at actions[j])" (Track) or " (at elements[i].actions[j])" (Bulk), per §12.7. Other choices:
+//   - null counts as absent for every member; members are matched by exact name after unescaping, the last of
+//     repeated keys wins, unknown members (device_id, platform, …) are ignored.
+//   - user_time: JSON numbers and digit strings are epochs; ISO strings with Z or a numeric offset are used as
+//     is; ISO strings without offset, date-only included, are local: user_timezone_offset is subtracted when it
+//     is a number (or a string holding a number) with an integral value in −54000…54000, else ignored (never an
+//     error) and the time read as UTC. current_time never uses user_timezone_offset. No 2000-01-01 lower bound
+//     applies (that is a Streams rule).
+//   - Event.Attributes is a copy of the attributes object text (nil when absent or null); events do not alias
+//     the body.
+//   - Actions carry no event_uuid, but the store deduplicates on UUID: each event gets "trk-" followed by 16
+//     crypto/rand bytes in hex (Bulk events too), so every accepted action is a new event; retries are made
+//     safe by Idempotency-Key (§3.10), not by the UUID.
 package ingest
