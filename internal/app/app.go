@@ -102,7 +102,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 	return s, nil
 }
 
-// background runs the sweepers: quarantine retention and the quarantine gauge.
+// background runs the sweepers: quarantine retention, expired idempotency keys and the quarantine gauge.
 func (s *Server) background(ctx context.Context, now func() time.Time, gauge prometheus.Gauge) {
 	defer close(s.bgDone)
 	tick := time.NewTicker(time.Minute)
@@ -116,6 +116,9 @@ func (s *Server) background(ctx context.Context, now func() time.Time, gauge pro
 			} else if n > 0 {
 				s.logger.Info("quarantine sweep", "deleted", n)
 			}
+		}
+		if _, err := s.store.PurgeIdempotency(ctx, now().Add(-24*time.Hour)); err != nil && ctx.Err() == nil {
+			s.logger.Warn("idempotency sweep failed", "error", err.Error())
 		}
 		if n, err := s.store.CountQuarantine(ctx); err == nil {
 			gauge.Set(float64(n))

@@ -33,6 +33,7 @@ const adminToken = "test-admin-token-0123456789"
 // testEnv is a real server (real store, real HTTP) with an active and a disabled workspace.
 type testEnv struct {
 	srv      *httptest.Server
+	api      *Server
 	active   domain.Workspace
 	disabled domain.Workspace
 	mu       sync.Mutex
@@ -67,6 +68,7 @@ func newTestEnv(t *testing.T, mutate ...func(*config.Config)) *testEnv {
 	svc := workspace.New(st, e.clock, cfg.DefaultRateLimit)
 	api := New(Deps{Config: cfg, Store: st, Engine: stats.New(st), Workspaces: svc, Limiter: ratelimit.New(e.clock),
 		Logger: slog.New(slog.DiscardHandler), Now: e.clock, Registry: prometheus.NewRegistry(), OpenAPI: []byte("openapi: 3.0.3\n")})
+	e.api = api
 	e.srv = httptest.NewServer(api.Handler())
 	t.Cleanup(func() { e.srv.Close(); st.Close() })
 	if e.active, err = svc.Create(ctx, workspace.CreateRequest{Name: "active", WorkspaceID: "aaaaaaaaaaaaaaaaaaaaaaaa"}); err != nil {

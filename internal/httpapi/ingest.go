@@ -34,6 +34,11 @@ var errTooLarge = errors.New("body too large")
 // readBody applies the Content-Encoding and size checks of SPEC §3.1 in order and returns the decompressed body.
 // It writes the error response itself; ok is false when it did.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, bool) {
+	return s.readBodyOr(w, r, limit, func(e ingestError) { s.writeIngestError(w, r, e) })
+}
+
+// readBodyOr is readBody with the error response written by fail.
+func (s *Server) readBodyOr(w http.ResponseWriter, r *http.Request, limit int64, fail func(ingestError)) ([]byte, bool) {
 	var src io.Reader = r.Body
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
 	switch enc {
@@ -42,33 +47,33 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) (
 		zr, err := gzip.NewReader(io.LimitReader(r.Body, limit*1024+1<<20))
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				s.writeIngestError(w, r, errEmptyBody)
+				fail(errEmptyBody)
 			} else {
-				s.writeIngestError(w, r, errBadGzip)
+				fail(errBadGzip)
 			}
 			return nil, false
 		}
 		defer zr.Close()
 		src = zr
 	default:
-		s.writeIngestError(w, r, errContentEncoding)
+		fail(errContentEncoding)
 		return nil, false
 	}
 	body, err := io.ReadAll(io.LimitReader(src, limit+1))
 	if int64(len(body)) > limit {
-		s.writeIngestError(w, r, ingestError{413, "PayloadTooLarge", "body", fmt.Sprintf("Payload size exceeds %d KB", limit/1024)})
+		fail(ingestError{413, "PayloadTooLarge", "body", fmt.Sprintf("Payload size exceeds %d KB", limit/1024)})
 		return nil, false
 	}
 	if err != nil {
 		if enc != "" && enc != "identity" {
-			s.writeIngestError(w, r, errBadGzip)
+			fail(errBadGzip)
 		} else {
-			s.writeIngestError(w, r, errBadJSON)
+			fail(errBadJSON)
 		}
 		return nil, false
 	}
 	if len(bytes.TrimSpace(body)) == 0 {
-		s.writeIngestError(w, r, errEmptyBody)
+		fail(errEmptyBody)
 		return nil, false
 	}
 	return body, true

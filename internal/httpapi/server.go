@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/campaignstats/campaignstats/internal/config"
+	"github.com/campaignstats/campaignstats/internal/ingest"
 	"github.com/campaignstats/campaignstats/internal/ratelimit"
 	"github.com/campaignstats/campaignstats/internal/stats"
 	"github.com/campaignstats/campaignstats/internal/store"
@@ -45,6 +46,7 @@ type Server struct {
 	metrics  *metrics
 	draining atomic.Bool
 	mux      *http.ServeMux
+	inflight inflightKeys
 	// catalogMu serialises catalog writes so hierarchy checks see a stable catalog.
 	catalogMu sync.Mutex
 }
@@ -71,6 +73,10 @@ func (s *Server) routes() {
 	m.HandleFunc("/openapi.yaml", s.handleOpenAPI)
 
 	m.HandleFunc("/v1/streams/{workspace_id}", s.method(http.MethodPost, s.ingestRoute("streams", s.handleStreams)))
+	m.HandleFunc("/v1/event/{workspace_id}", s.method(http.MethodPost, s.ingestRoute("track", s.handleTrack(trackEndpoint{
+		name: ingest.SourceTrack, path: "/v1/event", decode: ingest.DecodeTrack}))))
+	m.HandleFunc("/v1/transition/{workspace_id}", s.method(http.MethodPost, s.ingestRoute("bulk", s.handleTrack(trackEndpoint{
+		name: ingest.SourceBulk, path: "/v1/transition", decode: ingest.DecodeBulk}))))
 	m.HandleFunc("/v1/campaigns/{workspace_id}/{campaign_id}", s.ingestRoute("campaigns", s.handleCampaign))
 	m.HandleFunc("/v1/campaigns/{workspace_id}/{campaign_id}/funnel", s.method(http.MethodPost, s.ingestRoute("funnel", s.handleFunnel)))
 	m.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) { s.writeIngestError(w, r, errNoEndpoint) })

@@ -17,6 +17,7 @@ type Store interface {
 	Funnel
 	Aggregator
 	Quarantine
+	Idempotency
 	// Ping reports whether the store answers and its schema is current.
 	Ping(ctx context.Context) error
 	Close() error
@@ -42,6 +43,9 @@ type Batch struct {
 	// already stored in the workspace, or appeared earlier in Events, is not stored (the first copy wins).
 	Events     []domain.Event
 	Quarantine []QuarantineRecord
+	// Idempotency, when set, is stored in the same transaction (SPEC §3.10): the response and the events it
+	// acknowledged become durable together.
+	Idempotency *IdempotentResponse
 }
 
 // AppendResult says, per Batch.Events element, whether it was a duplicate.
@@ -162,4 +166,24 @@ type Quarantine interface {
 	// PurgeQuarantine deletes records received before t (all workspaces when workspaceID is "").
 	PurgeQuarantine(ctx context.Context, workspaceID string, before time.Time) (int, error)
 	CountQuarantine(ctx context.Context) (int64, error)
+}
+
+// IdempotentResponse is the stored first response of a request carrying an Idempotency-Key (SPEC §3.10).
+type IdempotentResponse struct {
+	Endpoint  string
+	Key       string
+	Status    int
+	Body      []byte
+	RequestID string
+	CreatedAt time.Time
+}
+
+// Idempotency persists Idempotency-Key responses in the shared store.
+type Idempotency interface {
+	// IdempotentResponse returns the response stored for (workspace, endpoint, key) at or after since.
+	IdempotentResponse(ctx context.Context, workspaceID, endpoint, key string, since time.Time) (IdempotentResponse, bool, error)
+	// PutIdempotentResponse stores a response that acknowledged no events (replacing an expired one).
+	PutIdempotentResponse(ctx context.Context, workspaceID string, r IdempotentResponse) error
+	// PurgeIdempotency deletes responses created before t.
+	PurgeIdempotency(ctx context.Context, before time.Time) (int, error)
 }

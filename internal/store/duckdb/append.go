@@ -225,6 +225,13 @@ func (s *Store) appendGroup(ctx context.Context, group []*pendingAppend) error {
 	if err != nil {
 		return err
 	}
+	for _, p := range group {
+		if p.batch.Idempotency != nil {
+			if err := putIdempotency(ctx, conn, p.batch.WorkspaceID, p.batch.Idempotency); err != nil {
+				return err
+			}
+		}
+	}
 	changed := map[string][]domain.Campaign{}
 	for ws, evs := range stored {
 		c, err := s.inferCatalog(ctx, conn, ws, evs, group[0].batch.ReceivedAt)

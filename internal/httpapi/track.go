@@ -1,0 +1,149 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/ingest"
+	"github.com/campaignstats/campaignstats/internal/store"
+)
+
+// idempotencyTTL is how long a stored first response answers repeats (SPEC §3.10).
+const idempotencyTTL = 24 * time.Hour
+
+const trackSuccessMessage = "Your request has been accepted and will be processed soon."
+
+// inflightKeys tracks Idempotency-Keys whose first request is still being processed on this node.
+type inflightKeys struct {
+	mu   sync.Mutex
+	keys map[string]bool
+}
+
+func (k *inflightKeys) claim(key string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.keys == nil {
+		k.keys = map[string]bool{}
+	}
+	if k.keys[key] {
+		return false
+	}
+	k.keys[key] = true
+	return true
+}
+
+func (k *inflightKeys) release(key string) {
+	k.mu.Lock()
+	delete(k.keys, key)
+	k.mu.Unlock()
+}
+
+// validIdempotencyKey: 1–255 printable ASCII characters.
+func validIdempotencyKey(k string) bool {
+	if len(k) < 1 || len(k) > 255 {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x20 || k[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// trackEndpoint is one of the two Track-shaped endpoints.
+type trackEndpoint struct {
+	name   string // "track" or "bulk", also the event source
+	path   string // the idempotency scope
+	decode func(body []byte, now time.Time) ([]domain.Event, error)
+}
+
+// handleTrack serves POST /v1/event/{workspace_id} and POST /v1/transition/{workspace_id} (SPEC §3.8–3.10).
+func (s *Server) handleTrack(ep trackEndpoint) func(http.ResponseWriter, *http.Request, domain.Workspace) {
+	return func(w http.ResponseWriter, r *http.Request, ws domain.Workspace) {
+		key, hasKey := r.Header.Get("Idempotency-Key"), len(r.Header.Values("Idempotency-Key")) > 0
+		if !hasKey {
+			s.serveTrack(w, r, ws, ep, nil)
+			return
+		}
+		if !validIdempotencyKey(key) {
+			s.writeIngestError(w, r, invalidParams("Idempotency-Key", "Idempotency-Key must be 1 to 255 printable ASCII characters"))
+			return
+		}
+		now := s.Now()
+		stored, found, err := s.Store.IdempotentResponse(r.Context(), ws.ID, ep.path, key, now.Add(-idempotencyTTL))
+		if err != nil {
+			s.storeIngestError(w, r, err)
+			return
+		}
+		if found {
+			w.Header().Set("X-Request-Id", stored.RequestID)
+			writeRawJSON(w, stored.Status, stored.Body)
+			return
+		}
+		scope := ws.ID + "\x00" + ep.path + "\x00" + key
+		if !s.inflight.claim(scope) {
+			s.writeIngestError(w, r, ingestError{409, "IdempotencyConflict", "Idempotency-Key", "A request with this Idempotency-Key is still being processed"})
+			return
+		}
+		defer s.inflight.release(scope)
+		s.serveTrack(w, r, ws, ep, &store.IdempotentResponse{Endpoint: ep.path, Key: key, RequestID: requestID(r.Context()), CreatedAt: now})
+	}
+}
+
+// serveTrack validates and stores one Track/Bulk request; with idem set, the first non-5xx response is stored.
+func (s *Server) serveTrack(w http.ResponseWriter, r *http.Request, ws domain.Workspace, ep trackEndpoint, idem *store.IdempotentResponse) {
+	// respond writes a 4xx/200 response, storing it under the key first when there is one.
+	respond := func(status int, body []byte, events []domain.Event) {
+		if idem != nil {
+			idem.Status, idem.Body = status, body
+		}
+		if len(events) > 0 || idem != nil {
+			batch := store.Batch{WorkspaceID: ws.ID, ReceivedAt: s.Now(), Events: events, Idempotency: idem}
+			if _, err := s.Store.Append(r.Context(), batch); err != nil {
+				s.storeIngestError(w, r, err)
+				return
+			}
+		}
+		s.metrics.ingestEvents.WithLabelValues(ep.name, "accepted").Add(float64(len(events)))
+		writeRawJSON(w, status, body)
+	}
+	fail := func(e ingestError) {
+		body, _ := json.Marshal(map[string]any{"status": "fail", "error": map[string]any{
+			"attribute": e.Attribute, "message": e.Message, "type": e.Type, "request_id": requestID(r.Context()),
+		}})
+		respond(e.Status, body, nil)
+	}
+	if mediaType(r) != "application/json" {
+		fail(errContentType)
+		return
+	}
+	body, ok := s.readBodyOr(w, r, s.Config.MaxTrackBody, fail)
+	if !ok {
+		return
+	}
+	events, err := ep.decode(body, s.Now())
+	if err != nil {
+		var te *ingest.TrackError
+		var be *ingest.BodyError
+		switch {
+		case errors.As(err, &te):
+			fail(ingestError{400, te.Type, te.Attribute, te.Message})
+		case errors.As(err, &be):
+			fail(ingestError{400, be.Type, be.Attribute, be.Message})
+		default:
+			s.storeIngestError(w, r, err)
+		}
+		return
+	}
+	out, _ := json.Marshal(struct {
+		Status    string `json:"status"`
+		Message   string `json:"message"`
+		RequestID string `json:"request_id"`
+	}{"success", trackSuccessMessage, requestID(r.Context())})
+	respond(http.StatusOK, out, events)
+}
