@@ -3,6 +3,7 @@ package attribution
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -68,7 +69,7 @@ func assertCredits(t *testing.T, name string, got, want []Credit) {
 	if len(got) == 0 && len(want) == 0 {
 		return
 	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
+	if !reflect.DeepEqual(got, want) {
 		t.Errorf("%s:\ngot\n%swant\n%s", name, fmtCredits(got), fmtCredits(want))
 	}
 }

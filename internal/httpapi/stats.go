@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/campaignstats/campaignstats/internal/attribution"
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/stats"
 )
@@ -174,9 +175,11 @@ func parseStatsRequest(body []byte, ws domain.Workspace) (string, stats.Query, *
 	if q.End, e = f.parseDate("end_date"); e != nil {
 		return "", q, e
 	}
-	if q.Attribution, e = f.enum("attribution_type", attributionTypes); e != nil {
+	at, e := f.enum("attribution_type", attributionTypes)
+	if e != nil {
 		return "", q, e
 	}
+	q.Attribution, _ = attribution.ParseType(at)
 	metric, e := f.enum("metric_type", []string{"TOTAL", "UNIQUE"})
 	if e != nil {
 		return "", q, e

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"math/big"
 	"time"
 
+	"github.com/campaignstats/campaignstats/internal/attribution"
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
 )
@@ -33,7 +35,7 @@ type Query struct {
 	Workspace   domain.Workspace
 	CampaignIDs []string // deduplicated; empty = select active campaigns
 	Start, End  time.Time
-	Attribution string
+	Attribution attribution.Type
 	Unique      bool
 	Offset      int
 	Limit       int
@@ -146,7 +148,7 @@ func (e *Engine) Stats(ctx context.Context, q Query) (*Result, error) {
 			}
 		}
 	} else {
-		active, err := e.src.ActiveCampaigns(ctx, q.Workspace.ID, fromMS, toMS)
+		active, err := e.src.ActiveCampaigns(ctx, q.Workspace.ID, fromMS, toMS, q.Attribution)
 		if err != nil {
 			return nil, fmt.Errorf("stats: %w", err)
 		}
@@ -173,7 +175,8 @@ func (e *Engine) Stats(ctx context.Context, q Query) (*Result, error) {
 		page = selected[q.Offset:min(q.Offset+q.Limit, len(selected))]
 	}
 	nodes, err := e.Nodes(ctx, NodesQuery{Workspace: q.Workspace, View: view, CampaignIDs: page,
-		FromMS: fromMS, ToMS: toMS, FromDate: q.Start.Format(time.DateOnly), ToDate: q.End.Format(time.DateOnly), Unique: q.Unique})
+		FromMS: fromMS, ToMS: toMS, FromDate: q.Start.Format(time.DateOnly), ToDate: q.End.Format(time.DateOnly), Unique: q.Unique,
+		Attribution: q.Attribution})
 	if err != nil {
 		return nil, err
 	}
@@ -189,6 +192,7 @@ type NodesQuery struct {
 	FromMS, ToMS     int64
 	FromDate, ToDate string
 	Unique           bool
+	Attribution      attribution.Type
 }
 
 // nodeKey addresses one variation node of one campaign.
@@ -198,8 +202,29 @@ type nodeKey struct {
 
 // nodeData accumulates a node's numbers.
 type nodeData struct {
-	metrics map[string]int64
+	metrics map[string]int64 // counter metrics of the requested metric type
+	unique  map[string]int64 // UNIQUE counter metrics (cvr bases that are always distinct users)
 	posted  map[string]int64
+	conv    map[convKey]store.ConversionRow
+}
+
+type convKey struct {
+	group attribution.Group
+	goal  string
+}
+
+func newNodeData() *nodeData {
+	return &nodeData{metrics: map[string]int64{}, unique: map[string]int64{}, posted: map[string]int64{}, conv: map[convKey]store.ConversionRow{}}
+}
+
+// campaignInfo is what building a campaign's nodes needs besides node data.
+type campaignInfo struct {
+	channel     domain.Channel
+	goals       []string
+	attribution attribution.Type
+	unique      bool
+	// control holds the campaign-wide control-group cvr of each goal (SPEC §5.12 uplift base), nil when 0.
+	control map[convKey]*big.Rat
 }
 
 // Nodes computes every node of the given campaigns, in the order given.
@@ -209,10 +234,14 @@ func (e *Engine) Nodes(ctx context.Context, q NodesQuery) ([]CampaignResult, err
 	}
 	targets := make([]store.AggregateTarget, 0, len(q.CampaignIDs))
 	channels := map[string]domain.Channel{} // effective channel of every target and unit
+	infos := map[string]*campaignInfo{}
 	var funnelUnits []string
 	unitTargets := map[string][]string{}
+	anyGoals := false
 	for _, id := range q.CampaignIDs {
 		channels[id] = q.View.Channel(id)
+		info := &campaignInfo{channel: channels[id], attribution: q.Attribution, unique: q.Unique, control: map[convKey]*big.Rat{}}
+		goalSet := map[string]bool{}
 		t := store.AggregateTarget{ID: id}
 		for _, u := range q.View.Units(id) {
 			channels[u] = q.View.Channel(u)
@@ -221,10 +250,22 @@ func (e *Engine) Nodes(ctx context.Context, q NodesQuery) ([]CampaignResult, err
 				funnelUnits = append(funnelUnits, u)
 			}
 			unitTargets[u] = append(unitTargets[u], id)
+			if g := q.View.Goals(u); g != nil {
+				for _, goal := range g.Goals {
+					goalSet[goal.Name] = true
+				}
+			}
 		}
+		for g := range goalSet {
+			info.goals = append(info.goals, g)
+		}
+		sort.Strings(info.goals)
+		anyGoals = anyGoals || len(info.goals) > 0
+		infos[id] = info
 		targets = append(targets, t)
 	}
-	rows, err := e.src.Aggregate(ctx, store.AggregateQuery{WorkspaceID: q.Workspace.ID, FromMS: q.FromMS, ToMS: q.ToMS, Unique: q.Unique, Targets: targets})
+	aq := store.AggregateQuery{WorkspaceID: q.Workspace.ID, FromMS: q.FromMS, ToMS: q.ToMS, Unique: q.Unique, Targets: targets}
+	rows, err := e.src.Aggregate(ctx, aq)
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
@@ -232,25 +273,69 @@ func (e *Engine) Nodes(ctx context.Context, q NodesQuery) ([]CampaignResult, err
 	get := func(k nodeKey) *nodeData {
 		d, ok := data[k]
 		if !ok {
-			d = &nodeData{metrics: map[string]int64{}, posted: map[string]int64{}}
+			d = newNodeData()
 			data[k] = d
 		}
 		return d
 	}
-	for _, r := range rows {
-		l, v := r.Locale, r.Variation
-		if r.AllLocales {
+	key := func(target, platform string, allL bool, l string, allV bool, v string) (nodeKey, bool) {
+		if allL {
 			l = domain.AllLocales
 		} else if l == "" {
-			continue
+			return nodeKey{}, false
 		}
-		if r.AllVariations {
+		if allV {
 			v = domain.AllVariations
 		} else if v == "" {
-			continue
+			return nodeKey{}, false
 		}
-		d := get(nodeKey{r.Target, r.Platform, l, v})
-		d.metrics[r.Metric] += r.Value
+		return nodeKey{target, platform, l, v}, true
+	}
+	for _, r := range rows {
+		if k, ok := key(r.Target, r.Platform, r.AllLocales, r.Locale, r.AllVariations, r.Variation); ok {
+			get(k).metrics[r.Metric] += r.Value
+		}
+	}
+	if anyGoals {
+		uniq := rows
+		if !q.Unique {
+			// cvr bases that are distinct users whatever the metric type: email opens, held-out users (SPEC §5.12).
+			uq := aq
+			uq.Unique = true
+			if uniq, err = e.src.Aggregate(ctx, uq); err != nil {
+				return nil, fmt.Errorf("stats: %w", err)
+			}
+		}
+		for _, r := range uniq {
+			if k, ok := key(r.Target, r.Platform, r.AllLocales, r.Locale, r.AllVariations, r.Variation); ok && data[k] != nil {
+				data[k].unique[r.Metric] += r.Value
+			}
+		}
+		conv, err := e.src.Conversions(ctx, store.ConversionQuery{WorkspaceID: q.Workspace.ID, FromMS: q.FromMS, ToMS: q.ToMS,
+			Type: q.Attribution, Targets: targets})
+		if err != nil {
+			return nil, fmt.Errorf("stats: %w", err)
+		}
+		held, err := e.src.HeldOutUsers(ctx, aq)
+		if err != nil {
+			return nil, fmt.Errorf("stats: %w", err)
+		}
+		for _, r := range conv {
+			ck := convKey{r.Group, r.Goal}
+			if r.AllPlatforms {
+				base := held[r.Target][0]
+				if r.Group == attribution.GlobalControl {
+					base = held[r.Target][1]
+				}
+				if r.Group != attribution.Regular && base > 0 && r.Unique > 0 {
+					infos[r.Target].control[ck] = big.NewRat(r.Unique, base)
+				}
+				continue
+			}
+			if k, ok := key(r.Target, r.Platform, r.AllLocales, r.Locale, r.AllVariations, r.Variation); ok {
+				get(k).conv[ck] = r
+			}
+		}
 	}
 	entries, err := e.src.FunnelEntries(ctx, q.Workspace.ID, funnelUnits, q.FromDate, q.ToDate)
 	if err != nil {
@@ -283,11 +368,11 @@ func (e *Engine) Nodes(ctx context.Context, q NodesQuery) ([]CampaignResult, err
 			}
 		}
 	}
-	return assemble(q.CampaignIDs, channels, data), nil
+	return assemble(q.CampaignIDs, infos, data), nil
 }
 
 // assemble turns node data into ordered results.
-func assemble(ids []string, channels map[string]domain.Channel, data map[nodeKey]*nodeData) []CampaignResult {
+func assemble(ids []string, infos map[string]*campaignInfo, data map[nodeKey]*nodeData) []CampaignResult {
 	type tree map[string]map[string]map[string]*nodeData // platform → locale → variation
 	trees := map[string]tree{}
 	for k, d := range data {
@@ -308,7 +393,8 @@ func assemble(ids []string, channels map[string]domain.Channel, data map[nodeKey
 	for _, id := range ids {
 		cr := CampaignResult{ID: id}
 		t := trees[id]
-		fields := fieldsFor(channels[id])
+		info := infos[id]
+		fields := fieldsFor(info.channel)
 		for _, p := range sortedKeys(t) {
 			pr := PlatformResult{Key: p}
 			locs := t[p]
@@ -319,10 +405,10 @@ func assemble(ids []string, channels map[string]domain.Channel, data map[nodeKey
 				lr := LocaleResult{Key: l}
 				vars := locs[l]
 				if vars[domain.AllVariations] == nil {
-					vars[domain.AllVariations] = &nodeData{metrics: map[string]int64{}, posted: map[string]int64{}}
+					vars[domain.AllVariations] = newNodeData()
 				}
 				for _, v := range orderVariations(sortedKeys(vars)) {
-					lr.Variations = append(lr.Variations, buildNode(v, fields, vars[v]))
+					lr.Variations = append(lr.Variations, buildNode(v, fields, info, vars[v]))
 				}
 				pr.Locales = append(pr.Locales, lr)
 			}
@@ -377,11 +463,17 @@ func orderVariations(keys []string) []string {
 	return out
 }
 
-func buildNode(key string, fields channelFields, d *nodeData) VariationResult {
-	vr := VariationResult{Key: key, Goals: []GoalResult{}}
-	control := key == domain.CampaignControlGroup || key == domain.GlobalControlGroup
-	vr.Control = control
-	if !control {
+func buildNode(key string, fields channelFields, info *campaignInfo, d *nodeData) VariationResult {
+	vr := VariationResult{Key: key}
+	group := attribution.Regular
+	switch key {
+	case domain.CampaignControlGroup:
+		group = attribution.CampaignControl
+	case domain.GlobalControlGroup:
+		group = attribution.GlobalControl
+	}
+	vr.Control = group != attribution.Regular
+	if !vr.Control {
 		for _, c := range fields.counts {
 			vr.Performance = append(vr.Performance, Field{Name: c, Count: d.metrics[c]})
 		}
@@ -392,12 +484,15 @@ func buildNode(key string, fields channelFields, d *nodeData) VariationResult {
 			vr.Funnel = append(vr.Funnel, Count{f[0], d.metrics[f[1]]})
 		}
 	}
+	for _, goal := range info.goals {
+		vr.Goals = append(vr.Goals, goalStats(goal, group, info, d))
+	}
 	for _, stage := range sortedKeys(d.posted) {
 		vr.Funnel = append(vr.Funnel, Count{stage, d.posted[stage]})
 	}
-	if control {
+	if vr.Control {
 		metric, name := domain.MetricHeldCampaign, domain.FailureKeyCampaignControlGroup
-		if key == domain.GlobalControlGroup {
+		if group == attribution.GlobalControl {
 			metric, name = domain.MetricHeldGlobal, domain.FailureKeyGlobalControlGroup
 		}
 		if n := d.metrics[metric]; n > 0 {

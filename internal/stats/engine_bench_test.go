@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campaignstats/campaignstats/internal/attribution"
 	"github.com/campaignstats/campaignstats/internal/demo"
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/ingest"
@@ -65,7 +66,7 @@ func BenchmarkStatsLargest30dUnique(b *testing.B) {
 	defer st.Close()
 	eng := stats.New(st)
 	q := stats.Query{Workspace: domain.Workspace{ID: "w", Timezone: "UTC"}, CampaignIDs: gen.Largest(1),
-		Start: end.AddDate(0, 0, -30), End: end.AddDate(0, 0, -1), Attribution: "VIEW_THROUGH", Unique: true, Limit: 10}
+		Start: end.AddDate(0, 0, -30), End: end.AddDate(0, 0, -1), Attribution: attribution.ViewThrough, Unique: true, Limit: 10}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := eng.Stats(context.Background(), q); err != nil {

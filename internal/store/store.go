@@ -6,6 +6,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/campaignstats/campaignstats/internal/attribution"
 	"github.com/campaignstats/campaignstats/internal/domain"
 )
 
@@ -125,10 +126,43 @@ type AggregateRow struct {
 	Value         int64
 }
 
+// ConversionQuery asks for conversion credits of several reported campaigns over [FromMS, ToMS) under one
+// attribution type (control-group credits count under every type).
+type ConversionQuery struct {
+	WorkspaceID  string
+	FromMS, ToMS int64
+	Type         attribution.Type
+	Targets      []AggregateTarget
+}
+
+// ConversionRow is one goal's numbers in one node. AllPlatforms marks the campaign-wide row (every platform and
+// locale, one per group) used for uplift. Each goal event counts once per node (SPEC §12.1): Total is the number
+// of distinct credited goal events, Unique the number of distinct users, RevenueMicros the revenue of those events.
+type ConversionRow struct {
+	Target        string
+	AllPlatforms  bool
+	Platform      string
+	AllLocales    bool
+	Locale        string
+	AllVariations bool
+	Variation     string
+	Group         attribution.Group
+	Goal          string
+	Total         int64
+	Unique        int64
+	RevenueMicros int64
+}
+
 // Aggregator answers the metric engine's queries.
 type Aggregator interface {
-	// ActiveCampaigns returns the ids of campaigns with at least one campaign event in [fromMS, toMS).
-	ActiveCampaigns(ctx context.Context, workspaceID string, fromMS, toMS int64) ([]string, error)
+	// ActiveCampaigns returns the ids of campaigns with at least one campaign event in [fromMS, toMS), or a credit
+	// under attribution type t (control-group credits included) for a goal event in that range.
+	ActiveCampaigns(ctx context.Context, workspaceID string, fromMS, toMS int64, t attribution.Type) ([]string, error)
+	// Conversions returns the conversion rows of every target's nodes, plus the campaign-wide rows.
+	Conversions(ctx context.Context, q ConversionQuery) ([]ConversionRow, error)
+	// HeldOutUsers returns, per target, the distinct held-out users of the campaign and global groups over every
+	// platform and locale (the base of the campaign-wide control-group cvr, SPEC §5.12).
+	HeldOutUsers(ctx context.Context, q AggregateQuery) (map[string][2]int64, error)
 	// Aggregate computes the metrics of every target at every (platform, locale|all, variation|all) node.
 	// UNIQUE values are distinct user counts over the node. Held-out metrics are only reported under the
 	// control-group variation keys, never under AllVariations.

@@ -233,12 +233,16 @@ func (s *Store) appendGroup(ctx context.Context, group []*pendingAppend) error {
 		}
 	}
 	changed := map[string][]domain.Campaign{}
+	states := map[string]*creditState{}
 	for ws, evs := range stored {
 		c, err := s.inferCatalog(ctx, conn, ws, evs, group[0].batch.ReceivedAt)
 		if err != nil {
 			return err
 		}
 		changed[ws] = c
+		if states[ws], err = s.updateCredits(ctx, conn, ws, evs, c, userID); err != nil {
+			return err
+		}
 	}
 	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
 		return fmt.Errorf("append: commit: %w", err)
@@ -252,6 +256,7 @@ func (s *Store) appendGroup(ctx context.Context, group []*pendingAppend) error {
 	for ws, cs := range changed {
 		s.cacheCampaigns(ws, cs)
 	}
+	s.installCredits(states)
 	return nil
 }
 
@@ -464,11 +469,17 @@ func (s *Store) PutCampaigns(ctx context.Context, ws string, cs []domain.Campaig
 		conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
 		return err
 	}
+	st, err := s.updateCredits(ctx, conn, ws, nil, cs, func(k string) int64 { return s.users[k] })
+	if err != nil {
+		conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+		return err
+	}
 	if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
 		return fmt.Errorf("put campaigns: commit: %w", err)
 	}
 	if _, err := s.cachedCatalog(ctx, ws); err == nil {
 		s.cacheCampaigns(ws, cs)
 	}
+	s.installCredits(map[string]*creditState{ws: st})
 	return nil
 }

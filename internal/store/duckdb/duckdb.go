@@ -50,6 +50,7 @@ type Store struct {
 	// writeMu, so the cache is exact. Guarded by catalogMu for readers.
 	catalogMu sync.RWMutex
 	catalog   map[string]map[string]domain.Campaign
+	credits   map[string]*creditState
 }
 
 var _ store.Store = (*Store)(nil)
@@ -81,7 +82,8 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 		return nil, fmt.Errorf("open duckdb %q: %w", dbPath, err)
 	}
 	db := sql.OpenDB(connector)
-	s := &Store{db: db, now: now, users: map[string]int64{}, catalog: map[string]map[string]domain.Campaign{}}
+	s := &Store{db: db, now: now, users: map[string]int64{}, catalog: map[string]map[string]domain.Campaign{},
+		credits: map[string]*creditState{}}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/campaignstats/campaignstats/internal/attribution"
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
 )
@@ -149,9 +150,11 @@ func (s *Store) scanNodes(ctx context.Context, query string, args []any, q store
 	return nil
 }
 
-// ActiveCampaigns returns campaigns with a campaign event in range.
-func (s *Store) ActiveCampaigns(ctx context.Context, ws string, fromMS, toMS int64) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT campaign_id FROM events WHERE ws = ? AND is_campaign AND ts >= ? AND ts < ?`, ws, fromMS, toMS)
+// ActiveCampaigns returns campaigns with a campaign event or a credit in range.
+func (s *Store) ActiveCampaigns(ctx context.Context, ws string, fromMS, toMS int64, t attribution.Type) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT campaign_id FROM events WHERE ws = ? AND is_campaign AND ts >= ? AND ts < ?
+		UNION SELECT DISTINCT unit FROM credits WHERE ws = ? AND ts >= ? AND ts < ? AND (type = ? OR type = 0)`,
+		ws, fromMS, toMS, ws, fromMS, toMS, uint8(t))
 	if err != nil {
 		return nil, fmt.Errorf("active campaigns: %w", err)
 	}
@@ -163,6 +166,100 @@ func (s *Store) ActiveCampaigns(ctx context.Context, ws string, fromMS, toMS int
 			return nil, fmt.Errorf("active campaigns: %w", err)
 		}
 		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+// unitValues is the VALUES list mapping units to target indexes.
+func unitValues(targets []store.AggregateTarget) string {
+	var values []string
+	for ti, t := range targets {
+		for _, u := range t.Units {
+			values = append(values, fmt.Sprintf("(%s, %d)", sqlString(u.ID), ti))
+		}
+	}
+	return strings.Join(values, ", ")
+}
+
+// Conversions aggregates credits per node. Each goal event counts once per node: the credits are first reduced to
+// one row per (node, group, goal, goal event), then counted.
+func (s *Store) Conversions(ctx context.Context, q store.ConversionQuery) ([]store.ConversionRow, error) {
+	if len(q.Targets) == 0 {
+		return nil, nil
+	}
+	query := fmt.Sprintf(`WITH m(unit, tgt) AS (VALUES %s),
+cr AS (
+	SELECT m.tgt AS tgt, c.platform AS p, c.locale AS l,
+		CASE c.grp WHEN %d THEN '%s' WHEN %d THEN '%s' ELSE c.variation END AS v,
+		c.grp AS grp, c.goal AS goal, c.goal_uuid AS eid, c.user_id AS user_id, c.revenue AS revenue
+	FROM credits c JOIN m ON c.unit = m.unit
+	WHERE c.ws = ? AND c.ts >= ? AND c.ts < ? AND (c.type = ? OR c.type = 0)
+),
+d AS (
+	SELECT tgt, grouping(p) AS gp, p, grouping(l) AS gl, l, grouping(v) AS gv, v, grp, goal, eid,
+		any_value(user_id) AS user_id, any_value(revenue) AS revenue
+	FROM cr GROUP BY GROUPING SETS ((tgt, p, l, v, grp, goal, eid), (tgt, p, l, grp, goal, eid), (tgt, p, v, grp, goal, eid),
+		(tgt, p, grp, goal, eid), (tgt, grp, goal, eid))
+)
+SELECT tgt, gp, p, gl, l, gv, v, grp, goal, count(*), count(DISTINCT user_id), sum(revenue)::BIGINT
+FROM d GROUP BY tgt, gp, p, gl, l, gv, v, grp, goal`, unitValues(q.Targets),
+		attribution.CampaignControl, domain.CampaignControlGroup, attribution.GlobalControl, domain.GlobalControlGroup)
+	rows, err := s.db.QueryContext(ctx, query, q.WorkspaceID, q.FromMS, q.ToMS, uint8(q.Type))
+	if err != nil {
+		return nil, fmt.Errorf("conversions: %w", err)
+	}
+	defer rows.Close()
+	var out []store.ConversionRow
+	for rows.Next() {
+		var r store.ConversionRow
+		var tgt, gp, gl, gv int
+		var p, l, v sql.NullString
+		var grp uint8
+		if err := rows.Scan(&tgt, &gp, &p, &gl, &l, &gv, &v, &grp, &r.Goal, &r.Total, &r.Unique, &r.RevenueMicros); err != nil {
+			return nil, fmt.Errorf("conversions scan: %w", err)
+		}
+		r.Target, r.Group = q.Targets[tgt].ID, attribution.Group(grp)
+		r.AllPlatforms, r.Platform = gp == 1, p.String
+		r.AllLocales, r.Locale = gl == 1, l.String
+		r.AllVariations, r.Variation = gv == 1, v.String
+		if r.AllVariations && r.Group != attribution.Regular && !r.AllPlatforms {
+			continue // control-group credits never count in all_variations
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// HeldOutUsers counts distinct held-out users per target and group over every platform and locale.
+func (s *Store) HeldOutUsers(ctx context.Context, q store.AggregateQuery) (map[string][2]int64, error) {
+	out := map[string][2]int64{}
+	if len(q.Targets) == 0 {
+		return out, nil
+	}
+	var values []string
+	for ti, t := range q.Targets {
+		for _, u := range t.Units {
+			values = append(values, fmt.Sprintf("(%s, %d, %d)", sqlString(u.ID), ti, uint16(u.Channel.Bit())))
+		}
+	}
+	query := fmt.Sprintf(`WITH m(unit, tgt, chbit) AS (VALUES %s)
+SELECT m.tgt, count(DISTINCT e.user_id) FILTER (WHERE e.counter = %d), count(DISTINCT e.user_id) FILTER (WHERE e.counter = %d)
+FROM events e JOIN m ON e.campaign_id = m.unit
+WHERE e.ws = ? AND e.ts >= ? AND e.ts < ? AND e.is_campaign AND e.counter IN (%d, %d) AND (e.channels & m.chbit) <> 0
+GROUP BY m.tgt`, strings.Join(values, ", "), domain.CounterHeldOutCampaign, domain.CounterHeldOutGlobal,
+		domain.CounterHeldOutCampaign, domain.CounterHeldOutGlobal)
+	rows, err := s.db.QueryContext(ctx, query, q.WorkspaceID, q.FromMS, q.ToMS)
+	if err != nil {
+		return nil, fmt.Errorf("held-out users: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tgt int
+		var c, g int64
+		if err := rows.Scan(&tgt, &c, &g); err != nil {
+			return nil, fmt.Errorf("held-out users: %w", err)
+		}
+		out[q.Targets[tgt].ID] = [2]int64{c, g}
 	}
 	return out, rows.Err()
 }

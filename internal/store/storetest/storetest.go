@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/campaignstats/campaignstats/internal/attribution"
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
 )
@@ -360,7 +361,7 @@ func testAggregate(t *testing.T, s store.Store) {
 		t.Fatalf("per-unit channels (-want +got):\n%s", diff)
 	}
 
-	active, err := s.ActiveCampaigns(ctx, "w", t0.Add(-time.Hour).UnixMilli(), t0.Add(time.Hour).UnixMilli())
+	active, err := s.ActiveCampaigns(ctx, "w", t0.Add(-time.Hour).UnixMilli(), t0.Add(time.Hour).UnixMilli(), attribution.ViewThrough)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,365 @@
+package duckdb
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/campaignstats/campaignstats/internal/attribution"
+	"github.com/campaignstats/campaignstats/internal/domain"
+)
+
+// Conversion credits are maintained incrementally inside the append transaction (SPEC §6): a new goal event is
+// evaluated at once; a new interaction or held-out view re-evaluates the goal events of its user that it could
+// explain ([s, s + longest window]). A catalog change that affects attribution (goals, windows, channels,
+// parents) rebuilds the workspace's credits. Credits therefore never depend on arrival order, and a Stats call
+// right after a 200 sees them.
+
+// creditState is the per-workspace attribution state kept in memory. It is replaced (never mutated) and installed
+// only after the transaction that made the credits match it has committed.
+type creditState struct {
+	signatures map[string]string // per campaign: the attribution-relevant catalog state its credits were computed for
+	goalUsers  map[int64]bool    // users with at least one stored event whose action name is a goal event name
+	goalNames  map[string]bool   // the goal event names goalUsers was built for
+}
+
+// signatures digests, per campaign, everything in the catalog that changes its credits: effective channel,
+// parent and (inherited) goals with their window.
+func signatures(view *domain.CatalogView) map[string]string {
+	out := map[string]string{}
+	for _, c := range view.All() {
+		goals, _ := json.Marshal(view.Goals(c.ID))
+		sum := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s", view.Channel(c.ID), view.Parent(c.ID), goals))
+		out[c.ID] = string(sum[:])
+	}
+	return out
+}
+
+// needsRebuild reports whether a campaign the credits were computed for changed or disappeared. New campaigns do
+// not need one: their events are evaluated incrementally as they arrive.
+func (st *creditState) needsRebuild(sigs map[string]string, names map[string]bool) bool {
+	if !sameNames(st.goalNames, names) {
+		return true
+	}
+	for id, old := range st.signatures {
+		if sigs[id] != old {
+			return true
+		}
+	}
+	return false
+}
+
+// window is a time range [from, to] of goal events of one user to re-evaluate.
+type window struct{ from, to int64 }
+
+// updateCredits maintains the credits of workspace ws for the events stored in this transaction; changed are the
+// catalog records written in it (not yet in the cache). It returns the state to install after the commit.
+func (s *Store) updateCredits(ctx context.Context, conn *sql.Conn, ws string, stored []domain.Event, changed []domain.Campaign,
+	userID func(string) int64) (*creditState, error) {
+	cs, err := s.cachedCatalog(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]domain.Campaign, len(cs)+len(changed))
+	for id, c := range cs {
+		byID[id] = c
+	}
+	for _, c := range changed {
+		byID[c.ID] = c
+	}
+	list := make([]domain.Campaign, 0, len(byID))
+	for _, c := range byID {
+		list = append(list, c)
+	}
+	view := domain.NewCatalogView(list)
+	cat := attribution.NewCatalog(view)
+	names := cat.GoalNames()
+	sigs := signatures(view)
+	st, err := s.creditStateOf(ctx, ws)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil || st.needsRebuild(sigs, names) {
+		return s.rebuildCredits(ctx, conn, ws, view, cat, sigs)
+	}
+	next := &creditState{signatures: sigs, goalUsers: st.goalUsers, goalNames: names}
+	if len(names) == 0 {
+		return next, nil
+	}
+	affected := map[int64][]window{}
+	maxW := cat.MaxWindowMS()
+	var newGoalUsers []int64
+	for i := range stored {
+		e := &stored[i]
+		uid := userID(e.UserKey)
+		switch {
+		case !e.Campaign && (names[e.Name] || names[e.Code]):
+			if !st.goalUsers[uid] {
+				newGoalUsers = append(newGoalUsers, uid)
+			}
+			affected[uid] = append(affected[uid], window{e.TimeMS, e.TimeMS})
+		case e.Campaign && e.Class != domain.ClassNone && st.goalUsers[uid]:
+			affected[uid] = append(affected[uid], window{e.TimeMS, e.TimeMS + maxW})
+		}
+	}
+	if len(newGoalUsers) > 0 {
+		next.goalUsers = make(map[int64]bool, len(st.goalUsers)+len(newGoalUsers))
+		for u := range st.goalUsers {
+			next.goalUsers[u] = true
+		}
+		for _, u := range newGoalUsers {
+			next.goalUsers[u] = true
+		}
+	}
+	if len(affected) == 0 {
+		return next, nil
+	}
+	return next, s.evaluateUsers(ctx, conn, ws, view, cat, affected, false)
+}
+
+// creditStateOf returns the workspace's attribution state; nil when it has not been computed in this process.
+func (s *Store) creditStateOf(ctx context.Context, ws string) (*creditState, error) {
+	s.catalogMu.RLock()
+	defer s.catalogMu.RUnlock()
+	return s.credits[ws], nil
+}
+
+func sameNames(a, b map[string]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// rebuildCredits recomputes every credit of the workspace.
+func (s *Store) rebuildCredits(ctx context.Context, conn *sql.Conn, ws string, view *domain.CatalogView, cat *attribution.Catalog,
+	sigs map[string]string) (*creditState, error) {
+	names := cat.GoalNames()
+	st := &creditState{signatures: sigs, goalUsers: map[int64]bool{}, goalNames: names}
+	if _, err := conn.ExecContext(ctx, `DELETE FROM credits WHERE ws = ?`, ws); err != nil {
+		return nil, fmt.Errorf("rebuild credits: %w", err)
+	}
+	if len(names) > 0 {
+		rows, err := conn.QueryContext(ctx, `SELECT DISTINCT user_id FROM events WHERE ws = ? AND NOT is_campaign
+			AND (list_contains(?, name) OR list_contains(?, code))`, ws, keys(names), keys(names))
+		if err != nil {
+			return nil, fmt.Errorf("rebuild credits: %w", err)
+		}
+		for rows.Next() {
+			var u int64
+			if err := rows.Scan(&u); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("rebuild credits: %w", err)
+			}
+			st.goalUsers[u] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("rebuild credits: %w", err)
+		}
+		all := map[int64][]window{}
+		for u := range st.goalUsers {
+			all[u] = []window{{-1 << 62, 1 << 62}}
+		}
+		if err := s.evaluateUsers(ctx, conn, ws, view, cat, all, true); err != nil {
+			return nil, err
+		}
+	}
+	return st, nil
+}
+
+// installCredits records committed attribution states.
+func (s *Store) installCredits(states map[string]*creditState) {
+	s.catalogMu.Lock()
+	defer s.catalogMu.Unlock()
+	for ws, st := range states {
+		if st != nil {
+			s.credits[ws] = st
+		}
+	}
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// evaluateUsers recomputes the credits of the goal events of the given users that lie in their windows.
+// fresh is true when the workspace's credits were just deleted.
+func (s *Store) evaluateUsers(ctx context.Context, conn *sql.Conn, ws string, view *domain.CatalogView, cat *attribution.Catalog,
+	affected map[int64][]window, fresh bool) error {
+	users := make([]int64, 0, len(affected))
+	for u := range affected {
+		users = append(users, u)
+	}
+	sort.Slice(users, func(i, j int) bool { return users[i] < users[j] })
+	names := keys(cat.GoalNames())
+	maxW := cat.MaxWindowMS()
+	const chunk = 2000
+	for start := 0; start < len(users); start += chunk {
+		part := users[start:min(start+chunk, len(users))]
+		lo, hi := int64(1<<62), int64(-1<<62)
+		for _, u := range part {
+			for _, w := range affected[u] {
+				lo, hi = min(lo, w.from), max(hi, w.to)
+			}
+		}
+		goals, err := loadGoalEvents(ctx, conn, ws, part, names, lo, hi)
+		if err != nil {
+			return err
+		}
+		var todo []goalRow
+		for _, g := range goals {
+			for _, w := range affected[g.user] {
+				if g.event.TimeMS >= w.from && g.event.TimeMS <= w.to {
+					todo = append(todo, g)
+					break
+				}
+			}
+		}
+		if len(todo) == 0 {
+			continue
+		}
+		glo, ghi := int64(1<<62), int64(-1<<62)
+		for _, g := range todo {
+			glo, ghi = min(glo, g.event.TimeMS), max(ghi, g.event.TimeMS)
+		}
+		interactions, err := loadInteractions(ctx, conn, ws, part, view, glo-maxW, ghi)
+		if err != nil {
+			return err
+		}
+		var credits []attribution.Credit
+		var userOf []int64
+		uuids := make([]string, 0, len(todo))
+		for _, g := range todo {
+			uuids = append(uuids, g.event.UUID)
+			for _, c := range cat.Evaluate(g.event, interactions[g.user]) {
+				credits = append(credits, c)
+				userOf = append(userOf, g.user)
+			}
+		}
+		if !fresh {
+			if _, err := conn.ExecContext(ctx, `DELETE FROM credits WHERE ws = ? AND list_contains(?, goal_uuid)`, ws, uuids); err != nil {
+				return fmt.Errorf("replace credits: %w", err)
+			}
+		}
+		if err := appendCredits(conn, ws, credits, userOf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type goalRow struct {
+	user  int64
+	event attribution.GoalEvent
+}
+
+// loadGoalEvents reads the stored user events of users whose action names are goal event names, in [lo, hi].
+func loadGoalEvents(ctx context.Context, conn *sql.Conn, ws string, users []int64, names []string, lo, hi int64) ([]goalRow, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT user_id, uuid, ts, name, code, attributes FROM events
+		WHERE ws = ? AND NOT is_campaign AND list_contains(?, user_id) AND ts >= ? AND ts <= ?
+		AND (list_contains(?, name) OR list_contains(?, code))`, ws, users, lo, hi, names, names)
+	if err != nil {
+		return nil, fmt.Errorf("load goal events: %w", err)
+	}
+	defer rows.Close()
+	var out []goalRow
+	for rows.Next() {
+		var g goalRow
+		var name, code string
+		var attrs sql.NullString
+		if err := rows.Scan(&g.user, &g.event.UUID, &g.event.TimeMS, &name, &code, &attrs); err != nil {
+			return nil, fmt.Errorf("load goal events: %w", err)
+		}
+		for _, n := range []string{name, code} {
+			if n != "" {
+				g.event.Names = append(g.event.Names, n)
+			}
+		}
+		if attrs.Valid {
+			g.event.Attributes = json.RawMessage(attrs.String)
+		}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// loadInteractions reads the users' interactions and held-out views in [lo, hi], keeping those that feed a counter
+// for their unit's channel, with dimensions resolved under that channel.
+func loadInteractions(ctx context.Context, conn *sql.Conn, ws string, users []int64, view *domain.CatalogView, lo, hi int64) (map[int64][]attribution.Interaction, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT user_id, campaign_id, uuid, ts, class, counter, channels, platform, pdef, locale, variation
+		FROM events WHERE ws = ? AND is_campaign AND class <> 0 AND list_contains(?, user_id) AND ts >= ? AND ts <= ?`, ws, users, lo, hi)
+	if err != nil {
+		return nil, fmt.Errorf("load interactions: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64][]attribution.Interaction{}
+	channels := map[string]domain.Channel{}
+	for rows.Next() {
+		var u int64
+		var in attribution.Interaction
+		var class, counter, pdef uint8
+		var chans uint16
+		var platform string
+		if err := rows.Scan(&u, &in.Unit, &in.UUID, &in.TimeMS, &class, &counter, &chans, &platform, &pdef, &in.Locale, &in.Variation); err != nil {
+			return nil, fmt.Errorf("load interactions: %w", err)
+		}
+		ch, ok := channels[in.Unit]
+		if !ok {
+			ch = view.Channel(in.Unit)
+			channels[in.Unit] = ch
+		}
+		if !domain.ChannelSet(chans).Has(ch) {
+			continue
+		}
+		in.Class = domain.InteractionClass(class)
+		switch domain.Counter(counter) {
+		case domain.CounterHeldOutCampaign:
+			in.Group = attribution.CampaignControl
+		case domain.CounterHeldOutGlobal:
+			in.Group = attribution.GlobalControl
+		}
+		in.Platform = domain.ResolvePlatform(ch, platform, domain.PlatformDefault(pdef))
+		out[u] = append(out[u], in)
+	}
+	return out, rows.Err()
+}
+
+func appendCredits(conn *sql.Conn, ws string, credits []attribution.Credit, userOf []int64) error {
+	if len(credits) == 0 {
+		return nil
+	}
+	return conn.Raw(func(dc any) error {
+		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "credits")
+		if err != nil {
+			return fmt.Errorf("credits appender: %w", err)
+		}
+		for i, c := range credits {
+			if err := app.AppendRow(ws, c.GoalUUID, userOf[i], c.TimeMS, c.Unit, c.Goal, uint8(c.Type), uint8(c.Group),
+				c.Platform, c.Locale, c.Variation, c.RevenueMicros); err != nil {
+				app.Close()
+				return fmt.Errorf("append credit: %w", err)
+			}
+		}
+		if err := app.Close(); err != nil {
+			return fmt.Errorf("flush credits: %w", err)
+		}
+		return nil
+	})
+}
