@@ -5,9 +5,9 @@ package stats
 import (
 	"context"
 	"fmt"
+	"math/big"
 	"sort"
 	"strings"
-	"math/big"
 	"time"
 
 	"github.com/campaignstats/campaignstats/internal/attribution"
