@@ -182,6 +182,7 @@ func (g *Generator) Generate(emit func(line []byte) error) error {
 		variation := 1 + user%2
 		held := rng.Float64()
 		steps := stepsFor(c.channel, user, rng, held)
+		last := t
 		for si, st := range steps {
 			seq++
 			buf = buf[:0]
@@ -203,7 +204,8 @@ func (g *Generator) Generate(emit func(line []byte) error) error {
 				buf = append(buf, '"')
 			}
 			buf = append(buf, `,"event_time":`...)
-			buf = strconv.AppendInt(buf, min(t+int64(si)*int64(60_000+rng.IntN(3_600_000)), g.opts.End.UnixMilli()-1), 10)
+			last = min(t+int64(si)*int64(60_000+rng.IntN(3_600_000)), g.opts.End.UnixMilli()-1)
+			buf = strconv.AppendInt(buf, last, 10)
 			buf = append(buf, `,"uid":"u`...)
 			buf = strconv.AppendInt(buf, int64(user), 10)
 			buf = append(buf, `","event_attributes":{"campaign_id":"`...)
@@ -234,8 +236,46 @@ func (g *Generator) Generate(emit func(line []byte) error) error {
 				return err
 			}
 		}
+		// Some users convert after the message (held-out users too, at a lower rate): a goal event a few
+		// minutes to a day later.
+		rate := 0.06
+		if held < 0.04 {
+			rate = 0.03
+		}
+		if rng.Float64() < rate && seq < g.opts.Events {
+			seq++
+			at := min(last+int64(60_000+rng.IntN(24*3_600_000)), g.opts.End.UnixMilli()-1)
+			buf = g.goalEvent(buf[:0], seq, user, at, rng)
+			if err := emit(buf); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// goalEvent appends a Purchase (with an amount) or a Sign Up user event.
+func (g *Generator) goalEvent(buf []byte, seq, user int, at int64, rng *rand.Rand) []byte {
+	buf = append(buf, `{"event_uuid":"`...)
+	buf = append(buf, g.opts.Prefix...)
+	buf = append(buf, '-')
+	buf = strconv.AppendUint(buf, g.opts.Seed, 10)
+	buf = append(buf, '-')
+	buf = strconv.AppendInt(buf, int64(seq), 10)
+	if rng.Float64() < 0.7 {
+		buf = append(buf, `","event_name":"Purchase","event_code":"PURCHASE","event_time":`...)
+		buf = strconv.AppendInt(buf, at, 10)
+		buf = append(buf, `,"uid":"u`...)
+		buf = strconv.AppendInt(buf, int64(user), 10)
+		buf = append(buf, `","event_attributes":{"amount":`...)
+		buf = strconv.AppendFloat(buf, float64(500+rng.IntN(20000))/100, 'f', 2, 64)
+		return append(buf, "}}\n"...)
+	}
+	buf = append(buf, `","event_name":"Sign Up","event_time":`...)
+	buf = strconv.AppendInt(buf, at, 10)
+	buf = append(buf, `,"uid":"u`...)
+	buf = strconv.AppendInt(buf, int64(user), 10)
+	return append(buf, "\"}\n"...)
 }
 
 // pick maps a uniform number to a sendable campaign index by weight.
