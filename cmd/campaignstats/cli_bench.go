@@ -33,6 +33,8 @@ type benchResult struct {
 	IngestLatencyMS    map[string]float64 `json:"ingest_batch_latency_ms"`
 	StatsLargestMS     map[string]float64 `json:"stats_largest_campaign_30d_unique_ms"`
 	StatsTop10MS       map[string]float64 `json:"stats_top10_campaigns_30d_unique_ms"`
+	// StatsConversionMS is the largest campaign over 30 days, UNIQUE, under each attribution type.
+	StatsConversionMS map[string]map[string]float64 `json:"stats_largest_campaign_30d_unique_by_attribution_ms"`
 	VisibilityMS       map[string]float64 `json:"time_to_visibility_ms"`
 	ServerPeakRSSMiB   float64            `json:"server_peak_rss_mib,omitempty"`
 	Naive              *naiveResult       `json:"naive,omitempty"`
@@ -140,8 +142,15 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	from := end.AddDate(0, 0, -30).Format(time.DateOnly)
 	to := end.AddDate(0, 0, -1).Format(time.DateOnly)
 	var err error
-	if res.StatsLargestMS, err = b.statsLatency(ctx, largest[:1], from, to, *statsCalls); err == nil {
-		res.StatsTop10MS, err = b.statsLatency(ctx, largest, from, to, *statsCalls)
+	if res.StatsLargestMS, err = b.statsLatency(ctx, largest[:1], from, to, "VIEW_THROUGH", *statsCalls); err == nil {
+		res.StatsTop10MS, err = b.statsLatency(ctx, largest, from, to, "VIEW_THROUGH", *statsCalls)
+	}
+	res.StatsConversionMS = map[string]map[string]float64{}
+	for _, at := range []string{"VIEW_THROUGH", "CLICK_THROUGH", "IN_SESSION", "TOTAL_CONVERSIONS", "CLICK_CONVERSIONS"} {
+		if err != nil {
+			break
+		}
+		res.StatsConversionMS[at], err = b.statsLatency(ctx, largest[:1], from, to, at, max(*statsCalls/4, 1))
 	}
 	if err == nil {
 		res.VisibilityMS, err = b.visibility(ctx, largest[0], 20)
@@ -255,12 +264,12 @@ func (b *bencher) ingest(ctx context.Context, gen *demo.Generator, batchSize, wo
 }
 
 // statsLatency calls the Stats API calls times for the campaigns over [from, to], UNIQUE.
-func (b *bencher) statsLatency(ctx context.Context, ids []string, from, to string, calls int) (map[string]float64, error) {
+func (b *bencher) statsLatency(ctx context.Context, ids []string, from, to, attributionType string, calls int) (map[string]float64, error) {
 	var lat []time.Duration
 	for i := 0; i < calls; i++ {
 		t0 := time.Now()
 		_, err := b.c.CampaignStats(ctx, b.ws, b.reportKey, client.StatsRequest{RequestID: "bench-" + strconv.Itoa(i),
-			CampaignIDs: ids, StartDate: from, EndDate: to, AttributionType: "VIEW_THROUGH", MetricType: "UNIQUE"})
+			CampaignIDs: ids, StartDate: from, EndDate: to, AttributionType: attributionType, MetricType: "UNIQUE"})
 		if err != nil {
 			return nil, fmt.Errorf("stats: %w", err)
 		}
@@ -353,6 +362,11 @@ func printBench(w io.Writer, r benchResult) {
 	row("ingest batch latency", r.IngestLatencyMS)
 	row("stats largest 30d", r.StatsLargestMS)
 	row("stats top-10 30d", r.StatsTop10MS)
+	for _, at := range []string{"VIEW_THROUGH", "CLICK_THROUGH", "IN_SESSION", "TOTAL_CONVERSIONS", "CLICK_CONVERSIONS"} {
+		if m, ok := r.StatsConversionMS[at]; ok {
+			row("  "+strings.ToLower(at), m)
+		}
+	}
 	row("time to visibility", r.VisibilityMS)
 	if r.ServerPeakRSSMiB > 0 {
 		fmt.Fprintf(w, "server peak RSS        %.0f MiB\n", r.ServerPeakRSSMiB)
@@ -360,7 +374,9 @@ func printBench(w io.Writer, r benchResult) {
 	if r.Naive != nil {
 		row("naive SQL largest", r.Naive.LargestMS)
 		row("naive SQL top-10", r.Naive.Top10MS)
-		fmt.Fprintf(w, "naive/engine p50       largest %.1fx  top-10 %.1fx\n",
-			r.Naive.LargestMS["p50"]/r.StatsLargestMS["p50"], r.Naive.Top10MS["p50"]/r.StatsTop10MS["p50"])
+		row("naive SQL conversions", r.Naive.ConversionMS)
+		fmt.Fprintf(w, "naive/engine p50       largest %.1fx  top-10 %.1fx  conversions (view-through) %.1fx\n",
+			r.Naive.LargestMS["p50"]/r.StatsLargestMS["p50"], r.Naive.Top10MS["p50"]/r.StatsTop10MS["p50"],
+			r.Naive.ConversionMS["p50"]/r.StatsConversionMS["VIEW_THROUGH"]["p50"])
 	}
 }
