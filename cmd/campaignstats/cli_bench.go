@@ -35,9 +35,9 @@ type benchResult struct {
 	StatsTop10MS       map[string]float64 `json:"stats_top10_campaigns_30d_unique_ms"`
 	// StatsConversionMS is the largest campaign over 30 days, UNIQUE, under each attribution type.
 	StatsConversionMS map[string]map[string]float64 `json:"stats_largest_campaign_30d_unique_by_attribution_ms"`
-	VisibilityMS       map[string]float64 `json:"time_to_visibility_ms"`
-	ServerPeakRSSMiB   float64            `json:"server_peak_rss_mib,omitempty"`
-	Naive              *naiveResult       `json:"naive,omitempty"`
+	VisibilityMS      map[string]float64            `json:"time_to_visibility_ms"`
+	ServerPeakRSSMiB  float64                       `json:"server_peak_rss_mib,omitempty"`
+	Naive             *naiveResult                  `json:"naive,omitempty"`
 }
 
 // runBench is `campaignstats bench`.
