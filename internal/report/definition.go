@@ -1,0 +1,55 @@
+// Package report implements report definitions, schedules, runs and files (SPEC §8).
+package report
+
+// Definition is a validated report definition (SPEC §8.2) in its stored form. Optional fields hold their
+// defaults after validation.
+type Definition struct {
+	Name            string              `json:"name"`
+	Campaigns       *CampaignFilter     `json:"campaigns"`
+	Range           Range               `json:"range"`
+	Granularity     string              `json:"granularity"`      // "aggregate" or "daily"
+	SplitBy         []string            `json:"split_by"`         // subset of platform, locale, variation
+	MetricType      string              `json:"metric_type"`      // "TOTAL" or "UNIQUE"
+	AttributionType string              `json:"attribution_type"` // SPEC §5.3 names, upper case
+	Columns         map[string][]string `json:"columns,omitempty"`
+	Separator       string              `json:"separator"`
+	Compression     string              `json:"compression"` // "zip" or "gzip"
+	Schedule        *Schedule           `json:"schedule"`
+	WebhookURL      string              `json:"webhook_url,omitempty"`
+}
+
+// CampaignFilter selects campaigns (SPEC §8.2 `campaigns`); every given filter must hold.
+type CampaignFilter struct {
+	IDs             []string `json:"ids"`
+	Channels        []string `json:"channels"`
+	Tags            []string `json:"tags"`
+	DeliveryTypes   []string `json:"delivery_types"`
+	IncludeChildren bool     `json:"include_children"`
+}
+
+// Range is either fixed dates or the last n complete days before the generation date.
+type Range struct {
+	StartDate string `json:"start_date,omitempty"`
+	EndDate   string `json:"end_date,omitempty"`
+	LastDays  int    `json:"last_days,omitempty"`
+}
+
+// Schedule says when a report runs (SPEC §8.3), in the workspace timezone.
+type Schedule struct {
+	Type       string   `json:"type"` // once, daily, weekly, monthly
+	At         string   `json:"at,omitempty"`
+	Date       string   `json:"date,omitempty"`
+	Weekdays   []string `json:"weekdays,omitempty"`
+	DayOfMonth int      `json:"day_of_month,omitempty"`
+}
+
+// FileStem is the report name with spaces replaced by underscores (SPEC §8.5).
+func (d Definition) FileStem() string {
+	b := []byte(d.Name)
+	for i, c := range b {
+		if c == ' ' {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
