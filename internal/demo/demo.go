@@ -185,13 +185,7 @@ func (g *Generator) Generate(emit func(line []byte) error) error {
 		last := t
 		for si, st := range steps {
 			seq++
-			buf = buf[:0]
-			buf = append(buf, `{"event_uuid":"`...)
-			buf = append(buf, g.opts.Prefix...)
-			buf = append(buf, '-')
-			buf = strconv.AppendUint(buf, g.opts.Seed, 10)
-			buf = append(buf, '-')
-			buf = strconv.AppendInt(buf, int64(seq), 10)
+			buf = g.appendUUID(buf[:0], seq)
 			buf = append(buf, '"')
 			if st.code != "" {
 				buf = append(buf, `,"event_code":"`...)
@@ -254,14 +248,19 @@ func (g *Generator) Generate(emit func(line []byte) error) error {
 	return nil
 }
 
-// goalEvent appends a Purchase (with an amount) or a Sign Up user event.
-func (g *Generator) goalEvent(buf []byte, seq, user int, at int64, rng *rand.Rand) []byte {
+// appendUUID starts an event object with its deterministic uuid (left open after the uuid text).
+func (g *Generator) appendUUID(buf []byte, seq int) []byte {
 	buf = append(buf, `{"event_uuid":"`...)
 	buf = append(buf, g.opts.Prefix...)
 	buf = append(buf, '-')
 	buf = strconv.AppendUint(buf, g.opts.Seed, 10)
 	buf = append(buf, '-')
-	buf = strconv.AppendInt(buf, int64(seq), 10)
+	return strconv.AppendInt(buf, int64(seq), 10)
+}
+
+// goalEvent appends a Purchase (with an amount) or a Sign Up user event.
+func (g *Generator) goalEvent(buf []byte, seq, user int, at int64, rng *rand.Rand) []byte {
+	buf = g.appendUUID(buf, seq)
 	if rng.Float64() < 0.7 {
 		buf = append(buf, `","event_name":"Purchase","event_code":"PURCHASE","event_time":`...)
 		buf = strconv.AppendInt(buf, at, 10)
