@@ -1,0 +1,80 @@
+package catalog
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/campaignstats/campaignstats/internal/domain"
+)
+
+func parseTime(raw json.RawMessage) (int64, error) {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return 0, errors.New("bad")
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	return t.UnixMilli(), err
+}
+
+func TestParsePutRules(t *testing.T) {
+	for _, tc := range []struct{ body, attr, msg string }{
+		{`{"campaign_id":"other"}`, "campaign_id", "campaign_id does not match the path"},
+		{`{"channel":"fax"}`, "channel", "channel must be one of PUSH, EMAIL, SMS, WHATSAPP, IN_APP, ON_SITE, CARDS, CONNECTORS, FACEBOOK, GOOGLE_ADS"},
+		{`{"campaign_delivery_type":"GENERAL"}`, "campaign_delivery_type", ""},
+		{`{"parent_campaign_id":"c1"}`, "parent_campaign_id", ""},
+		{`{"parent_campaign_id":"bad id"}`, "parent_campaign_id", "parent_campaign_id is invalid"},
+		{`{"campaign_status":"live"}`, "campaign_status", ""},
+		{`{"campaign_tags":["a",""]}`, "campaign_tags[1]", ""},
+		{`{"platform":["TV"]}`, "platform", ""},
+		{`{"campaign_start_time":"tomorrow"}`, "campaign_start_time", ""},
+		{`{"conversion_goal_details":{"goals":[{"goal_name":"A","goal_event_name":"x"},{"goal_name":"A","goal_event_name":"y"}]}}`, "conversion_goal_details.goals[1].goal_name", ""},
+		{`{"conversion_goal_details":{"goals":[{"goal_name":"A","goal_event_name":"x","is_primary_goal":true},{"goal_name":"B","goal_event_name":"y","is_primary_goal":true}]}}`, "conversion_goal_details.goals[1].is_primary_goal", ""},
+		{`{"conversion_goal_details":{"goals":[{"goal_name":"A","goal_event_name":"x","goal_event_attribute":{"name":"a","condition":"near"}}]}}`, "conversion_goal_details.goals[0].goal_event_attribute.condition", ""},
+		{`{"control_group_details":{"campaign_control_group_percentage":101}}`, "control_group_details.campaign_control_group_percentage", ""},
+	} {
+		_, err := ParsePut([]byte(tc.body), "c1", parseTime)
+		if err == nil || err.Attribute != tc.attr || (tc.msg != "" && err.Message != tc.msg) {
+			t.Errorf("%s: got %v, want attribute %q %q", tc.body, err, tc.attr, tc.msg)
+		}
+	}
+	f, err := ParsePut([]byte(`{"campaign_name":"Spring","channel":"web push","campaign_status":"paused","campaign_start_time":"2025-03-01T09:00:00Z"}`), "c1", parseTime)
+	if err != nil || *f.Channel != domain.ChannelPush || *f.Status != "PAUSED" || *f.StartTimeMS != 1740819600000 {
+		t.Fatalf("valid body: %+v %v", f, err)
+	}
+}
+
+func TestApplyHierarchyRules(t *testing.T) {
+	now := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	parent := "P"
+	child := domain.Campaign{ID: "C", Explicit: domain.CampaignFields{ParentID: &parent}}
+	view := domain.NewCatalogView([]domain.Campaign{{ID: "P"}, child, {ID: "X"}})
+	// X cannot take C (a child) as its parent.
+	c := "C"
+	if _, _, err := Apply(view, "X", domain.CampaignFields{ParentID: &c}, now); err == nil || err.Message != "parent_campaign_id refers to a child campaign" {
+		t.Fatalf("child as parent: %v", err)
+	}
+	// P has children and cannot get a parent.
+	x := "X"
+	if _, _, err := Apply(view, "P", domain.CampaignFields{ParentID: &x}, now); err == nil || err.Message != "campaign has child campaigns and cannot have a parent" {
+		t.Fatalf("parent with children: %v", err)
+	}
+	// An unknown parent is registered as a placeholder; a new campaign is created (201).
+	np := "NEW"
+	recs, created, err := Apply(view, "Y", domain.CampaignFields{ParentID: &np}, now)
+	if err != nil || !created || len(recs) != 2 || recs[1].ID != "NEW" {
+		t.Fatalf("placeholder: %+v %v %v", recs, created, err)
+	}
+	// The window is checked against the effective channel.
+	w := 100
+	email := domain.ChannelEmail
+	if _, _, err := Apply(view, "Z", domain.CampaignFields{Channel: &email, Goals: &domain.GoalDetails{AttributionWindowHours: &w}}, now); err != nil {
+		t.Fatalf("100 h is valid for EMAIL: %v", err)
+	}
+	push := domain.ChannelPush
+	if _, _, err := Apply(view, "Z", domain.CampaignFields{Channel: &push, Goals: &domain.GoalDetails{AttributionWindowHours: &w}}, now); err == nil ||
+		err.Message != "attribution_window_in_hours must be between 1 and 36 for PUSH" {
+		t.Fatalf("100 h for PUSH: %v", err)
+	}
+}

@@ -1,0 +1,63 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaultsMatchSpec(t *testing.T) {
+	c, err := Load(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.DataDir != "./data" || c.Store != "embedded" || c.MaxStreamBody != 16<<20 || c.MaxTrackBody != 128<<10 ||
+		c.DefaultRateLimit != 100 || c.ReportRetention != 168*time.Hour || c.ReportWorkers != 2 || c.WebhookTimeout != 10*time.Second ||
+		c.QuarantineRetention != 720*time.Hour || c.ShutdownTimeout != 30*time.Second || c.LogLevel != "info" || c.LogFormat != "json" {
+		t.Fatalf("defaults differ from SPEC §10.2: %+v", c)
+	}
+}
+
+func TestFlagBeatsEnvironment(t *testing.T) {
+	c, err := Load([]string{"--addr", ":9000", "--max-stream-body", "2MiB"}, env(map[string]string{
+		"CAMPAIGNSTATS_ADDR": ":7000", "CAMPAIGNSTATS_DATA_DIR": "/srv/cs", "CAMPAIGNSTATS_MAX_STREAM_BODY": "1KiB",
+		"CAMPAIGNSTATS_QUARANTINE_RETENTION": "0", "CAMPAIGNSTATS_ADMIN_TOKEN": "0123456789abcdef",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":9000" || c.DataDir != "/srv/cs" || c.MaxStreamBody != 2<<20 || c.QuarantineRetention != 0 || c.AdminToken != "0123456789abcdef" {
+		t.Fatalf("precedence: %+v", c)
+	}
+}
+
+func TestInvalidConfiguration(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{[]string{"--store", "postgres://x"}, nil, "unknown store"},
+		{[]string{"--max-stream-body", "lots"}, nil, "invalid size"},
+		{[]string{"--report-retention", "soon"}, nil, "invalid"},
+		{nil, map[string]string{"CAMPAIGNSTATS_ADMIN_TOKEN": "short"}, "at least 16"},
+		{[]string{"--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key"}, nil, "TLS file"},
+		{[]string{"--log-level", "loud"}, nil, "unknown level"},
+		{nil, map[string]string{"CAMPAIGNSTATS_DEFAULT_RATE_LIMIT": "0"}, "between 1 and 100000"},
+	} {
+		_, err := Load(tc.args, env(tc.env))
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v %v: got %v, want an error containing %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"16MiB": 16 << 20, "128KiB": 128 << 10, "1GiB": 1 << 30, "4096": 4096, "2MB": 2 << 20} {
+		if got, err := ParseSize(in); err != nil || got != want {
+			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+}
