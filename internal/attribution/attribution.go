@@ -226,7 +226,12 @@ type matched struct {
 // (range) is the caller's. Credits are sorted by unit, then type (None first), then group, then the unit's goal
 // order. Interactions of units that have no goal matching e are ignored.
 func (c *Catalog) Evaluate(e GoalEvent, interactions []Interaction) []Credit {
-	ms := c.match(e)
+	// Only units the user interacted with (or was held out of) can be credited: match goals for those alone.
+	present := make(map[string]bool, 8)
+	for i := range interactions {
+		present[interactions[i].Unit] = true
+	}
+	ms := c.match(e, present)
 	if len(ms) == 0 {
 		return nil
 	}
@@ -337,8 +342,10 @@ func (c *Catalog) Evaluate(e GoalEvent, interactions []Interaction) []Credit {
 	return out
 }
 
-// match computes M and G_C (step 1) with each matching goal's revenue, sorted by unit id.
-func (c *Catalog) match(e GoalEvent) []matched {
+// match computes M and G_C (step 1) with each matching goal's revenue, sorted by unit id, restricted to the units
+// in present when it is not nil (the others have no interaction and so no credit).
+func (c *Catalog) match(e GoalEvent, present map[string]bool) []matched {
+	position := map[string]int{}
 	var ms []matched
 	var attrs map[string]json.RawMessage
 	decoded := false
@@ -355,8 +362,8 @@ func (c *Catalog) match(e GoalEvent) []matched {
 			continue
 		}
 		for _, r := range refs {
-			if done[r] {
-				continue // the goal already matched through another action name
+			if done[r] || (present != nil && !present[r.unit]) {
+				continue // already matched through another action name, or a unit the user never touched
 			}
 			u := c.units[r.unit]
 			g := &u.goals[r.idx]
@@ -371,16 +378,11 @@ func (c *Catalog) match(e GoalEvent) []matched {
 			if g.revenueKey != "" {
 				rev = revenueFrom(getAttrs(), g.revenueKey)
 			}
-			k := -1
-			for i := range ms {
-				if ms[i].unit == r.unit {
-					k = i
-					break
-				}
-			}
-			if k < 0 {
+			k, ok := position[r.unit]
+			if !ok {
 				ms = append(ms, matched{unit: r.unit, info: u})
 				k = len(ms) - 1
+				position[r.unit] = k
 			}
 			ms[k].goals = append(ms[k].goals, r.idx)
 			ms[k].revenue = append(ms[k].revenue, rev)

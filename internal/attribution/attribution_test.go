@@ -306,7 +306,7 @@ func TestControlGroups(t *testing.T) {
 
 // reference is a direct transcription of SPEC §6.2 used to cross-check Evaluate.
 func reference(c *Catalog, e GoalEvent, ints []Interaction) []Credit {
-	ms := c.match(e)
+	ms := c.match(e, nil)
 	var out []Credit
 	recentFirst := func(l []Interaction) {
 		sort.Slice(l, func(i, j int) bool {

@@ -266,7 +266,7 @@ func (s *Store) storedUUIDs(ctx context.Context, conn *sql.Conn, ws string, cand
 	if len(candidates) == 0 {
 		return out, nil
 	}
-	rows, err := conn.QueryContext(ctx, `SELECT uuid FROM events WHERE ws = ? AND list_contains(?, uuid)`, ws, candidates)
+	rows, err := conn.QueryContext(ctx, `SELECT uuid FROM events WHERE ws = ? AND uuid IN (SELECT unnest(?::VARCHAR[]))`, ws, candidates)
 	if err != nil {
 		return nil, fmt.Errorf("dedup query: %w", err)
 	}

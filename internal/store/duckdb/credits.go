@@ -25,8 +25,10 @@ import (
 // only after the transaction that made the credits match it has committed.
 type creditState struct {
 	signatures map[string]string // per campaign: the attribution-relevant catalog state its credits were computed for
-	goalUsers  map[int64]bool    // users with at least one stored event whose action name is a goal event name
-	goalNames  map[string]bool   // the goal event names goalUsers was built for
+	// goalTimes holds, per user, the sorted times of their stored events whose action name is a goal event name.
+	// It may hold extra entries (from a transaction that rolled back): that only costs an extra evaluation.
+	goalTimes map[int64][]int64
+	goalNames map[string]bool // the goal event names goalTimes was built for
 }
 
 // signatures digests, per campaign, everything in the catalog that changes its credits: effective channel,
@@ -88,33 +90,29 @@ func (s *Store) updateCredits(ctx context.Context, conn *sql.Conn, ws string, st
 	if st == nil || st.needsRebuild(sigs, names) {
 		return s.rebuildCredits(ctx, conn, ws, view, cat, sigs)
 	}
-	next := &creditState{signatures: sigs, goalUsers: st.goalUsers, goalNames: names}
+	next := &creditState{signatures: sigs, goalTimes: st.goalTimes, goalNames: names}
 	if len(names) == 0 {
 		return next, nil
 	}
 	affected := map[int64][]window{}
 	maxW := cat.MaxWindowMS()
-	var newGoalUsers []int64
 	for i := range stored {
 		e := &stored[i]
-		uid := userID(e.UserKey)
-		switch {
-		case !e.Campaign && (names[e.Name] || names[e.Code]):
-			if !st.goalUsers[uid] {
-				newGoalUsers = append(newGoalUsers, uid)
-			}
+		if !e.Campaign && (names[e.Name] || names[e.Code]) {
+			uid := userID(e.UserKey)
+			next.goalTimes[uid] = insertSorted(next.goalTimes[uid], e.TimeMS)
 			affected[uid] = append(affected[uid], window{e.TimeMS, e.TimeMS})
-		case e.Campaign && e.Class != domain.ClassNone && st.goalUsers[uid]:
-			affected[uid] = append(affected[uid], window{e.TimeMS, e.TimeMS + maxW})
 		}
 	}
-	if len(newGoalUsers) > 0 {
-		next.goalUsers = make(map[int64]bool, len(st.goalUsers)+len(newGoalUsers))
-		for u := range st.goalUsers {
-			next.goalUsers[u] = true
+	for i := range stored {
+		e := &stored[i]
+		if !e.Campaign || e.Class == domain.ClassNone {
+			continue
 		}
-		for _, u := range newGoalUsers {
-			next.goalUsers[u] = true
+		// An interaction at s can only change goal events of its user in [s, s + longest window].
+		uid := userID(e.UserKey)
+		if times := next.goalTimes[uid]; hasTimeIn(times, e.TimeMS, e.TimeMS+maxW) {
+			affected[uid] = append(affected[uid], window{e.TimeMS, e.TimeMS + maxW})
 		}
 	}
 	if len(affected) == 0 {
@@ -128,6 +126,21 @@ func (s *Store) creditStateOf(ctx context.Context, ws string) (*creditState, err
 	s.catalogMu.RLock()
 	defer s.catalogMu.RUnlock()
 	return s.credits[ws], nil
+}
+
+// insertSorted inserts t into the sorted slice.
+func insertSorted(times []int64, t int64) []int64 {
+	i := sort.Search(len(times), func(i int) bool { return times[i] >= t })
+	times = append(times, 0)
+	copy(times[i+1:], times[i:])
+	times[i] = t
+	return times
+}
+
+// hasTimeIn reports whether a sorted slice holds a time in [from, to].
+func hasTimeIn(times []int64, from, to int64) bool {
+	i := sort.Search(len(times), func(i int) bool { return times[i] >= from })
+	return i < len(times) && times[i] <= to
 }
 
 func sameNames(a, b map[string]bool) bool {
@@ -146,30 +159,30 @@ func sameNames(a, b map[string]bool) bool {
 func (s *Store) rebuildCredits(ctx context.Context, conn *sql.Conn, ws string, view *domain.CatalogView, cat *attribution.Catalog,
 	sigs map[string]string) (*creditState, error) {
 	names := cat.GoalNames()
-	st := &creditState{signatures: sigs, goalUsers: map[int64]bool{}, goalNames: names}
+	st := &creditState{signatures: sigs, goalTimes: map[int64][]int64{}, goalNames: names}
 	if _, err := conn.ExecContext(ctx, `DELETE FROM credits WHERE ws = ?`, ws); err != nil {
 		return nil, fmt.Errorf("rebuild credits: %w", err)
 	}
 	if len(names) > 0 {
-		rows, err := conn.QueryContext(ctx, `SELECT DISTINCT user_id FROM events WHERE ws = ? AND NOT is_campaign
-			AND (list_contains(?, name) OR list_contains(?, code))`, ws, keys(names), keys(names))
+		rows, err := conn.QueryContext(ctx, `SELECT user_id, ts FROM events WHERE ws = ? AND NOT is_campaign
+			AND (name IN (SELECT unnest(?::VARCHAR[])) OR code IN (SELECT unnest(?::VARCHAR[]))) ORDER BY user_id, ts`, ws, keys(names), keys(names))
 		if err != nil {
 			return nil, fmt.Errorf("rebuild credits: %w", err)
 		}
 		for rows.Next() {
-			var u int64
-			if err := rows.Scan(&u); err != nil {
+			var u, t int64
+			if err := rows.Scan(&u, &t); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("rebuild credits: %w", err)
 			}
-			st.goalUsers[u] = true
+			st.goalTimes[u] = append(st.goalTimes[u], t)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return nil, fmt.Errorf("rebuild credits: %w", err)
 		}
 		all := map[int64][]window{}
-		for u := range st.goalUsers {
+		for u := range st.goalTimes {
 			all[u] = []window{{-1 << 62, 1 << 62}}
 		}
 		if err := s.evaluateUsers(ctx, conn, ws, view, cat, all, true); err != nil {
@@ -254,7 +267,7 @@ func (s *Store) evaluateUsers(ctx context.Context, conn *sql.Conn, ws string, vi
 			}
 		}
 		if !fresh {
-			if _, err := conn.ExecContext(ctx, `DELETE FROM credits WHERE ws = ? AND list_contains(?, goal_uuid)`, ws, uuids); err != nil {
+			if _, err := conn.ExecContext(ctx, `DELETE FROM credits WHERE ws = ? AND goal_uuid IN (SELECT unnest(?::VARCHAR[]))`, ws, uuids); err != nil {
 				return fmt.Errorf("replace credits: %w", err)
 			}
 		}
@@ -273,8 +286,8 @@ type goalRow struct {
 // loadGoalEvents reads the stored user events of users whose action names are goal event names, in [lo, hi].
 func loadGoalEvents(ctx context.Context, conn *sql.Conn, ws string, users []int64, names []string, lo, hi int64) ([]goalRow, error) {
 	rows, err := conn.QueryContext(ctx, `SELECT user_id, uuid, ts, name, code, attributes FROM events
-		WHERE ws = ? AND NOT is_campaign AND list_contains(?, user_id) AND ts >= ? AND ts <= ?
-		AND (list_contains(?, name) OR list_contains(?, code))`, ws, users, lo, hi, names, names)
+		WHERE ws = ? AND NOT is_campaign AND user_id IN (SELECT unnest(?::BIGINT[])) AND ts >= ? AND ts <= ?
+		AND (name IN (SELECT unnest(?::VARCHAR[])) OR code IN (SELECT unnest(?::VARCHAR[])))`, ws, users, lo, hi, names, names)
 	if err != nil {
 		return nil, fmt.Errorf("load goal events: %w", err)
 	}
@@ -304,7 +317,7 @@ func loadGoalEvents(ctx context.Context, conn *sql.Conn, ws string, users []int6
 // for their unit's channel, with dimensions resolved under that channel.
 func loadInteractions(ctx context.Context, conn *sql.Conn, ws string, users []int64, view *domain.CatalogView, lo, hi int64) (map[int64][]attribution.Interaction, error) {
 	rows, err := conn.QueryContext(ctx, `SELECT user_id, campaign_id, uuid, ts, class, counter, channels, platform, pdef, locale, variation
-		FROM events WHERE ws = ? AND is_campaign AND class <> 0 AND list_contains(?, user_id) AND ts >= ? AND ts <= ?`, ws, users, lo, hi)
+		FROM events WHERE ws = ? AND is_campaign AND class <> 0 AND user_id IN (SELECT unnest(?::BIGINT[])) AND ts >= ? AND ts <= ?`, ws, users, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("load interactions: %w", err)
 	}
