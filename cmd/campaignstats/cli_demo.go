@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +15,9 @@ import (
 	"github.com/campaignstats/campaignstats/internal/app"
 	"github.com/campaignstats/campaignstats/internal/config"
 	"github.com/campaignstats/campaignstats/internal/demo"
+	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/report"
+	"github.com/campaignstats/campaignstats/internal/store"
 	"github.com/campaignstats/campaignstats/internal/workspace"
 )
 
@@ -36,6 +41,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return exitUsage
 	}
 	cfg.AdminToken = getenv("CAMPAIGNSTATS_ADMIN_TOKEN")
+	cfg.Version = version
 	if cfg.DataDir == "" {
 		dir, err := os.MkdirTemp("", "campaignstats-demo-")
 		if err != nil {
@@ -67,6 +73,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		srv.Close(context.Background())
 		return exitRuntime
 	}
+	download := demoReport(ctx, srv, ws, stderr)
 	base := srv.LocalURL()
 	start := time.Now().UTC().AddDate(0, 0, -min(*days, 30)).Format(time.DateOnly)
 	today := time.Now().UTC().Format(time.DateOnly)
@@ -81,13 +88,14 @@ Stats for the most recent campaigns:
     -u '%s:%s' -H 'MOE-APPKEY: %s' -H 'Content-Type: application/json' \
     -d '{"request_id":"demo-1","start_date":"%s","end_date":"%s","attribution_type":"VIEW_THROUGH","metric_type":"UNIQUE"}'
 
+%s
 Send one more event:
   curl -s -X POST %s/v1/streams/%s -u '%s:%s' -H 'Content-Type: application/json' \
     -d '{"events":[{"event_code":"MOE_EMAIL_OPEN","event_uuid":"demo-extra-1","event_time":%d,"uid":"u1","event_attributes":{"campaign_id":"demo_email_001"}}]}'
 
 Press Ctrl-C to stop.
 `, base, cfg.DataDir, ws.ID, ws.ReportKey, ws.DataKey,
-		base, ws.ID, ws.ReportKey, ws.ID, start, today,
+		base, ws.ID, ws.ReportKey, ws.ID, start, today, download,
 		base, ws.ID, ws.ID, ws.DataKey, time.Now().Unix())
 	return serveUntilDone(ctx, srv, cfg, logger)
 }
@@ -128,4 +136,35 @@ func loadDemo(ctx context.Context, c *client.Client, wsID, dataKey string, gen *
 	}
 	fmt.Fprintf(stderr, "demo: loaded %d campaigns and %d events\n", len(gen.Campaigns()), total)
 	return err
+}
+
+// demoReport defines a daily report over the last 7 days, runs it once and returns the text of a signed download
+// command for its file (empty when the run did not succeed).
+func demoReport(ctx context.Context, srv *app.Server, ws domain.Workspace, stderr io.Writer) string {
+	def, err := report.ParseDefinition([]byte(`{"name":"Demo Daily Report","range":{"last_days":7},"granularity":"daily",` +
+		`"split_by":["platform"],"compression":"zip"}`))
+	if err == nil {
+		var rep report.Report
+		if rep, err = srv.Reports().Create(ctx, ws, def); err == nil {
+			var run report.Run
+			if run, err = srv.Reports().RunNow(ctx, ws, rep.ID); err == nil {
+				for i := 0; i < 600; i++ {
+					runs, rerr := srv.Reports().Runs(ctx, ws, rep.ID, 1)
+					if rerr == nil && len(runs) == 1 && runs[0].ID == run.ID && (runs[0].Status == store.RunSuccessful || runs[0].Status == store.RunFailed) {
+						run = runs[0]
+						break
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				if run.Status == store.RunSuccessful {
+					sum := sha256.Sum256([]byte(ws.ID + "|" + run.Filename + "|" + ws.ReportKey))
+					return fmt.Sprintf("Download the demo report (%s, %d rows):\n  curl -s -o %s -H 'Signature: %s' %s/campaign_reports/rest_api/%s/%s\n",
+						run.Filename, run.Rows, run.Filename, hex.EncodeToString(sum[:]), srv.LocalURL(), ws.ID, run.Filename)
+				}
+				err = fmt.Errorf("run ended %s", run.Status)
+			}
+		}
+	}
+	fmt.Fprintf(stderr, "demo: report not generated: %v\n", err)
+	return ""
 }

@@ -40,6 +40,7 @@ commands:
   workspace   create|list|get|update|disable|enable|rotate|quarantine workspaces
   ingest      send event files (Streams, NDJSON, Track, Bulk) to a server
   stats       call the Stats API
+  report      create|list|get|update|delete|run|runs|download report definitions and files
   bench       load-test a server: ingest throughput, Stats latency, time to visibility
   version     print the version
 
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runIngest(ctx, rest, getenv, stdin, stdout, stderr)
 	case "stats":
 		return runStats(ctx, rest, getenv, stdout, stderr)
+	case "report":
+		return runReport(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, getenv, stdout, stderr)
 	case "version":
@@ -105,6 +108,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stderr, "campaignstats serve: %v\n", err)
 		return exitUsage
 	}
+	cfg.Version = version
 	logger := newLogger(cfg, stderr)
 	srv, err := app.Start(ctx, cfg, logger, time.Now)
 	if err != nil {

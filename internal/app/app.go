@@ -18,9 +18,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/campaignstats/campaignstats/api"
+	"github.com/campaignstats/campaignstats/internal/blob"
 	"github.com/campaignstats/campaignstats/internal/config"
 	"github.com/campaignstats/campaignstats/internal/httpapi"
 	"github.com/campaignstats/campaignstats/internal/ratelimit"
+	"github.com/campaignstats/campaignstats/internal/report"
 	"github.com/campaignstats/campaignstats/internal/stats"
 	"github.com/campaignstats/campaignstats/internal/store"
 	"github.com/campaignstats/campaignstats/internal/store/duckdb"
@@ -29,6 +31,22 @@ import (
 
 // DBFile is the embedded database file name inside --data-dir.
 const DBFile = "campaignstats.duckdb"
+
+// openReportStorage opens the report file directory (--report-storage, default <data-dir>/reports).
+func openReportStorage(cfg config.Config) (blob.Store, error) {
+	dir := cfg.ReportStorage
+	if dir == "" {
+		dir = filepath.Join(cfg.DataDir, "reports")
+	}
+	if strings.HasPrefix(dir, "s3://") {
+		return nil, fmt.Errorf("--report-storage %s: S3 storage is not available in this build; use a directory", dir)
+	}
+	files, err := blob.OpenDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("report storage %s: %w", dir, err)
+	}
+	return files, nil
+}
 
 // OpenStore opens the configured store. Only the embedded store exists so far.
 func OpenStore(ctx context.Context, cfg config.Config, now func() time.Time) (store.Store, error) {
@@ -47,20 +65,61 @@ func OpenStore(ctx context.Context, cfg config.Config, now func() time.Time) (st
 
 // Server is a running campaignstats service.
 type Server struct {
-	cfg      config.Config
-	logger   *slog.Logger
-	store    store.Store
-	api      *httpapi.Server
-	ws       *workspace.Service
-	http     *http.Server
-	listener net.Listener
-	served   chan error
-	stop     context.CancelFunc
-	bgDone   chan struct{}
+	cfg       config.Config
+	logger    *slog.Logger
+	store     store.Store
+	api       *httpapi.Server
+	ws        *workspace.Service
+	reports   *report.Service
+	workers   *report.Workers
+	files     blob.Store
+	notifier  *report.WebhookNotifier
+	http      *http.Server
+	listener  net.Listener
+	served    chan error
+	stop      context.CancelFunc
+	bgDone    chan struct{}
+	schedDone chan struct{}
 }
 
-// Start opens the store, binds cfg.Addr and serves until Close.
-func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func() time.Time) (*Server, error) {
+// ReportSchedulerInterval is how often the report scheduler claims due schedules (it also runs once at start-up,
+// which catches up missed occurrences).
+const ReportSchedulerInterval = 15 * time.Second
+
+// ReportDeps are what a report Generator is built from, once the store is open.
+type ReportDeps struct {
+	Config     config.Config
+	Store      store.Store
+	Engine     *stats.Engine
+	Logger     *slog.Logger
+	Now        func() time.Time
+	Registerer prometheus.Registerer
+}
+
+// Option adjusts Start.
+type Option func(*options)
+
+type options struct {
+	generator func(ReportDeps) (report.Generator, error)
+}
+
+// WithReportGenerator makes Start build the report Generator with build once the store is open. If the Generator
+// also implements report.RunObserver it is told about every finished run (webhooks). Without this option every
+// report run fails with "report generation is not available".
+func WithReportGenerator(build func(ReportDeps) (report.Generator, error)) Option {
+	return func(o *options) { o.generator = build }
+}
+
+// Start opens the store, binds cfg.Addr and serves until Close. It also re-queues report runs left RUNNING by the
+// previous process, starts the report scheduler (at once, then every ReportSchedulerInterval) and
+// cfg.ReportWorkers report workers.
+func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func() time.Time, opts ...Option) (*Server, error) {
+	var o options
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&o)
+		}
+	}
 	st, err := OpenStore(ctx, cfg, now)
 	if err != nil {
 		return nil, err
@@ -70,16 +129,49 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 	quarantineGauge := prometheus.NewGauge(prometheus.GaugeOpts{Name: "campaignstats_quarantine_records", Help: "Quarantine records held."})
 	reg.MustRegister(quarantineGauge)
 	wsSvc := workspace.New(st, now, cfg.DefaultRateLimit)
+	engine := stats.New(st)
+	files, err := openReportStorage(cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	var notifier *report.WebhookNotifier
+	build := o.generator
+	if build == nil {
+		// The default: files from the metric engine, webhooks on run end (SPEC §8.5–§8.11).
+		build = func(d ReportDeps) (report.Generator, error) {
+			sender := report.NewWebhookSender(report.WebhookConfig{Timeout: d.Config.WebhookTimeout,
+				AllowPrivate: d.Config.AllowPrivateWebhooks, UserAgent: "campaignstats/" + d.Config.Version})
+			notifier = report.NewWebhookNotifier(sender, d.Store, d.Logger, d.Registerer)
+			return report.WithRunObserver(report.NewFileGenerator(report.GeneratorConfig{Engine: d.Engine, Files: files}), notifier), nil
+		}
+	}
+	gen, err := build(ReportDeps{Config: cfg, Store: st, Engine: engine, Logger: logger, Now: now, Registerer: reg})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("report generator: %w", err)
+	}
+	reports := report.NewService(st, report.Options{Now: now, Logger: logger, Generator: gen, Metrics: report.NewMetrics(reg),
+		Retention: cfg.ReportRetention})
 	api := httpapi.New(httpapi.Deps{
-		Config: cfg, Store: st, Engine: stats.New(st), Workspaces: wsSvc,
-		Limiter: ratelimit.New(now), Logger: logger, Now: now, Registry: reg, OpenAPI: api.Spec(),
+		Config: cfg, Store: st, Engine: engine, Workspaces: wsSvc,
+		Limiter: ratelimit.New(now), Logger: logger, Now: now, Registry: reg, OpenAPI: api.Spec(), Reports: reports,
+		ReportFiles: files,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	s := &Server{cfg: cfg, logger: logger, store: st, api: api, ws: wsSvc, listener: ln, served: make(chan error, 1), bgDone: make(chan struct{})}
+	// Runs left RUNNING by a previous process (crash or timeout) go back to the queue (SPEC §8.4).
+	if n, err := reports.RequeueInterrupted(ctx); err != nil {
+		logger.Warn("re-queue interrupted report runs", "error", err.Error())
+	} else if n > 0 {
+		logger.Info("re-queued interrupted report runs", "runs", n)
+	}
+	s := &Server{cfg: cfg, logger: logger, store: st, api: api, ws: wsSvc, reports: reports, files: files, notifier: notifier,
+		listener: ln, served: make(chan error, 1),
+		bgDone: make(chan struct{}), schedDone: make(chan struct{})}
 	// Bounded headers and timeouts so that a slow client cannot hold a connection forever (SPEC §12.10).
 	s.http = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
 		WriteTimeout: 10 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 1 << 20,
@@ -98,11 +190,18 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
 	go s.background(bg, now, quarantineGauge)
+	go func() {
+		defer close(s.schedDone)
+		report.NewScheduler(reports).Run(bg, ReportSchedulerInterval)
+	}()
+	s.workers = report.NewWorkers(reports, cfg.ReportWorkers)
+	s.workers.Start()
 	logger.Info("listening", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "store", cfg.Store)
 	return s, nil
 }
 
-// background runs the sweepers: quarantine retention, expired idempotency keys and the quarantine gauge.
+// background runs the sweepers every minute: quarantine retention, expired idempotency keys, the quarantine
+// gauge, expired report files and old run metadata.
 func (s *Server) background(ctx context.Context, now func() time.Time, gauge prometheus.Gauge) {
 	defer close(s.bgDone)
 	tick := time.NewTicker(time.Minute)
@@ -123,6 +222,15 @@ func (s *Server) background(ctx context.Context, now func() time.Time, gauge pro
 		if n, err := s.store.CountQuarantine(ctx); err == nil {
 			gauge.Set(float64(n))
 		}
+		// Report retention (SPEC §8.10): expired files go, run metadata stays 90 days after expiry.
+		if n, err := report.SweepExpiredFiles(ctx, s.store, s.files, now(), s.cfg.ReportRetention); err != nil && ctx.Err() == nil {
+			s.logger.Warn("report file sweep failed", "error", err.Error())
+		} else if n > 0 {
+			s.logger.Info("report file sweep", "deleted", n)
+		}
+		if _, err := s.store.PurgeRuns(ctx, now().Add(-90*24*time.Hour)); err != nil && ctx.Err() == nil {
+			s.logger.Warn("report run purge failed", "error", err.Error())
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -133,6 +241,9 @@ func (s *Server) background(ctx context.Context, now func() time.Time, gauge pro
 
 // Workspaces returns the workspace service (the demo creates its workspace through it).
 func (s *Server) Workspaces() *workspace.Service { return s.ws }
+
+// Reports returns the report service.
+func (s *Server) Reports() *report.Service { return s.reports }
 
 // LocalURL returns a URL that reaches the server from this machine, also when it listens on all interfaces.
 func (s *Server) LocalURL() string {
@@ -164,12 +275,19 @@ func (s *Server) URL() string {
 func (s *Server) Done() <-chan error { return s.served }
 
 // Close drains and stops the server: /readyz turns 503, listeners close, in-flight requests finish within ctx,
-// then the store closes.
+// the scheduler stops, running report runs are re-queued (SPEC §10.3), then the store closes.
 func (s *Server) Close(ctx context.Context) error {
 	s.api.StartDrain()
 	err := s.http.Shutdown(ctx)
 	s.stop()
 	<-s.bgDone
+	<-s.schedDone
+	if werr := s.workers.Stop(ctx); werr != nil {
+		err = errors.Join(err, werr)
+	}
+	if s.notifier != nil {
+		s.notifier.Close() // pending webhook retries stop; their runs keep webhook_status "pending"
+	}
 	if cerr := s.store.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}

@@ -33,6 +33,10 @@ type Config struct {
 	LogLevel            string
 	LogFormat           string
 	AdminToken          string
+	// AllowPrivateWebhooks lifts the webhook SSRF guard (SPEC §12.9), for trusted networks and tests.
+	AllowPrivateWebhooks bool
+	// Version is set by the binary (not a flag); it appears in the webhook User-Agent.
+	Version string
 	// DuckDBMemoryLimit and DuckDBThreads bound the embedded store (empty / 0 = chosen from the machine).
 	DuckDBMemoryLimit string
 	DuckDBThreads     int
@@ -54,6 +58,7 @@ func Default() Config {
 		ShutdownTimeout:     30 * time.Second,
 		LogLevel:            "info",
 		LogFormat:           "json",
+		Version:             "dev",
 	}
 }
 
@@ -77,6 +82,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "graceful drain")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or text")
+	fs.BoolVar(&c.AllowPrivateWebhooks, "allow-private-webhooks", c.AllowPrivateWebhooks, "allow webhooks to loopback and private addresses")
 	fs.StringVar(&c.DuckDBMemoryLimit, "duckdb-memory-limit", c.DuckDBMemoryLimit, "embedded store memory limit, e.g. 4GB")
 	fs.IntVar(&c.DuckDBThreads, "duckdb-threads", c.DuckDBThreads, "embedded store threads (0 = number of CPUs)")
 }

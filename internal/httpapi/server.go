@@ -17,9 +17,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/campaignstats/campaignstats/internal/blob"
 	"github.com/campaignstats/campaignstats/internal/config"
 	"github.com/campaignstats/campaignstats/internal/ingest"
 	"github.com/campaignstats/campaignstats/internal/ratelimit"
+	"github.com/campaignstats/campaignstats/internal/report"
 	"github.com/campaignstats/campaignstats/internal/stats"
 	"github.com/campaignstats/campaignstats/internal/store"
 	"github.com/campaignstats/campaignstats/internal/workspace"
@@ -38,6 +40,14 @@ type Deps struct {
 	Now        func() time.Time
 	Registry   *prometheus.Registry
 	OpenAPI    []byte
+	// Reports serves the report-definition API (SPEC §8.1: definitions, manual runs, run lists). Nil answers
+	// 503 unavailable on /v1/reports/… after authentication.
+	Reports *report.Service
+	// ReportFiles holds the report files served by the download endpoint (SPEC §8.9; download.go). Nil answers
+	// "Report file not found." once the other checks pass.
+	ReportFiles blob.Store
+	// ReportRuns finds the run that produced a downloaded file; nil uses Store (store.Reports implements it).
+	ReportRuns ReportRunFinder
 }
 
 // Server serves the HTTP API.
@@ -84,6 +94,14 @@ func (s *Server) routes() {
 	m.HandleFunc("/core-services/v1/campaign-stats", s.apiMethod(http.MethodPost, s.handleStats))
 	m.HandleFunc("/core-services/v1/campaigns/meta", s.apiMethod(http.MethodPost, s.handleMeta))
 	m.HandleFunc("/core-services/v1/campaigns/{parent_campaign_id}/executions", s.apiMethod(http.MethodPost, s.handleExecutions))
+
+	// Report definitions and runs (SPEC §8.1); handlers in reports.go.
+	for pattern, h := range s.reportRoutes() {
+		m.HandleFunc(pattern, h)
+	}
+	m.HandleFunc("/v1/reports/", func(w http.ResponseWriter, r *http.Request) { writeAPIError(w, apiNotFound) })
+
+	m.HandleFunc("/campaign_reports/rest_api/{APP_ID}/{FILENAME}", s.handleDownload) // download.go
 
 	m.HandleFunc("/admin/v1/", s.admin)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeAPIError(w, apiNotFound) })

@@ -19,6 +19,7 @@ type Store interface {
 	Aggregator
 	Quarantine
 	Idempotency
+	Reports
 	// Ping reports whether the store answers and its schema is current.
 	Ping(ctx context.Context) error
 	Close() error

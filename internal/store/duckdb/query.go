@@ -34,6 +34,12 @@ func groupingSets(extra string) string {
 // rows up to the aggregate nodes with bit_or, and then counts the users whose bits meet each metric's counters, so
 // derived counters (attempted, bounced, failed) are exact unions. Failure keys, a small subset, use COUNT DISTINCT.
 func (s *Store) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store.AggregateRow, error) {
+	return s.aggregate(ctx, q, platformExpr)
+}
+
+// aggregate is Aggregate with the platform key of each event given as a SQL expression (AggregateAllPlatforms folds
+// every platform into one key with a constant).
+func (s *Store) aggregate(ctx context.Context, q store.AggregateQuery, platform string) ([]store.AggregateRow, error) {
 	if len(q.Targets) == 0 {
 		return nil, nil
 	}
@@ -50,7 +56,7 @@ func (s *Store) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store.
 	failureCounters := fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery)
 	with := `WITH m(unit, tgt, chbit, chkey, onsite) AS (VALUES ` + strings.Join(values, ", ") + `),
 ev AS (
-	SELECT m.tgt AS tgt, ` + platformExpr + ` AS p, e.locale AS l, e.variation AS v, e.user_id AS user_id,
+	SELECT m.tgt AS tgt, ` + platform + ` AS p, e.locale AS l, e.variation AS v, e.user_id AS user_id,
 		e.counter AS counter, CASE WHEN e.counter IN (` + failureCounters + `) THEN e.failure_key ELSE '' END AS fk
 	FROM events e JOIN m ON e.campaign_id = m.unit
 	WHERE e.ws = ? AND e.ts >= ? AND e.ts < ? AND e.is_campaign AND e.counter <> 0 AND (e.channels & m.chbit) <> 0
@@ -184,12 +190,17 @@ func unitValues(targets []store.AggregateTarget) string {
 // Conversions aggregates credits per node. Each goal event counts once per node: the credits are first reduced to
 // one row per (node, group, goal, goal event), then counted.
 func (s *Store) Conversions(ctx context.Context, q store.ConversionQuery) ([]store.ConversionRow, error) {
+	return s.conversions(ctx, q, "c.platform")
+}
+
+// conversions is Conversions with the platform key of each credit given as a SQL expression.
+func (s *Store) conversions(ctx context.Context, q store.ConversionQuery, platform string) ([]store.ConversionRow, error) {
 	if len(q.Targets) == 0 {
 		return nil, nil
 	}
 	query := fmt.Sprintf(`WITH m(unit, tgt) AS (VALUES %s),
 cr AS (
-	SELECT m.tgt AS tgt, c.platform AS p, c.locale AS l,
+	SELECT m.tgt AS tgt, `+platform+` AS p, c.locale AS l,
 		CASE c.grp WHEN %d THEN '%s' WHEN %d THEN '%s' ELSE c.variation END AS v,
 		c.grp AS grp, c.goal AS goal, c.goal_uuid AS eid, c.user_id AS user_id, c.revenue AS revenue
 	FROM credits c JOIN m ON c.unit = m.unit
