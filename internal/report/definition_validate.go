@@ -88,11 +88,10 @@ var conversionColumns = []string{"Conversions", "Converted Users", "CVR", "Reven
 // AllowedColumns returns the column names a definition's `columns` may list for channel c: the channel's metric
 // columns of SPEC §8.7 in their default order, then the four conversion columns. Nil for an unknown channel.
 func AllowedColumns(c domain.Channel) []string {
-	m, ok := metricColumns[c]
-	if !ok {
+	if _, ok := metricColumns[c]; !ok {
 		return nil
 	}
-	return append(append([]string(nil), m...), conversionColumns...)
+	return DefaultColumns(c)
 }
 
 // object is a decoded JSON object whose members are checked one by one.
