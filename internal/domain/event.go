@@ -83,8 +83,8 @@ type Event struct {
 	TimeMS int64 // event_time, Unix milliseconds
 	// Campaign is true for kind-C events (SPEC §2.7); false for user events.
 	Campaign bool
-	Code     string // event_code as received (trimmed), may be empty
-	Name     string // event_name as received (trimmed), may be empty
+	Code     string // event_code exactly as received, may be empty
+	Name     string // event_name (Streams) or action (Track/Bulk) exactly as received, may be empty
 	UserKey  string // namespaced user key (SPEC §2.8)
 
 	// Campaign events only.

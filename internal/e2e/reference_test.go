@@ -1,8 +1,7 @@
 // Package e2e holds the end-to-end tests of campaignstats and an independent reference implementation of the Stats
-// API numbers, written from /work/shared/SPEC.md alone (§2, §3.3, §3.12–§3.14, §4, §5). The reference never looks at
-// the engine: it keeps every accepted event in memory and recomputes each Stats response from scratch.
-//
-// Conversions (conversion_goal_stats, uplift) are not modelled; the comparison ignores that field.
+// API numbers, written from /work/shared/SPEC.md alone (§2, §3.3, §3.8–§3.14, §4, §5, §6, §12). The reference never
+// looks at the engine: it keeps every accepted event in memory and recomputes each Stats response from scratch,
+// conversions included (reference_conv_test.go).
 package e2e
 
 import (
@@ -689,6 +688,9 @@ type refEvent struct {
 	HasCode    bool
 	CGGlobal   bool
 	ChanAttrs  []string // normalised campaign_channel, moe_campaign_channel (only those that normalise)
+	// User events only (§2.7): the action names (event_name and event_code as sent) and event_attributes.
+	Names []string
+	Attrs map[string]any
 }
 
 // yieldChannel is the channel an event contributes to channel inference (§3.14), "" when none.
@@ -731,6 +733,11 @@ type refModel struct {
 	puts     map[string]map[string]any // last PUT body per campaign
 	funnel   map[funnelKey]int64
 	sequence int
+
+	goalEvents  []*refGoalEvent // Streams user events, Track Event and Bulk Import actions (§2.7)
+	idem        map[string]bool // endpoint|Idempotency-Key already used (§3.10)
+	version     int             // bumped on every change; keys the credit cache
+	creditCache map[string]creditCacheEntry
 }
 
 func newRefModel(timezone string) (*refModel, error) {
@@ -739,7 +746,7 @@ func newRefModel(timezone string) (*refModel, error) {
 		return nil, err
 	}
 	return &refModel{loc: loc, seen: map[string]bool{}, exists: map[string]bool{}, puts: map[string]map[string]any{},
-		funnel: map[funnelKey]int64{}}, nil
+		funnel: map[funnelKey]int64{}, idem: map[string]bool{}, creditCache: map[string]creditCacheEntry{}}, nil
 }
 
 const (
@@ -792,11 +799,15 @@ func (m *refModel) Ingest(events []json.RawMessage, receipt time.Time) ingestSum
 			m.sequence++
 			ev.Seq = m.sequence
 			m.events = append(m.events, ev)
+			m.version++
 			if ev.Campaign {
 				m.exists[ev.CampaignID] = true
 				if ev.ParentID != "" {
 					m.exists[ev.ParentID] = true
 				}
+			} else {
+				m.goalEvents = append(m.goalEvents, &refGoalEvent{Seq: ev.Seq, Source: "streams", UUID: ev.UUID,
+					TimeMs: ev.TimeMs, UserKey: ev.UserKey, Names: ev.Names, Attrs: ev.Attrs})
 			}
 		}
 		sum.Outcomes = append(sum.Outcomes, o)
@@ -892,6 +903,18 @@ func (m *refModel) validate(raw json.RawMessage, receipt time.Time) (*refEvent, 
 		return nil, uuid, "no user identity (uid, user_attributes.moengage_user_id, device_attributes.moengage_device_id, push_id, email_id or mobile_number)"
 	}
 	ev.UserKey = uk
+	if !ev.Campaign { // a user event: its action names are event_name and event_code, exactly as sent (§2.7)
+		if name != "" {
+			ev.Names = append(ev.Names, name)
+		}
+		if code != "" {
+			ev.Names = append(ev.Names, code)
+		}
+		ev.Attrs = ea
+		if ev.Attrs == nil {
+			ev.Attrs = map[string]any{}
+		}
+	}
 	if ev.Campaign {
 		na := normAttrs(ea)
 		ev.Platform = attrPlatform(ea, da)
@@ -912,8 +935,14 @@ func (m *refModel) validate(raw json.RawMessage, receipt time.Time) (*refEvent, 
 }
 
 // PutCampaign applies a catalog PUT (§3.12) for the fields that shape stats (channel, parent_campaign_id,
-// campaign_start_time) and returns the expected status: 201 new, 200 existing, 400 for a parent rule violation.
+// campaign_start_time, conversion_goal_details) and returns the expected status: 201 new, 200 existing, 400 for a
+// parent rule violation or invalid goal details (a refused PUT changes nothing).
 func (m *refModel) PutCampaign(id string, body map[string]any) int {
+	decoded, err := decodeJSON(mustJSON(body)) // the body as the server reads it (numbers as json.Number)
+	if err != nil {
+		panic(err)
+	}
+	body = decoded.(map[string]any)
 	if p, ok := body["parent_campaign_id"].(string); ok && p != "" {
 		cat := m.catalog()
 		if p == id || !campaignIDOK(p) || cat.parent[p] != "" || len(cat.children[id]) > 0 {
@@ -923,6 +952,14 @@ func (m *refModel) PutCampaign(id string, body map[string]any) int {
 	if c, ok := body["channel"].(string); ok && normChannel(c) == "" {
 		return 400
 	}
+	channel := m.catalog().channel[id]
+	if c, ok := body["channel"].(string); ok {
+		channel = normChannel(c)
+	}
+	if _, ok := parseGoalDetails(body["conversion_goal_details"], channel); !ok {
+		return 400
+	}
+	m.version++
 	status := 200
 	if !m.exists[id] {
 		status = 201
@@ -952,6 +989,7 @@ func (m *refModel) PostFunnel(id string, entries []map[string]any) (int, int) {
 		loc := localeKey(e["locale"])
 		vr := variationKey(e["variation"], true)
 		stages, _ := e["stages"].(map[string]any)
+		m.version++
 		for st, v := range stages {
 			var n int64
 			switch x := v.(type) {
@@ -977,12 +1015,13 @@ type catalogView struct {
 	parent   map[string]string
 	children map[string][]string
 	channel  map[string]string
-	start    map[string]int64 // absent = no start time
+	start    map[string]int64           // absent = no start time
+	goals    map[string]*refGoalDetails // own (explicit) conversion_goal_details
 }
 
 func (m *refModel) catalog() *catalogView {
 	cv := &catalogView{parent: map[string]string{}, children: map[string][]string{}, channel: map[string]string{},
-		start: map[string]int64{}}
+		start: map[string]int64{}, goals: map[string]*refGoalDetails{}}
 	latestParent := map[string]*refEvent{}
 	latestChan := map[string]*refEvent{}
 	for _, e := range m.events {
@@ -1050,6 +1089,11 @@ func (m *refModel) catalog() *catalogView {
 			cv.channel[id] = chUnknown
 		}
 	}
+	for id, body := range m.puts {
+		if d, ok := parseGoalDetails(body["conversion_goal_details"], cv.channel[id]); ok && d != nil {
+			cv.goals[id] = d
+		}
+	}
 	return cv
 }
 
@@ -1077,6 +1121,7 @@ type expNode struct {
 	Perf     map[string]float64
 	Funnel   map[string]int64
 	Failures map[string]int64
+	Goals    map[string]*expGoal // conversion_goal_stats by goal_name
 }
 
 // expCampaign is data[cid][0]: platform → locale → variation → node.
@@ -1120,18 +1165,20 @@ type nodeAcc struct {
 	counters map[string]*counter
 	failures map[string]*counter
 	posted   map[string]int64
+	goals    map[string]*goalAcc
 }
 
 type nodeKey struct{ P, L, V string }
 
 func isCG(v string) bool { return v == ccgVariation || v == gcgVariation }
 
-// Stats computes the expected Stats API response for req (conversion_goal_stats excluded).
+// Stats computes the expected Stats API response for req.
 func (m *refModel) Stats(req StatsRequest) expectedResponse {
 	cv := m.catalog()
 	fromMs := dayStartMs(req.StartDate, m.loc)
 	toMs := dayStartMs(addDays(req.EndDate, 1), m.loc)
 	unique := strings.EqualFold(req.MetricType, "UNIQUE")
+	credits := m.credits(cv, req.AttributionType)
 
 	var list []string
 	if len(req.CampaignIDs) > 0 {
@@ -1153,6 +1200,16 @@ func (m *refModel) Stats(req StatsRequest) expectedResponse {
 			}
 			sel[e.CampaignID] = true
 			if p := cv.parent[e.CampaignID]; p != "" {
+				sel[p] = true
+			}
+		}
+		// Credited goal events select the credited unit and its parent (§5.5, §12.2).
+		for _, c := range credits {
+			if c.GE.TimeMs < fromMs || c.GE.TimeMs >= toMs {
+				continue
+			}
+			sel[c.Unit] = true
+			if p := cv.parent[c.Unit]; p != "" {
 				sel[p] = true
 			}
 		}
@@ -1183,12 +1240,14 @@ func (m *refModel) Stats(req StatsRequest) expectedResponse {
 	for i := offset; i < len(list) && i < offset+limit; i++ {
 		id := list[i]
 		resp.Order = append(resp.Order, id)
-		resp.Data[id] = m.campaignStats(cv, id, fromMs, toMs, req.StartDate, req.EndDate, unique)
+		resp.Data[id] = m.campaignStats(cv, credits, id, fromMs, toMs, req.StartDate, req.EndDate, unique,
+			normAttribution(req.AttributionType))
 	}
 	return resp
 }
 
-func (m *refModel) campaignStats(cv *catalogView, id string, fromMs, toMs int64, fromDate, toDate string, unique bool) expCampaign {
+func (m *refModel) campaignStats(cv *catalogView, credits []refCredit, id string, fromMs, toMs int64, fromDate,
+	toDate string, unique bool, attribution string) expCampaign {
 	channel := cv.channel[id]
 	members := map[string]bool{}
 	for _, c := range cv.members(id) {
@@ -1198,7 +1257,8 @@ func (m *refModel) campaignStats(cv *catalogView, id string, fromMs, toMs int64,
 	get := func(k nodeKey) *nodeAcc {
 		n := nodes[k]
 		if n == nil {
-			n = &nodeAcc{counters: map[string]*counter{}, failures: map[string]*counter{}, posted: map[string]int64{}}
+			n = &nodeAcc{counters: map[string]*counter{}, failures: map[string]*counter{}, posted: map[string]int64{},
+				goals: map[string]*goalAcc{}}
 			nodes[k] = n
 		}
 		return n
@@ -1295,10 +1355,51 @@ func (m *refModel) campaignStats(cv *catalogView, id string, fromMs, toMs int64,
 			get(k).posted[fk.Stage] += val
 		}
 	}
+	// Credits (§5.12, §5.15, §12.1): a node counts each goal event once per goal name, whichever units of the
+	// entry it was credited to.
+	for _, c := range credits {
+		if !members[c.Unit] || c.GE.TimeMs < fromMs || c.GE.TimeMs >= toMs {
+			continue
+		}
+		micros := c.GE.revenueMicros(c.Goal)
+		for _, k := range placements(c.P, c.L, c.V) {
+			n := get(k)
+			if n.goals[c.Goal.Name] == nil {
+				n.goals[c.Goal.Name] = &goalAcc{}
+			}
+			n.goals[c.Goal.Name].add(c.GE, micros)
+		}
+	}
 	// Every platform has all_locales/all_variations; every locale under it has all_variations.
 	for k := range nodes {
 		get(nodeKey{k.P, allLocales, allVariations})
 		get(nodeKey{k.P, k.L, allVariations})
+	}
+	// Campaign-wide control-group cvr per goal, over all platforms and locales (§5.12 uplift).
+	goalNames := cv.goalNames(id)
+	cgRates := map[string]map[string]cgRate{ccgVariation: {}, gcgVariation: {}}
+	for _, group := range []string{ccgVariation, gcgVariation} {
+		heldUsers := map[string]struct{}{}
+		goalUsers := map[string]map[string]struct{}{}
+		for k, acc := range nodes {
+			if k.L != allLocales || k.V != group {
+				continue
+			}
+			for u := range acc.heldOutUsers() {
+				heldUsers[u] = struct{}{}
+			}
+			for name, g := range acc.goals {
+				if goalUsers[name] == nil {
+					goalUsers[name] = map[string]struct{}{}
+				}
+				for u := range g.users {
+					goalUsers[name][u] = struct{}{}
+				}
+			}
+		}
+		for _, name := range goalNames {
+			cgRates[group][name] = cgRate{int64(len(goalUsers[name])), int64(len(heldUsers))}
+		}
 	}
 	out := expCampaign{Platforms: map[string]map[string]map[string]*expNode{}}
 	for k, acc := range nodes {
@@ -1312,9 +1413,55 @@ func (m *refModel) campaignStats(cv *catalogView, id string, fromMs, toMs int64,
 			vars = map[string]*expNode{}
 			locs[k.L] = vars
 		}
-		vars[k.V] = acc.render(channel, isCG(k.V), unique)
+		n := acc.render(channel, isCG(k.V), unique)
+		base := acc.cvrBase(channel, isCG(k.V), unique, attribution)
+		for _, name := range goalNames {
+			g := acc.goals[name]
+			if g == nil {
+				g = &goalAcc{}
+			}
+			n.Goals[name] = g.render(base, unique, cgRates[ccgVariation][name], cgRates[gcgVariation][name], isCG(k.V))
+		}
+		vars[k.V] = n
 	}
 	return out
+}
+
+// heldOutUsers are the distinct users of the node's held-out events.
+func (acc *nodeAcc) heldOutUsers() map[string]struct{} {
+	out := map[string]struct{}{}
+	for _, key := range []string{ccgKey, gcgKey} {
+		if c := acc.failures[key]; c != nil {
+			for u := range c.users {
+				out[u] = struct{}{}
+			}
+		}
+	}
+	return out
+}
+
+// cvrBase is the denominator of cvr in a node (§5.12 base table).
+func (acc *nodeAcc) cvrBase(channel string, cg, unique bool, attribution string) int64 {
+	if cg {
+		return int64(len(acc.heldOutUsers()))
+	}
+	val := func(c string) int64 { return acc.counters[c].value(unique) }
+	if attribution != "VIEW_THROUGH" && attribution != "TOTAL_CONVERSIONS" {
+		return val("click")
+	}
+	switch channel {
+	case chPush, chInApp, chOnSite, chCards:
+		return val("impression")
+	case chEmail:
+		return acc.counters["opened"].value(true)
+	case chSMS, chWhatsApp:
+		return val("delivered")
+	case chConnectors:
+		return val("sent")
+	case chFacebook, chGoogleAds:
+		return val("successfully_synced")
+	}
+	return 0
 }
 
 func contains(list []string, s string) bool {
@@ -1405,7 +1552,7 @@ func rate(num, den int64) float64 {
 }
 
 func (acc *nodeAcc) render(channel string, cg, unique bool) *expNode {
-	n := &expNode{Funnel: map[string]int64{}, Failures: map[string]int64{}}
+	n := &expNode{Funnel: map[string]int64{}, Failures: map[string]int64{}, Goals: map[string]*expGoal{}}
 	val := func(c string) int64 { return acc.counters[c].value(unique) }
 	if !cg {
 		n.HasPerf = true
@@ -1467,7 +1614,12 @@ func (c expCampaign) tree() map[string]any {
 }
 
 func (n *expNode) tree() map[string]any {
-	t := map[string]any{"delivery_funnel": int64Tree(n.Funnel), "failure_breakdown": int64Tree(n.Failures)}
+	goals := map[string]any{}
+	for name, g := range n.Goals {
+		goals[name] = g.tree(name)
+	}
+	t := map[string]any{"delivery_funnel": int64Tree(n.Funnel), "failure_breakdown": int64Tree(n.Failures),
+		"conversion_goal_stats": goals}
 	if n.HasPerf {
 		pm := map[string]any{}
 		for k, v := range n.Perf {
@@ -1622,63 +1774,78 @@ func assertTree(t *testing.T, what string, want, got any) {
 
 func ptrInt(i int) *int { return &i }
 
-// §5.16, every number except conversion_goal_stats, taken literally from the SPEC's response.
+// §5.16, every number, taken literally from the SPEC's response.
 const spec516Platforms = `{"android": {"locales": {
   "all_locales": {"variations": {
     "all_variations": {
       "performance_stats": {"attempted":124,"sent":120,"failed":4,"impression":109,"click":25,"ctr":22.94,"delivery_rate":90.83,"sent_rate":96.77,"failure_rate":3.23},
+      "conversion_goal_stats": {"Purchase":{"goal_name":"Purchase","conversions":12,"total":12,"unique":11,"revenue":1040,"average_order_value":86.67,"average_revenue_per_user":94.55,"cvr":10.09,"uplift":61.47,"gcg_uplift":0}},
       "delivery_funnel": {"sent":120,"impressions":109,"reachable_users_in_segment":150,"after_fc":140},
       "failure_breakdown": {"users_removed_due_to_frequency_capping":3,"rejected_by_sending_service":1}},
     "variation_1": {
       "performance_stats": {"attempted":63,"sent":60,"failed":3,"impression":54,"click":12,"ctr":22.22,"delivery_rate":90,"sent_rate":95.24,"failure_rate":4.76},
+      "conversion_goal_stats": {"Purchase":{"goal_name":"Purchase","conversions":8,"total":8,"unique":7,"revenue":750,"average_order_value":93.75,"average_revenue_per_user":107.14,"cvr":12.96,"uplift":107.41,"gcg_uplift":0}},
       "delivery_funnel": {"sent":60,"impressions":54},
       "failure_breakdown": {"users_removed_due_to_frequency_capping":2,"rejected_by_sending_service":1}},
     "variation_2": {
       "performance_stats": {"attempted":61,"sent":60,"failed":1,"impression":55,"click":13,"ctr":23.64,"delivery_rate":91.67,"sent_rate":98.36,"failure_rate":1.64},
+      "conversion_goal_stats": {"Purchase":{"goal_name":"Purchase","conversions":4,"total":4,"unique":4,"revenue":290,"average_order_value":72.5,"average_revenue_per_user":72.5,"cvr":7.27,"uplift":16.36,"gcg_uplift":0}},
       "delivery_funnel": {"sent":60,"impressions":55},
       "failure_breakdown": {"users_removed_due_to_frequency_capping":1}},
     "campaign_control_group": {
+      "conversion_goal_stats": {"Purchase":{"goal_name":"Purchase","conversions":1,"total":1,"unique":1,"revenue":80,"average_order_value":80,"average_revenue_per_user":80,"cvr":6.25,"uplift":0,"gcg_uplift":0}},
       "delivery_funnel": {},
       "failure_breakdown": {"user_removed_due_to_campaing_control_group":16}},
     "global_control_group": {
+      "conversion_goal_stats": {"Purchase":{"goal_name":"Purchase","conversions":0,"total":0,"unique":0,"revenue":0,"average_order_value":0,"average_revenue_per_user":0,"cvr":0,"uplift":0,"gcg_uplift":0}},
       "delivery_funnel": {},
       "failure_breakdown": {"user_removed_due_to_global_control_group":3}}}},
   "en": {"variations": {
     "all_variations": {
       "performance_stats": {"attempted":80,"sent":78,"failed":2,"impression":71,"click":16,"ctr":22.54,"delivery_rate":91.03,"sent_rate":97.5,"failure_rate":2.5},
+      "conversion_goal_stats": {"Purchase":{"goal_name":"Purchase","conversions":9,"total":9,"unique":8,"revenue":840,"average_order_value":93.33,"average_revenue_per_user":105,"cvr":11.27,"uplift":80.28,"gcg_uplift":0}},
       "delivery_funnel": {"sent":78,"impressions":71},
       "failure_breakdown": {"users_removed_due_to_frequency_capping":2}},
     "variation_1": {
       "performance_stats": {"attempted":42,"sent":40,"failed":2,"impression":36,"click":9,"ctr":25,"delivery_rate":90,"sent_rate":95.24,"failure_rate":4.76},
+      "conversion_goal_stats": {"Purchase":{"goal_name":"Purchase","conversions":6,"total":6,"unique":5,"revenue":600,"average_order_value":100,"average_revenue_per_user":120,"cvr":13.89,"uplift":122.22,"gcg_uplift":0}},
       "delivery_funnel": {"sent":40,"impressions":36},
       "failure_breakdown": {"users_removed_due_to_frequency_capping":2}},
     "variation_2": {
       "performance_stats": {"attempted":38,"sent":38,"failed":0,"impression":35,"click":7,"ctr":20,"delivery_rate":92.11,"sent_rate":100,"failure_rate":0},
+      "conversion_goal_stats": {"Purchase":{"goal_name":"Purchase","conversions":3,"total":3,"unique":3,"revenue":240,"average_order_value":80,"average_revenue_per_user":80,"cvr":8.57,"uplift":37.14,"gcg_uplift":0}},
       "delivery_funnel": {"sent":38,"impressions":35},
       "failure_breakdown": {}},
     "campaign_control_group": {
+      "conversion_goal_stats": {"Purchase":{"goal_name":"Purchase","conversions":1,"total":1,"unique":1,"revenue":80,"average_order_value":80,"average_revenue_per_user":80,"cvr":10,"uplift":0,"gcg_uplift":0}},
       "delivery_funnel": {},
       "failure_breakdown": {"user_removed_due_to_campaing_control_group":10}},
     "global_control_group": {
+      "conversion_goal_stats": {"Purchase":{"goal_name":"Purchase","conversions":0,"total":0,"unique":0,"revenue":0,"average_order_value":0,"average_revenue_per_user":0,"cvr":0,"uplift":0,"gcg_uplift":0}},
       "delivery_funnel": {},
       "failure_breakdown": {"user_removed_due_to_global_control_group":2}}}},
   "fr": {"variations": {
     "all_variations": {
       "performance_stats": {"attempted":44,"sent":42,"failed":2,"impression":38,"click":9,"ctr":23.68,"delivery_rate":90.48,"sent_rate":95.45,"failure_rate":4.55},
+      "conversion_goal_stats": {"Purchase":{"goal_name":"Purchase","conversions":3,"total":3,"unique":3,"revenue":200,"average_order_value":66.67,"average_revenue_per_user":66.67,"cvr":7.89,"uplift":26.32,"gcg_uplift":0}},
       "delivery_funnel": {"sent":42,"impressions":38},
       "failure_breakdown": {"users_removed_due_to_frequency_capping":1,"rejected_by_sending_service":1}},
     "variation_1": {
       "performance_stats": {"attempted":21,"sent":20,"failed":1,"impression":18,"click":3,"ctr":16.67,"delivery_rate":90,"sent_rate":95.24,"failure_rate":4.76},
+      "conversion_goal_stats": {"Purchase":{"goal_name":"Purchase","conversions":2,"total":2,"unique":2,"revenue":150,"average_order_value":75,"average_revenue_per_user":75,"cvr":11.11,"uplift":77.78,"gcg_uplift":0}},
       "delivery_funnel": {"sent":20,"impressions":18},
       "failure_breakdown": {"rejected_by_sending_service":1}},
     "variation_2": {
       "performance_stats": {"attempted":23,"sent":22,"failed":1,"impression":20,"click":6,"ctr":30,"delivery_rate":90.91,"sent_rate":95.65,"failure_rate":4.35},
+      "conversion_goal_stats": {"Purchase":{"goal_name":"Purchase","conversions":1,"total":1,"unique":1,"revenue":50,"average_order_value":50,"average_revenue_per_user":50,"cvr":5,"uplift":-20,"gcg_uplift":0}},
       "delivery_funnel": {"sent":22,"impressions":20},
       "failure_breakdown": {"users_removed_due_to_frequency_capping":1}},
     "campaign_control_group": {
+      "conversion_goal_stats": {"Purchase":{"goal_name":"Purchase","conversions":0,"total":0,"unique":0,"revenue":0,"average_order_value":0,"average_revenue_per_user":0,"cvr":0,"uplift":0,"gcg_uplift":0}},
       "delivery_funnel": {},
       "failure_breakdown": {"user_removed_due_to_campaing_control_group":6}},
     "global_control_group": {
+      "conversion_goal_stats": {"Purchase":{"goal_name":"Purchase","conversions":0,"total":0,"unique":0,"revenue":0,"average_order_value":0,"average_revenue_per_user":0,"cvr":0,"uplift":0,"gcg_uplift":0}},
       "delivery_funnel": {},
       "failure_breakdown": {"user_removed_due_to_global_control_group":1}}}}}}}`
 
@@ -1754,7 +1921,40 @@ func buildSpec516() ([]json.RawMessage, []map[string]any) {
 	dup["event_uuid"] = "ex516-0001"
 	evs[len(evs)-1] = mustJSON(dup)
 	mk("", "Notification Sent Android", "late", "en", "1", nil, 3*24*time.Hour)
-	mk("Purchase", "", "en-1-u00", "", "", map[string]any{"amount": 100}, 3*time.Hour)
+	// Credited purchases (Streams user events named by event_code or event_name), one bought by a held-out user,
+	// and purchases that must not count: outside the window, another user key, a lower-case name.
+	buy := func(user string, amount any, at time.Duration, byName bool) {
+		n++
+		ev := map[string]any{"event_uuid": fmt.Sprintf("ex516-%04d", n), "event_time": base.Add(at).UnixMilli(),
+			"uid": user, "event_attributes": map[string]any{"amount": amount}}
+		if byName {
+			ev["event_name"] = "Purchase"
+		} else {
+			ev["event_code"] = "Purchase"
+		}
+		evs = append(evs, mustJSON(ev))
+	}
+	for _, p := range []struct {
+		cell   string
+		users  int
+		extra  int // the first user buys this many more times
+		amount any
+	}{{"en-1", 5, 1, 100}, {"en-2", 3, 0, "80"}, {"fr-1", 2, 0, 75.0}, {"fr-2", 1, 0, "50.000000"}} {
+		for i := 0; i < p.users; i++ {
+			buy(fmt.Sprintf("%s-u%02d", p.cell, i), p.amount, 6*time.Hour+time.Duration(i)*time.Minute, i%2 == 0)
+		}
+		for k := 0; k < p.extra; k++ {
+			buy(p.cell+"-u00", p.amount, 8*time.Hour, false)
+		}
+	}
+	buy("held-0-00", json.Number("80"), 7*time.Hour, true)
+	buy("held-1-00", 999, 60*time.Hour, true)   // held-out 60 h earlier: outside W = 36 h
+	buy("someone-else", 500, 7*time.Hour, true) // no interaction
+	{
+		n++
+		evs = append(evs, mustJSON(map[string]any{"event_uuid": fmt.Sprintf("ex516-%04d", n), "event_name": "purchase",
+			"event_time": base.Add(7 * time.Hour).UnixMilli(), "uid": "en-1-u01", "event_attributes": map[string]any{"amount": 1}}))
+	}
 	bad := mk("", "Notification Sent Android", "x", "en", "1", nil, 0)
 	bad["event_time"] = "yesterday"
 	evs[len(evs)-1] = mustJSON(bad)
@@ -1774,7 +1974,10 @@ func TestReferenceSpecExample516(t *testing.T) {
 	if sum.Duplicates != 1 || sum.Rejected != 1 || sum.Accepted != len(evs)-2 {
 		t.Fatalf("ingest: %+v", sum.Errors())
 	}
-	if st := m.PutCampaign(cid, map[string]any{"campaign_name": "Spring Sale", "channel": "PUSH"}); st != 200 {
+	if st := m.PutCampaign(cid, map[string]any{"campaign_name": "Spring Sale", "channel": "PUSH",
+		"conversion_goal_details": map[string]any{"attribution_window_in_hours": 36, "goals": []any{
+			map[string]any{"goal_name": "Purchase", "goal_event_name": "Purchase", "is_primary_goal": true,
+				"revenue_attribute": "amount", "revenue_currency": "USD"}}}}); st != 200 {
 		t.Fatalf("PUT status %d, want 200 (the campaign exists from its events)", st)
 	}
 	if st, n := m.PostFunnel(cid, funnel); st != 200 || n != 1 {
@@ -1790,14 +1993,16 @@ func TestReferenceSpecExample516(t *testing.T) {
 	assertTree(t, "§5.16 response", want, any(resp.tree()))
 }
 
-// §5.17, UNIQUE: performance_stats, delivery_funnel and failure_breakdown from the SPEC's response.
+// §5.17, UNIQUE: every number from the SPEC's response.
 const spec517Platforms = `{"EMAIL": {"locales": {
   "all_locales": {"variations": {
     "all_variations": {
       "performance_stats": {"attempted":1000,"sent":950,"failed":50,"delivered":920,"opened":400,"click":60,"unsubscribe":4,"complaint":1,"hard_bounce":10,"soft_bounce":20,"bounced":30,"ctr":6.52,"open_rate":43.48,"delivery_rate":96.84,"ctor":15,"unsub_rate":0.43,"bounce_rate":3.16,"complaints_rate":0.11,"sent_rate":95,"failure_rate":5},
+      "conversion_goal_stats": {"Order Placed":{"goal_name":"Order Placed","conversions":20,"total":25,"unique":20,"revenue":3000.5,"average_order_value":120.02,"average_revenue_per_user":150.03,"cvr":33.33,"uplift":0,"gcg_uplift":1566.67}},
       "delivery_funnel": {"sent":950,"delivered":920,"user_with_email":1100,"after_fc":1000},
       "failure_breakdown": {"hard_bounce_dropped_reason":30,"unknown":20}},
     "global_control_group": {
+      "conversion_goal_stats": {"Order Placed":{"goal_name":"Order Placed","conversions":1,"total":1,"unique":1,"revenue":99,"average_order_value":99,"average_revenue_per_user":99,"cvr":2,"uplift":0,"gcg_uplift":0}},
       "delivery_funnel": {},
       "failure_breakdown": {"user_removed_due_to_global_control_group":50}}}}}}}`
 
@@ -1880,6 +2085,58 @@ func buildSpec517() ([]json.RawMessage, []map[string]any) {
 	return evs, funnel
 }
 
+type trackBody struct {
+	endpoint string // "event" (Track Event) or "transition" (Bulk Import)
+	body     []byte
+}
+
+// spec517Orders are the §5.17 goal events: 25 orders by 20 clickers worth 3000.50 (Track Event and Bulk Import,
+// the email user key from user_identifiers.moe_email), one order of 99 by a held-out user, and orders that must not
+// count (a user who only opened, a different action name).
+func spec517Orders() []trackBody {
+	at := time.Date(2025, 3, 8, 12, 0, 0, 0, time.UTC)
+	var out []trackBody
+	for i := 0; i < 20; i++ {
+		n := 1
+		if i < 5 {
+			n = 2
+		}
+		var acts []any
+		for k := 0; k < n; k++ {
+			var v any = json.Number("120")
+			switch {
+			case i == 0 && k == 1:
+				v = "120.50"
+			case i%3 == 1:
+				v = "120"
+			}
+			acts = append(acts, map[string]any{"action": "Order Placed", "attributes": map[string]any{"value": v},
+				"current_time": at.Add(time.Duration(i*10+k) * time.Minute).UnixMilli()})
+		}
+		email := fmt.Sprintf("E%03d@Example.com", i)
+		if i%2 == 0 {
+			out = append(out, trackBody{"event", mustJSON(map[string]any{"type": "event",
+				"user_identifiers": map[string]any{"moe_email": email}, "actions": acts})})
+		} else {
+			out = append(out, trackBody{"transition", mustJSON(map[string]any{"type": "transition", "elements": []any{
+				map[string]any{"type": "customer", "customer_id": "x"},
+				map[string]any{"type": "event", "user_identifiers": map[string]any{"moe_email": email}, "actions": acts}}})})
+		}
+	}
+	out = append(out,
+		trackBody{"event", mustJSON(map[string]any{"type": "event", "user_identifiers": map[string]any{"moe_email": "g00@example.com"},
+			"actions": []any{map[string]any{"action": "Order Placed", "attributes": map[string]any{"value": 99},
+				"current_time": at.Format(time.RFC3339)}}})},
+		trackBody{"event", mustJSON(map[string]any{"type": "event", "user_identifiers": map[string]any{"moe_email": "e300@example.com"},
+			"actions": []any{map[string]any{"action": "Order Placed", "attributes": map[string]any{"value": 7},
+				"current_time": at.Format(time.RFC3339)}}})},
+		trackBody{"event", mustJSON(map[string]any{"type": "event", "user_identifiers": map[string]any{"moe_email": "e001@example.com"},
+			"actions": []any{map[string]any{"action": "order placed", "attributes": map[string]any{"value": 7},
+				"current_time": at.Format(time.RFC3339)}}})},
+	)
+	return out
+}
+
 func TestReferenceSpecExample517(t *testing.T) {
 	m, err := newRefModel("UTC")
 	if err != nil {
@@ -1892,6 +2149,16 @@ func TestReferenceSpecExample517(t *testing.T) {
 	}
 	if st, _ := m.PostFunnel(cid, funnel); st != 200 {
 		t.Fatalf("funnel status %d", st)
+	}
+	if st := m.PutCampaign(cid, map[string]any{"channel": "EMAIL", "conversion_goal_details": map[string]any{
+		"goals": []any{map[string]any{"goal_name": "Order Placed", "goal_event_name": "Order Placed",
+			"revenue_attribute": "value"}}}}); st != 200 {
+		t.Fatalf("PUT status %d", st)
+	}
+	for _, b := range spec517Orders() {
+		if st, msg, _ := m.TrackRequest(b.endpoint, "", b.body, time.Now()); st != 200 {
+			t.Fatalf("%s: %d %s", b.body, st, msg)
+		}
 	}
 	req := StatsRequest{RequestID: "email-check-7", CampaignIDs: []string{cid}, StartDate: "2025-03-01",
 		EndDate: "2025-03-10", AttributionType: "click_through", MetricType: "UNIQUE"}
@@ -1914,6 +2181,11 @@ func TestReferenceSpecExample517(t *testing.T) {
 	}
 	if node.Failures["hard_bounce_dropped_reason"] != 31 || node.Failures["unknown"] != 20 {
 		t.Errorf("TOTAL failure_breakdown = %v", node.Failures)
+	}
+	// Conversions under TOTAL: conversions = total; cvr over TOTAL clicks; the control group's base stays distinct.
+	if g := node.Goals["Order Placed"]; g == nil || g.Conversions != 25 || g.Total != 25 || g.Unique != 20 ||
+		g.CVR != 28.57 || g.GCGUplift != 1328.57 || g.Revenue != 3000.5 {
+		t.Errorf("TOTAL Order Placed = %+v", g)
 	}
 	gcg := m.Stats(req).Data[cid].Platforms[chEmail][allLocales][gcgVariation]
 	if gcg.HasPerf || gcg.Failures[gcgKey] != 55 {

@@ -210,8 +210,8 @@ func TestEventCodeTable(t *testing.T) {
 			for _, v := range variants {
 				e := accepted(t, ev(base(v, "", "cmp-1", nil)))
 				checkRow(t, "code "+jsonQuote(v), e, r)
-				if e.Code != strings.TrimSpace(v) {
-					t.Errorf("code %q: Code = %q, want it trimmed as received", v, e.Code)
+				if e.Code != v {
+					t.Errorf("code %q: Code = %q, want it exactly as received", v, e.Code)
 				}
 			}
 		}
@@ -221,8 +221,8 @@ func TestEventCodeTable(t *testing.T) {
 			for _, v := range variants {
 				e := accepted(t, ev(base("", v, "cmp-1", nil)))
 				checkRow(t, "name "+jsonQuote(v), e, r)
-				if e.Name != strings.TrimSpace(v) {
-					t.Errorf("name %q: Name = %q, want it trimmed as received", v, e.Name)
+				if e.Name != v {
+					t.Errorf("name %q: Name = %q, want it exactly as received (goals match action names exactly)", v, e.Name)
 				}
 				// An unknown code does not stop the name lookup.
 				e = accepted(t, ev(base("MOE_APP_OPENED", v, "cmp-1", nil)))

@@ -234,6 +234,14 @@ func stringValue(v []byte) []byte {
 	return trimSpaceBytes(unquoteBytes(v))
 }
 
+// rawString is a JSON string member's value as sent (not trimmed); nil for other JSON types.
+func rawString(v []byte) []byte {
+	if len(v) == 0 || v[0] != '"' {
+		return nil
+	}
+	return unquoteBytes(v)
+}
+
 // validate applies rules 4–15 of §3.3 to a parsed event and, on success, fills the item's Event.
 func (d *decoder) validate(it *Item, f *eventFields) {
 	// Rules 4, 5: event_uuid.
@@ -324,8 +332,9 @@ func (d *decoder) validate(it *Item, f *eventFields) {
 	ev.UUID, ev.UserKey = d.uuidAndKey(uuid, ns, kv, lower)
 	it.UUID = ev.UUID
 	ev.TimeMS = t
-	ev.Code = d.names.canonical(code, m, true)
-	ev.Name = d.names.canonical(name, m, false)
+	// Stored exactly as sent: goals match action names exactly (SPEC §2.4); trimming is only for the §4.1 lookup.
+	ev.Code = d.names.canonical(rawString(f.code), m, true)
+	ev.Name = d.names.canonical(rawString(f.name), m, false)
 	ev.Source = SourceStreams
 	if present(f.evAttrs) {
 		ev.Attributes = f.evAttrs

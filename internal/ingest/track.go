@@ -373,8 +373,8 @@ func (d *trackDecoder) action(el []byte, loc, userKey string) error {
 	if a.action[0] != '"' {
 		return trackErr(trackMalformed, "action", msgActionNotString, loc)
 	}
-	name := trimSpaceBytes(unquoteBytes(a.action))
-	if len(name) == 0 {
+	name := unquoteBytes(a.action) // stored as sent: goals match action names exactly (SPEC §2.4)
+	if len(trimSpaceBytes(name)) == 0 {
 		return trackErr(trackMissing, "action", msgActionEmpty, loc)
 	}
 	// attributes.

@@ -286,7 +286,7 @@ func TestTrackEvent(t *testing.T) {
 		time  int64
 		attrs string
 	}{
-		{"Purchase", 1740822300000, `{"amount": 49.9, "sku": "A-1"}`},
+		{" Purchase ", 1740822300000, `{"amount": 49.9, "sku": "A-1"}`}, // exactly as sent: goals match exactly
 		{"MOE_EMAIL_CLICK", iso(t, "2025-03-01T09:00:00.5Z"), ""},
 		{"Viewed", testTimeSec * 1000, ""},
 	}
