@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("Aggregate", func(t *testing.T) { testAggregate(t, newStore(t)) })
 	t.Run("Funnel", func(t *testing.T) { testFunnel(t, newStore(t)) })
 	t.Run("Quarantine", func(t *testing.T) { testQuarantine(t, newStore(t)) })
+	t.Run("Conversions", func(t *testing.T) { testConversions(t, newStore(t)) })
 	runReports(t, newStore)
 }
 
