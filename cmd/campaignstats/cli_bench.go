@@ -37,6 +37,7 @@ type benchResult struct {
 	StatsConversionMS map[string]map[string]float64 `json:"stats_largest_campaign_30d_unique_by_attribution_ms"`
 	VisibilityMS      map[string]float64            `json:"time_to_visibility_ms"`
 	ServerPeakRSSMiB  float64                       `json:"server_peak_rss_mib,omitempty"`
+	Report            *reportResult                 `json:"report,omitempty"`
 	Naive             *naiveResult                  `json:"naive,omitempty"`
 }
 
@@ -57,6 +58,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	statsCalls := fs.Int("stats-calls", 200, "Stats calls per query shape")
 	seed := fs.Uint64("seed", 1, "random seed")
 	serverPID := fs.Int("server-pid", 0, "pid of the server process, to report its peak RSS")
+	reportCampaigns := fs.Int("report-campaigns", 0, "also generate a daily report over the whole range for this many of the largest campaigns (0 = skip)")
 	naive := fs.Bool("naive", false, "also answer the Stats query shapes with plain DuckDB SQL over the raw events (same data, same run)")
 	dataDir := fs.String("data-dir", "", "data directory of the embedded server (default: a new temporary directory)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -162,8 +164,20 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	if *serverPID > 0 {
 		res.ServerPeakRSSMiB = peakRSSMiB(*serverPID)
 	}
+	if *reportCampaigns > 0 {
+		rr, err := b.report(ctx, gen.Largest(*reportCampaigns), end.AddDate(0, 0, -min(*days, 90)), end.AddDate(0, 0, -1), *serverPID)
+		if err != nil {
+			fmt.Fprintf(stderr, "campaignstats bench: report: %v\n", err)
+			return exitRuntime
+		}
+		res.Report = rr
+	}
 	if *naive {
-		n, err := runNaive(ctx, rawFile.Name(), largest, end, *statsCalls/10+1)
+		var reportIDs []string
+		if *reportCampaigns > 0 {
+			reportIDs = gen.Largest(*reportCampaigns)
+		}
+		n, err := runNaive(ctx, rawFile.Name(), largest, reportIDs, end, min(*days, 90), *statsCalls/10+1)
 		if err != nil {
 			fmt.Fprintf(stderr, "campaignstats bench: naive baseline: %v\n", err)
 			return exitRuntime
@@ -179,6 +193,55 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// reportResult is the report-generation measurement.
+type reportResult struct {
+	Campaigns     int     `json:"campaigns"`
+	Days          int     `json:"days"`
+	Rows          int64   `json:"rows"`
+	SizeBytes     int64   `json:"size_bytes"`
+	Seconds       float64 `json:"seconds"`
+	ServerRSSMiB  float64 `json:"server_peak_rss_mib_after,omitempty"`
+	ServerRSSBase float64 `json:"server_peak_rss_mib_before,omitempty"`
+}
+
+// report creates a daily, platform-split report over [from, to] for the campaigns, runs it and times the run.
+func (b *bencher) report(ctx context.Context, ids []string, from, to time.Time, pid int) (*reportResult, error) {
+	def := map[string]any{"name": fmt.Sprintf("Bench Daily %d", time.Now().UnixNano()), "campaigns": map[string]any{"ids": ids},
+		"range":       map[string]any{"start_date": from.Format(time.DateOnly), "end_date": to.Format(time.DateOnly)},
+		"granularity": "daily", "split_by": []string{"platform"}, "compression": "zip"}
+	rep, err := b.c.CreateReport(ctx, b.ws, b.reportKey, def)
+	if err != nil {
+		return nil, err
+	}
+	res := &reportResult{Campaigns: len(ids), Days: int(to.Sub(from).Hours()/24) + 1}
+	if pid > 0 {
+		res.ServerRSSBase = peakRSSMiB(pid)
+	}
+	t0 := time.Now()
+	run, err := b.c.RunReport(ctx, b.ws, b.reportKey, rep.ReportID)
+	if err != nil {
+		return nil, err
+	}
+	run, err = b.c.WaitReportRun(ctx, b.ws, b.reportKey, rep.ReportID, run.RunID, 200*time.Millisecond)
+	if err != nil {
+		return nil, err
+	}
+	res.Seconds = time.Since(t0).Seconds()
+	if run.Status != "SUCCESSFUL" {
+		return nil, fmt.Errorf("run %s: %v", run.Status, run.Error)
+	}
+	if run.Rows != nil {
+		res.Rows = *run.Rows
+	}
+	if run.Size != nil {
+		res.SizeBytes = *run.Size
+	}
+	if pid > 0 {
+		res.ServerRSSMiB = peakRSSMiB(pid)
+	}
+	return res, nil
+}
 
 type bencher struct {
 	c                      *client.Client
@@ -371,10 +434,17 @@ func printBench(w io.Writer, r benchResult) {
 	if r.ServerPeakRSSMiB > 0 {
 		fmt.Fprintf(w, "server peak RSS        %.0f MiB\n", r.ServerPeakRSSMiB)
 	}
+	if r.Report != nil {
+		fmt.Fprintf(w, "daily report           %d campaigns × %d days: %.1f s, %d rows, %d bytes; server peak RSS %.0f → %.0f MiB\n",
+			r.Report.Campaigns, r.Report.Days, r.Report.Seconds, r.Report.Rows, r.Report.SizeBytes, r.Report.ServerRSSBase, r.Report.ServerRSSMiB)
+	}
 	if r.Naive != nil {
 		row("naive SQL largest", r.Naive.LargestMS)
 		row("naive SQL top-10", r.Naive.Top10MS)
 		row("naive SQL conversions", r.Naive.ConversionMS)
+		if r.Naive.ReportCopySeconds > 0 {
+			fmt.Fprintf(w, "naive COPY report      %.1f s (%d rows)\n", r.Naive.ReportCopySeconds, r.Naive.ReportCopyRows)
+		}
 		fmt.Fprintf(w, "naive/engine p50       largest %.1fx  top-10 %.1fx  conversions (view-through) %.1fx\n",
 			r.Naive.LargestMS["p50"]/r.StatsLargestMS["p50"], r.Naive.Top10MS["p50"]/r.StatsTop10MS["p50"],
 			r.Naive.ConversionMS["p50"]/r.StatsConversionMS["VIEW_THROUGH"]["p50"])
