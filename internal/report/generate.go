@@ -33,7 +33,7 @@ import (
 // a long run is generating can appear in the rows computed after their arrival.
 
 // DefaultCampaignsPerQuery is the number of campaigns computed per engine call when GeneratorConfig leaves it 0.
-const DefaultCampaignsPerQuery = 8
+const DefaultCampaignsPerQuery = 100
 
 // GeneratorConfig configures NewFileGenerator.
 type GeneratorConfig struct {
