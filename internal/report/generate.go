@@ -22,15 +22,15 @@ import (
 // Report file generation (SPEC §8.5–§8.8). Every number comes from the metric engine (stats.Engine.Nodes, or its
 // all-platform form for rows without a platform split); this file only selects campaigns, picks nodes, lays out
 // CSV rows and writes the archive. Rows stream to the blob store: at most CampaignsPerQuery campaigns' rows are
-// held at a time (for daily reports, those campaigns' rows of every date, already encoded).
+// held at a time (for daily reports, those campaigns' node trees of every date).
 //
 // Choices beyond the SPEC text: campaigns whose channel is UNKNOWN get a zip entry <stem>_UNKNOWN.csv after
 // GOOGLE_ADS (identity and conversion columns only); the gzip union includes the channels of the selected
 // campaigns and the listed channels.
 //
-// Known gap (SPEC §8.4 snapshot): the store's node queries have no "received before started_at" bound (events
-// carry received_at, credits do not), so a run reads the store as it is at each engine call; events ingested while
-// a long run is generating can appear in the rows computed after their arrival.
+// Snapshot (SPEC §8.4): a file is computed from one store snapshot of the workspace, opened when generation starts
+// (right after the run is claimed and its started_at set): events, credits, catalog changes and funnel posts
+// committed after that are not in the file, and every row sees the same data.
 
 // DefaultCampaignsPerQuery is the number of campaigns computed per engine call when GeneratorConfig leaves it 0.
 const DefaultCampaignsPerQuery = 100
@@ -107,7 +107,12 @@ func (g *FileGenerator) GenerateFile(ctx context.Context, job GenerateJob) (Gene
 	if g.engine == nil || g.files == nil {
 		return GeneratedFile{}, errNoEngine
 	}
-	p, err := g.plan(ctx, job)
+	engine, release, err := g.engine.Snapshot(ctx, job.Workspace.ID)
+	if err != nil {
+		return GeneratedFile{}, fmt.Errorf("report: %w", err)
+	}
+	defer release()
+	p, err := g.plan(ctx, engine, job)
 	if err != nil {
 		return GeneratedFile{}, err
 	}
@@ -136,6 +141,7 @@ func (g *FileGenerator) GenerateFile(ctx context.Context, job GenerateJob) (Gene
 
 // genPlan is everything decided before rows are computed.
 type genPlan struct {
+	engine                                     *stats.Engine // reads the run's snapshot
 	job                                        GenerateJob
 	def                                        Definition
 	view                                       *domain.CatalogView
@@ -151,9 +157,9 @@ type genPlan struct {
 	goals                                      map[string]string // campaign → effective primary goal name ("" when none)
 }
 
-func (g *FileGenerator) plan(ctx context.Context, job GenerateJob) (*genPlan, error) {
+func (g *FileGenerator) plan(ctx context.Context, engine *stats.Engine, job GenerateJob) (*genPlan, error) {
 	def := job.Definition
-	p := &genPlan{job: job, def: def, loc: job.Workspace.Location(), listed: map[domain.Channel]bool{},
+	p := &genPlan{engine: engine, job: job, def: def, loc: job.Workspace.Location(), listed: map[domain.Channel]bool{},
 		enc: newCSVEncoder(def.Separator), stem: def.FileStem(), goals: map[string]string{}}
 	p.daily = strings.EqualFold(def.Granularity, "daily")
 	p.unique = strings.EqualFold(def.MetricType, "UNIQUE")
@@ -190,10 +196,10 @@ func (g *FileGenerator) plan(ctx context.Context, job GenerateJob) (*genPlan, er
 	if p.end.Before(p.start) {
 		return nil, fmt.Errorf("report: range %s..%s ends before it starts", startDate, endDate)
 	}
-	if p.view, err = g.engine.Catalog(ctx, job.Workspace.ID); err != nil {
+	if p.view, err = engine.Catalog(ctx, job.Workspace.ID); err != nil {
 		return nil, err
 	}
-	if p.campaigns, err = g.selectCampaigns(ctx, p); err != nil {
+	if p.campaigns, err = selectCampaigns(ctx, p); err != nil {
 		return nil, err
 	}
 	for _, id := range p.campaigns {
@@ -205,7 +211,7 @@ func (g *FileGenerator) plan(ctx context.Context, job GenerateJob) (*genPlan, er
 // selectCampaigns applies SPEC §8.7 "Campaigns": with `ids`, the listed campaigns that exist (request order,
 // SPEC §5.5); otherwise the campaigns a Stats call without campaign_ids selects for the range (§5.5 order). Every
 // other given filter must hold; with include_children false, children are left out unless listed.
-func (g *FileGenerator) selectCampaigns(ctx context.Context, p *genPlan) ([]string, error) {
+func selectCampaigns(ctx context.Context, p *genPlan) ([]string, error) {
 	f := p.def.Campaigns
 	channels := map[domain.Channel]bool{}
 	deliveryTypes := map[domain.DeliveryType]bool{}
@@ -264,7 +270,7 @@ func (g *FileGenerator) selectCampaigns(ctx context.Context, p *genPlan) ([]stri
 		return out, nil
 	}
 	fromMS, toMS := stats.Range(p.start, p.end, p.loc)
-	active, err := g.engine.SelectActive(ctx, p.job.Workspace.ID, p.view, fromMS, toMS, p.attr)
+	active, err := p.engine.SelectActive(ctx, p.job.Workspace.ID, p.view, fromMS, toMS, p.attr)
 	if err != nil {
 		return nil, err
 	}
@@ -423,74 +429,64 @@ func (p *genPlan) nodeRows(dst []reportRow, cr *stats.CampaignResult, date strin
 	return dst
 }
 
-// nodes asks the engine for the node trees of ids over [from, to] (local dates), per platform or all-platform.
-func (g *FileGenerator) nodes(ctx context.Context, p *genPlan, ids []string, from, to time.Time) ([]stats.CampaignResult, error) {
-	fromMS, toMS := stats.Range(from, to, p.loc)
-	q := stats.NodesQuery{Workspace: p.job.Workspace, View: p.view, CampaignIDs: ids, FromMS: fromMS, ToMS: toMS,
-		FromDate: from.Format(time.DateOnly), ToDate: to.Format(time.DateOnly), Unique: p.unique, Attribution: p.attr}
-	if p.splitPlatform {
-		return g.engine.Nodes(ctx, q)
-	}
-	return g.engine.NodesAllPlatforms(ctx, q)
+// nodesQuery is the engine query for ids over the plan's range, per platform or all-platform.
+func (p *genPlan) nodesQuery(ids []string) stats.NodesQuery {
+	fromMS, toMS := stats.Range(p.start, p.end, p.loc)
+	return stats.NodesQuery{Workspace: p.job.Workspace, View: p.view, CampaignIDs: ids, FromMS: fromMS, ToMS: toMS,
+		FromDate: p.start.Format(time.DateOnly), ToDate: p.end.Format(time.DateOnly), Unique: p.unique, Attribution: p.attr,
+		AllPlatforms: !p.splitPlatform}
 }
 
 // writeRows computes the rows of ids (in order), encodes them with l and hands each encoded row to write. It
-// returns the number of rows.
+// returns the number of rows. Campaigns are computed g.batch at a time, with one engine call per batch.
 func (g *FileGenerator) writeRows(ctx context.Context, p *genPlan, ids []string, l *layout, write func([]byte) error) (int64, error) {
 	var n int64
 	var rows []reportRow
 	var buf []byte
+	emit := func(rows []reportRow) error {
+		for _, r := range rows {
+			buf = l.encode(buf[:0], r)
+			if err := write(buf); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	}
 	for start := 0; start < len(ids); start += g.batch {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
 		chunk := ids[start:min(start+g.batch, len(ids))]
-		if !p.daily {
-			res, err := g.nodes(ctx, p, chunk, p.start, p.end)
+		if p.daily {
+			res, err := p.engine.NodesDaily(ctx, p.nodesQuery(chunk))
 			if err != nil {
 				return n, err
 			}
 			for i := range res {
-				rows = p.nodeRows(rows[:0], &res[i], "")
-				if len(rows) == 0 {
-					// A selected campaign without nodes in the range gets one row of zeros (SPEC §8.7).
-					rows = append(rows, reportRow{campaign: res[i].ID})
-				}
-				for _, r := range rows {
-					buf = l.encode(buf[:0], r)
-					if err := write(buf); err != nil {
+				for _, day := range res[i].Days {
+					cr := stats.CampaignResult{ID: res[i].ID, Platforms: day.Platforms}
+					rows = p.nodeRows(rows[:0], &cr, day.Date)
+					if err := emit(rows); err != nil {
 						return n, err
 					}
-					n++
 				}
 			}
 			continue
 		}
-		// Daily: one engine call per date for the chunk; rows are kept encoded per campaign until every date is
-		// done, then written campaign by campaign (dates ascending).
-		encoded := make([][]byte, len(chunk))
-		counts := make([]int64, len(chunk))
-		for d := p.start; !d.After(p.end); d = d.AddDate(0, 0, 1) {
-			if err := ctx.Err(); err != nil {
-				return n, err
-			}
-			res, err := g.nodes(ctx, p, chunk, d, d)
-			if err != nil {
-				return n, err
-			}
-			date := d.Format(time.DateOnly)
-			for i := range res {
-				rows = p.nodeRows(rows[:0], &res[i], date)
-				for _, r := range rows {
-					encoded[i] = l.encode(encoded[i], r)
-					counts[i]++
-				}
-			}
+		res, err := p.engine.Nodes(ctx, p.nodesQuery(chunk))
+		if err != nil {
+			return n, err
 		}
-		for i := range chunk {
-			if len(encoded[i]) > 0 {
-				if err := write(encoded[i]); err != nil {
-					return n, err
-				}
+		for i := range res {
+			rows = p.nodeRows(rows[:0], &res[i], "")
+			if len(rows) == 0 {
+				// A selected campaign without nodes in the range gets one row of zeros (SPEC §8.7).
+				rows = append(rows, reportRow{campaign: res[i].ID})
 			}
-			n += counts[i]
+			if err := emit(rows); err != nil {
+				return n, err
+			}
 		}
 	}
 	return n, nil

@@ -37,7 +37,7 @@ func cvrBase(group attribution.Group, info *campaignInfo, d *nodeData) int64 {
 }
 
 // goalStats computes one conversion_goal_stats entry of a node (SPEC §5.12), rounding once at output.
-func goalStats(goal string, group attribution.Group, info *campaignInfo, d *nodeData) GoalResult {
+func goalStats(goal string, group attribution.Group, day int32, info *campaignInfo, d *nodeData) GoalResult {
 	r := d.conv[convKey{group, goal}]
 	g := GoalResult{Name: goal, Total: r.Total, Unique: r.Unique, Conversions: r.Total}
 	if info.unique {
@@ -63,7 +63,7 @@ func goalStats(goal string, group attribution.Group, info *campaignInfo, d *node
 		u.Quo(u, ctl)
 		return RatRound(u.Mul(u, big.NewRat(100, 1)))
 	}
-	g.Uplift = uplift(info.control[convKey{attribution.CampaignControl, goal}])
-	g.GCGUplift = uplift(info.control[convKey{attribution.GlobalControl, goal}])
+	g.Uplift = uplift(info.control[dayConv{day, convKey{attribution.CampaignControl, goal}}])
+	g.GCGUplift = uplift(info.control[dayConv{day, convKey{attribution.GlobalControl, goal}}])
 	return g
 }

@@ -17,9 +17,7 @@ import (
 
 // Source is what the engine reads.
 type Source interface {
-	store.Aggregator
-	store.Funnel
-	Campaigns(ctx context.Context, workspaceID string) ([]domain.Campaign, error)
+	store.Reader
 }
 
 // Engine computes campaign statistics.
@@ -29,6 +27,20 @@ type Engine struct {
 
 // New returns an engine reading from src.
 func New(src Source) *Engine { return &Engine{src: src} }
+
+// Snapshot returns an engine that reads a snapshot of one workspace (SPEC §8.4: a report run reads a consistent
+// snapshot), and the function that releases it. A source that cannot open snapshots is read live.
+func (e *Engine) Snapshot(ctx context.Context, workspaceID string) (*Engine, func() error, error) {
+	sn, ok := e.src.(store.Snapshotter)
+	if !ok {
+		return e, func() error { return nil }, nil
+	}
+	snap, err := sn.Snapshot(ctx, workspaceID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("stats: %w", err)
+	}
+	return &Engine{src: snap}, snap.Close, nil
+}
 
 // Query is a validated Stats request (SPEC §5.3).
 type Query struct {
@@ -193,10 +205,28 @@ type NodesQuery struct {
 	FromDate, ToDate string
 	Unique           bool
 	Attribution      attribution.Type
+	// AllPlatforms folds every platform into one key, AllPlatformsKey (SPEC §8.7 rows without a platform split):
+	// TOTAL counts add up, UNIQUE counts are distinct users across platforms, rates are recomputed from the
+	// aggregated counts, and a goal event credited on several platforms counts once. It needs a source that
+	// implements AllPlatformsSource.
+	AllPlatforms bool
 }
 
-// nodeKey addresses one variation node of one campaign.
+// CampaignDays is one campaign's node trees per local date (NodesDaily): dates with data, ascending.
+type CampaignDays struct {
+	ID   string
+	Days []DayResult
+}
+
+// DayResult is a campaign's node tree on one local date: the Platforms a Nodes query for that single date returns.
+type DayResult struct {
+	Date      string
+	Platforms []PlatformResult
+}
+
+// nodeKey addresses one variation node of one campaign on one day (day 0 without a day split).
 type nodeKey struct {
+	day                                   int32
 	campaign, platform, locale, variation string
 }
 
@@ -213,6 +243,12 @@ type convKey struct {
 	goal  string
 }
 
+// dayConv is a campaign-wide control-group goal on one day.
+type dayConv struct {
+	day int32
+	convKey
+}
+
 func newNodeData() *nodeData {
 	return &nodeData{metrics: map[string]int64{}, unique: map[string]int64{}, posted: map[string]int64{}, conv: map[convKey]store.ConversionRow{}}
 }
@@ -223,14 +259,85 @@ type campaignInfo struct {
 	goals       []string
 	attribution attribution.Type
 	unique      bool
-	// control holds the campaign-wide control-group cvr of each goal (SPEC §5.12 uplift base), nil when 0.
-	control map[convKey]*big.Rat
+	// control holds the campaign-wide control-group cvr of each goal per day (SPEC §5.12 uplift base), nil when 0.
+	control map[dayConv]*big.Rat
 }
 
-// Nodes computes every node of the given campaigns, in the order given.
+// Nodes computes every node of the given campaigns over the whole range, in the order given.
 func (e *Engine) Nodes(ctx context.Context, q NodesQuery) ([]CampaignResult, error) {
+	c, err := e.compute(ctx, q, false)
+	if err != nil || c == nil {
+		return nil, err
+	}
+	out := make([]CampaignResult, 0, len(q.CampaignIDs))
+	for _, id := range q.CampaignIDs {
+		out = append(out, CampaignResult{ID: id, Platforms: c.platforms(id, 0)})
+	}
+	return out, nil
+}
+
+// NodesDaily computes every node of the given campaigns on each local date of the range with data, in the order
+// given: each date's tree is the one Nodes returns for that single date (UNIQUE values are distinct per date). It
+// reads the range with one set of store queries, the date being one more grouping key.
+func (e *Engine) NodesDaily(ctx context.Context, q NodesQuery) ([]CampaignDays, error) {
+	c, err := e.compute(ctx, q, true)
+	if err != nil || c == nil {
+		return nil, err
+	}
+	days := map[string]map[int32]bool{}
+	for k := range c.trees {
+		if days[k.campaign] == nil {
+			days[k.campaign] = map[int32]bool{}
+		}
+		days[k.campaign][k.day] = true
+	}
+	out := make([]CampaignDays, 0, len(q.CampaignIDs))
+	for _, id := range q.CampaignIDs {
+		cd := CampaignDays{ID: id}
+		ds := make([]int32, 0, len(days[id]))
+		for d := range days[id] {
+			ds = append(ds, d)
+		}
+		sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+		for _, d := range ds {
+			cd.Days = append(cd.Days, DayResult{Date: store.DayDate(d), Platforms: c.platforms(id, d)})
+		}
+		out = append(out, cd)
+	}
+	return out, nil
+}
+
+// computed is the node data of one Nodes or NodesDaily query.
+type computed struct {
+	infos        map[string]*campaignInfo
+	trees        map[campaignDay]tree
+	allPlatforms bool
+}
+
+type campaignDay struct {
+	campaign string
+	day      int32
+}
+
+// tree is one campaign's node data on one day: platform → locale → variation.
+type tree map[string]map[string]map[string]*nodeData
+
+// compute runs the store queries of a node query and accumulates node data, split by local day when daily.
+func (e *Engine) compute(ctx context.Context, q NodesQuery, daily bool) (*computed, error) {
 	if len(q.CampaignIDs) == 0 {
 		return nil, nil
+	}
+	src := e.src
+	if q.AllPlatforms {
+		ap, ok := e.src.(AllPlatformsSource)
+		if !ok {
+			return nil, ErrNoAllPlatforms
+		}
+		src = foldedSource{Source: e.src, ap: ap}
+	}
+	var days *time.Location
+	if daily {
+		days = q.Workspace.Location()
 	}
 	targets := make([]store.AggregateTarget, 0, len(q.CampaignIDs))
 	channels := map[string]domain.Channel{} // effective channel of every target and unit
@@ -240,7 +347,7 @@ func (e *Engine) Nodes(ctx context.Context, q NodesQuery) ([]CampaignResult, err
 	anyGoals := false
 	for _, id := range q.CampaignIDs {
 		channels[id] = q.View.Channel(id)
-		info := &campaignInfo{channel: channels[id], attribution: q.Attribution, unique: q.Unique, control: map[convKey]*big.Rat{}}
+		info := &campaignInfo{channel: channels[id], attribution: q.Attribution, unique: q.Unique, control: map[dayConv]*big.Rat{}}
 		goalSet := map[string]bool{}
 		t := store.AggregateTarget{ID: id}
 		for _, u := range q.View.Units(id) {
@@ -264,8 +371,8 @@ func (e *Engine) Nodes(ctx context.Context, q NodesQuery) ([]CampaignResult, err
 		infos[id] = info
 		targets = append(targets, t)
 	}
-	aq := store.AggregateQuery{WorkspaceID: q.Workspace.ID, FromMS: q.FromMS, ToMS: q.ToMS, Unique: q.Unique, Targets: targets}
-	rows, err := e.src.Aggregate(ctx, aq)
+	aq := store.AggregateQuery{WorkspaceID: q.Workspace.ID, FromMS: q.FromMS, ToMS: q.ToMS, Unique: q.Unique, Targets: targets, Days: days}
+	rows, err := src.Aggregate(ctx, aq)
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
@@ -278,7 +385,7 @@ func (e *Engine) Nodes(ctx context.Context, q NodesQuery) ([]CampaignResult, err
 		}
 		return d
 	}
-	key := func(target, platform string, allL bool, l string, allV bool, v string) (nodeKey, bool) {
+	key := func(target string, day int32, platform string, allL bool, l string, allV bool, v string) (nodeKey, bool) {
 		if allL {
 			l = domain.AllLocales
 		} else if l == "" {
@@ -289,10 +396,10 @@ func (e *Engine) Nodes(ctx context.Context, q NodesQuery) ([]CampaignResult, err
 		} else if v == "" {
 			return nodeKey{}, false
 		}
-		return nodeKey{target, platform, l, v}, true
+		return nodeKey{day, target, platform, l, v}, true
 	}
 	for _, r := range rows {
-		if k, ok := key(r.Target, r.Platform, r.AllLocales, r.Locale, r.AllVariations, r.Variation); ok {
+		if k, ok := key(r.Target, r.Day, r.Platform, r.AllLocales, r.Locale, r.AllVariations, r.Variation); ok {
 			get(k).metrics[r.Metric] += r.Value
 		}
 	}
@@ -302,46 +409,59 @@ func (e *Engine) Nodes(ctx context.Context, q NodesQuery) ([]CampaignResult, err
 			// cvr bases that are distinct users whatever the metric type: email opens, held-out users (SPEC §5.12).
 			uq := aq
 			uq.Unique = true
-			if uniq, err = e.src.Aggregate(ctx, uq); err != nil {
+			if uniq, err = src.Aggregate(ctx, uq); err != nil {
 				return nil, fmt.Errorf("stats: %w", err)
 			}
 		}
 		for _, r := range uniq {
-			if k, ok := key(r.Target, r.Platform, r.AllLocales, r.Locale, r.AllVariations, r.Variation); ok && data[k] != nil {
+			if k, ok := key(r.Target, r.Day, r.Platform, r.AllLocales, r.Locale, r.AllVariations, r.Variation); ok && data[k] != nil {
 				data[k].unique[r.Metric] += r.Value
 			}
 		}
-		conv, err := e.src.Conversions(ctx, store.ConversionQuery{WorkspaceID: q.Workspace.ID, FromMS: q.FromMS, ToMS: q.ToMS,
-			Type: q.Attribution, Targets: targets})
+		conv, err := src.Conversions(ctx, store.ConversionQuery{WorkspaceID: q.Workspace.ID, FromMS: q.FromMS, ToMS: q.ToMS,
+			Type: q.Attribution, Targets: targets, Days: days})
 		if err != nil {
 			return nil, fmt.Errorf("stats: %w", err)
 		}
-		held, err := e.src.HeldOutUsers(ctx, aq)
+		heldRows, err := src.HeldOutUsers(ctx, aq)
 		if err != nil {
 			return nil, fmt.Errorf("stats: %w", err)
+		}
+		held := make(map[campaignDay]store.HeldOutRow, len(heldRows))
+		for _, h := range heldRows {
+			held[campaignDay{h.Target, h.Day}] = h
 		}
 		for _, r := range conv {
 			ck := convKey{r.Group, r.Goal}
 			if r.AllPlatforms {
-				base := held[r.Target][0]
+				h := held[campaignDay{r.Target, r.Day}]
+				base := h.Campaign
 				if r.Group == attribution.GlobalControl {
-					base = held[r.Target][1]
+					base = h.Global
 				}
 				if r.Group != attribution.Regular && base > 0 && r.Unique > 0 {
-					infos[r.Target].control[ck] = big.NewRat(r.Unique, base)
+					infos[r.Target].control[dayConv{r.Day, ck}] = big.NewRat(r.Unique, base)
 				}
 				continue
 			}
-			if k, ok := key(r.Target, r.Platform, r.AllLocales, r.Locale, r.AllVariations, r.Variation); ok {
+			if k, ok := key(r.Target, r.Day, r.Platform, r.AllLocales, r.Locale, r.AllVariations, r.Variation); ok {
 				get(k).conv[ck] = r
 			}
 		}
 	}
-	entries, err := e.src.FunnelEntries(ctx, q.Workspace.ID, funnelUnits, q.FromDate, q.ToDate)
+	entries, err := src.FunnelEntries(ctx, q.Workspace.ID, funnelUnits, q.FromDate, q.ToDate)
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
 	for _, fe := range entries {
+		var day int32
+		if daily {
+			d, err := time.Parse(time.DateOnly, fe.Date)
+			if err != nil {
+				return nil, fmt.Errorf("stats: funnel entry date %q: %w", fe.Date, err)
+			}
+			day = store.DayNumber(d.Date())
+		}
 		for _, t := range unitTargets[fe.CampaignID] {
 			p := fe.Platform
 			if ch := channels[fe.CampaignID]; ch.PlatformIsChannel() {
@@ -363,23 +483,17 @@ func (e *Engine) Nodes(ctx context.Context, q NodesQuery) ([]CampaignResult, err
 			}
 			for _, l := range locales {
 				for _, v := range variations {
-					get(nodeKey{t, p, l, v}).posted[fe.Stage] += fe.Value
+					get(nodeKey{day, t, p, l, v}).posted[fe.Stage] += fe.Value
 				}
 			}
 		}
 	}
-	return assemble(q.CampaignIDs, infos, data), nil
-}
-
-// assemble turns node data into ordered results.
-func assemble(ids []string, infos map[string]*campaignInfo, data map[nodeKey]*nodeData) []CampaignResult {
-	type tree map[string]map[string]map[string]*nodeData // platform → locale → variation
-	trees := map[string]tree{}
+	c := &computed{infos: infos, trees: map[campaignDay]tree{}, allPlatforms: q.AllPlatforms}
 	for k, d := range data {
-		t := trees[k.campaign]
+		t := c.trees[campaignDay{k.campaign, k.day}]
 		if t == nil {
 			t = tree{}
-			trees[k.campaign] = t
+			c.trees[campaignDay{k.campaign, k.day}] = t
 		}
 		if t[k.platform] == nil {
 			t[k.platform] = map[string]map[string]*nodeData{}
@@ -389,32 +503,36 @@ func assemble(ids []string, infos map[string]*campaignInfo, data map[nodeKey]*no
 		}
 		t[k.platform][k.locale][k.variation] = d
 	}
-	out := make([]CampaignResult, 0, len(ids))
-	for _, id := range ids {
-		cr := CampaignResult{ID: id}
-		t := trees[id]
-		info := infos[id]
-		fields := fieldsFor(info.channel)
-		for _, p := range sortedKeys(t) {
-			pr := PlatformResult{Key: p}
-			locs := t[p]
-			if locs[domain.AllLocales] == nil {
-				locs[domain.AllLocales] = map[string]*nodeData{}
-			}
-			for _, l := range orderLocales(sortedKeys(locs)) {
-				lr := LocaleResult{Key: l}
-				vars := locs[l]
-				if vars[domain.AllVariations] == nil {
-					vars[domain.AllVariations] = newNodeData()
-				}
-				for _, v := range orderVariations(sortedKeys(vars)) {
-					lr.Variations = append(lr.Variations, buildNode(v, fields, info, vars[v]))
-				}
-				pr.Locales = append(pr.Locales, lr)
-			}
-			cr.Platforms = append(cr.Platforms, pr)
+	return c, nil
+}
+
+// platforms builds one campaign's ordered node tree on one day.
+func (c *computed) platforms(id string, day int32) []PlatformResult {
+	t := c.trees[campaignDay{id, day}]
+	info := c.infos[id]
+	fields := fieldsFor(info.channel)
+	var out []PlatformResult
+	for _, p := range sortedKeys(t) {
+		pr := PlatformResult{Key: p}
+		locs := t[p]
+		if locs[domain.AllLocales] == nil {
+			locs[domain.AllLocales] = map[string]*nodeData{}
 		}
-		out = append(out, cr)
+		for _, l := range orderLocales(sortedKeys(locs)) {
+			lr := LocaleResult{Key: l}
+			vars := locs[l]
+			if vars[domain.AllVariations] == nil {
+				vars[domain.AllVariations] = newNodeData()
+			}
+			for _, v := range orderVariations(sortedKeys(vars)) {
+				lr.Variations = append(lr.Variations, buildNode(v, day, fields, info, vars[v]))
+			}
+			pr.Locales = append(pr.Locales, lr)
+		}
+		out = append(out, pr)
+	}
+	if c.allPlatforms {
+		out = mergePlatforms(out)
 	}
 	return out
 }
@@ -463,7 +581,7 @@ func orderVariations(keys []string) []string {
 	return out
 }
 
-func buildNode(key string, fields channelFields, info *campaignInfo, d *nodeData) VariationResult {
+func buildNode(key string, day int32, fields channelFields, info *campaignInfo, d *nodeData) VariationResult {
 	vr := VariationResult{Key: key}
 	group := attribution.Regular
 	switch key {
@@ -485,7 +603,7 @@ func buildNode(key string, fields channelFields, info *campaignInfo, d *nodeData
 		}
 	}
 	for _, goal := range info.goals {
-		vr.Goals = append(vr.Goals, goalStats(goal, group, info, d))
+		vr.Goals = append(vr.Goals, goalStats(goal, group, day, info, d))
 	}
 	for _, stage := range sortedKeys(d.posted) {
 		vr.Funnel = append(vr.Funnel, Count{stage, d.posted[stage]})

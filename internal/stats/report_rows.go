@@ -63,26 +63,6 @@ func (e *Engine) SelectActive(ctx context.Context, workspaceID string, view *dom
 	return selected, nil
 }
 
-// NodesAllPlatforms is Nodes with the platform dimension folded: each campaign has at most one platform, keyed
-// AllPlatformsKey, whose nodes aggregate every platform (SPEC §8.7 rows without a platform split): TOTAL counts add
-// up, UNIQUE counts are distinct users across platforms, rates are recomputed from the aggregated counts, and
-// conversions count each goal event once. It runs Nodes itself over a source whose node queries fold platforms.
-func (e *Engine) NodesAllPlatforms(ctx context.Context, q NodesQuery) ([]CampaignResult, error) {
-	ap, ok := e.src.(AllPlatformsSource)
-	if !ok {
-		return nil, ErrNoAllPlatforms
-	}
-	folded := &Engine{src: foldedSource{Source: e.src, ap: ap}}
-	res, err := folded.Nodes(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	for i := range res {
-		res[i].Platforms = mergePlatforms(res[i].Platforms)
-	}
-	return res, nil
-}
-
 // foldedSource answers the engine's node queries with every platform folded into AllPlatformsKey.
 type foldedSource struct {
 	Source

@@ -20,6 +20,7 @@ type Store interface {
 	Quarantine
 	Idempotency
 	Reports
+	Snapshotter
 	// Ping reports whether the store answers and its schema is current.
 	Ping(ctx context.Context) error
 	Close() error
@@ -109,6 +110,20 @@ type AggregateQuery struct {
 	FromMS, ToMS int64
 	Unique       bool
 	Targets      []AggregateTarget
+	// Days, when set, splits every node by the local calendar day of its events in this location: each row's Day
+	// is that date as days since 1970-01-01 (see DayNumber), and UNIQUE values are distinct per day. When nil
+	// every row has Day 0 and covers the whole range.
+	Days *time.Location
+}
+
+// DayNumber returns the days since 1970-01-01 of the calendar date y-m-d (the Day of rows split by day).
+func DayNumber(y int, m time.Month, d int) int32 {
+	return int32(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+}
+
+// DayDate returns the calendar date (YYYY-MM-DD) of a day number.
+func DayDate(day int32) string {
+	return time.Unix(int64(day)*86400, 0).UTC().Format(time.DateOnly)
 }
 
 // AggregateRow is one metric value in one node. AllLocales / AllVariations mark the aggregate keys; Locale and
@@ -118,6 +133,7 @@ type AggregateQuery struct {
 // are zero.
 type AggregateRow struct {
 	Target        string
+	Day           int32
 	Platform      string
 	AllLocales    bool
 	Locale        string
@@ -134,6 +150,8 @@ type ConversionQuery struct {
 	FromMS, ToMS int64
 	Type         attribution.Type
 	Targets      []AggregateTarget
+	// Days splits the rows by the local calendar day of the goal event, as in AggregateQuery.
+	Days *time.Location
 }
 
 // ConversionRow is one goal's numbers in one node. AllPlatforms marks the campaign-wide row (every platform and
@@ -141,6 +159,7 @@ type ConversionQuery struct {
 // of distinct credited goal events, Unique the number of distinct users, RevenueMicros the revenue of those events.
 type ConversionRow struct {
 	Target        string
+	Day           int32
 	AllPlatforms  bool
 	Platform      string
 	AllLocales    bool
@@ -161,13 +180,45 @@ type Aggregator interface {
 	ActiveCampaigns(ctx context.Context, workspaceID string, fromMS, toMS int64, t attribution.Type) ([]string, error)
 	// Conversions returns the conversion rows of every target's nodes, plus the campaign-wide rows.
 	Conversions(ctx context.Context, q ConversionQuery) ([]ConversionRow, error)
-	// HeldOutUsers returns, per target, the distinct held-out users of the campaign and global groups over every
-	// platform and locale (the base of the campaign-wide control-group cvr, SPEC §5.12).
-	HeldOutUsers(ctx context.Context, q AggregateQuery) (map[string][2]int64, error)
+	// HeldOutUsers returns, per target (and day, when q.Days is set), the distinct held-out users of the campaign
+	// and global groups over every platform and locale (the base of the campaign-wide control-group cvr, SPEC
+	// §5.12). Targets without held-out users have no row.
+	HeldOutUsers(ctx context.Context, q AggregateQuery) ([]HeldOutRow, error)
 	// Aggregate computes the metrics of every target at every (platform, locale|all, variation|all) node.
 	// UNIQUE values are distinct user counts over the node. Held-out metrics are only reported under the
 	// control-group variation keys, never under AllVariations.
 	Aggregate(ctx context.Context, q AggregateQuery) ([]AggregateRow, error)
+}
+
+// HeldOutRow is one target's held-out users on one day (Day 0 without a day split).
+type HeldOutRow struct {
+	Target   string
+	Day      int32
+	Campaign int64 // distinct users held out by the campaign control group
+	Global   int64 // distinct users held out by the global control group
+}
+
+// Reader is what the metric engine reads: the catalog, posted funnel stages and the node queries.
+type Reader interface {
+	Aggregator
+	// Campaigns returns every campaign of the workspace.
+	Campaigns(ctx context.Context, workspaceID string) ([]domain.Campaign, error)
+	// FunnelEntries returns the entries of the campaigns with fromDate <= Date <= toDate.
+	FunnelEntries(ctx context.Context, workspaceID string, campaignIDs []string, fromDate, toDate string) ([]FunnelEntry, error)
+}
+
+// Snapshot is a read-only view of one workspace as it was when the snapshot was opened (SPEC §8.4: a report run
+// reads a consistent snapshot): events, credits, catalog changes and funnel posts committed later are not visible
+// through it, and every query sees the same data. Close releases it.
+type Snapshot interface {
+	Reader
+	Close() error
+}
+
+// Snapshotter opens snapshots.
+type Snapshotter interface {
+	// Snapshot opens a snapshot of the workspace's data as of now. Only that workspace can be read through it.
+	Snapshot(ctx context.Context, workspaceID string) (Snapshot, error)
 }
 
 // QuarantineRecord is one rejected event (SPEC §3.5).

@@ -13,12 +13,12 @@ const allPlatformsExpr = `'*'`
 
 // AggregateAllPlatforms is Aggregate with every platform folded into one platform key ("*"). It runs the same
 // query as Aggregate.
-func (s *Store) AggregateAllPlatforms(ctx context.Context, q store.AggregateQuery) ([]store.AggregateRow, error) {
-	return s.aggregate(ctx, q, allPlatformsExpr)
+func (r *reader) AggregateAllPlatforms(ctx context.Context, q store.AggregateQuery) ([]store.AggregateRow, error) {
+	return r.aggregate(ctx, q, allPlatformsExpr)
 }
 
 // ConversionsAllPlatforms is Conversions with every platform folded into one platform key ("*"). It runs the same
 // query as Conversions.
-func (s *Store) ConversionsAllPlatforms(ctx context.Context, q store.ConversionQuery) ([]store.ConversionRow, error) {
-	return s.conversions(ctx, q, allPlatformsExpr)
+func (r *reader) ConversionsAllPlatforms(ctx context.Context, q store.ConversionQuery) ([]store.ConversionRow, error) {
+	return r.conversions(ctx, q, allPlatformsExpr)
 }

@@ -367,6 +367,7 @@ func (s *Store) cacheCampaigns(ws string, cs []domain.Campaign) {
 
 const campaignCols = `id, explicit, has_explicit, inferred, created_at, updated_at`
 
+// queryer runs read queries: the database, a connection, or a snapshot's transaction.
 type queryer interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }

@@ -36,6 +36,8 @@ type Options struct {
 
 // Store is the DuckDB-backed store.
 type Store struct {
+	// reader answers the metric engine's queries on the live database.
+	reader
 	db  *sql.DB
 	now func() time.Time
 
@@ -82,7 +84,7 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 		return nil, fmt.Errorf("open duckdb %q: %w", dbPath, err)
 	}
 	db := sql.OpenDB(connector)
-	s := &Store{db: db, now: now, users: map[string]int64{}, catalog: map[string]map[string]domain.Campaign{},
+	s := &Store{reader: reader{q: db}, db: db, now: now, users: map[string]int64{}, catalog: map[string]map[string]domain.Campaign{},
 		credits: map[string]*creditState{}}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()

@@ -22,9 +22,41 @@ const platformExpr = `CASE WHEN m.chkey <> '' THEN m.chkey WHEN e.platform <> ''
 	WHEN e.pdef = 1 THEN 'android' WHEN e.pdef = 2 THEN 'web'
 	WHEN e.pdef = 3 THEN (CASE WHEN m.onsite THEN 'web' ELSE 'android' END) ELSE 'unknown' END`
 
-// groupingSets are the four node shapes: (locale, variation), (locale, all), (all, variation), (all, all).
+// groupingSets are the four node shapes of every (target, day, platform): (locale, variation), (locale, all),
+// (all, variation), (all, all).
 func groupingSets(extra string) string {
-	return fmt.Sprintf(`GROUPING SETS ((tgt, p, l, v%[1]s), (tgt, p, l%[1]s), (tgt, p, v%[1]s), (tgt, p%[1]s))`, extra)
+	return fmt.Sprintf(`GROUPING SETS ((tgt, d, p, l, v%[1]s), (tgt, d, p, l%[1]s), (tgt, d, p, v%[1]s), (tgt, d, p%[1]s))`, extra)
+}
+
+// reader answers the metric engine's queries (store.Reader without the catalog) through a queryer.
+type reader struct {
+	q queryer
+}
+
+const msPerDay = 86_400_000
+
+// dayExpr is the SQL expression of the local day number (days since 1970-01-01, store.DayNumber) of the instant
+// col (Unix ms) in loc, for instants in [fromMS, toMS): the instant plus its zone offset, divided by a day. The
+// offsets of the range come from the Go zone database, one CASE branch per transition. Nil loc gives 0.
+func dayExpr(col string, loc *time.Location, fromMS, toMS int64) string {
+	if loc == nil {
+		return "0"
+	}
+	t := time.UnixMilli(fromMS).In(loc)
+	var branches []string
+	for {
+		_, offset := t.Zone()
+		_, end := t.ZoneBounds()
+		if end.IsZero() || end.UnixMilli() >= toMS || !end.After(t) {
+			shift := fmt.Sprintf("%d", int64(offset)*1000)
+			if len(branches) > 0 {
+				shift = "CASE " + strings.Join(branches, " ") + " ELSE " + shift + " END"
+			}
+			return fmt.Sprintf("CAST((%s + %s) // %d AS INTEGER)", col, shift, msPerDay)
+		}
+		branches = append(branches, fmt.Sprintf("WHEN %s < %d THEN %d", col, end.UnixMilli(), int64(offset)*1000))
+		t = end
+	}
 }
 
 // Aggregate computes node metrics for every target.
@@ -33,13 +65,13 @@ func groupingSets(extra string) string {
 // it first reduces the events to one row per (node, user) holding the bit set of the user's counters, rolls those
 // rows up to the aggregate nodes with bit_or, and then counts the users whose bits meet each metric's counters, so
 // derived counters (attempted, bounced, failed) are exact unions. Failure keys, a small subset, use COUNT DISTINCT.
-func (s *Store) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store.AggregateRow, error) {
-	return s.aggregate(ctx, q, platformExpr)
+func (r *reader) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store.AggregateRow, error) {
+	return r.aggregate(ctx, q, platformExpr)
 }
 
 // aggregate is Aggregate with the platform key of each event given as a SQL expression (AggregateAllPlatforms folds
 // every platform into one key with a constant).
-func (s *Store) aggregate(ctx context.Context, q store.AggregateQuery, platform string) ([]store.AggregateRow, error) {
+func (r *reader) aggregate(ctx context.Context, q store.AggregateQuery, platform string) ([]store.AggregateRow, error) {
 	if len(q.Targets) == 0 {
 		return nil, nil
 	}
@@ -56,7 +88,7 @@ func (s *Store) aggregate(ctx context.Context, q store.AggregateQuery, platform 
 	failureCounters := fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery)
 	with := `WITH m(unit, tgt, chbit, chkey, onsite) AS (VALUES ` + strings.Join(values, ", ") + `),
 ev AS (
-	SELECT m.tgt AS tgt, ` + platform + ` AS p, e.locale AS l, e.variation AS v, e.user_id AS user_id,
+	SELECT m.tgt AS tgt, ` + dayExpr("e.ts", q.Days, q.FromMS, q.ToMS) + ` AS d, ` + platform + ` AS p, e.locale AS l, e.variation AS v, e.user_id AS user_id,
 		e.counter AS counter, CASE WHEN e.counter IN (` + failureCounters + `) THEN e.failure_key ELSE '' END AS fk
 	FROM events e JOIN m ON e.campaign_id = m.unit
 	WHERE e.ws = ? AND e.ts >= ? AND e.ts < ? AND e.is_campaign AND e.counter <> 0 AND (e.channels & m.chbit) <> 0
@@ -72,7 +104,7 @@ ev AS (
 	metrics := domain.CounterMetricSets()
 	if !q.Unique {
 		query := with + `
-SELECT tgt, p, grouping(l), l, grouping(v), v, counter, fk, count(*) FROM ev GROUP BY ` + groupingSets(", counter, fk")
+SELECT tgt, d, p, grouping(l), l, grouping(v), v, counter, fk, count(*) FROM ev GROUP BY ` + groupingSets(", counter, fk")
 		// Several counters feed one metric: sum them so that each (node, metric) is one row.
 		sums := map[store.AggregateRow]int64{}
 		var order []store.AggregateRow
@@ -82,22 +114,22 @@ SELECT tgt, p, grouping(l), l, grouping(v), v, counter, fk, count(*) FROM ev GRO
 			}
 			sums[r] += n
 		}
-		err := s.scanNodes(ctx, query, args, q, func(r store.AggregateRow, vals []any) {
+		err := r.scanNodes(ctx, query, args, q, func(row store.AggregateRow, vals []any) {
 			counter, fk, n := *vals[0].(*uint8), *vals[1].(*string), *vals[2].(*int64)
 			for _, m := range metrics {
 				if m.Counters&(1<<uint(counter)) != 0 {
-					r.Metric = m.Name
-					sum(r, n)
+					row.Metric = m.Name
+					sum(row, n)
 				}
 			}
 			if fk != "" {
-				r.Metric = domain.FailurePrefix + fk
-				sum(r, n)
+				row.Metric = domain.FailurePrefix + fk
+				sum(row, n)
 			}
 		}, new(uint8), new(string), new(int64))
-		for _, r := range order {
-			r.Value = sums[r]
-			add(r)
+		for _, row := range order {
+			row.Value = sums[row]
+			add(row)
 		}
 		return out, err
 	}
@@ -106,48 +138,49 @@ SELECT tgt, p, grouping(l), l, grouping(v), v, counter, fk, count(*) FROM ev GRO
 		cols = append(cols, fmt.Sprintf("count(*) FILTER (WHERE mask & %d <> 0)", m.Counters))
 	}
 	query := with + `,
-s1 AS (SELECT tgt, p, l, v, user_id, bit_or(1::UINTEGER << counter) AS mask FROM ev GROUP BY tgt, p, l, v, user_id),
-s2 AS (SELECT tgt, p, grouping(l) AS gl, l, grouping(v) AS gv, v, bit_or(mask) AS mask FROM s1 GROUP BY ` + groupingSets(", user_id") + `)
-SELECT tgt, p, gl, l, gv, v, ` + strings.Join(cols, ", ") + ` FROM s2 GROUP BY tgt, p, gl, l, gv, v`
+s1 AS (SELECT tgt, d, p, l, v, user_id, bit_or(1::UINTEGER << counter) AS mask FROM ev GROUP BY tgt, d, p, l, v, user_id),
+s2 AS (SELECT tgt, d, p, grouping(l) AS gl, l, grouping(v) AS gv, v, bit_or(mask) AS mask FROM s1 GROUP BY ` + groupingSets(", user_id") + `)
+SELECT tgt, d, p, gl, l, gv, v, ` + strings.Join(cols, ", ") + ` FROM s2 GROUP BY tgt, d, p, gl, l, gv, v`
 	dest := make([]any, len(metrics))
 	for i := range dest {
 		dest[i] = new(int64)
 	}
-	err := s.scanNodes(ctx, query, args, q, func(r store.AggregateRow, vals []any) {
+	err := r.scanNodes(ctx, query, args, q, func(row store.AggregateRow, vals []any) {
 		for i, m := range metrics {
-			r.Metric, r.Value = m.Name, *vals[i].(*int64)
-			add(r)
+			row.Metric, row.Value = m.Name, *vals[i].(*int64)
+			add(row)
 		}
 	}, dest...)
 	if err != nil {
 		return nil, err
 	}
 	query = with + `
-SELECT tgt, p, grouping(l), l, grouping(v), v, fk, count(DISTINCT user_id) FROM ev WHERE fk <> '' GROUP BY ` + groupingSets(", fk")
-	err = s.scanNodes(ctx, query, args, q, func(r store.AggregateRow, vals []any) {
-		r.Metric, r.Value = domain.FailurePrefix+*vals[0].(*string), *vals[1].(*int64)
-		add(r)
+SELECT tgt, d, p, grouping(l), l, grouping(v), v, fk, count(DISTINCT user_id) FROM ev WHERE fk <> '' GROUP BY ` + groupingSets(", fk")
+	err = r.scanNodes(ctx, query, args, q, func(row store.AggregateRow, vals []any) {
+		row.Metric, row.Value = domain.FailurePrefix+*vals[0].(*string), *vals[1].(*int64)
+		add(row)
 	}, new(string), new(int64))
 	return out, err
 }
 
-// scanNodes runs a node query whose first six columns are (tgt, p, grouping(l), l, grouping(v), v) and hands each
-// row's node and remaining columns (scanned into rest) to emit.
-func (s *Store) scanNodes(ctx context.Context, query string, args []any, q store.AggregateQuery, emit func(store.AggregateRow, []any), rest ...any) error {
-	rows, err := s.db.QueryContext(ctx, query, args...)
+// scanNodes runs a node query whose first seven columns are (tgt, d, p, grouping(l), l, grouping(v), v) and hands
+// each row's node and remaining columns (scanned into rest) to emit.
+func (r *reader) scanNodes(ctx context.Context, query string, args []any, q store.AggregateQuery, emit func(store.AggregateRow, []any), rest ...any) error {
+	rows, err := r.q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("aggregate: %w", err)
 	}
 	defer rows.Close()
 	var tgt, gl, gv int
+	var d int32
 	var p string
 	var l, v sql.NullString
-	dest := append([]any{&tgt, &p, &gl, &l, &gv, &v}, rest...)
+	dest := append([]any{&tgt, &d, &p, &gl, &l, &gv, &v}, rest...)
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("aggregate scan: %w", err)
 		}
-		emit(store.AggregateRow{Target: q.Targets[tgt].ID, Platform: p, AllLocales: gl == 1, Locale: l.String,
+		emit(store.AggregateRow{Target: q.Targets[tgt].ID, Day: d, Platform: p, AllLocales: gl == 1, Locale: l.String,
 			AllVariations: gv == 1, Variation: v.String}, rest)
 	}
 	if err := rows.Err(); err != nil {
@@ -157,8 +190,8 @@ func (s *Store) scanNodes(ctx context.Context, query string, args []any, q store
 }
 
 // ActiveCampaigns returns campaigns with a campaign event or a credit in range.
-func (s *Store) ActiveCampaigns(ctx context.Context, ws string, fromMS, toMS int64, t attribution.Type) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT campaign_id FROM events WHERE ws = ? AND is_campaign AND ts >= ? AND ts < ?
+func (r *reader) ActiveCampaigns(ctx context.Context, ws string, fromMS, toMS int64, t attribution.Type) ([]string, error) {
+	rows, err := r.q.QueryContext(ctx, `SELECT DISTINCT campaign_id FROM events WHERE ws = ? AND is_campaign AND ts >= ? AND ts < ?
 		UNION SELECT DISTINCT unit FROM credits WHERE ws = ? AND ts >= ? AND ts < ? AND (type = ? OR type = 0)`,
 		ws, fromMS, toMS, ws, fromMS, toMS, uint8(t))
 	if err != nil {
@@ -189,63 +222,62 @@ func unitValues(targets []store.AggregateTarget) string {
 
 // Conversions aggregates credits per node. Each goal event counts once per node: the credits are first reduced to
 // one row per (node, group, goal, goal event), then counted.
-func (s *Store) Conversions(ctx context.Context, q store.ConversionQuery) ([]store.ConversionRow, error) {
-	return s.conversions(ctx, q, "c.platform")
+func (r *reader) Conversions(ctx context.Context, q store.ConversionQuery) ([]store.ConversionRow, error) {
+	return r.conversions(ctx, q, "c.platform")
 }
 
 // conversions is Conversions with the platform key of each credit given as a SQL expression.
-func (s *Store) conversions(ctx context.Context, q store.ConversionQuery, platform string) ([]store.ConversionRow, error) {
+func (r *reader) conversions(ctx context.Context, q store.ConversionQuery, platform string) ([]store.ConversionRow, error) {
 	if len(q.Targets) == 0 {
 		return nil, nil
 	}
 	query := fmt.Sprintf(`WITH m(unit, tgt) AS (VALUES %s),
 cr AS (
-	SELECT m.tgt AS tgt, `+platform+` AS p, c.locale AS l,
+	SELECT m.tgt AS tgt, `+dayExpr("c.ts", q.Days, q.FromMS, q.ToMS)+` AS d, `+platform+` AS p, c.locale AS l,
 		CASE c.grp WHEN %d THEN '%s' WHEN %d THEN '%s' ELSE c.variation END AS v,
 		c.grp AS grp, c.goal AS goal, c.goal_uuid AS eid, c.user_id AS user_id, c.revenue AS revenue
 	FROM credits c JOIN m ON c.unit = m.unit
 	WHERE c.ws = ? AND c.ts >= ? AND c.ts < ? AND (c.type = ? OR c.type = 0)
 ),
-d AS (
-	SELECT tgt, grouping(p) AS gp, p, grouping(l) AS gl, l, grouping(v) AS gv, v, grp, goal, eid,
+nodes AS (
+	SELECT tgt, d, grouping(p) AS gp, p, grouping(l) AS gl, l, grouping(v) AS gv, v, grp, goal, eid,
 		any_value(user_id) AS user_id, any_value(revenue) AS revenue
-	FROM cr GROUP BY GROUPING SETS ((tgt, p, l, v, grp, goal, eid), (tgt, p, l, grp, goal, eid), (tgt, p, v, grp, goal, eid),
-		(tgt, p, grp, goal, eid), (tgt, grp, goal, eid))
+	FROM cr GROUP BY GROUPING SETS ((tgt, d, p, l, v, grp, goal, eid), (tgt, d, p, l, grp, goal, eid), (tgt, d, p, v, grp, goal, eid),
+		(tgt, d, p, grp, goal, eid), (tgt, d, grp, goal, eid))
 )
-SELECT tgt, gp, p, gl, l, gv, v, grp, goal, count(*), count(DISTINCT user_id), sum(revenue)::BIGINT
-FROM d GROUP BY tgt, gp, p, gl, l, gv, v, grp, goal`, unitValues(q.Targets),
+SELECT tgt, d, gp, p, gl, l, gv, v, grp, goal, count(*), count(DISTINCT user_id), sum(revenue)::BIGINT
+FROM nodes GROUP BY tgt, d, gp, p, gl, l, gv, v, grp, goal`, unitValues(q.Targets),
 		attribution.CampaignControl, domain.CampaignControlGroup, attribution.GlobalControl, domain.GlobalControlGroup)
-	rows, err := s.db.QueryContext(ctx, query, q.WorkspaceID, q.FromMS, q.ToMS, uint8(q.Type))
+	rows, err := r.q.QueryContext(ctx, query, q.WorkspaceID, q.FromMS, q.ToMS, uint8(q.Type))
 	if err != nil {
 		return nil, fmt.Errorf("conversions: %w", err)
 	}
 	defer rows.Close()
 	var out []store.ConversionRow
 	for rows.Next() {
-		var r store.ConversionRow
+		var c store.ConversionRow
 		var tgt, gp, gl, gv int
 		var p, l, v sql.NullString
 		var grp uint8
-		if err := rows.Scan(&tgt, &gp, &p, &gl, &l, &gv, &v, &grp, &r.Goal, &r.Total, &r.Unique, &r.RevenueMicros); err != nil {
+		if err := rows.Scan(&tgt, &c.Day, &gp, &p, &gl, &l, &gv, &v, &grp, &c.Goal, &c.Total, &c.Unique, &c.RevenueMicros); err != nil {
 			return nil, fmt.Errorf("conversions scan: %w", err)
 		}
-		r.Target, r.Group = q.Targets[tgt].ID, attribution.Group(grp)
-		r.AllPlatforms, r.Platform = gp == 1, p.String
-		r.AllLocales, r.Locale = gl == 1, l.String
-		r.AllVariations, r.Variation = gv == 1, v.String
-		if r.AllVariations && r.Group != attribution.Regular && !r.AllPlatforms {
+		c.Target, c.Group = q.Targets[tgt].ID, attribution.Group(grp)
+		c.AllPlatforms, c.Platform = gp == 1, p.String
+		c.AllLocales, c.Locale = gl == 1, l.String
+		c.AllVariations, c.Variation = gv == 1, v.String
+		if c.AllVariations && c.Group != attribution.Regular && !c.AllPlatforms {
 			continue // control-group credits never count in all_variations
 		}
-		out = append(out, r)
+		out = append(out, c)
 	}
 	return out, rows.Err()
 }
 
-// HeldOutUsers counts distinct held-out users per target and group over every platform and locale.
-func (s *Store) HeldOutUsers(ctx context.Context, q store.AggregateQuery) (map[string][2]int64, error) {
-	out := map[string][2]int64{}
+// HeldOutUsers counts distinct held-out users per target (and day) and group over every platform and locale.
+func (r *reader) HeldOutUsers(ctx context.Context, q store.AggregateQuery) ([]store.HeldOutRow, error) {
 	if len(q.Targets) == 0 {
-		return out, nil
+		return nil, nil
 	}
 	var values []string
 	for ti, t := range q.Targets {
@@ -254,23 +286,25 @@ func (s *Store) HeldOutUsers(ctx context.Context, q store.AggregateQuery) (map[s
 		}
 	}
 	query := fmt.Sprintf(`WITH m(unit, tgt, chbit) AS (VALUES %s)
-SELECT m.tgt, count(DISTINCT e.user_id) FILTER (WHERE e.counter = %d), count(DISTINCT e.user_id) FILTER (WHERE e.counter = %d)
+SELECT m.tgt, %s AS d, count(DISTINCT e.user_id) FILTER (WHERE e.counter = %d), count(DISTINCT e.user_id) FILTER (WHERE e.counter = %d)
 FROM events e JOIN m ON e.campaign_id = m.unit
 WHERE e.ws = ? AND e.ts >= ? AND e.ts < ? AND e.is_campaign AND e.counter IN (%d, %d) AND (e.channels & m.chbit) <> 0
-GROUP BY m.tgt`, strings.Join(values, ", "), domain.CounterHeldOutCampaign, domain.CounterHeldOutGlobal,
-		domain.CounterHeldOutCampaign, domain.CounterHeldOutGlobal)
-	rows, err := s.db.QueryContext(ctx, query, q.WorkspaceID, q.FromMS, q.ToMS)
+GROUP BY m.tgt, d`, strings.Join(values, ", "), dayExpr("e.ts", q.Days, q.FromMS, q.ToMS), domain.CounterHeldOutCampaign,
+		domain.CounterHeldOutGlobal, domain.CounterHeldOutCampaign, domain.CounterHeldOutGlobal)
+	rows, err := r.q.QueryContext(ctx, query, q.WorkspaceID, q.FromMS, q.ToMS)
 	if err != nil {
 		return nil, fmt.Errorf("held-out users: %w", err)
 	}
 	defer rows.Close()
+	var out []store.HeldOutRow
 	for rows.Next() {
 		var tgt int
-		var c, g int64
-		if err := rows.Scan(&tgt, &c, &g); err != nil {
+		var h store.HeldOutRow
+		if err := rows.Scan(&tgt, &h.Day, &h.Campaign, &h.Global); err != nil {
 			return nil, fmt.Errorf("held-out users: %w", err)
 		}
-		out[q.Targets[tgt].ID] = [2]int64{c, g}
+		h.Target = q.Targets[tgt].ID
+		out = append(out, h)
 	}
 	return out, rows.Err()
 }
@@ -299,11 +333,11 @@ func (s *Store) PutFunnel(ctx context.Context, ws string, entries []store.Funnel
 }
 
 // FunnelEntries returns entries of the campaigns within the date range.
-func (s *Store) FunnelEntries(ctx context.Context, ws string, campaignIDs []string, fromDate, toDate string) ([]store.FunnelEntry, error) {
+func (r *reader) FunnelEntries(ctx context.Context, ws string, campaignIDs []string, fromDate, toDate string) ([]store.FunnelEntry, error) {
 	if len(campaignIDs) == 0 {
 		return nil, nil
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT campaign_id, day, platform, locale, variation, stage, value FROM funnel
+	rows, err := r.q.QueryContext(ctx, `SELECT campaign_id, day, platform, locale, variation, stage, value FROM funnel
 		WHERE ws = ? AND list_contains(?, campaign_id) AND day >= ? AND day <= ?`, ws, campaignIDs, fromDate, toDate)
 	if err != nil {
 		return nil, fmt.Errorf("funnel entries: %w", err)

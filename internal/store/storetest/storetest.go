@@ -31,6 +31,8 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("Funnel", func(t *testing.T) { testFunnel(t, newStore(t)) })
 	t.Run("Quarantine", func(t *testing.T) { testQuarantine(t, newStore(t)) })
 	t.Run("Conversions", func(t *testing.T) { testConversions(t, newStore(t)) })
+	t.Run("Days", func(t *testing.T) { testDays(t, newStore(t)) })
+	t.Run("Snapshot", func(t *testing.T) { testSnapshot(t, newStore(t)) })
 	runReports(t, newStore)
 }
 
