@@ -17,6 +17,7 @@ import (
 	"github.com/campaignstats/campaignstats/internal/blob"
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/stats"
+	"github.com/campaignstats/campaignstats/internal/store"
 )
 
 // Report file generation (SPEC §8.5–§8.8). Every number comes from the metric engine (stats.Engine.Nodes, or its
@@ -434,7 +435,7 @@ func (p *genPlan) nodesQuery(ids []string) stats.NodesQuery {
 	fromMS, toMS := stats.Range(p.start, p.end, p.loc)
 	return stats.NodesQuery{Workspace: p.job.Workspace, View: p.view, CampaignIDs: ids, FromMS: fromMS, ToMS: toMS,
 		FromDate: p.start.Format(time.DateOnly), ToDate: p.end.Format(time.DateOnly), Unique: p.unique, Attribution: p.attr,
-		AllPlatforms: !p.splitPlatform}
+		AllPlatforms: !p.splitPlatform, Shapes: store.NodeShapes{OnlyAllLocales: !p.splitLocale, OnlyAllVariations: !p.splitVariation}}
 }
 
 // writeRows computes the rows of ids (in order), encodes them with l and hands each encoded row to write. It

@@ -210,6 +210,9 @@ type NodesQuery struct {
 	// aggregated counts, and a goal event credited on several platforms counts once. It needs a source that
 	// implements AllPlatformsSource.
 	AllPlatforms bool
+	// Shapes leaves out node shapes the caller does not need (reports without a locale or variation split); the
+	// zero value computes every node, as the Stats API needs.
+	Shapes store.NodeShapes
 }
 
 // CampaignDays is one campaign's node trees per local date (NodesDaily): dates with data, ascending.
@@ -251,6 +254,14 @@ type dayConv struct {
 
 func newNodeData() *nodeData {
 	return &nodeData{metrics: map[string]int64{}, unique: map[string]int64{}, posted: map[string]int64{}, conv: map[convKey]store.ConversionRow{}}
+}
+
+// uniqueBases are the cvr bases that are distinct users whatever the metric type (see cvrBase).
+var uniqueBases = []string{domain.MetricOpened, domain.MetricHeldCampaign, domain.MetricHeldGlobal}
+
+// isHeldOut reports whether a metric counts held-out users.
+func isHeldOut(metric string) bool {
+	return metric == domain.MetricHeldCampaign || metric == domain.MetricHeldGlobal
 }
 
 // campaignInfo is what building a campaign's nodes needs besides node data.
@@ -371,7 +382,8 @@ func (e *Engine) compute(ctx context.Context, q NodesQuery, daily bool) (*comput
 		infos[id] = info
 		targets = append(targets, t)
 	}
-	aq := store.AggregateQuery{WorkspaceID: q.Workspace.ID, FromMS: q.FromMS, ToMS: q.ToMS, Unique: q.Unique, Targets: targets, Days: days}
+	aq := store.AggregateQuery{WorkspaceID: q.Workspace.ID, FromMS: q.FromMS, ToMS: q.ToMS, Unique: q.Unique, Targets: targets,
+		Days: days, Shapes: q.Shapes}
 	rows, err := src.Aggregate(ctx, aq)
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
@@ -400,7 +412,10 @@ func (e *Engine) compute(ctx context.Context, q NodesQuery, daily bool) (*comput
 	}
 	for _, r := range rows {
 		if k, ok := key(r.Target, r.Day, r.Platform, r.AllLocales, r.Locale, r.AllVariations, r.Variation); ok {
-			get(k).metrics[r.Metric] += r.Value
+			d := get(k)
+			if !(r.AllVariations && isHeldOut(r.Metric)) { // held-out users never count in all_variations
+				d.metrics[r.Metric] += r.Value
+			}
 		}
 	}
 	if anyGoals {
@@ -409,17 +424,19 @@ func (e *Engine) compute(ctx context.Context, q NodesQuery, daily bool) (*comput
 			// cvr bases that are distinct users whatever the metric type: email opens, held-out users (SPEC §5.12).
 			uq := aq
 			uq.Unique = true
+			uq.Metrics = uniqueBases
 			if uniq, err = src.Aggregate(ctx, uq); err != nil {
 				return nil, fmt.Errorf("stats: %w", err)
 			}
 		}
 		for _, r := range uniq {
-			if k, ok := key(r.Target, r.Day, r.Platform, r.AllLocales, r.Locale, r.AllVariations, r.Variation); ok && data[k] != nil {
+			if k, ok := key(r.Target, r.Day, r.Platform, r.AllLocales, r.Locale, r.AllVariations, r.Variation); ok && data[k] != nil &&
+				!(r.AllVariations && isHeldOut(r.Metric)) {
 				data[k].unique[r.Metric] += r.Value
 			}
 		}
 		conv, err := src.Conversions(ctx, store.ConversionQuery{WorkspaceID: q.Workspace.ID, FromMS: q.FromMS, ToMS: q.ToMS,
-			Type: q.Attribution, Targets: targets, Days: days})
+			Type: q.Attribution, Targets: targets, Days: days, Shapes: q.Shapes})
 		if err != nil {
 			return nil, fmt.Errorf("stats: %w", err)
 		}
@@ -445,7 +462,10 @@ func (e *Engine) compute(ctx context.Context, q NodesQuery, daily bool) (*comput
 				continue
 			}
 			if k, ok := key(r.Target, r.Day, r.Platform, r.AllLocales, r.Locale, r.AllVariations, r.Variation); ok {
-				get(k).conv[ck] = r
+				d := get(k)
+				if !r.AllVariations || r.Group == attribution.Regular { // control-group credits never count in all_variations
+					d.conv[ck] = r
+				}
 			}
 		}
 	}

@@ -114,6 +114,21 @@ type AggregateQuery struct {
 	// is that date as days since 1970-01-01 (see DayNumber), and UNIQUE values are distinct per day. When nil
 	// every row has Day 0 and covers the whole range.
 	Days *time.Location
+	// Metrics, when not empty, asks only for these counter metrics (no failure-breakdown keys): rows of other
+	// metrics may be left out, which lets the store read only the events that feed the asked ones.
+	Metrics []string
+	// Shapes limits the node shapes computed (zero = every shape).
+	Shapes NodeShapes
+}
+
+// NodeShapes selects which node shapes a node query computes. The zero value computes every node; reports
+// without a locale or variation split only need the aggregate keys, which is much cheaper.
+type NodeShapes struct {
+	// OnlyAllLocales leaves out the nodes of specific locales: every row has AllLocales.
+	OnlyAllLocales bool
+	// OnlyAllVariations leaves out the nodes of specific variations and control groups: every row has
+	// AllVariations (the campaign-wide conversion rows are still returned).
+	OnlyAllVariations bool
 }
 
 // DayNumber returns the days since 1970-01-01 of the calendar date y-m-d (the Day of rows split by day).
@@ -152,6 +167,8 @@ type ConversionQuery struct {
 	Targets      []AggregateTarget
 	// Days splits the rows by the local calendar day of the goal event, as in AggregateQuery.
 	Days *time.Location
+	// Shapes limits the node shapes computed, as in AggregateQuery.
+	Shapes NodeShapes
 }
 
 // ConversionRow is one goal's numbers in one node. AllPlatforms marks the campaign-wide row (every platform and
@@ -178,15 +195,18 @@ type Aggregator interface {
 	// ActiveCampaigns returns the ids of campaigns with at least one campaign event in [fromMS, toMS), or a credit
 	// under attribution type t (control-group credits included) for a goal event in that range.
 	ActiveCampaigns(ctx context.Context, workspaceID string, fromMS, toMS int64, t attribution.Type) ([]string, error)
-	// Conversions returns the conversion rows of every target's nodes, plus the campaign-wide rows.
+	// Conversions returns the conversion rows of every target's nodes, plus the campaign-wide rows. Control-group
+	// credits are reported under AllVariations too, where they only say that the node exists (as held-out
+	// metrics in Aggregate).
 	Conversions(ctx context.Context, q ConversionQuery) ([]ConversionRow, error)
 	// HeldOutUsers returns, per target (and day, when q.Days is set), the distinct held-out users of the campaign
 	// and global groups over every platform and locale (the base of the campaign-wide control-group cvr, SPEC
 	// §5.12). Targets without held-out users have no row.
 	HeldOutUsers(ctx context.Context, q AggregateQuery) ([]HeldOutRow, error)
 	// Aggregate computes the metrics of every target at every (platform, locale|all, variation|all) node.
-	// UNIQUE values are distinct user counts over the node. Held-out metrics are only reported under the
-	// control-group variation keys, never under AllVariations.
+	// UNIQUE values are distinct user counts over the node. Held-out metrics are reported under AllVariations
+	// too: such rows only say that the node exists (held-out users never count in all_variations, SPEC §5.8), which
+	// matters when Shapes.OnlyAllVariations leaves out the control-group nodes that would otherwise show it.
 	Aggregate(ctx context.Context, q AggregateQuery) ([]AggregateRow, error)
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,10 +23,30 @@ const platformExpr = `CASE WHEN m.chkey <> '' THEN m.chkey WHEN e.platform <> ''
 	WHEN e.pdef = 1 THEN 'android' WHEN e.pdef = 2 THEN 'web'
 	WHEN e.pdef = 3 THEN (CASE WHEN m.onsite THEN 'web' ELSE 'android' END) ELSE 'unknown' END`
 
-// groupingSets are the four node shapes of every (target, day, platform): (locale, variation), (locale, all),
-// (all, variation), (all, all).
-func groupingSets(extra string) string {
-	return fmt.Sprintf(`GROUPING SETS ((tgt, d, p, l, v%[1]s), (tgt, d, p, l%[1]s), (tgt, d, p, v%[1]s), (tgt, d, p%[1]s))`, extra)
+// groupingSets are the node shapes of every (target, day, platform): (locale, variation), (locale, all),
+// (all, variation), (all, all), less those the query leaves out; extra columns follow each set.
+func groupingSets(shapes store.NodeShapes, extra string) string {
+	var sets []string
+	for _, set := range [][]string{{"l", "v"}, {"l"}, {"v"}, {}} {
+		if (shapes.OnlyAllLocales && slices.Contains(set, "l")) || (shapes.OnlyAllVariations && slices.Contains(set, "v")) {
+			continue
+		}
+		sets = append(sets, "("+strings.Join(append([]string{"tgt", "d", "p"}, set...), ", ")+extra+")")
+	}
+	return "GROUPING SETS (" + strings.Join(sets, ", ") + ")"
+}
+
+// nodeKeyCols selects (gl, l, gv, v) — the grouping flags and keys of locale and variation — in a node query
+// grouped by groupingSets(shapes, …), with constants for the shapes left out.
+func nodeKeyCols(shapes store.NodeShapes) string {
+	l, v := "grouping(l) AS gl, l", "grouping(v) AS gv, v"
+	if shapes.OnlyAllLocales {
+		l = "1 AS gl, NULL::VARCHAR AS l"
+	}
+	if shapes.OnlyAllVariations {
+		v = "1 AS gv, NULL::VARCHAR AS v"
+	}
+	return l + ", " + v
 }
 
 // reader answers the metric engine's queries (store.Reader without the catalog) through a queryer.
@@ -86,25 +107,31 @@ func (r *reader) aggregate(ctx context.Context, q store.AggregateQuery, platform
 		}
 	}
 	failureCounters := fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery)
+	metrics := domain.CounterMetricSets()
+	counterFilter := "e.counter <> 0"
+	if len(q.Metrics) > 0 {
+		// Only the events feeding the asked metrics are read; failure keys are not asked for.
+		metrics = slices.DeleteFunc(metrics, func(m domain.CounterMetric) bool { return !slices.Contains(q.Metrics, m.Name) })
+		var mask uint32
+		for _, m := range metrics {
+			mask |= uint32(m.Counters)
+		}
+		counterFilter = fmt.Sprintf("((1::UINTEGER << e.counter) & %d) <> 0", mask)
+		failureCounters = "NULL"
+	}
 	with := `WITH m(unit, tgt, chbit, chkey, onsite) AS (VALUES ` + strings.Join(values, ", ") + `),
 ev AS (
 	SELECT m.tgt AS tgt, ` + dayExpr("e.ts", q.Days, q.FromMS, q.ToMS) + ` AS d, ` + platform + ` AS p, e.locale AS l, e.variation AS v, e.user_id AS user_id,
 		e.counter AS counter, CASE WHEN e.counter IN (` + failureCounters + `) THEN e.failure_key ELSE '' END AS fk
 	FROM events e JOIN m ON e.campaign_id = m.unit
-	WHERE e.ws = ? AND e.ts >= ? AND e.ts < ? AND e.is_campaign AND e.counter <> 0 AND (e.channels & m.chbit) <> 0
+	WHERE e.ws = ? AND e.ts >= ? AND e.ts < ? AND e.is_campaign AND ` + counterFilter + ` AND (e.channels & m.chbit) <> 0
 )`
 	args := []any{q.WorkspaceID, q.FromMS, q.ToMS}
 	var out []store.AggregateRow
-	add := func(r store.AggregateRow) {
-		if r.AllVariations && (r.Metric == domain.MetricHeldCampaign || r.Metric == domain.MetricHeldGlobal) {
-			return // held-out users never count in all_variations
-		}
-		out = append(out, r)
-	}
-	metrics := domain.CounterMetricSets()
+	add := func(r store.AggregateRow) { out = append(out, r) }
 	if !q.Unique {
 		query := with + `
-SELECT tgt, d, p, grouping(l), l, grouping(v), v, counter, fk, count(*) FROM ev GROUP BY ` + groupingSets(", counter, fk")
+SELECT tgt, d, p, ` + nodeKeyCols(q.Shapes) + `, counter, fk, count(*) FROM ev GROUP BY ` + groupingSets(q.Shapes, ", counter, fk")
 		// Several counters feed one metric: sum them so that each (node, metric) is one row.
 		sums := map[store.AggregateRow]int64{}
 		var order []store.AggregateRow
@@ -139,7 +166,7 @@ SELECT tgt, d, p, grouping(l), l, grouping(v), v, counter, fk, count(*) FROM ev 
 	}
 	query := with + `,
 s1 AS (SELECT tgt, d, p, l, v, user_id, bit_or(1::UINTEGER << counter) AS mask FROM ev GROUP BY tgt, d, p, l, v, user_id),
-s2 AS (SELECT tgt, d, p, grouping(l) AS gl, l, grouping(v) AS gv, v, bit_or(mask) AS mask FROM s1 GROUP BY ` + groupingSets(", user_id") + `)
+s2 AS (SELECT tgt, d, p, ` + nodeKeyCols(q.Shapes) + `, bit_or(mask) AS mask FROM s1 GROUP BY ` + groupingSets(q.Shapes, ", user_id") + `)
 SELECT tgt, d, p, gl, l, gv, v, ` + strings.Join(cols, ", ") + ` FROM s2 GROUP BY tgt, d, p, gl, l, gv, v`
 	dest := make([]any, len(metrics))
 	for i := range dest {
@@ -151,11 +178,11 @@ SELECT tgt, d, p, gl, l, gv, v, ` + strings.Join(cols, ", ") + ` FROM s2 GROUP B
 			add(row)
 		}
 	}, dest...)
-	if err != nil {
-		return nil, err
+	if err != nil || len(q.Metrics) > 0 {
+		return out, err
 	}
 	query = with + `
-SELECT tgt, d, p, grouping(l), l, grouping(v), v, fk, count(DISTINCT user_id) FROM ev WHERE fk <> '' GROUP BY ` + groupingSets(", fk")
+SELECT tgt, d, p, ` + nodeKeyCols(q.Shapes) + `, fk, count(DISTINCT user_id) FROM ev WHERE fk <> '' GROUP BY ` + groupingSets(q.Shapes, ", fk")
 	err = r.scanNodes(ctx, query, args, q, func(row store.AggregateRow, vals []any) {
 		row.Metric, row.Value = domain.FailurePrefix+*vals[0].(*string), *vals[1].(*int64)
 		add(row)
@@ -240,10 +267,9 @@ cr AS (
 	WHERE c.ws = ? AND c.ts >= ? AND c.ts < ? AND (c.type = ? OR c.type = 0)
 ),
 nodes AS (
-	SELECT tgt, d, grouping(p) AS gp, p, grouping(l) AS gl, l, grouping(v) AS gv, v, grp, goal, eid,
+	SELECT tgt, d, grouping(p) AS gp, p, `+nodeKeyCols(q.Shapes)+`, grp, goal, eid,
 		any_value(user_id) AS user_id, any_value(revenue) AS revenue
-	FROM cr GROUP BY GROUPING SETS ((tgt, d, p, l, v, grp, goal, eid), (tgt, d, p, l, grp, goal, eid), (tgt, d, p, v, grp, goal, eid),
-		(tgt, d, p, grp, goal, eid), (tgt, d, grp, goal, eid))
+	FROM cr GROUP BY `+strings.TrimSuffix(groupingSets(q.Shapes, ", grp, goal, eid"), ")")+`, (tgt, d, grp, goal, eid))
 )
 SELECT tgt, d, gp, p, gl, l, gv, v, grp, goal, count(*), count(DISTINCT user_id), sum(revenue)::BIGINT
 FROM nodes GROUP BY tgt, d, gp, p, gl, l, gv, v, grp, goal`, unitValues(q.Targets),
@@ -266,9 +292,6 @@ FROM nodes GROUP BY tgt, d, gp, p, gl, l, gv, v, grp, goal`, unitValues(q.Target
 		c.AllPlatforms, c.Platform = gp == 1, p.String
 		c.AllLocales, c.Locale = gl == 1, l.String
 		c.AllVariations, c.Variation = gv == 1, v.String
-		if c.AllVariations && c.Group != attribution.Regular && !c.AllPlatforms {
-			continue // control-group credits never count in all_variations
-		}
 		out = append(out, c)
 	}
 	return out, rows.Err()
