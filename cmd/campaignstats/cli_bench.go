@@ -203,6 +203,31 @@ type reportResult struct {
 	Seconds       float64 `json:"seconds"`
 	ServerRSSMiB  float64 `json:"server_peak_rss_mib_after,omitempty"`
 	ServerRSSBase float64 `json:"server_peak_rss_mib_before,omitempty"`
+	// GenerationSeconds is the run's finished_at − started_at (the server's own generation time).
+	GenerationSeconds float64 `json:"generation_seconds,omitempty"`
+	// RunRSSMiB is the largest server RSS sampled every 20 ms while the run was in progress.
+	RunRSSMiB float64 `json:"server_rss_mib_during_run,omitempty"`
+}
+
+// sampleRSS samples the RSS of pid every 20 ms until stop is called, which returns the largest sample in MiB.
+func sampleRSS(pid int) (stop func() float64) {
+	done := make(chan struct{})
+	result := make(chan float64)
+	go func() {
+		var largest float64
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			largest = max(largest, procStatusMiB(pid, "VmRSS:"))
+			select {
+			case <-done:
+				result <- largest
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() float64 { close(done); return <-result }
 }
 
 // report creates a daily, platform-split report over [from, to] for the campaigns, runs it and times the run.
@@ -218,16 +243,29 @@ func (b *bencher) report(ctx context.Context, ids []string, from, to time.Time, 
 	if pid > 0 {
 		res.ServerRSSBase = peakRSSMiB(pid)
 	}
+	stopSampling := func() float64 { return 0 }
+	if pid > 0 {
+		stopSampling = sampleRSS(pid)
+	}
 	t0 := time.Now()
 	run, err := b.c.RunReport(ctx, b.ws, b.reportKey, rep.ReportID)
 	if err != nil {
+		stopSampling()
 		return nil, err
 	}
-	run, err = b.c.WaitReportRun(ctx, b.ws, b.reportKey, rep.ReportID, run.RunID, 200*time.Millisecond)
+	run, err = b.c.WaitReportRun(ctx, b.ws, b.reportKey, rep.ReportID, run.RunID, 50*time.Millisecond)
+	res.RunRSSMiB = stopSampling()
 	if err != nil {
 		return nil, err
 	}
 	res.Seconds = time.Since(t0).Seconds()
+	if run.StartedAt != nil && run.FinishedAt != nil {
+		started, err1 := time.Parse(time.RFC3339Nano, *run.StartedAt)
+		finished, err2 := time.Parse(time.RFC3339Nano, *run.FinishedAt)
+		if err1 == nil && err2 == nil {
+			res.GenerationSeconds = finished.Sub(started).Seconds()
+		}
+	}
 	if run.Status != "SUCCESSFUL" {
 		return nil, fmt.Errorf("run %s: %v", run.Status, run.Error)
 	}
@@ -402,13 +440,16 @@ func percentiles(d []time.Duration) map[string]float64 {
 }
 
 // peakRSSMiB reads VmHWM of a process (Linux).
-func peakRSSMiB(pid int) float64 {
+func peakRSSMiB(pid int) float64 { return procStatusMiB(pid, "VmHWM:") }
+
+// procStatusMiB reads one kB field of /proc/<pid>/status in MiB (0 when unavailable).
+func procStatusMiB(pid int, field string) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
 			return kb / 1024
 		}
@@ -435,15 +476,17 @@ func printBench(w io.Writer, r benchResult) {
 		fmt.Fprintf(w, "server peak RSS        %.0f MiB\n", r.ServerPeakRSSMiB)
 	}
 	if r.Report != nil {
-		fmt.Fprintf(w, "daily report           %d campaigns × %d days: %.1f s, %d rows, %d bytes; server peak RSS %.0f → %.0f MiB\n",
-			r.Report.Campaigns, r.Report.Days, r.Report.Seconds, r.Report.Rows, r.Report.SizeBytes, r.Report.ServerRSSBase, r.Report.ServerRSSMiB)
+		fmt.Fprintf(w, "daily report           %d campaigns × %d days: %.1f s (generation %.1f s), %d rows, %d bytes; server RSS during the run ≤ %.0f MiB, peak RSS %.0f → %.0f MiB\n",
+			r.Report.Campaigns, r.Report.Days, r.Report.Seconds, r.Report.GenerationSeconds, r.Report.Rows, r.Report.SizeBytes,
+			r.Report.RunRSSMiB, r.Report.ServerRSSBase, r.Report.ServerRSSMiB)
 	}
 	if r.Naive != nil {
 		row("naive SQL largest", r.Naive.LargestMS)
 		row("naive SQL top-10", r.Naive.Top10MS)
 		row("naive SQL conversions", r.Naive.ConversionMS)
 		if r.Naive.ReportCopySeconds > 0 {
-			fmt.Fprintf(w, "naive COPY report      %.1f s (%d rows)\n", r.Naive.ReportCopySeconds, r.Naive.ReportCopyRows)
+			fmt.Fprintf(w, "naive COPY report      counters %.1f s (%d rows); counters + conversions %.1f s (%d rows); COPY process peak RSS %.0f MiB\n",
+				r.Naive.ReportCopySeconds, r.Naive.ReportCopyRows, r.Naive.ReportFullCopySeconds, r.Naive.ReportFullCopyRows, r.Naive.ReportCopyPeakRSSMiB)
 		}
 		fmt.Fprintf(w, "naive/engine p50       largest %.1fx  top-10 %.1fx  conversions (view-through) %.1fx\n",
 			r.Naive.LargestMS["p50"]/r.StatsLargestMS["p50"], r.Naive.Top10MS["p50"]/r.StatsTop10MS["p50"],

@@ -76,6 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runReport(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		return runBench(ctx, rest, getenv, stdout, stderr)
+	case "bench-naive": // internal: one phase of the bench's naive baseline, run as a child process
+		return runBenchNaive(ctx, stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "campaignstats", version)
 		return exitOK
