@@ -232,7 +232,8 @@ func (s *Store) evaluateUsers(ctx context.Context, conn *sql.Conn, ws string, vi
 				lo, hi = min(lo, w.from), max(hi, w.to)
 			}
 		}
-		goals, err := loadGoalEvents(ctx, conn, ws, part, names, lo, hi)
+		// One scan reads both the goal events in the windows and the interactions that could explain them.
+		goals, interactions, err := loadUserEvents(ctx, conn, ws, part, view, names, lo, hi, lo-maxW, hi)
 		if err != nil {
 			return err
 		}
@@ -247,14 +248,6 @@ func (s *Store) evaluateUsers(ctx context.Context, conn *sql.Conn, ws string, vi
 		}
 		if len(todo) == 0 {
 			continue
-		}
-		glo, ghi := int64(1<<62), int64(-1<<62)
-		for _, g := range todo {
-			glo, ghi = min(glo, g.event.TimeMS), max(ghi, g.event.TimeMS)
-		}
-		interactions, err := loadInteractions(ctx, conn, ws, part, view, glo-maxW, ghi)
-		if err != nil {
-			return err
 		}
 		var credits []attribution.Credit
 		var userOf []int64
@@ -283,75 +276,70 @@ type goalRow struct {
 	event attribution.GoalEvent
 }
 
-// loadGoalEvents reads the stored user events of users whose action names are goal event names, in [lo, hi].
-func loadGoalEvents(ctx context.Context, conn *sql.Conn, ws string, users []int64, names []string, lo, hi int64) ([]goalRow, error) {
-	rows, err := conn.QueryContext(ctx, `SELECT user_id, uuid, ts, name, code, attributes FROM events
-		WHERE ws = ? AND NOT is_campaign AND user_id IN (SELECT unnest(?::BIGINT[])) AND ts >= ? AND ts <= ?
-		AND (name IN (SELECT unnest(?::VARCHAR[])) OR code IN (SELECT unnest(?::VARCHAR[])))`, ws, users, lo, hi, names, names)
+// loadUserEvents reads, in one scan of the events table, the users' stored user events whose action names are
+// goal event names with times in [goalLo, goalHi], and their interactions and held-out views with times in
+// [interLo, interHi] that feed a counter for their unit's channel, with dimensions resolved under that channel.
+func loadUserEvents(ctx context.Context, conn *sql.Conn, ws string, users []int64, view *domain.CatalogView, names []string,
+	goalLo, goalHi, interLo, interHi int64) ([]goalRow, map[int64][]attribution.Interaction, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT user_id, is_campaign, uuid, ts, name, code, attributes, campaign_id, class,
+			counter, channels, platform, pdef, locale, variation
+		FROM events WHERE ws = ? AND user_id IN (SELECT unnest(?::BIGINT[])) AND (
+			(NOT is_campaign AND ts >= ? AND ts <= ? AND (name IN (SELECT unnest(?::VARCHAR[])) OR code IN (SELECT unnest(?::VARCHAR[]))))
+			OR (is_campaign AND class <> 0 AND ts >= ? AND ts <= ?))`,
+		ws, users, goalLo, goalHi, names, names, interLo, interHi)
 	if err != nil {
-		return nil, fmt.Errorf("load goal events: %w", err)
+		return nil, nil, fmt.Errorf("load user events: %w", err)
 	}
 	defer rows.Close()
-	var out []goalRow
-	for rows.Next() {
-		var g goalRow
-		var name, code string
-		var attrs sql.NullString
-		if err := rows.Scan(&g.user, &g.event.UUID, &g.event.TimeMS, &name, &code, &attrs); err != nil {
-			return nil, fmt.Errorf("load goal events: %w", err)
-		}
-		for _, n := range []string{name, code} {
-			if n != "" {
-				g.event.Names = append(g.event.Names, n)
-			}
-		}
-		if attrs.Valid {
-			g.event.Attributes = json.RawMessage(attrs.String)
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
-}
-
-// loadInteractions reads the users' interactions and held-out views in [lo, hi], keeping those that feed a counter
-// for their unit's channel, with dimensions resolved under that channel.
-func loadInteractions(ctx context.Context, conn *sql.Conn, ws string, users []int64, view *domain.CatalogView, lo, hi int64) (map[int64][]attribution.Interaction, error) {
-	rows, err := conn.QueryContext(ctx, `SELECT user_id, campaign_id, uuid, ts, class, counter, channels, platform, pdef, locale, variation
-		FROM events WHERE ws = ? AND is_campaign AND class <> 0 AND user_id IN (SELECT unnest(?::BIGINT[])) AND ts >= ? AND ts <= ?`, ws, users, lo, hi)
-	if err != nil {
-		return nil, fmt.Errorf("load interactions: %w", err)
-	}
-	defer rows.Close()
-	out := map[int64][]attribution.Interaction{}
+	var goals []goalRow
+	interactions := map[int64][]attribution.Interaction{}
 	channels := map[string]domain.Channel{}
 	for rows.Next() {
-		var u int64
-		var in attribution.Interaction
+		var u, ts int64
+		var campaign bool
+		var uuid, name, code, unit, platform, locale, variation string
+		var attrs sql.NullString
 		var class, counter, pdef uint8
 		var chans uint16
-		var platform string
-		if err := rows.Scan(&u, &in.Unit, &in.UUID, &in.TimeMS, &class, &counter, &chans, &platform, &pdef, &in.Locale, &in.Variation); err != nil {
-			return nil, fmt.Errorf("load interactions: %w", err)
+		if err := rows.Scan(&u, &campaign, &uuid, &ts, &name, &code, &attrs, &unit, &class, &counter, &chans, &platform, &pdef,
+			&locale, &variation); err != nil {
+			return nil, nil, fmt.Errorf("load user events: %w", err)
 		}
-		ch, ok := channels[in.Unit]
+		if !campaign {
+			g := goalRow{user: u, event: attribution.GoalEvent{UUID: uuid, TimeMS: ts}}
+			for _, n := range []string{name, code} {
+				if n != "" {
+					g.event.Names = append(g.event.Names, n)
+				}
+			}
+			if attrs.Valid {
+				g.event.Attributes = json.RawMessage(attrs.String)
+			}
+			goals = append(goals, g)
+			continue
+		}
+		ch, ok := channels[unit]
 		if !ok {
-			ch = view.Channel(in.Unit)
-			channels[in.Unit] = ch
+			ch = view.Channel(unit)
+			channels[unit] = ch
 		}
 		if !domain.ChannelSet(chans).Has(ch) {
 			continue
 		}
-		in.Class = domain.InteractionClass(class)
+		in := attribution.Interaction{Unit: unit, UUID: uuid, TimeMS: ts, Class: domain.InteractionClass(class), Locale: locale,
+			Variation: variation, Platform: domain.ResolvePlatform(ch, platform, domain.PlatformDefault(pdef))}
 		switch domain.Counter(counter) {
 		case domain.CounterHeldOutCampaign:
 			in.Group = attribution.CampaignControl
 		case domain.CounterHeldOutGlobal:
 			in.Group = attribution.GlobalControl
 		}
-		in.Platform = domain.ResolvePlatform(ch, platform, domain.PlatformDefault(pdef))
-		out[u] = append(out[u], in)
+		interactions[u] = append(interactions[u], in)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, nil, fmt.Errorf("load user events: %w", err)
+	}
+	return goals, interactions, nil
 }
 
 func appendCredits(conn *sql.Conn, ws string, credits []attribution.Credit, userOf []int64) error {
