@@ -7,6 +7,7 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -24,6 +25,11 @@ import (
 // creditState is the per-workspace attribution state kept in memory. It is replaced (never mutated) and installed
 // only after the transaction that made the credits match it has committed.
 type creditState struct {
+	// catalog is the cached catalog map the view, attribution catalog and signatures were derived from: the cache
+	// replaces its map on every change, so an identical map means they can be reused as they are.
+	catalog    map[string]domain.Campaign
+	view       *domain.CatalogView
+	attrib     *attribution.Catalog
 	signatures map[string]string // per campaign: the attribution-relevant catalog state its credits were computed for
 	// goalTimes holds, per user, the sorted times of their stored events whose action name is a goal event name.
 	// It may hold extra entries (from a transaction that rolled back): that only costs an extra evaluation.
@@ -68,29 +74,43 @@ func (s *Store) updateCredits(ctx context.Context, conn *sql.Conn, ws string, st
 	if err != nil {
 		return nil, err
 	}
-	byID := make(map[string]domain.Campaign, len(cs)+len(changed))
-	for id, c := range cs {
-		byID[id] = c
-	}
-	for _, c := range changed {
-		byID[c.ID] = c
-	}
-	list := make([]domain.Campaign, 0, len(byID))
-	for _, c := range byID {
-		list = append(list, c)
-	}
-	view := domain.NewCatalogView(list)
-	cat := attribution.NewCatalog(view)
-	names := cat.GoalNames()
-	sigs := signatures(view)
 	st, err := s.creditStateOf(ctx, ws)
 	if err != nil {
 		return nil, err
 	}
-	if st == nil || st.needsRebuild(sigs, names) {
-		return s.rebuildCredits(ctx, conn, ws, view, cat, sigs)
+	var next *creditState
+	if len(changed) == 0 && st != nil && st.catalog != nil && reflect.ValueOf(st.catalog).UnsafePointer() == reflect.ValueOf(cs).UnsafePointer() {
+		// The catalog is the one the state was computed for: nothing to rebuild, and its derived forms still hold.
+		next = &creditState{catalog: cs, view: st.view, attrib: st.attrib, signatures: st.signatures, goalTimes: st.goalTimes,
+			goalNames: st.goalNames}
+	} else {
+		byID := make(map[string]domain.Campaign, len(cs)+len(changed))
+		for id, c := range cs {
+			byID[id] = c
+		}
+		for _, c := range changed {
+			byID[c.ID] = c
+		}
+		list := make([]domain.Campaign, 0, len(byID))
+		for _, c := range byID {
+			list = append(list, c)
+		}
+		view := domain.NewCatalogView(list)
+		cat := attribution.NewCatalog(view)
+		sigs := signatures(view)
+		if st == nil || st.needsRebuild(sigs, cat.GoalNames()) {
+			rebuilt, err := s.rebuildCredits(ctx, conn, ws, view, cat, sigs)
+			if err == nil && len(changed) == 0 {
+				rebuilt.catalog = cs
+			}
+			return rebuilt, err
+		}
+		next = &creditState{view: view, attrib: cat, signatures: sigs, goalTimes: st.goalTimes, goalNames: cat.GoalNames()}
+		if len(changed) == 0 {
+			next.catalog = cs
+		}
 	}
-	next := &creditState{signatures: sigs, goalTimes: st.goalTimes, goalNames: names}
+	view, cat, names := next.view, next.attrib, next.goalNames
 	if len(names) == 0 {
 		return next, nil
 	}
@@ -159,7 +179,7 @@ func sameNames(a, b map[string]bool) bool {
 func (s *Store) rebuildCredits(ctx context.Context, conn *sql.Conn, ws string, view *domain.CatalogView, cat *attribution.Catalog,
 	sigs map[string]string) (*creditState, error) {
 	names := cat.GoalNames()
-	st := &creditState{signatures: sigs, goalTimes: map[int64][]int64{}, goalNames: names}
+	st := &creditState{view: view, attrib: cat, signatures: sigs, goalTimes: map[int64][]int64{}, goalNames: names}
 	if _, err := conn.ExecContext(ctx, `DELETE FROM credits WHERE ws = ?`, ws); err != nil {
 		return nil, fmt.Errorf("rebuild credits: %w", err)
 	}
