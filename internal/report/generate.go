@@ -20,9 +20,9 @@ import (
 	"github.com/campaignstats/campaignstats/internal/store"
 )
 
-// Report file generation (SPEC §8.5–§8.8). Every number comes from the metric engine (stats.Engine.Nodes, or its
-// all-platform form for rows without a platform split); this file only selects campaigns, picks nodes, lays out
-// CSV rows and writes the archive. Rows stream to the blob store: at most CampaignsPerQuery campaigns' rows are
+// Report file generation (SPEC §8.5–§8.8). Every number comes from the metric engine (stats.Engine.Nodes for
+// aggregate rows, NodesDaily for daily rows, all-platform for rows without a platform split); this file only
+// selects campaigns, picks nodes, lays out CSV rows and writes the archive. Rows stream to the blob store: at most CampaignsPerQuery campaigns' rows are
 // held at a time (for daily reports, those campaigns' node trees of every date).
 //
 // Choices beyond the SPEC text: campaigns whose channel is UNKNOWN get a zip entry <stem>_UNKNOWN.csv after
