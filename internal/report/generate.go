@@ -29,9 +29,10 @@ import (
 // GOOGLE_ADS (identity and conversion columns only); the gzip union includes the channels of the selected
 // campaigns and the listed channels.
 //
-// Snapshot (SPEC §8.4): a file is computed from one store snapshot of the workspace, opened when generation starts
-// (right after the run is claimed and its started_at set): events, credits, catalog changes and funnel posts
-// committed after that are not in the file, and every row sees the same data.
+// Snapshot (SPEC §8.4): a file is computed from one store snapshot. The service opens it (FileGenerator.Snapshot)
+// before it claims the run and sets its started_at, so events, credits, catalog changes and funnel posts committed
+// after started_at are not in the file, and every row sees the same data. GenerateFile called directly opens its
+// own snapshot.
 
 // DefaultCampaignsPerQuery is the number of campaigns computed per engine call when GeneratorConfig leaves it 0.
 const DefaultCampaignsPerQuery = 100
@@ -49,6 +50,22 @@ type FileGenerator struct {
 	engine *stats.Engine
 	files  blob.Store
 	batch  int
+	// pinned is true for a generator returned by Snapshot: its engine already reads a snapshot.
+	pinned bool
+}
+
+var _ Snapshotter = (*FileGenerator)(nil)
+
+// Snapshot implements Snapshotter: the returned generator reads a store snapshot taken now.
+func (g *FileGenerator) Snapshot(ctx context.Context) (Generator, func() error, error) {
+	if g.engine == nil {
+		return g, func() error { return nil }, nil
+	}
+	engine, release, err := g.engine.Snapshot(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("report: %w", err)
+	}
+	return &FileGenerator{engine: engine, files: g.files, batch: g.batch, pinned: true}, release, nil
 }
 
 // NewFileGenerator returns a generator.
@@ -108,11 +125,15 @@ func (g *FileGenerator) GenerateFile(ctx context.Context, job GenerateJob) (Gene
 	if g.engine == nil || g.files == nil {
 		return GeneratedFile{}, errNoEngine
 	}
-	engine, release, err := g.engine.Snapshot(ctx, job.Workspace.ID)
-	if err != nil {
-		return GeneratedFile{}, fmt.Errorf("report: %w", err)
+	engine := g.engine
+	if !g.pinned {
+		snap, release, err := g.engine.Snapshot(ctx)
+		if err != nil {
+			return GeneratedFile{}, fmt.Errorf("report: %w", err)
+		}
+		defer release()
+		engine = snap
 	}
-	defer release()
 	p, err := g.plan(ctx, engine, job)
 	if err != nil {
 		return GeneratedFile{}, err

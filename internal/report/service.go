@@ -44,6 +44,14 @@ type Generator interface {
 	Generate(ctx context.Context, ws domain.Workspace, rep Report, run Run) (Result, error)
 }
 
+// Snapshotter may be implemented by the Generator: the service then opens a snapshot before it claims a run and
+// generates the run with the Generator returned, so that the file reads nothing committed after the run's
+// started_at (SPEC §8.4). release ends the snapshot; it is called once the run is generated, or at once when no run
+// was queued.
+type Snapshotter interface {
+	Snapshot(ctx context.Context) (gen Generator, release func() error, err error)
+}
+
 // Result is the file a Generator published. A zero ExpiresAt means finished_at + the service's retention.
 type Result struct {
 	Filename  string

@@ -362,3 +362,11 @@ type observedGenerator struct {
 	Generator
 	RunObserver
 }
+
+// Snapshot forwards Snapshotter to the wrapped Generator; a Generator without snapshots generates as it is.
+func (o observedGenerator) Snapshot(ctx context.Context) (Generator, func() error, error) {
+	if sn, ok := o.Generator.(Snapshotter); ok {
+		return sn.Snapshot(ctx)
+	}
+	return o.Generator, func() error { return nil }, nil
+}

@@ -14,18 +14,31 @@ import (
 // ProcessNext claims the oldest QUEUED run, generates it and finishes it; ok is false when no run was queued.
 // When ctx ends while the Generator fails (shutdown), the run returns to QUEUED instead of failing.
 func (s *Service) ProcessNext(ctx context.Context) (ok bool, err error) {
+	// The snapshot opens before the claim sets started_at: whatever is received after started_at commits after
+	// the snapshot and stays out of the file (SPEC §8.4).
+	gen, release := s.gen, func() error { return nil }
+	if sn, isSnap := s.gen.(Snapshotter); isSnap {
+		if gen, release, err = sn.Snapshot(ctx); err != nil {
+			return false, err
+		}
+	}
+	defer func() {
+		if rerr := release(); rerr != nil {
+			s.logger.Warn("report snapshot release failed", "error", rerr.Error())
+		}
+	}()
 	run, ok, err := s.st.ClaimRun(ctx, store.RunClaim{Owner: s.owner, Token: newID(), At: s.now().UTC().Truncate(time.Millisecond)})
 	if err != nil || !ok {
 		return false, err
 	}
 	s.notify() // another idle worker may take the next queued run
 	s.refreshQueued(ctx)
-	s.execute(ctx, run)
+	s.execute(ctx, run, gen)
 	return true, nil
 }
 
-// execute runs a claimed run to its end.
-func (s *Service) execute(ctx context.Context, run Run) {
+// execute runs a claimed run to its end with gen.
+func (s *Service) execute(ctx context.Context, run Run, gen Generator) {
 	bg := context.WithoutCancel(ctx)
 	log := s.logger.With("workspace_id", run.WorkspaceID, "report_id", run.ReportID, "run_id", run.ID)
 	var ws domain.Workspace
@@ -46,10 +59,10 @@ func (s *Service) execute(ctx context.Context, run Run) {
 		if !ws.Active() {
 			return errors.New("workspace disabled")
 		}
-		if s.gen == nil {
+		if gen == nil {
 			return ErrGenerationUnavailable
 		}
-		res, err = s.generate(ctx, ws, rep, run)
+		res, err = s.generate(ctx, gen, ws, rep, run)
 		if err == nil && res.Filename == "" {
 			err = errors.New("report generator returned no file")
 		}
@@ -98,14 +111,14 @@ func (s *Service) execute(ctx context.Context, run Run) {
 }
 
 // generate calls the Generator, turning a panic into an error.
-func (s *Service) generate(ctx context.Context, ws domain.Workspace, rep Report, run Run) (res Result, err error) {
+func (s *Service) generate(ctx context.Context, gen Generator, ws domain.Workspace, rep Report, run Run) (res Result, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.logger.Error("report generator panic", "run_id", run.ID, "panic", fmt.Sprint(p))
 			res, err = Result{}, errors.New("internal error while generating the report")
 		}
 	}()
-	return s.gen.Generate(ctx, ws, rep, run)
+	return gen.Generate(ctx, ws, rep, run)
 }
 
 // Workers is the pool of report workers of one node (--report-workers).

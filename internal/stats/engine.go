@@ -28,14 +28,14 @@ type Engine struct {
 // New returns an engine reading from src.
 func New(src Source) *Engine { return &Engine{src: src} }
 
-// Snapshot returns an engine that reads a snapshot of one workspace (SPEC §8.4: a report run reads a consistent
-// snapshot), and the function that releases it. A source that cannot open snapshots is read live.
-func (e *Engine) Snapshot(ctx context.Context, workspaceID string) (*Engine, func() error, error) {
+// Snapshot returns an engine that reads a snapshot of the store as of now (SPEC §8.4: a report run reads a
+// consistent snapshot), and the function that releases it. A source that cannot open snapshots is read live.
+func (e *Engine) Snapshot(ctx context.Context) (*Engine, func() error, error) {
 	sn, ok := e.src.(store.Snapshotter)
 	if !ok {
 		return e, func() error { return nil }, nil
 	}
-	snap, err := sn.Snapshot(ctx, workspaceID)
+	snap, err := sn.Snapshot(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("stats: %w", err)
 	}

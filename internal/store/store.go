@@ -227,8 +227,8 @@ type Reader interface {
 	FunnelEntries(ctx context.Context, workspaceID string, campaignIDs []string, fromDate, toDate string) ([]FunnelEntry, error)
 }
 
-// Snapshot is a read-only view of one workspace as it was when the snapshot was opened (SPEC §8.4: a report run
-// reads a consistent snapshot): events, credits, catalog changes and funnel posts committed later are not visible
+// Snapshot is a read-only view of the store as it was when the snapshot was opened (SPEC §8.4: a report run reads
+// a consistent snapshot): events, credits, catalog changes and funnel posts committed later are not visible
 // through it, and every query sees the same data. Close releases it.
 type Snapshot interface {
 	Reader
@@ -237,8 +237,8 @@ type Snapshot interface {
 
 // Snapshotter opens snapshots.
 type Snapshotter interface {
-	// Snapshot opens a snapshot of the workspace's data as of now. Only that workspace can be read through it.
-	Snapshot(ctx context.Context, workspaceID string) (Snapshot, error)
+	// Snapshot opens a snapshot of the store's data as of now.
+	Snapshot(ctx context.Context) (Snapshot, error)
 }
 
 // QuarantineRecord is one rejected event (SPEC §3.5).

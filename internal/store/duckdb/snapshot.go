@@ -10,66 +10,43 @@ import (
 	"github.com/campaignstats/campaignstats/internal/store"
 )
 
-// snapshot reads one workspace inside a DuckDB transaction: DuckDB's MVCC gives every query of the transaction the
-// data as of the transaction's start, whatever is committed meanwhile. The catalog is copied from the cache when
-// the snapshot opens.
+// snapshot reads the store inside a DuckDB transaction: DuckDB's MVCC gives every query of the transaction the
+// data as of the transaction's start, whatever is committed meanwhile. The catalog is read from the campaigns table
+// inside the same transaction (the in-memory cache follows the latest commit, not the snapshot).
 type snapshot struct {
 	reader
-	conn      *sql.Conn
-	tx        *sql.Tx
-	ws        string
-	campaigns []domain.Campaign
+	conn *sql.Conn
+	tx   *sql.Tx
 }
 
 var _ store.Snapshot = (*snapshot)(nil)
 
-// Snapshot implements store.Snapshotter. It takes the writer lock for a moment, so that the transaction starts and
-// the catalog is copied between two commits.
-func (s *Store) Snapshot(ctx context.Context, ws string) (store.Snapshot, error) {
+// Snapshot implements store.Snapshotter.
+func (s *Store) Snapshot(ctx context.Context) (store.Snapshot, error) {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
-	snap, err := s.openSnapshot(ctx, conn, ws)
+	// The transaction must outlive ctx (a caller's request context), so it is not bound to it.
+	tx, err := conn.BeginTx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
-	return snap, nil
-}
-
-func (s *Store) openSnapshot(ctx context.Context, conn *sql.Conn, ws string) (*snapshot, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	// The transaction must outlive ctx (a caller's request context), so it is not bound to it.
-	tx, err := conn.BeginTx(context.WithoutCancel(ctx), nil)
-	if err != nil {
-		return nil, err
-	}
-	// DuckDB fixes a transaction's view of the database at its first read, so read now, under the writer lock.
+	// DuckDB fixes a transaction's view of the database at its first read: read now, so that the snapshot is the
+	// database as of this call.
 	var n int64
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM workspaces WHERE id = ?`, ws).Scan(&n); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM workspaces`).Scan(&n); err != nil {
 		tx.Rollback()
-		return nil, err
+		conn.Close()
+		return nil, fmt.Errorf("snapshot: %w", err)
 	}
-	campaigns, err := s.Campaigns(ctx, ws)
-	if err != nil {
-		tx.Rollback()
-		return nil, err
-	}
-	return &snapshot{reader: reader{q: tx}, conn: conn, tx: tx, ws: ws, campaigns: campaigns}, nil
+	return &snapshot{reader: reader{q: tx}, conn: conn, tx: tx}, nil
 }
 
-// Campaigns returns the workspace's catalog as it was when the snapshot opened.
-func (s *snapshot) Campaigns(_ context.Context, ws string) ([]domain.Campaign, error) {
-	if ws != s.ws {
-		return nil, fmt.Errorf("snapshot of workspace %s read for workspace %s: %w", s.ws, ws, domain.ErrConflict)
-	}
-	out := make([]domain.Campaign, len(s.campaigns))
-	for i, c := range s.campaigns {
-		out[i] = cloneCampaign(c)
-	}
-	return out, nil
+// Campaigns returns the workspace's catalog as it was when the snapshot opened, sorted by id.
+func (s *snapshot) Campaigns(ctx context.Context, ws string) ([]domain.Campaign, error) {
+	return queryCampaigns(ctx, s.tx, `SELECT `+campaignCols+` FROM campaigns WHERE ws = ? ORDER BY id`, ws)
 }
 
 // Close ends the transaction and returns the connection.
