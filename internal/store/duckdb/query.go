@@ -160,33 +160,44 @@ SELECT tgt, d, p, ` + nodeKeyCols(q.Shapes) + `, counter, fk, count(*) FROM ev G
 		}
 		return out, err
 	}
+	// One statement: the per-user bit sets and, unless only some metrics are asked for, the distinct users per
+	// failure key, both from one materialized scan of the events.
+	withFailures := len(q.Metrics) == 0
+	if withFailures {
+		with = strings.Replace(with, "\nev AS (", "\nev AS MATERIALIZED (", 1)
+	}
 	var cols []string
-	for _, m := range metrics {
-		cols = append(cols, fmt.Sprintf("count(*) FILTER (WHERE mask & %d <> 0)", m.Counters))
+	for i, m := range metrics {
+		cols = append(cols, fmt.Sprintf("count(*) FILTER (WHERE mask & %d <> 0) AS m%d", m.Counters, i))
 	}
 	query := with + `,
 s1 AS (SELECT tgt, d, p, l, v, user_id, bit_or(1::UINTEGER << counter) AS mask FROM ev GROUP BY tgt, d, p, l, v, user_id),
-s2 AS (SELECT tgt, d, p, ` + nodeKeyCols(q.Shapes) + `, bit_or(mask) AS mask FROM s1 GROUP BY ` + groupingSets(q.Shapes, ", user_id") + `)
-SELECT tgt, d, p, gl, l, gv, v, ` + strings.Join(cols, ", ") + ` FROM s2 GROUP BY tgt, d, p, gl, l, gv, v`
-	dest := make([]any, len(metrics))
-	for i := range dest {
-		dest[i] = new(int64)
+s2 AS (SELECT tgt, d, p, ` + nodeKeyCols(q.Shapes) + `, bit_or(mask) AS mask FROM s1 GROUP BY ` + groupingSets(q.Shapes, ", user_id") + `),
+counts AS (SELECT tgt, d, p, gl, l, gv, v, '' AS fk, ` + strings.Join(cols, ", ") + ` FROM s2 GROUP BY tgt, d, p, gl, l, gv, v)`
+	if withFailures {
+		query += `,
+failures AS (SELECT tgt, d, p, ` + nodeKeyCols(q.Shapes) + `, fk, count(DISTINCT user_id) AS m0 FROM ev WHERE fk <> ''
+	GROUP BY ` + groupingSets(q.Shapes, ", fk") + `)
+SELECT * FROM counts UNION ALL BY NAME SELECT * FROM failures`
+	} else {
+		query += `
+SELECT * FROM counts`
+	}
+	dest := []any{new(string)}
+	for range metrics {
+		dest = append(dest, new(sql.NullInt64))
 	}
 	err := r.scanNodes(ctx, query, args, q, func(row store.AggregateRow, vals []any) {
+		if fk := *vals[0].(*string); fk != "" {
+			row.Metric, row.Value = domain.FailurePrefix+fk, vals[1].(*sql.NullInt64).Int64
+			add(row)
+			return
+		}
 		for i, m := range metrics {
-			row.Metric, row.Value = m.Name, *vals[i].(*int64)
+			row.Metric, row.Value = m.Name, vals[i+1].(*sql.NullInt64).Int64
 			add(row)
 		}
 	}, dest...)
-	if err != nil || len(q.Metrics) > 0 {
-		return out, err
-	}
-	query = with + `
-SELECT tgt, d, p, ` + nodeKeyCols(q.Shapes) + `, fk, count(DISTINCT user_id) FROM ev WHERE fk <> '' GROUP BY ` + groupingSets(q.Shapes, ", fk")
-	err = r.scanNodes(ctx, query, args, q, func(row store.AggregateRow, vals []any) {
-		row.Metric, row.Value = domain.FailurePrefix+*vals[0].(*string), *vals[1].(*int64)
-		add(row)
-	}, new(string), new(int64))
 	return out, err
 }
 
