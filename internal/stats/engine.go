@@ -382,8 +382,9 @@ func (e *Engine) compute(ctx context.Context, q NodesQuery, daily bool) (*comput
 		infos[id] = info
 		targets = append(targets, t)
 	}
+	// The UNIQUE query also returns the campaign-wide held-out users when goals need them (uplift bases).
 	aq := store.AggregateQuery{WorkspaceID: q.Workspace.ID, FromMS: q.FromMS, ToMS: q.ToMS, Unique: q.Unique, Targets: targets,
-		Days: days, Shapes: q.Shapes}
+		Days: days, Shapes: q.Shapes, CampaignWide: q.Unique && anyGoals}
 	rows, err := src.Aggregate(ctx, aq)
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
@@ -411,6 +412,9 @@ func (e *Engine) compute(ctx context.Context, q NodesQuery, daily bool) (*comput
 		return nodeKey{day, target, platform, l, v}, true
 	}
 	for _, r := range rows {
+		if r.CampaignWide {
+			continue
+		}
 		if k, ok := key(r.Target, r.Day, r.Platform, r.AllLocales, r.Locale, r.AllVariations, r.Variation); ok {
 			d := get(k)
 			if !(r.AllVariations && isHeldOut(r.Metric)) { // held-out users never count in all_variations
@@ -425,11 +429,23 @@ func (e *Engine) compute(ctx context.Context, q NodesQuery, daily bool) (*comput
 			uq := aq
 			uq.Unique = true
 			uq.Metrics = uniqueBases
+			uq.CampaignWide = true
 			if uniq, err = src.Aggregate(ctx, uq); err != nil {
 				return nil, fmt.Errorf("stats: %w", err)
 			}
 		}
+		held := map[campaignDay][2]int64{} // campaign-wide distinct held-out users: campaign group, global group
 		for _, r := range uniq {
+			if r.CampaignWide {
+				h := held[campaignDay{r.Target, r.Day}]
+				if r.Metric == domain.MetricHeldGlobal {
+					h[1] = r.Value
+				} else {
+					h[0] = r.Value
+				}
+				held[campaignDay{r.Target, r.Day}] = h
+				continue
+			}
 			if k, ok := key(r.Target, r.Day, r.Platform, r.AllLocales, r.Locale, r.AllVariations, r.Variation); ok && data[k] != nil &&
 				!(r.AllVariations && isHeldOut(r.Metric)) {
 				data[k].unique[r.Metric] += r.Value
@@ -440,21 +456,13 @@ func (e *Engine) compute(ctx context.Context, q NodesQuery, daily bool) (*comput
 		if err != nil {
 			return nil, fmt.Errorf("stats: %w", err)
 		}
-		heldRows, err := src.HeldOutUsers(ctx, aq)
-		if err != nil {
-			return nil, fmt.Errorf("stats: %w", err)
-		}
-		held := make(map[campaignDay]store.HeldOutRow, len(heldRows))
-		for _, h := range heldRows {
-			held[campaignDay{h.Target, h.Day}] = h
-		}
 		for _, r := range conv {
 			ck := convKey{r.Group, r.Goal}
 			if r.AllPlatforms {
 				h := held[campaignDay{r.Target, r.Day}]
-				base := h.Campaign
+				base := h[0]
 				if r.Group == attribution.GlobalControl {
-					base = h.Global
+					base = h[1]
 				}
 				if r.Group != attribution.Regular && base > 0 && r.Unique > 0 {
 					infos[r.Target].control[dayConv{r.Day, ck}] = big.NewRat(r.Unique, base)

@@ -119,6 +119,10 @@ type AggregateQuery struct {
 	Metrics []string
 	// Shapes limits the node shapes computed (zero = every shape).
 	Shapes NodeShapes
+	// CampaignWide asks a UNIQUE query for campaign-wide rows as well: per target (and day) and held-out metric,
+	// the distinct held-out users over every platform and locale (the base of the campaign-wide control-group cvr,
+	// SPEC §5.12), marked AggregateRow.CampaignWide. TOTAL queries ignore it.
+	CampaignWide bool
 }
 
 // NodeShapes selects which node shapes a node query computes. The zero value computes every node; reports
@@ -147,8 +151,11 @@ func DayDate(day int32) string {
 // unit's channel produce rows (SPEC §12.3); there is at most one row per (node, metric), and metrics without a row
 // are zero.
 type AggregateRow struct {
-	Target        string
-	Day           int32
+	Target string
+	Day    int32
+	// CampaignWide marks a row of AggregateQuery.CampaignWide: not a node; only Target, Day, Metric and Value
+	// are set.
+	CampaignWide  bool
 	Platform      string
 	AllLocales    bool
 	Locale        string
@@ -199,23 +206,11 @@ type Aggregator interface {
 	// credits are reported under AllVariations too, where they only say that the node exists (as held-out
 	// metrics in Aggregate).
 	Conversions(ctx context.Context, q ConversionQuery) ([]ConversionRow, error)
-	// HeldOutUsers returns, per target (and day, when q.Days is set), the distinct held-out users of the campaign
-	// and global groups over every platform and locale (the base of the campaign-wide control-group cvr, SPEC
-	// §5.12). Targets without held-out users have no row.
-	HeldOutUsers(ctx context.Context, q AggregateQuery) ([]HeldOutRow, error)
 	// Aggregate computes the metrics of every target at every (platform, locale|all, variation|all) node.
 	// UNIQUE values are distinct user counts over the node. Held-out metrics are reported under AllVariations
 	// too: such rows only say that the node exists (held-out users never count in all_variations, SPEC §5.8), which
 	// matters when Shapes.OnlyAllVariations leaves out the control-group nodes that would otherwise show it.
 	Aggregate(ctx context.Context, q AggregateQuery) ([]AggregateRow, error)
-}
-
-// HeldOutRow is one target's held-out users on one day (Day 0 without a day split).
-type HeldOutRow struct {
-	Target   string
-	Day      int32
-	Campaign int64 // distinct users held out by the campaign control group
-	Global   int64 // distinct users held out by the global control group
 }
 
 // Reader is what the metric engine reads: the catalog, posted funnel stages and the node queries.

@@ -116,6 +116,9 @@ func (r *reader) aggregate(ctx context.Context, q store.AggregateQuery, platform
 		for _, m := range metrics {
 			mask |= uint32(m.Counters)
 		}
+		if q.CampaignWide && q.Unique {
+			mask |= 1<<uint(domain.CounterHeldOutCampaign) | 1<<uint(domain.CounterHeldOutGlobal)
+		}
 		counterFilter = fmt.Sprintf("((1::UINTEGER << e.counter) & %d) <> 0", mask)
 		failureCounters = "NULL"
 	}
@@ -160,42 +163,65 @@ SELECT tgt, d, p, ` + nodeKeyCols(q.Shapes) + `, counter, fk, count(*) FROM ev G
 		}
 		return out, err
 	}
-	// One statement: the per-user bit sets and, unless only some metrics are asked for, the distinct users per
-	// failure key, both from one materialized scan of the events.
+	// One statement over one materialized scan of the events: the per-user bit sets; unless only some metrics are
+	// asked for, the distinct users per failure key; and, when asked, the campaign-wide held-out users.
 	withFailures := len(q.Metrics) == 0
-	if withFailures {
+	if withFailures || q.CampaignWide {
 		with = strings.Replace(with, "\nev AS (", "\nev AS MATERIALIZED (", 1)
 	}
 	var cols []string
 	for i, m := range metrics {
 		cols = append(cols, fmt.Sprintf("count(*) FILTER (WHERE mask & %d <> 0) AS m%d", m.Counters, i))
 	}
+	const (
+		partCounts = iota
+		partFailures
+		partHeld
+	)
 	query := with + `,
 s1 AS (SELECT tgt, d, p, l, v, user_id, bit_or(1::UINTEGER << counter) AS mask FROM ev GROUP BY tgt, d, p, l, v, user_id),
 s2 AS (SELECT tgt, d, p, ` + nodeKeyCols(q.Shapes) + `, bit_or(mask) AS mask FROM s1 GROUP BY ` + groupingSets(q.Shapes, ", user_id") + `),
-counts AS (SELECT tgt, d, p, gl, l, gv, v, '' AS fk, ` + strings.Join(cols, ", ") + ` FROM s2 GROUP BY tgt, d, p, gl, l, gv, v)`
+counts AS (SELECT tgt, d, p, gl, l, gv, v, ` + strconv.Itoa(partCounts) + ` AS part, '' AS fk, ` + strings.Join(cols, ", ") + `
+	FROM s2 GROUP BY tgt, d, p, gl, l, gv, v)`
+	parts := []string{"SELECT * FROM counts"}
 	if withFailures {
 		query += `,
-failures AS (SELECT tgt, d, p, ` + nodeKeyCols(q.Shapes) + `, fk, count(DISTINCT user_id) AS m0 FROM ev WHERE fk <> ''
-	GROUP BY ` + groupingSets(q.Shapes, ", fk") + `)
-SELECT * FROM counts UNION ALL BY NAME SELECT * FROM failures`
-	} else {
-		query += `
-SELECT * FROM counts`
+failures AS (SELECT tgt, d, p, ` + nodeKeyCols(q.Shapes) + `, ` + strconv.Itoa(partFailures) + ` AS part, fk, count(DISTINCT user_id) AS m0
+	FROM ev WHERE fk <> '' GROUP BY ` + groupingSets(q.Shapes, ", fk") + `)`
+		parts = append(parts, "SELECT * FROM failures")
 	}
-	dest := []any{new(string)}
-	for range metrics {
+	if q.CampaignWide {
+		query += fmt.Sprintf(`,
+held AS (SELECT tgt, d, '' AS p, 1 AS gl, NULL::VARCHAR AS l, 1 AS gv, NULL::VARCHAR AS v, %d AS part, '' AS fk,
+	count(DISTINCT user_id) FILTER (WHERE counter = %d) AS m0, count(DISTINCT user_id) FILTER (WHERE counter = %d) AS m1
+	FROM ev WHERE counter IN (%d, %d) GROUP BY tgt, d)`, partHeld, domain.CounterHeldOutCampaign, domain.CounterHeldOutGlobal,
+			domain.CounterHeldOutCampaign, domain.CounterHeldOutGlobal)
+		parts = append(parts, "SELECT * FROM held")
+	}
+	query += "\n" + strings.Join(parts, " UNION ALL BY NAME ")
+	ncols := len(metrics) // m0…: the widest part decides
+	if q.CampaignWide {
+		ncols = max(ncols, 2)
+	}
+	dest := []any{new(int), new(string)}
+	for range ncols {
 		dest = append(dest, new(sql.NullInt64))
 	}
+	value := func(vals []any, i int) int64 { return vals[2+i].(*sql.NullInt64).Int64 }
 	err := r.scanNodes(ctx, query, args, q, func(row store.AggregateRow, vals []any) {
-		if fk := *vals[0].(*string); fk != "" {
-			row.Metric, row.Value = domain.FailurePrefix+fk, vals[1].(*sql.NullInt64).Int64
+		switch *vals[0].(*int) {
+		case partFailures:
+			row.Metric, row.Value = domain.FailurePrefix+*vals[1].(*string), value(vals, 0)
 			add(row)
-			return
-		}
-		for i, m := range metrics {
-			row.Metric, row.Value = m.Name, vals[i+1].(*sql.NullInt64).Int64
-			add(row)
+		case partHeld:
+			for i, m := range []string{domain.MetricHeldCampaign, domain.MetricHeldGlobal} {
+				add(store.AggregateRow{Target: row.Target, Day: row.Day, CampaignWide: true, Metric: m, Value: value(vals, i)})
+			}
+		default:
+			for i, m := range metrics {
+				row.Metric, row.Value = m.Name, value(vals, i)
+				add(row)
+			}
 		}
 	}, dest...)
 	return out, err
@@ -304,41 +330,6 @@ FROM nodes GROUP BY tgt, d, gp, p, gl, l, gv, v, grp, goal`, unitValues(q.Target
 		c.AllLocales, c.Locale = gl == 1, l.String
 		c.AllVariations, c.Variation = gv == 1, v.String
 		out = append(out, c)
-	}
-	return out, rows.Err()
-}
-
-// HeldOutUsers counts distinct held-out users per target (and day) and group over every platform and locale.
-func (r *reader) HeldOutUsers(ctx context.Context, q store.AggregateQuery) ([]store.HeldOutRow, error) {
-	if len(q.Targets) == 0 {
-		return nil, nil
-	}
-	var values []string
-	for ti, t := range q.Targets {
-		for _, u := range t.Units {
-			values = append(values, fmt.Sprintf("(%s, %d, %d)", sqlString(u.ID), ti, uint16(u.Channel.Bit())))
-		}
-	}
-	query := fmt.Sprintf(`WITH m(unit, tgt, chbit) AS (VALUES %s)
-SELECT m.tgt, %s AS d, count(DISTINCT e.user_id) FILTER (WHERE e.counter = %d), count(DISTINCT e.user_id) FILTER (WHERE e.counter = %d)
-FROM events e JOIN m ON e.campaign_id = m.unit
-WHERE e.ws = ? AND e.ts >= ? AND e.ts < ? AND e.is_campaign AND e.counter IN (%d, %d) AND (e.channels & m.chbit) <> 0
-GROUP BY m.tgt, d`, strings.Join(values, ", "), dayExpr("e.ts", q.Days, q.FromMS, q.ToMS), domain.CounterHeldOutCampaign,
-		domain.CounterHeldOutGlobal, domain.CounterHeldOutCampaign, domain.CounterHeldOutGlobal)
-	rows, err := r.q.QueryContext(ctx, query, q.WorkspaceID, q.FromMS, q.ToMS)
-	if err != nil {
-		return nil, fmt.Errorf("held-out users: %w", err)
-	}
-	defer rows.Close()
-	var out []store.HeldOutRow
-	for rows.Next() {
-		var tgt int
-		var h store.HeldOutRow
-		if err := rows.Scan(&tgt, &h.Day, &h.Campaign, &h.Global); err != nil {
-			return nil, fmt.Errorf("held-out users: %w", err)
-		}
-		h.Target = q.Targets[tgt].ID
-		out = append(out, h)
 	}
 	return out, rows.Err()
 }

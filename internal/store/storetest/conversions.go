@@ -73,9 +73,24 @@ func testConversions(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(want, conv(attribution.ClickThrough)); diff != "" {
 		t.Fatalf("click-through: no click, only the control-group credit (-want +got):\n%s", diff)
 	}
-	held2, err := s.HeldOutUsers(ctx, store.AggregateQuery{WorkspaceID: "w", FromMS: 0, ToMS: 1 << 62, Targets: target})
-	if want := []store.HeldOutRow{{Target: "P", Campaign: 1}}; err != nil || !cmp.Equal(held2, want) {
-		t.Fatalf("held-out users: %v %v", held2, err)
+	// Campaign-wide held-out users, with every metric and with a single one asked for.
+	for _, metrics := range [][]string{nil, {domain.MetricOpened}} {
+		rows, err := s.Aggregate(ctx, store.AggregateQuery{WorkspaceID: "w", FromMS: 0, ToMS: 1 << 62, Unique: true, Targets: target,
+			Metrics: metrics, CampaignWide: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wide []store.AggregateRow
+		for _, r := range rows {
+			if r.CampaignWide {
+				wide = append(wide, r)
+			}
+		}
+		want := []store.AggregateRow{{Target: "P", CampaignWide: true, Metric: domain.MetricHeldCampaign, Value: 1},
+			{Target: "P", CampaignWide: true, Metric: domain.MetricHeldGlobal, Value: 0}}
+		if diff := cmp.Diff(want, wide); diff != "" {
+			t.Fatalf("campaign-wide held-out users, metrics %v (-want +got):\n%s", metrics, diff)
+		}
 	}
 	// A second goal written later by PUT applies to past events (SPEC §3.6: stats follow the current catalog).
 	goals2 := &domain.GoalDetails{Goals: append(goals.Goals, domain.Goal{Name: "Any purchase", EventName: "Purchase"})}

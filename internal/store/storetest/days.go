@@ -123,7 +123,8 @@ func testDays(t *testing.T, s store.Store) {
 			if diff := cmp.Diff(wantBuys, gotBuys); diff != "" {
 				t.Errorf("credited purchases per local date (-want +got):\n%s", diff)
 			}
-			held, err := s.HeldOutUsers(ctx, store.AggregateQuery{WorkspaceID: wsID, FromMS: from, ToMS: to, Targets: targets, Days: loc})
+			held, err := s.Aggregate(ctx, store.AggregateQuery{WorkspaceID: wsID, FromMS: from, ToMS: to, Unique: true, Targets: targets,
+				Days: loc, CampaignWide: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +133,9 @@ func testDays(t *testing.T, s store.Store) {
 				wantHeld[d] = int64(len(us))
 			}
 			for _, h := range held {
-				gotHeld[store.DayDate(h.Day)] += h.Campaign
+				if h.CampaignWide && h.Metric == domain.MetricHeldCampaign && h.Value > 0 {
+					gotHeld[store.DayDate(h.Day)] += h.Value
+				}
 			}
 			if diff := cmp.Diff(wantHeld, gotHeld); diff != "" {
 				t.Errorf("held-out users per local date (-want +got):\n%s", diff)
