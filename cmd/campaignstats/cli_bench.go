@@ -60,6 +60,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	serverPID := fs.Int("server-pid", 0, "pid of the server process, to report its peak RSS")
 	reportCampaigns := fs.Int("report-campaigns", 0, "also generate a daily report over the whole range for this many of the largest campaigns (0 = skip)")
 	reportSplit := fs.String("report-split", "platform", "split_by of the report, comma-separated (platform, locale, variation; empty = none)")
+	reportMetric := fs.String("report-metric", "TOTAL", "metric_type of the report (TOTAL or UNIQUE)")
 	naive := fs.Bool("naive", false, "also answer the Stats query shapes with plain DuckDB SQL over the raw events (same data, same run)")
 	dataDir := fs.String("data-dir", "", "data directory of the embedded server (default: a new temporary directory)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
@@ -170,7 +171,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		if *reportSplit != "" {
 			split = strings.Split(*reportSplit, ",")
 		}
-		rr, err := b.report(ctx, gen.Largest(*reportCampaigns), split, end.AddDate(0, 0, -min(*days, 90)), end.AddDate(0, 0, -1), *serverPID)
+		rr, err := b.report(ctx, gen.Largest(*reportCampaigns), split, *reportMetric, end.AddDate(0, 0, -min(*days, 90)), end.AddDate(0, 0, -1), *serverPID)
 		if err != nil {
 			fmt.Fprintf(stderr, "campaignstats bench: report: %v\n", err)
 			return exitRuntime
@@ -235,11 +236,12 @@ func sampleRSS(pid int) (stop func() float64) {
 	return func() float64 { close(done); return <-result }
 }
 
-// report creates a daily report split by split over [from, to] for the campaigns, runs it and times the run.
-func (b *bencher) report(ctx context.Context, ids, split []string, from, to time.Time, pid int) (*reportResult, error) {
+// report creates a daily report (split by split, of the metric type) over [from, to] for the campaigns, runs it
+// and times the run.
+func (b *bencher) report(ctx context.Context, ids, split []string, metric string, from, to time.Time, pid int) (*reportResult, error) {
 	def := map[string]any{"name": fmt.Sprintf("Bench Daily %d", time.Now().UnixNano()), "campaigns": map[string]any{"ids": ids},
 		"range":       map[string]any{"start_date": from.Format(time.DateOnly), "end_date": to.Format(time.DateOnly)},
-		"granularity": "daily", "split_by": append([]string{}, split...), "compression": "zip"}
+		"granularity": "daily", "split_by": append([]string{}, split...), "metric_type": metric, "compression": "zip"}
 	rep, err := b.c.CreateReport(ctx, b.ws, b.reportKey, def)
 	if err != nil {
 		return nil, err
