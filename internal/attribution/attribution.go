@@ -138,14 +138,19 @@ type goalRef struct {
 type Catalog struct {
 	units   map[string]*unitInfo
 	byEvent map[string][]goalRef // goal_event_name → goals, by unit id then goal order
-	maxWin  int64
+	// byUnitEvent is byEvent per unit: evaluating a goal event for the few units a user touched looks them up
+	// instead of walking every campaign with that goal event name.
+	byUnitEvent map[unitEvent][]goalRef
+	maxWin      int64
 }
+
+type unitEvent struct{ unit, event string }
 
 // NewCatalog builds the catalog of every campaign of view that has at least one goal (its own or its parent's).
 // Within a unit, a goal whose goal_name repeats an earlier goal's is ignored (PUT rejects such bodies). An explicit
 // window that is not positive is replaced by the channel maximum.
 func NewCatalog(view *domain.CatalogView) *Catalog {
-	c := &Catalog{units: map[string]*unitInfo{}, byEvent: map[string][]goalRef{}}
+	c := &Catalog{units: map[string]*unitInfo{}, byEvent: map[string][]goalRef{}, byUnitEvent: map[unitEvent][]goalRef{}}
 	if view == nil {
 		return c
 	}
@@ -166,7 +171,9 @@ func NewCatalog(view *domain.CatalogView) *Catalog {
 				continue
 			}
 			seen[g.Name] = true
-			c.byEvent[g.EventName] = append(c.byEvent[g.EventName], goalRef{unit: id, idx: len(u.goals)})
+			ref := goalRef{unit: id, idx: len(u.goals)}
+			c.byEvent[g.EventName] = append(c.byEvent[g.EventName], ref)
+			c.byUnitEvent[unitEvent{id, g.EventName}] = append(c.byUnitEvent[unitEvent{id, g.EventName}], ref)
 			u.goals = append(u.goals, goal{name: g.Name, eventName: g.EventName, revenueKey: g.RevenueAttribute,
 				filter: compileFilter(g.Filter)})
 		}
@@ -360,6 +367,14 @@ func (c *Catalog) match(e GoalEvent, present map[string]bool) []matched {
 		refs := c.byEvent[name]
 		if len(refs) == 0 || containsString(e.Names[:ni], name) {
 			continue
+		}
+		if present != nil && len(present) < len(refs) {
+			// Fewer touched units than goals with this event name: look the units up (same refs, other order;
+			// the result is sorted below).
+			refs = nil
+			for unit := range present {
+				refs = append(refs, c.byUnitEvent[unitEvent{unit, name}]...)
+			}
 		}
 		for _, r := range refs {
 			if done[r] || (present != nil && !present[r.unit]) {
