@@ -398,9 +398,7 @@ func (b *bencher) visibility(ctx context.Context, campaign string, rounds int) (
 		}
 		total := int64(0)
 		for _, cs := range r.Data[campaign] {
-			for _, p := range cs.Platforms {
-				total += p.Locales["all_locales"].Variations["all_variations"].FailureBreakdown["bench_visibility"]
-			}
+			total += cs.Platforms["ALL_PLATFORMS"].Locales["all_locale"].Variations["all_variations"].FailureBreakdown["bench_visibility"]
 		}
 		return total, nil
 	}

@@ -65,7 +65,7 @@ func newFakeStats(t *testing.T, ids []string) *fakeStats {
 		}
 		var parts []string
 		for i := offset; i < offset+limit && i < len(sel); i++ {
-			parts = append(parts, fmt.Sprintf(`%q: [{"platforms": {"EMAIL": {"locales": {"all_locales": {"variations": {"all_variations": {"performance_stats": {"sent": %d, "attempted": %d}, "conversion_goal_stats": {}, "delivery_funnel": {}, "failure_breakdown": {}}}}}}}}]`, sel[i], i, i))
+			parts = append(parts, fmt.Sprintf(`%q: [{"platforms": {"ALL_PLATFORMS": {"locales": {"all_locale": {"variations": {"all_variations": {"performance_stats": {"sent": %d, "attempted": %d}, "conversion_goal_stats": {}, "delivery_funnel": {}, "failure_breakdown": {}}}}}}}}]`, sel[i], i, i))
 		}
 		pages := (len(sel) + limit - 1) / limit
 		fmt.Fprintf(w, `{"response_id": %q, "total_campaigns": %d, "current_page": %d, "total_pages": %d, "data": {%s}}`,

@@ -135,7 +135,7 @@ func TestCrashKeepsAcknowledgedEvents(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return int64(r.Data["crash"][0].Platforms["EMAIL"].Locales["all_locales"].Variations["all_variations"].PerformanceStats["sent"])
+		return int64(r.Data["crash"][0].Platforms["ALL_PLATFORMS"].Locales["all_locale"].Variations["all_variations"].PerformanceStats["sent"])
 	}
 	sent := stats()
 	if sent < int64(200*len(acked)) || sent%200 != 0 {

@@ -1,6 +1,9 @@
 package domain
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strings"
+)
 
 // Counter is the stored counter an event feeds (SPEC §4.2, §4.3).
 type Counter uint8
@@ -53,7 +56,7 @@ const (
 	DefaultInAppOrOnSite
 )
 
-// Platform keys of device channels (SPEC §4.4).
+// Platform keys of device channels as stored (SPEC §4.4); responses write them upper-case (PlatformKey).
 const (
 	PlatformAndroid = "android"
 	PlatformIOS     = "ios"
@@ -62,9 +65,26 @@ const (
 	PlatformUnknown = "unknown"
 )
 
-// Variation keys with a fixed meaning (SPEC §2.6, §5.8).
+// PlatformKey returns the response key of a stored platform (SPEC §13.1): the upper-case device platform
+// (ANDROID, IOS, WEB, WINDOWS, UNKNOWN). ok is false for anything else, such as the channel name that
+// ResolvePlatform gives for channels without device platforms: those events count only in AllPlatforms.
+func PlatformKey(stored string) (string, bool) {
+	switch stored {
+	case PlatformAndroid, PlatformIOS, PlatformWeb, PlatformWindows, PlatformUnknown:
+		return strings.ToUpper(stored), true
+	}
+	return "", false
+}
+
+// Aggregate and fixed node keys (SPEC §2.6, §5.8, §13.1).
 const (
-	AllLocales           = "all_locales"
+	// AllPlatforms is the platform key of the node over every platform, listed first.
+	AllPlatforms = "ALL_PLATFORMS"
+	// AllLocales is the locale key of the node over every locale, listed first.
+	AllLocales = "all_locale"
+	// LegacyAllLocales is the aggregate locale key of the published samples (SPEC §1.3): never emitted, and
+	// treated as absent on input like AllLocales.
+	LegacyAllLocales     = "all_locales"
 	AllVariations        = "all_variations"
 	CampaignControlGroup = "campaign_control_group"
 	GlobalControlGroup   = "global_control_group"

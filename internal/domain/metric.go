@@ -9,7 +9,7 @@ const (
 	MetricImpression   = "impression"
 	MetricClick        = "click"
 	MetricDelivered    = "delivered"
-	MetricOpened       = "opened"
+	MetricOpened       = "open"
 	MetricRead         = "read"
 	MetricUnsubscribe  = "unsubscribe"
 	MetricComplaint    = "complaint"

@@ -230,9 +230,10 @@ func (g *FileGenerator) plan(ctx context.Context, engine *stats.Engine, job Gene
 	return p, nil
 }
 
-// selectCampaigns applies SPEC §8.7 "Campaigns": with `ids`, the listed campaigns that exist (request order,
-// SPEC §5.5); otherwise the campaigns a Stats call without campaign_ids selects for the range (§5.5 order). Every
-// other given filter must hold; with include_children false, children are left out unless listed.
+// selectCampaigns applies SPEC §8.7 "Campaigns": with `ids`, the listed campaigns that exist; otherwise the
+// campaigns a Stats call without campaign_ids selects for the range. Every other given filter must hold; with
+// include_children false, children are left out unless listed. Either way campaigns are in §5.5 order (effective
+// start time descending, then id).
 func selectCampaigns(ctx context.Context, p *genPlan) ([]string, error) {
 	f := p.def.Campaigns
 	channels := map[domain.Channel]bool{}
@@ -289,6 +290,8 @@ func selectCampaigns(ctx context.Context, p *genPlan) ([]string, error) {
 				out = append(out, id)
 			}
 		}
+		// `ids` is a filter: rows follow the §5.5 order, not the order of the list.
+		p.view.OrderByStart(out)
 		return out, nil
 	}
 	fromMS, toMS := stats.Range(p.start, p.end, p.loc)
@@ -424,6 +427,9 @@ func (l *layout) encode(dst []byte, r reportRow) []byte {
 func (p *genPlan) nodeRows(dst []reportRow, cr *stats.CampaignResult, date string) []reportRow {
 	for pi := range cr.Platforms {
 		pl := &cr.Platforms[pi]
+		if !p.splitPlatform && pl.Key != domain.AllPlatforms {
+			continue
+		}
 		for li := range pl.Locales {
 			loc := &pl.Locales[li]
 			if !p.splitLocale && loc.Key != domain.AllLocales {
@@ -451,12 +457,12 @@ func (p *genPlan) nodeRows(dst []reportRow, cr *stats.CampaignResult, date strin
 	return dst
 }
 
-// nodesQuery is the engine query for ids over the plan's range, per platform or all-platform.
+// nodesQuery is the engine query for ids over the plan's range, with only the node shapes the split needs.
 func (p *genPlan) nodesQuery(ids []string) stats.NodesQuery {
 	fromMS, toMS := stats.Range(p.start, p.end, p.loc)
 	return stats.NodesQuery{Workspace: p.job.Workspace, View: p.view, CampaignIDs: ids, FromMS: fromMS, ToMS: toMS,
 		FromDate: p.start.Format(time.DateOnly), ToDate: p.end.Format(time.DateOnly), Unique: p.unique, Attribution: p.attr,
-		AllPlatforms: !p.splitPlatform, Shapes: store.NodeShapes{OnlyAllLocales: !p.splitLocale, OnlyAllVariations: !p.splitVariation}}
+		Shapes: store.NodeShapes{OnlyAllPlatforms: !p.splitPlatform, OnlyAllLocales: !p.splitLocale, OnlyAllVariations: !p.splitVariation}}
 }
 
 // writeRows computes the rows of ids (in order), encodes them with l and hands each encoded row to write. It
@@ -501,7 +507,10 @@ func (g *FileGenerator) writeRows(ctx context.Context, p *genPlan, ids []string,
 			return n, err
 		}
 		for i := range res {
-			rows = p.nodeRows(rows[:0], &res[i], "")
+			rows = rows[:0]
+			if !res[i].Empty {
+				rows = p.nodeRows(rows, &res[i], "")
+			}
 			if len(rows) == 0 {
 				// A selected campaign without nodes in the range gets one row of zeros (SPEC §8.7).
 				rows = append(rows, reportRow{campaign: res[i].ID})

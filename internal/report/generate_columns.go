@@ -43,7 +43,11 @@ func DefaultColumns(ch domain.Channel) []string {
 }
 
 // MetricField returns the Stats performance_stats field of a metric column: "Delivery Rate" → "delivery_rate".
+// The email column "Opened" keeps its §8.7 name and holds the `open` counter (SPEC §13.1).
 func MetricField(column string) string {
+	if column == "Opened" {
+		return domain.MetricOpened
+	}
 	return strings.ReplaceAll(strings.ToLower(column), " ", "_")
 }
 

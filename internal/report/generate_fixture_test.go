@@ -116,6 +116,8 @@ func (e refEvent) metrics() []string {
 		return []string{"hard_bounce", "bounced"}
 	case "held":
 		return []string{"held"}
+	case "opened":
+		return []string{"open"} // the Stats field (SPEC §13.1)
 	}
 	return []string{e.kind}
 }

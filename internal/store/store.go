@@ -119,19 +119,21 @@ type AggregateQuery struct {
 	Metrics []string
 	// Shapes limits the node shapes computed (zero = every shape).
 	Shapes NodeShapes
-	// CampaignWide asks a UNIQUE query for campaign-wide rows as well: per target (and day) and held-out metric,
-	// the distinct held-out users over every platform and locale (the base of the campaign-wide control-group cvr,
-	// SPEC §5.12), marked AggregateRow.CampaignWide. TOTAL queries ignore it.
-	CampaignWide bool
 }
 
-// NodeShapes selects which node shapes a node query computes. The zero value computes every node; reports
-// without a locale or variation split only need the aggregate keys, which is much cheaper.
+// NodeShapes selects which node shapes a node query computes. A node is a (platform, locale, variation) where
+// each dimension is either a specific key or the aggregate over all keys (AllPlatforms, AllLocales,
+// AllVariations). The zero value computes every node, as the Stats API needs; reports without a platform,
+// locale or variation split only need the aggregate keys of that dimension, which is much cheaper.
+//
+// Whatever the shapes, the nodes of every specific variation over all platforms and all locales are computed:
+// their control-group nodes are the campaign-wide control groups that uplift compares with (SPEC §5.12).
 type NodeShapes struct {
+	// OnlyAllPlatforms leaves out the nodes of specific platforms: every row has AllPlatforms.
+	OnlyAllPlatforms bool
 	// OnlyAllLocales leaves out the nodes of specific locales: every row has AllLocales.
 	OnlyAllLocales bool
-	// OnlyAllVariations leaves out the nodes of specific variations and control groups: every row has
-	// AllVariations (the campaign-wide conversion rows are still returned).
+	// OnlyAllVariations leaves out the nodes of specific variations (but see above).
 	OnlyAllVariations bool
 }
 
@@ -145,24 +147,30 @@ func DayDate(day int32) string {
 	return time.Unix(int64(day)*86400, 0).UTC().Format(time.DateOnly)
 }
 
-// AggregateRow is one metric value in one node. AllLocales / AllVariations mark the aggregate keys; Locale and
-// Variation are "" for events without one. Metric is a domain.CounterMetricSets name or domain.FailurePrefix+key
-// (failure-breakdown keys of failed-to-send and delivery-failure events). Only events that feed a counter of their
-// unit's channel produce rows (SPEC §12.3); there is at most one row per (node, metric), and metrics without a row
-// are zero.
-type AggregateRow struct {
-	Target string
-	Day    int32
-	// CampaignWide marks a row of AggregateQuery.CampaignWide: not a node; only Target, Day, Metric and Value
-	// are set.
-	CampaignWide  bool
+// NodeRef addresses one node of a target on one day. AllPlatforms / AllLocales / AllVariations mark the aggregate
+// keys of each dimension; Platform, Locale and Variation are the specific keys otherwise ("" for events without
+// a locale or variation, which count only in the aggregate keys). Platform is the stored platform of the events
+// (domain.ResolvePlatform: a device platform, or the channel name for channels that have no device platforms).
+type NodeRef struct {
+	Target        string
+	Day           int32
+	AllPlatforms  bool
 	Platform      string
 	AllLocales    bool
 	Locale        string
 	AllVariations bool
 	Variation     string
-	Metric        string
-	Value         int64
+}
+
+// AggregateRow is one metric value in one node. Metric is a domain.CounterMetricSets name or
+// domain.FailurePrefix+key (failure-breakdown keys of failed-to-send and delivery-failure events). Only events
+// that feed a counter of their unit's channel produce rows (SPEC §12.3); there is at most one row per (node,
+// metric), and metrics without a row are zero. Held-out metrics are reported under AllVariations too: such rows
+// only say that the node exists (held-out users never count in all_variations, SPEC §5.8).
+type AggregateRow struct {
+	NodeRef
+	Metric string
+	Value  int64
 }
 
 // ConversionQuery asks for conversion credits of several reported campaigns over [FromMS, ToMS) under one
@@ -178,18 +186,12 @@ type ConversionQuery struct {
 	Shapes NodeShapes
 }
 
-// ConversionRow is one goal's numbers in one node. AllPlatforms marks the campaign-wide row (every platform and
-// locale, one per group) used for uplift. Each goal event counts once per node (SPEC §12.1): Total is the number
-// of distinct credited goal events, Unique the number of distinct users, RevenueMicros the revenue of those events.
+// ConversionRow is one goal's numbers in one node, for one group (regular credits, or one control group). Each
+// goal event counts once per node (SPEC §12.1): Total is the number of distinct credited goal events, Unique the
+// number of distinct users, RevenueMicros the revenue of those events. Control-group credits are reported under
+// AllVariations too, where they only say that the node exists.
 type ConversionRow struct {
-	Target        string
-	Day           int32
-	AllPlatforms  bool
-	Platform      string
-	AllLocales    bool
-	Locale        string
-	AllVariations bool
-	Variation     string
+	NodeRef
 	Group         attribution.Group
 	Goal          string
 	Total         int64
@@ -202,14 +204,11 @@ type Aggregator interface {
 	// ActiveCampaigns returns the ids of campaigns with at least one campaign event in [fromMS, toMS), or a credit
 	// under attribution type t (control-group credits included) for a goal event in that range.
 	ActiveCampaigns(ctx context.Context, workspaceID string, fromMS, toMS int64, t attribution.Type) ([]string, error)
-	// Conversions returns the conversion rows of every target's nodes, plus the campaign-wide rows. Control-group
-	// credits are reported under AllVariations too, where they only say that the node exists (as held-out
-	// metrics in Aggregate).
+	// Conversions returns the conversion rows of every target's nodes (NodeShapes). A goal event credited on
+	// several platforms, locales or units of a target counts once in each node that aggregates them.
 	Conversions(ctx context.Context, q ConversionQuery) ([]ConversionRow, error)
-	// Aggregate computes the metrics of every target at every (platform, locale|all, variation|all) node.
-	// UNIQUE values are distinct user counts over the node. Held-out metrics are reported under AllVariations
-	// too: such rows only say that the node exists (held-out users never count in all_variations, SPEC §5.8), which
-	// matters when Shapes.OnlyAllVariations leaves out the control-group nodes that would otherwise show it.
+	// Aggregate computes the metrics of every target at every node (NodeShapes). UNIQUE values are distinct user
+	// counts over the node: across platforms in AllPlatforms nodes, across locales in AllLocales nodes, and so on.
 	Aggregate(ctx context.Context, q AggregateQuery) ([]AggregateRow, error)
 }
 

@@ -23,30 +23,39 @@ const platformExpr = `CASE WHEN m.chkey <> '' THEN m.chkey WHEN e.platform <> ''
 	WHEN e.pdef = 1 THEN 'android' WHEN e.pdef = 2 THEN 'web'
 	WHEN e.pdef = 3 THEN (CASE WHEN m.onsite THEN 'web' ELSE 'android' END) ELSE 'unknown' END`
 
-// groupingSets are the node shapes of every (target, day, platform): (locale, variation), (locale, all),
-// (all, variation), (all, all), less those the query leaves out; extra columns follow each set.
+// groupingSets are the node shapes of every (target, day): each of platform (p), locale (l) and variation (v) is
+// either a grouping key or rolled up, less the shapes the query leaves out, plus (v) alone — the nodes of every
+// variation over all platforms and locales, whose control groups are the uplift bases (store.NodeShapes). extra
+// columns follow each set.
 func groupingSets(shapes store.NodeShapes, extra string) string {
 	var sets []string
-	for _, set := range [][]string{{"l", "v"}, {"l"}, {"v"}, {}} {
-		if (shapes.OnlyAllLocales && slices.Contains(set, "l")) || (shapes.OnlyAllVariations && slices.Contains(set, "v")) {
+	seen := map[string]bool{}
+	for _, set := range [][]string{{"p", "l", "v"}, {"p", "l"}, {"p", "v"}, {"p"}, {"l", "v"}, {"l"}, {"v"}, {}} {
+		left := (shapes.OnlyAllPlatforms && slices.Contains(set, "p")) || (shapes.OnlyAllLocales && slices.Contains(set, "l")) ||
+			(shapes.OnlyAllVariations && slices.Contains(set, "v"))
+		if left && !(len(set) == 1 && set[0] == "v") {
 			continue
 		}
-		sets = append(sets, "("+strings.Join(append([]string{"tgt", "d", "p"}, set...), ", ")+extra+")")
+		s := "(" + strings.Join(append([]string{"tgt", "d"}, set...), ", ") + extra + ")"
+		if !seen[s] {
+			seen[s] = true
+			sets = append(sets, s)
+		}
 	}
 	return "GROUPING SETS (" + strings.Join(sets, ", ") + ")"
 }
 
-// nodeKeyCols selects (gl, l, gv, v) — the grouping flags and keys of locale and variation — in a node query
-// grouped by groupingSets(shapes, …), with constants for the shapes left out.
+// nodeKeyCols selects (gp, p, gl, l, gv, v) — the grouping flags and keys of platform, locale and variation — in a
+// node query grouped by groupingSets(shapes, …), with constants for the dimensions that are always rolled up.
 func nodeKeyCols(shapes store.NodeShapes) string {
-	l, v := "grouping(l) AS gl, l", "grouping(v) AS gv, v"
+	p, l := "grouping(p) AS gp, p", "grouping(l) AS gl, l"
+	if shapes.OnlyAllPlatforms {
+		p = "1 AS gp, NULL::VARCHAR AS p"
+	}
 	if shapes.OnlyAllLocales {
 		l = "1 AS gl, NULL::VARCHAR AS l"
 	}
-	if shapes.OnlyAllVariations {
-		v = "1 AS gv, NULL::VARCHAR AS v"
-	}
-	return l + ", " + v
+	return p + ", " + l + ", grouping(v) AS gv, v"
 }
 
 // reader answers the metric engine's queries (store.Reader without the catalog) through a queryer.
@@ -82,17 +91,13 @@ func dayExpr(col string, loc *time.Location, fromMS, toMS int64) string {
 
 // Aggregate computes node metrics for every target.
 //
-// TOTAL is one GROUPING SETS count per counter and failure key. UNIQUE avoids COUNT DISTINCT over grouping sets:
-// it first reduces the events to one row per (node, user) holding the bit set of the user's counters, rolls those
-// rows up to the aggregate nodes with bit_or, and then counts the users whose bits meet each metric's counters, so
-// derived counters (attempted, bounced, failed) are exact unions. Failure keys, a small subset, use COUNT DISTINCT.
+// TOTAL counts events per finest node, counter and failure key once, then rolls those counts up to every node
+// shape with GROUPING SETS. UNIQUE avoids COUNT DISTINCT over grouping sets: it first reduces the events to one row
+// per (finest node, user) holding the bit set of the user's counters, rolls those rows up to the aggregate nodes
+// with bit_or, and then counts the users whose bits meet each metric's counters, so derived counters (attempted,
+// bounced, failed) are exact unions and every aggregate node counts distinct users. Failure keys, a small subset,
+// use COUNT DISTINCT.
 func (r *reader) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store.AggregateRow, error) {
-	return r.aggregate(ctx, q, platformExpr)
-}
-
-// aggregate is Aggregate with the platform key of each event given as a SQL expression (AggregateAllPlatforms folds
-// every platform into one key with a constant).
-func (r *reader) aggregate(ctx context.Context, q store.AggregateQuery, platform string) ([]store.AggregateRow, error) {
 	if len(q.Targets) == 0 {
 		return nil, nil
 	}
@@ -116,15 +121,12 @@ func (r *reader) aggregate(ctx context.Context, q store.AggregateQuery, platform
 		for _, m := range metrics {
 			mask |= uint32(m.Counters)
 		}
-		if q.CampaignWide && q.Unique {
-			mask |= 1<<uint(domain.CounterHeldOutCampaign) | 1<<uint(domain.CounterHeldOutGlobal)
-		}
 		counterFilter = fmt.Sprintf("((1::UINTEGER << e.counter) & %d) <> 0", mask)
 		failureCounters = "NULL"
 	}
 	with := `WITH m(unit, tgt, chbit, chkey, onsite) AS (VALUES ` + strings.Join(values, ", ") + `),
 ev AS (
-	SELECT m.tgt AS tgt, ` + dayExpr("e.ts", q.Days, q.FromMS, q.ToMS) + ` AS d, ` + platform + ` AS p, e.locale AS l, e.variation AS v, e.user_id AS user_id,
+	SELECT m.tgt AS tgt, ` + dayExpr("e.ts", q.Days, q.FromMS, q.ToMS) + ` AS d, ` + platformExpr + ` AS p, e.locale AS l, e.variation AS v, e.user_id AS user_id,
 		e.counter AS counter, CASE WHEN e.counter IN (` + failureCounters + `) THEN e.failure_key ELSE '' END AS fk
 	FROM events e JOIN m ON e.campaign_id = m.unit
 	WHERE e.ws = ? AND e.ts >= ? AND e.ts < ? AND e.is_campaign AND ` + counterFilter + ` AND (e.channels & m.chbit) <> 0
@@ -133,8 +135,9 @@ ev AS (
 	var out []store.AggregateRow
 	add := func(r store.AggregateRow) { out = append(out, r) }
 	if !q.Unique {
-		query := with + `
-SELECT tgt, d, p, ` + nodeKeyCols(q.Shapes) + `, counter, fk, count(*) FROM ev GROUP BY ` + groupingSets(q.Shapes, ", counter, fk")
+		query := with + `,
+base AS (SELECT tgt, d, p, l, v, counter, fk, count(*) AS n FROM ev GROUP BY tgt, d, p, l, v, counter, fk)
+SELECT tgt, d, ` + nodeKeyCols(q.Shapes) + `, counter, fk, sum(n)::BIGINT FROM base GROUP BY ` + groupingSets(q.Shapes, ", counter, fk")
 		// Several counters feed one metric: sum them so that each (node, metric) is one row.
 		sums := map[store.AggregateRow]int64{}
 		var order []store.AggregateRow
@@ -144,8 +147,9 @@ SELECT tgt, d, p, ` + nodeKeyCols(q.Shapes) + `, counter, fk, count(*) FROM ev G
 			}
 			sums[r] += n
 		}
-		err := r.scanNodes(ctx, query, args, q, func(row store.AggregateRow, vals []any) {
+		err := r.scanNodes(ctx, query, args, q.Targets, func(node store.NodeRef, vals []any) {
 			counter, fk, n := *vals[0].(*uint8), *vals[1].(*string), *vals[2].(*int64)
+			row := store.AggregateRow{NodeRef: node}
 			for _, m := range metrics {
 				if m.Counters&(1<<uint(counter)) != 0 {
 					row.Metric = m.Name
@@ -163,10 +167,10 @@ SELECT tgt, d, p, ` + nodeKeyCols(q.Shapes) + `, counter, fk, count(*) FROM ev G
 		}
 		return out, err
 	}
-	// One statement over one materialized scan of the events: the per-user bit sets; unless only some metrics are
-	// asked for, the distinct users per failure key; and, when asked, the campaign-wide held-out users.
+	// One statement over one materialized scan of the events: the per-user bit sets and, unless only some metrics
+	// are asked for, the distinct users per failure key.
 	withFailures := len(q.Metrics) == 0
-	if withFailures || q.CampaignWide {
+	if withFailures {
 		with = strings.Replace(with, "\nev AS (", "\nev AS MATERIALIZED (", 1)
 	}
 	var cols []string
@@ -176,79 +180,58 @@ SELECT tgt, d, p, ` + nodeKeyCols(q.Shapes) + `, counter, fk, count(*) FROM ev G
 	const (
 		partCounts = iota
 		partFailures
-		partHeld
 	)
 	query := with + `,
 s1 AS (SELECT tgt, d, p, l, v, user_id, bit_or(1::UINTEGER << counter) AS mask FROM ev GROUP BY tgt, d, p, l, v, user_id),
-s2 AS (SELECT tgt, d, p, ` + nodeKeyCols(q.Shapes) + `, bit_or(mask) AS mask FROM s1 GROUP BY ` + groupingSets(q.Shapes, ", user_id") + `),
-counts AS (SELECT tgt, d, p, gl, l, gv, v, ` + strconv.Itoa(partCounts) + ` AS part, '' AS fk, ` + strings.Join(cols, ", ") + `
-	FROM s2 GROUP BY tgt, d, p, gl, l, gv, v)`
+s2 AS (SELECT tgt, d, ` + nodeKeyCols(q.Shapes) + `, bit_or(mask) AS mask FROM s1 GROUP BY ` + groupingSets(q.Shapes, ", user_id") + `),
+counts AS (SELECT tgt, d, gp, p, gl, l, gv, v, ` + strconv.Itoa(partCounts) + ` AS part, '' AS fk, ` + strings.Join(cols, ", ") + `
+	FROM s2 GROUP BY tgt, d, gp, p, gl, l, gv, v)`
 	parts := []string{"SELECT * FROM counts"}
 	if withFailures {
 		query += `,
-failures AS (SELECT tgt, d, p, ` + nodeKeyCols(q.Shapes) + `, ` + strconv.Itoa(partFailures) + ` AS part, fk, count(DISTINCT user_id) AS m0
+failures AS (SELECT tgt, d, ` + nodeKeyCols(q.Shapes) + `, ` + strconv.Itoa(partFailures) + ` AS part, fk, count(DISTINCT user_id) AS m0
 	FROM ev WHERE fk <> '' GROUP BY ` + groupingSets(q.Shapes, ", fk") + `)`
 		parts = append(parts, "SELECT * FROM failures")
 	}
-	if q.CampaignWide {
-		query += fmt.Sprintf(`,
-held AS (SELECT tgt, d, '' AS p, 1 AS gl, NULL::VARCHAR AS l, 1 AS gv, NULL::VARCHAR AS v, %d AS part, '' AS fk,
-	count(DISTINCT user_id) FILTER (WHERE counter = %d) AS m0, count(DISTINCT user_id) FILTER (WHERE counter = %d) AS m1
-	FROM ev WHERE counter IN (%d, %d) GROUP BY tgt, d)`, partHeld, domain.CounterHeldOutCampaign, domain.CounterHeldOutGlobal,
-			domain.CounterHeldOutCampaign, domain.CounterHeldOutGlobal)
-		parts = append(parts, "SELECT * FROM held")
-	}
 	query += "\n" + strings.Join(parts, " UNION ALL BY NAME ")
-	ncols := len(metrics) // m0…: the widest part decides
-	if q.CampaignWide {
-		ncols = max(ncols, 2)
-	}
 	dest := []any{new(int), new(string)}
-	for range ncols {
+	for range metrics {
 		dest = append(dest, new(sql.NullInt64))
 	}
 	value := func(vals []any, i int) int64 { return vals[2+i].(*sql.NullInt64).Int64 }
-	err := r.scanNodes(ctx, query, args, q, func(row store.AggregateRow, vals []any) {
-		switch *vals[0].(*int) {
-		case partFailures:
-			row.Metric, row.Value = domain.FailurePrefix+*vals[1].(*string), value(vals, 0)
-			add(row)
-		case partHeld:
-			for i, m := range []string{domain.MetricHeldCampaign, domain.MetricHeldGlobal} {
-				add(store.AggregateRow{Target: row.Target, Day: row.Day, CampaignWide: true, Metric: m, Value: value(vals, i)})
-			}
-		default:
-			for i, m := range metrics {
-				row.Metric, row.Value = m.Name, value(vals, i)
-				add(row)
-			}
+	err := r.scanNodes(ctx, query, args, q.Targets, func(node store.NodeRef, vals []any) {
+		if *vals[0].(*int) == partFailures {
+			add(store.AggregateRow{NodeRef: node, Metric: domain.FailurePrefix + *vals[1].(*string), Value: value(vals, 0)})
+			return
+		}
+		for i, m := range metrics {
+			add(store.AggregateRow{NodeRef: node, Metric: m.Name, Value: value(vals, i)})
 		}
 	}, dest...)
 	return out, err
 }
 
-// scanNodes runs a node query whose first seven columns are (tgt, d, p, grouping(l), l, grouping(v), v) and hands
-// each row's node and remaining columns (scanned into rest) to emit.
-func (r *reader) scanNodes(ctx context.Context, query string, args []any, q store.AggregateQuery, emit func(store.AggregateRow, []any), rest ...any) error {
+// scanNodes runs a node query whose first eight columns are (tgt, d, grouping(p), p, grouping(l), l, grouping(v),
+// v) and hands each row's node and remaining columns (scanned into rest) to emit.
+func (r *reader) scanNodes(ctx context.Context, query string, args []any, targets []store.AggregateTarget, emit func(store.NodeRef, []any), rest ...any) error {
 	rows, err := r.q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return fmt.Errorf("aggregate: %w", err)
+		return fmt.Errorf("node query: %w", err)
 	}
 	defer rows.Close()
-	var tgt, gl, gv int
+	var tgt, gp, gl, gv int
 	var d int32
-	var p string
-	var l, v sql.NullString
-	dest := append([]any{&tgt, &d, &p, &gl, &l, &gv, &v}, rest...)
+	var p, l, v sql.NullString
+	dest := append([]any{&tgt, &d, &gp, &p, &gl, &l, &gv, &v}, rest...)
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return fmt.Errorf("aggregate scan: %w", err)
+			return fmt.Errorf("node query scan: %w", err)
 		}
-		emit(store.AggregateRow{Target: q.Targets[tgt].ID, Day: d, Platform: p, AllLocales: gl == 1, Locale: l.String,
-			AllVariations: gv == 1, Variation: v.String}, rest)
+		emit(store.NodeRef{Target: targets[tgt].ID, Day: d, AllPlatforms: gp == 1, Platform: p.String, AllLocales: gl == 1,
+			Locale: l.String, AllVariations: gv == 1, Variation: v.String}, rest)
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("aggregate: %w", err)
+		return fmt.Errorf("node query: %w", err)
 	}
 	return nil
 }
@@ -287,51 +270,33 @@ func unitValues(targets []store.AggregateTarget) string {
 // Conversions aggregates credits per node. Each goal event counts once per node: the credits are first reduced to
 // one row per (node, group, goal, goal event), then counted.
 func (r *reader) Conversions(ctx context.Context, q store.ConversionQuery) ([]store.ConversionRow, error) {
-	return r.conversions(ctx, q, "c.platform")
-}
-
-// conversions is Conversions with the platform key of each credit given as a SQL expression.
-func (r *reader) conversions(ctx context.Context, q store.ConversionQuery, platform string) ([]store.ConversionRow, error) {
 	if len(q.Targets) == 0 {
 		return nil, nil
 	}
 	query := fmt.Sprintf(`WITH m(unit, tgt) AS (VALUES %s),
 cr AS (
-	SELECT m.tgt AS tgt, `+dayExpr("c.ts", q.Days, q.FromMS, q.ToMS)+` AS d, `+platform+` AS p, c.locale AS l,
+	SELECT m.tgt AS tgt, `+dayExpr("c.ts", q.Days, q.FromMS, q.ToMS)+` AS d, c.platform AS p, c.locale AS l,
 		CASE c.grp WHEN %d THEN '%s' WHEN %d THEN '%s' ELSE c.variation END AS v,
 		c.grp AS grp, c.goal AS goal, c.goal_uuid AS eid, c.user_id AS user_id, c.revenue AS revenue
 	FROM credits c JOIN m ON c.unit = m.unit
 	WHERE c.ws = ? AND c.ts >= ? AND c.ts < ? AND (c.type = ? OR c.type = 0)
 ),
 nodes AS (
-	SELECT tgt, d, grouping(p) AS gp, p, `+nodeKeyCols(q.Shapes)+`, grp, goal, eid,
-		any_value(user_id) AS user_id, any_value(revenue) AS revenue
-	FROM cr GROUP BY `+strings.TrimSuffix(groupingSets(q.Shapes, ", grp, goal, eid"), ")")+`, (tgt, d, grp, goal, eid))
+	SELECT tgt, d, `+nodeKeyCols(q.Shapes)+`, grp, goal, eid, any_value(user_id) AS user_id, any_value(revenue) AS revenue
+	FROM cr GROUP BY `+groupingSets(q.Shapes, ", grp, goal, eid")+`
 )
 SELECT tgt, d, gp, p, gl, l, gv, v, grp, goal, count(*), count(DISTINCT user_id), sum(revenue)::BIGINT
 FROM nodes GROUP BY tgt, d, gp, p, gl, l, gv, v, grp, goal`, unitValues(q.Targets),
 		attribution.CampaignControl, domain.CampaignControlGroup, attribution.GlobalControl, domain.GlobalControlGroup)
-	rows, err := r.q.QueryContext(ctx, query, q.WorkspaceID, q.FromMS, q.ToMS, uint8(q.Type))
+	var out []store.ConversionRow
+	err := r.scanNodes(ctx, query, []any{q.WorkspaceID, q.FromMS, q.ToMS, uint8(q.Type)}, q.Targets, func(node store.NodeRef, vals []any) {
+		out = append(out, store.ConversionRow{NodeRef: node, Group: attribution.Group(*vals[0].(*uint8)), Goal: *vals[1].(*string),
+			Total: *vals[2].(*int64), Unique: *vals[3].(*int64), RevenueMicros: *vals[4].(*int64)})
+	}, new(uint8), new(string), new(int64), new(int64), new(int64))
 	if err != nil {
 		return nil, fmt.Errorf("conversions: %w", err)
 	}
-	defer rows.Close()
-	var out []store.ConversionRow
-	for rows.Next() {
-		var c store.ConversionRow
-		var tgt, gp, gl, gv int
-		var p, l, v sql.NullString
-		var grp uint8
-		if err := rows.Scan(&tgt, &c.Day, &gp, &p, &gl, &l, &gv, &v, &grp, &c.Goal, &c.Total, &c.Unique, &c.RevenueMicros); err != nil {
-			return nil, fmt.Errorf("conversions scan: %w", err)
-		}
-		c.Target, c.Group = q.Targets[tgt].ID, attribution.Group(grp)
-		c.AllPlatforms, c.Platform = gp == 1, p.String
-		c.AllLocales, c.Locale = gl == 1, l.String
-		c.AllVariations, c.Variation = gv == 1, v.String
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ---- funnel ----

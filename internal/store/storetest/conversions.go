@@ -49,7 +49,9 @@ func testConversions(t *testing.T, s store.Store) {
 		}
 		out := map[string][3]int64{}
 		for _, r := range rows {
-			if r.AllLocales && (r.AllVariations || r.Group != attribution.Regular) {
+			node := r.AllLocales && ((r.Group == attribution.Regular && r.AllVariations) ||
+				(r.Group != attribution.Regular && !r.AllVariations && r.Variation == r.Group.String()))
+			if node {
 				key := r.Platform + "/" + r.Group.String()
 				if r.AllPlatforms {
 					key = "*/" + r.Group.String()
@@ -73,23 +75,27 @@ func testConversions(t *testing.T, s store.Store) {
 	if diff := cmp.Diff(want, conv(attribution.ClickThrough)); diff != "" {
 		t.Fatalf("click-through: no click, only the control-group credit (-want +got):\n%s", diff)
 	}
-	// Campaign-wide held-out users, with every metric and with a single one asked for.
-	for _, metrics := range [][]string{nil, {domain.MetricOpened}} {
-		rows, err := s.Aggregate(ctx, store.AggregateQuery{WorkspaceID: "w", FromMS: 0, ToMS: 1 << 62, Unique: true, Targets: target,
-			Metrics: metrics, CampaignWide: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var wide []store.AggregateRow
-		for _, r := range rows {
-			if r.CampaignWide {
-				wide = append(wide, r)
+	// The all-platform control-group node (the uplift base of SPEC §5.12): distinct held-out users over every
+	// platform and locale, whatever metrics are asked for and even when the shapes leave out specific platforms,
+	// locales and variations.
+	for _, metrics := range [][]string{nil, {domain.MetricOpened, domain.MetricHeldCampaign, domain.MetricHeldGlobal}} {
+		for _, shapes := range []store.NodeShapes{{}, {OnlyAllPlatforms: true, OnlyAllLocales: true, OnlyAllVariations: true}} {
+			rows, err := s.Aggregate(ctx, store.AggregateQuery{WorkspaceID: "w", FromMS: 0, ToMS: 1 << 62, Unique: true, Targets: target,
+				Metrics: metrics, Shapes: shapes})
+			if err != nil {
+				t.Fatal(err)
 			}
-		}
-		want := []store.AggregateRow{{Target: "P", CampaignWide: true, Metric: domain.MetricHeldCampaign, Value: 1},
-			{Target: "P", CampaignWide: true, Metric: domain.MetricHeldGlobal, Value: 0}}
-		if diff := cmp.Diff(want, wide); diff != "" {
-			t.Fatalf("campaign-wide held-out users, metrics %v (-want +got):\n%s", metrics, diff)
+			var wide []store.AggregateRow
+			for _, r := range rows {
+				if r.AllPlatforms && r.AllLocales && !r.AllVariations && r.Variation == domain.CampaignControlGroup && isHeldOutMetric(r.Metric) {
+					wide = append(wide, r)
+				}
+			}
+			ref := store.NodeRef{Target: "P", AllPlatforms: true, AllLocales: true, Variation: domain.CampaignControlGroup}
+			want := []store.AggregateRow{{NodeRef: ref, Metric: domain.MetricHeldCampaign, Value: 1}}
+			if diff := cmp.Diff(want, nonZero(wide)); diff != "" {
+				t.Fatalf("all-platform control-group node, metrics %v, shapes %+v (-want +got):\n%s", metrics, shapes, diff)
+			}
 		}
 	}
 	// A second goal written later by PUT applies to past events (SPEC §3.6: stats follow the current catalog).
@@ -105,4 +111,19 @@ func testConversions(t *testing.T, s store.Store) {
 	if err != nil || len(active) != 1 || active[0] != "P" {
 		t.Fatalf("a control-group credit in range selects the campaign: %v %v", active, err)
 	}
+}
+
+func isHeldOutMetric(m string) bool {
+	return m == domain.MetricHeldCampaign || m == domain.MetricHeldGlobal
+}
+
+// nonZero drops rows whose value is 0 (a store may or may not return them).
+func nonZero(rows []store.AggregateRow) []store.AggregateRow {
+	var out []store.AggregateRow
+	for _, r := range rows {
+		if r.Value != 0 {
+			out = append(out, r)
+		}
+	}
+	return out
 }

@@ -93,7 +93,7 @@ func testDays(t *testing.T, s store.Store) {
 				}
 				out := map[string]int64{}
 				for _, r := range rows {
-					if r.AllLocales && r.AllVariations && r.Metric == domain.MetricSent {
+					if r.AllPlatforms && r.AllLocales && r.AllVariations && r.Metric == domain.MetricSent {
 						out[store.DayDate(r.Day)] += r.Value
 					}
 				}
@@ -116,7 +116,7 @@ func testDays(t *testing.T, s store.Store) {
 			}
 			gotBuys := map[string]int64{}
 			for _, r := range conv {
-				if r.AllPlatforms && r.Group == attribution.Regular {
+				if r.AllPlatforms && r.AllLocales && r.AllVariations && r.Group == attribution.Regular {
 					gotBuys[store.DayDate(r.Day)] += r.Total
 				}
 			}
@@ -124,7 +124,7 @@ func testDays(t *testing.T, s store.Store) {
 				t.Errorf("credited purchases per local date (-want +got):\n%s", diff)
 			}
 			held, err := s.Aggregate(ctx, store.AggregateQuery{WorkspaceID: wsID, FromMS: from, ToMS: to, Unique: true, Targets: targets,
-				Days: loc, CampaignWide: true})
+				Days: loc, Shapes: store.NodeShapes{OnlyAllPlatforms: true, OnlyAllLocales: true, OnlyAllVariations: true}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -133,7 +133,7 @@ func testDays(t *testing.T, s store.Store) {
 				wantHeld[d] = int64(len(us))
 			}
 			for _, h := range held {
-				if h.CampaignWide && h.Metric == domain.MetricHeldCampaign && h.Value > 0 {
+				if h.AllPlatforms && h.AllLocales && h.Variation == domain.CampaignControlGroup && h.Metric == domain.MetricHeldCampaign && h.Value > 0 {
 					gotHeld[store.DayDate(h.Day)] += h.Value
 				}
 			}
@@ -198,7 +198,7 @@ func testSnapshot(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 		for _, row := range rows {
-			if row.AllLocales && row.AllVariations && row.Metric == domain.MetricImpression {
+			if row.AllPlatforms && row.AllLocales && row.AllVariations && row.Metric == domain.MetricImpression {
 				v.Impressions += row.Value
 			}
 		}
@@ -207,7 +207,7 @@ func testSnapshot(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 		for _, c := range conv {
-			if c.AllPlatforms && c.Group == attribution.Regular {
+			if c.AllPlatforms && c.AllLocales && c.AllVariations && c.Group == attribution.Regular {
 				v.Credited += c.Total
 			}
 		}

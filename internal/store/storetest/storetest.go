@@ -134,7 +134,7 @@ func testAppendDedup(t *testing.T, s store.Store) {
 		t.Fatalf("other workspace: %v %v", res, err)
 	}
 	rows := aggregate(t, s, w.ID, false, target("c1", domain.ChannelPush, "c1"))
-	want := map[string]int64{"c1/android/*/*/sent": 3, "c1/android/*/*/attempted": 3}
+	want := map[string]int64{"c1/android/*/*/sent": 3, "c1/android/*/*/attempted": 3, "c1/*/*/*/sent": 3, "c1/*/*/*/attempted": 3}
 	if diff := cmp.Diff(want, pick(rows, "*", "*", domain.MetricSent, domain.MetricAttempted, domain.MetricClick)); diff != "" {
 		t.Fatalf("first copy wins (-want +got):\n%s", diff)
 	}
@@ -242,7 +242,7 @@ func aggregate(t *testing.T, s store.Store, wsID string, unique bool, targets ..
 }
 
 // pick keeps non-zero rows of the given metrics at locale l and variation v ("*" = aggregate key), keyed
-// target/platform/locale/variation/metric.
+// target/platform/locale/variation/metric (platform "*" for the all-platform node).
 func pick(rows []store.AggregateRow, l, v string, metrics ...string) map[string]int64 {
 	want := map[string]bool{}
 	for _, m := range metrics {
@@ -250,7 +250,10 @@ func pick(rows []store.AggregateRow, l, v string, metrics ...string) map[string]
 	}
 	out := map[string]int64{}
 	for _, r := range rows {
-		rl, rv := r.Locale, r.Variation
+		rp, rl, rv := r.Platform, r.Locale, r.Variation
+		if r.AllPlatforms {
+			rp = "*"
+		}
 		if r.AllLocales {
 			rl = "*"
 		}
@@ -260,7 +263,7 @@ func pick(rows []store.AggregateRow, l, v string, metrics ...string) map[string]
 		if rl != l || rv != v || !want[r.Metric] || r.Value == 0 {
 			continue // metrics without a row are zero
 		}
-		out[fmt.Sprintf("%s/%s/%s/%s/%s", r.Target, r.Platform, rl, rv, r.Metric)] = r.Value
+		out[fmt.Sprintf("%s/%s/%s/%s/%s", r.Target, rp, rl, rv, r.Metric)] = r.Value
 	}
 	return out
 }
@@ -273,7 +276,8 @@ func testAggregate(t *testing.T, s store.Store) {
 		e.Locale, e.Variation, e.Platform = locale, variation, platform
 		events = append(events, e)
 	}
-	// Parent P with child C; user u1 reached by both (UNIQUE counts u1 once in P).
+	// Parent P with child C; user u1 reached by both (UNIQUE counts u1 once in P); user u2 reached on two
+	// platforms (UNIQUE counts u2 once in the all-platform node).
 	add(ev("p1", 0, "u1", "P", domain.CounterSent), "en", "variation_1", "")
 	add(ev("c1", 0, "u1", "C", domain.CounterSent), "en", "variation_2", "")
 	add(ev("c2", 0, "u2", "C", domain.CounterSent), "fr", "variation_2", "ios")
@@ -289,6 +293,7 @@ func testAggregate(t *testing.T, s store.Store) {
 	add(email, "", "", "")
 	out := ev("c7", 48*time.Hour, "u6", "C", domain.CounterSent) // outside the range
 	add(out, "", "", "")
+	add(ev("c8", 0, "u2", "C", domain.CounterSent), "", "", "")
 	if _, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: t0, Events: events}); err != nil {
 		t.Fatal(err)
 	}
@@ -297,38 +302,50 @@ func testAggregate(t *testing.T, s store.Store) {
 
 	uniq := aggregate(t, s, "w", true, parent, childT)
 	want := map[string]int64{
-		"P/android/*/*/sent": 1, "P/android/*/*/attempted": 2, "P/android/*/*/failed": 1, "P/android/*/*/impression": 1,
+		"P/android/*/*/sent": 2, "P/android/*/*/attempted": 3, "P/android/*/*/failed": 1, "P/android/*/*/impression": 1,
 		"P/ios/*/*/sent": 1, "P/ios/*/*/attempted": 1,
-		"C/android/*/*/sent": 1, "C/android/*/*/attempted": 2, "C/android/*/*/failed": 1, "C/android/*/*/impression": 1,
+		"P/*/*/*/sent": 2, "P/*/*/*/attempted": 3, "P/*/*/*/failed": 1, "P/*/*/*/impression": 1,
+		"C/android/*/*/sent": 2, "C/android/*/*/attempted": 3, "C/android/*/*/failed": 1, "C/android/*/*/impression": 1,
 		"C/ios/*/*/sent": 1, "C/ios/*/*/attempted": 1,
+		"C/*/*/*/sent": 2, "C/*/*/*/attempted": 3, "C/*/*/*/failed": 1, "C/*/*/*/impression": 1,
 		// Held-out rows under all_variations only mark that the node exists (store.Aggregator.Aggregate).
 		"P/android/*/*/held_out_campaign": 1, "C/android/*/*/held_out_campaign": 1,
+		"P/*/*/*/held_out_campaign": 1, "C/*/*/*/held_out_campaign": 1,
 	}
 	metrics := []string{domain.MetricSent, domain.MetricAttempted, domain.MetricFailed, domain.MetricImpression, domain.MetricHeldCampaign}
 	if diff := cmp.Diff(want, pick(uniq, "*", "*", metrics...)); diff != "" {
 		t.Fatalf("UNIQUE all/all (-want +got):\n%s", diff)
 	}
 	total := aggregate(t, s, "w", false, parent)
-	want = map[string]int64{"P/android/en/variation_1/sent": 1, "P/android/en/variation_1/attempted": 1}
+	want = map[string]int64{"P/*/*/*/sent": 4, "P/*/*/*/attempted": 5, "P/*/*/*/failed": 1, "P/*/*/*/impression": 1,
+		"P/*/*/*/held_out_campaign": 1, "P/android/*/*/sent": 3, "P/android/*/*/attempted": 4, "P/android/*/*/failed": 1,
+		"P/android/*/*/impression": 1, "P/android/*/*/held_out_campaign": 1, "P/ios/*/*/sent": 1, "P/ios/*/*/attempted": 1}
+	if diff := cmp.Diff(want, pick(total, "*", "*", metrics...)); diff != "" {
+		t.Fatalf("TOTAL all/all (-want +got):\n%s", diff)
+	}
+	want = map[string]int64{"P/android/en/variation_1/sent": 1, "P/android/en/variation_1/attempted": 1,
+		"P/*/en/variation_1/sent": 1, "P/*/en/variation_1/attempted": 1}
 	if diff := cmp.Diff(want, pick(total, "en", "variation_1", metrics...)); diff != "" {
 		t.Fatalf("TOTAL en/variation_1 (-want +got):\n%s", diff)
 	}
 	want = map[string]int64{"P/android/en/*/sent": 2, "P/android/en/*/attempted": 3, "P/android/en/*/failed": 1, "P/android/en/*/impression": 1,
-		"P/android/en/*/held_out_campaign": 1}
+		"P/android/en/*/held_out_campaign": 1, "P/*/en/*/sent": 2, "P/*/en/*/attempted": 3, "P/*/en/*/failed": 1,
+		"P/*/en/*/impression": 1, "P/*/en/*/held_out_campaign": 1}
 	if diff := cmp.Diff(want, pick(total, "en", "*", metrics...)); diff != "" {
 		t.Fatalf("TOTAL en/all (-want +got):\n%s", diff)
 	}
-	want = map[string]int64{"P/android/en/campaign_control_group/held_out_campaign": 1}
+	want = map[string]int64{"P/android/en/campaign_control_group/held_out_campaign": 1, "P/*/en/campaign_control_group/held_out_campaign": 1}
 	if diff := cmp.Diff(want, pick(total, "en", domain.CampaignControlGroup, metrics...)); diff != "" {
 		t.Fatalf("held-out node (-want +got):\n%s", diff)
 	}
 	fb := pick(total, "*", "*", domain.FailurePrefix+"users_removed_due_to_dnd")
-	if fb["P/android/*/*/failure:users_removed_due_to_dnd"] != 1 {
+	if fb["P/android/*/*/failure:users_removed_due_to_dnd"] != 1 || fb["P/*/*/*/failure:users_removed_due_to_dnd"] != 1 {
 		t.Fatalf("failure breakdown: %v", fb)
 	}
 	// Channel decides the platform: as an EMAIL campaign, only the email-only event feeds, under "EMAIL".
 	asEmail := aggregate(t, s, "w", false, target("C", domain.ChannelEmail, "C"))
-	want = map[string]int64{"C/EMAIL/*/*/sent": 1, "C/EMAIL/*/*/attempted": 1, "C/EMAIL/*/*/held_out_campaign": 1}
+	want = map[string]int64{"C/EMAIL/*/*/sent": 1, "C/EMAIL/*/*/attempted": 1, "C/EMAIL/*/*/held_out_campaign": 1,
+		"C/*/*/*/sent": 1, "C/*/*/*/attempted": 1, "C/*/*/*/held_out_campaign": 1}
 	if diff := cmp.Diff(want, pick(asEmail, "*", "*", metrics...)); diff != "" {
 		t.Fatalf("EMAIL channel (-want +got):\n%s", diff)
 	}
@@ -348,10 +365,15 @@ func testAggregate(t *testing.T, s store.Store) {
 		got := map[string]int64{}
 		for _, r := range rows {
 			if r.Value != 0 && r.AllLocales {
-				got[fmt.Sprintf("%s/%s/%s/%s", r.Target, r.Platform, r.Variation, r.Metric)] = r.Value
+				p := r.Platform
+				if r.AllPlatforms {
+					p = "*"
+				}
+				got[fmt.Sprintf("%s/%s/%s/%s", r.Target, p, r.Variation, r.Metric)] = r.Value
 			}
 		}
-		want := map[string]int64{"H/web/global_control_group/held_out_global": 1, "H/web//held_out_global": 1}
+		want := map[string]int64{"H/web/global_control_group/held_out_global": 1, "H/web//held_out_global": 1,
+			"H/*/global_control_group/held_out_global": 1, "H/*//held_out_global": 1}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("node rules, unique=%v (-want +got):\n%s", unique, diff)
 		}
@@ -363,7 +385,7 @@ func testAggregate(t *testing.T, s store.Store) {
 	}
 	// Units keep their own channel inside one target (a parent with a child of another channel).
 	mixed := aggregate(t, s, "w", false, store.AggregateTarget{ID: "M", Units: []store.AggregateUnit{{ID: "C", Channel: domain.ChannelEmail}, {ID: "P", Channel: domain.ChannelPush}}})
-	want = map[string]int64{"M/EMAIL/*/*/sent": 1, "M/android/*/*/sent": 1}
+	want = map[string]int64{"M/EMAIL/*/*/sent": 1, "M/android/*/*/sent": 1, "M/*/*/*/sent": 2}
 	if diff := cmp.Diff(want, pick(mixed, "*", "*", domain.MetricSent)); diff != "" {
 		t.Fatalf("per-unit channels (-want +got):\n%s", diff)
 	}
