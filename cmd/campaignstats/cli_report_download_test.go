@@ -63,7 +63,7 @@ func TestReportDownloadCLI(t *testing.T) {
 	if _, err := client.New(srv.URL).IngestEvents(ctx, ws.ID, ws.DataKey, events); err != nil {
 		t.Fatal(err)
 	}
-	def, err := report.ParseDefinition([]byte(`{"name":"CLI Report","range":{"last_days":7}}`))
+	def, err := report.ParseDefinition([]byte(`{"name":"CLI Report","range":{"last_days":7},"layout":"rows"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -157,7 +157,7 @@ func TestReportsCRUD(t *testing.T) {
 		return `{"report_id":"` + id + `","name":"Weekly Push Report",
 		  "campaigns":{"ids":[],"channels":["PUSH","EMAIL"],"tags":["sale"],"delivery_types":[],"include_children":true},
 		  "range":{"last_days":7},"granularity":"daily","split_by":["platform","variation"],"metric_type":"TOTAL",
-		  "attribution_type":"VIEW_THROUGH","columns":{"PUSH":["Sent","Impression","Click","CTR"]},"separator":",",
+		  "attribution_type":"VIEW_THROUGH","layout":"moengage","columns":{"PUSH":["Sent","Impressions","Clicks","CTR"]},"separator":",",
 		  "compression":"zip","schedule":{"type":"weekly","at":"06:00","weekdays":["MON"]},
 		  "webhook_url":"https://hooks.example.com/campaignstats","created_at":"2025-03-10T12:00:00Z",
 		  "updated_at":"2025-03-10T12:00:00Z","next_run_at":"2025-03-17T10:00:00Z"` + extra + `}`
@@ -176,7 +176,7 @@ func TestReportsCRUD(t *testing.T) {
 	json.Unmarshal(r.body, &alpha)
 	alphaID := alpha["report_id"].(string)
 	assertJSON(t, r, 201, `{"report_id":"`+alphaID+`","name":"Alpha","campaigns":{"ids":[],"channels":[],"tags":[],"delivery_types":[],"include_children":true},"range":{"start_date":"2025-01-01","end_date":"2025-01-31"},
-		"granularity":"aggregate","split_by":[],"metric_type":"TOTAL","attribution_type":"VIEW_THROUGH","separator":",",
+		"granularity":"aggregate","split_by":[],"metric_type":"TOTAL","attribution_type":"VIEW_THROUGH","layout":"moengage","separator":",",
 		"compression":"zip","schedule":null,"created_at":"2025-03-10T12:00:00Z","updated_at":"2025-03-10T12:00:00Z",
 		"next_run_at":null,"last_run":null}`)
 
@@ -194,7 +194,7 @@ func TestReportsCRUD(t *testing.T) {
 	e.advance(time.Hour)
 	r = e.do(t, "PUT", path+"/"+id, hdr, []byte(`{"name":"Weekly Push Report","range":{"last_days":7},"schedule":{"type":"daily","at":"08:30"}}`))
 	assertJSON(t, r, 200, `{"report_id":"`+id+`","name":"Weekly Push Report","campaigns":{"ids":[],"channels":[],"tags":[],"delivery_types":[],"include_children":true},"range":{"last_days":7},
-		"granularity":"aggregate","split_by":[],"metric_type":"TOTAL","attribution_type":"VIEW_THROUGH","separator":",",
+		"granularity":"aggregate","split_by":[],"metric_type":"TOTAL","attribution_type":"VIEW_THROUGH","layout":"moengage","separator":",",
 		"compression":"zip","schedule":{"type":"daily","at":"08:30"},"created_at":"2025-03-10T12:00:00Z",
 		"updated_at":"2025-03-10T13:00:00Z","next_run_at":"2025-03-11T12:30:00Z","last_run":null}`)
 	assertJSON(t, e.do(t, "PUT", path+"/"+alphaID, hdr, []byte(`{"name":"Weekly Push Report","range":{"last_days":7}}`)), 409,
@@ -281,7 +281,7 @@ func TestReportRuns(t *testing.T) {
 	assertJSON(t, e.do(t, "GET", runPath+"/runs", hdr, nil), 200, `{"runs":[`+queued+`]}`)
 	assertJSON(t, e.do(t, "GET", runPath, hdr, nil), 200, `{"report_id":"`+rep.ReportID+`","name":"Weekly Push Report","campaigns":{"ids":[],"channels":[],"tags":[],"delivery_types":[],"include_children":true},
 		"range":{"last_days":7},"granularity":"aggregate","split_by":[],"metric_type":"TOTAL","attribution_type":"VIEW_THROUGH",
-		"separator":",","compression":"zip","schedule":null,"created_at":"2025-03-10T12:00:00Z","updated_at":"2025-03-10T12:00:00Z",
+		"layout":"moengage","separator":",","compression":"zip","schedule":null,"created_at":"2025-03-10T12:00:00Z","updated_at":"2025-03-10T12:00:00Z",
 		"next_run_at":null,"last_run":`+queued+`}`)
 
 	// A worker runs it.

@@ -4,18 +4,38 @@ package report
 // Definition is a validated report definition (SPEC §8.2) in its stored form. Optional fields hold their
 // defaults after validation.
 type Definition struct {
-	Name            string              `json:"name"`
-	Campaigns       *CampaignFilter     `json:"campaigns"`
-	Range           Range               `json:"range"`
-	Granularity     string              `json:"granularity"`      // "aggregate" or "daily"
-	SplitBy         []string            `json:"split_by"`         // subset of platform, locale, variation
-	MetricType      string              `json:"metric_type"`      // "TOTAL" or "UNIQUE"
-	AttributionType string              `json:"attribution_type"` // SPEC §5.3 names, upper case
-	Columns         map[string][]string `json:"columns,omitempty"`
-	Separator       string              `json:"separator"`
-	Compression     string              `json:"compression"` // "zip" or "gzip"
-	Schedule        *Schedule           `json:"schedule"`
-	WebhookURL      string              `json:"webhook_url,omitempty"`
+	Name            string          `json:"name"`
+	Campaigns       *CampaignFilter `json:"campaigns"`
+	Range           Range           `json:"range"`
+	Granularity     string          `json:"granularity"`      // "aggregate" or "daily"
+	SplitBy         []string        `json:"split_by"`         // subset of platform, locale, variation
+	MetricType      string          `json:"metric_type"`      // "TOTAL" or "UNIQUE"
+	AttributionType string          `json:"attribution_type"` // SPEC §5.3 names, upper case
+	// Layout is LayoutMoEngage or LayoutRows (SPEC §13.2); "" (definitions stored before layouts existed) means
+	// LayoutRows — see EffectiveLayout.
+	Layout      string              `json:"layout"`
+	Columns     map[string][]string `json:"columns,omitempty"`
+	Separator   string              `json:"separator"`
+	Compression string              `json:"compression"` // "zip" or "gzip"
+	Schedule    *Schedule           `json:"schedule"`
+	WebhookURL  string              `json:"webhook_url,omitempty"`
+}
+
+// Report file layouts (SPEC §13.2).
+const (
+	// LayoutMoEngage is MoEngage's wide export: one row per campaign and variation, platform-prefixed metric
+	// columns with a fixed metric type each, goal columns. The default for new definitions.
+	LayoutMoEngage = "moengage"
+	// LayoutRows is one row per Stats node of the split dimensions (SPEC §8.6, §8.7).
+	LayoutRows = "rows"
+)
+
+// EffectiveLayout is the definition's layout; definitions stored without one keep LayoutRows (SPEC §13.2).
+func (d Definition) EffectiveLayout() string {
+	if d.Layout == "" {
+		return LayoutRows
+	}
+	return d.Layout
 }
 
 // CampaignFilter selects campaigns (SPEC §8.2 `campaigns`); every given filter must hold.

@@ -238,7 +238,7 @@ func ParseDefinition(body []byte) (Definition, error) {
 	}
 	steps := []func(object, *Definition) *InvalidError{
 		parseName, parseCampaigns, parseRange, parseGranularity, parseSplitBy, parseMetricType, parseAttributionType,
-		parseColumns, parseSeparator, parseCompression, parseSchedule, parseWebhookURL,
+		parseLayout, parseColumns, parseSeparator, parseCompression, parseSchedule, parseWebhookURL,
 	}
 	for _, step := range steps {
 		if e := step(o, &d); e != nil {
@@ -437,6 +437,14 @@ func parseAttributionType(o object, d *Definition) (e *InvalidError) {
 	return e
 }
 
+// parseLayout reads `layout` (SPEC §13.2): moengage (the default) or rows, case-insensitive.
+func parseLayout(o object, d *Definition) (e *InvalidError) {
+	d.Layout, e = o.enumField("layout", []string{LayoutMoEngage, LayoutRows}, LayoutMoEngage)
+	return e
+}
+
+// parseColumns reads `columns`: per channel, column names of the definition's layout (AllowedColumns,
+// MoEngageColumnNames), matched ignoring case and stored in their canonical spelling.
 func parseColumns(o object, d *Definition) *InvalidError {
 	if !o.present("columns") {
 		return nil
@@ -466,9 +474,14 @@ func parseColumns(o object, d *Definition) *InvalidError {
 			return badValue(field, "must not be empty")
 		}
 		allowed := AllowedColumns(ch)
+		column := func(n string) (string, bool) { return oneOf(n, allowed) }
+		if d.Layout == LayoutMoEngage {
+			allowed = MoEngageColumnNames(ch)
+			column = func(n string) (string, bool) { return moeColumnName(ch, n) }
+		}
 		var out []string
 		for _, n := range names {
-			c, ok := oneOf(n, allowed)
+			c, ok := column(n)
 			if !ok {
 				return badValue(field, fmt.Sprintf("unknown column %q for %s (allowed: %s)", n, ch, strings.Join(allowed, ", ")))
 			}

@@ -34,7 +34,9 @@ func TestParseDefinitionSpecExample(t *testing.T) {
 		Campaigns: &CampaignFilter{IDs: []string{}, Channels: []string{"PUSH", "EMAIL"}, Tags: []string{"sale"},
 			DeliveryTypes: []string{}, IncludeChildren: true},
 		Range: Range{LastDays: 7}, Granularity: "daily", SplitBy: []string{"platform", "variation"}, MetricType: "TOTAL",
-		AttributionType: "VIEW_THROUGH", Columns: map[string][]string{"PUSH": {"Sent", "Impression", "Click", "CTR"}},
+		// The §8.2 example names no layout, so it gets the moengage layout (SPEC §13.2), where its §8.7 column names
+		// mean the moengage columns of the same Stats fields.
+		AttributionType: "VIEW_THROUGH", Layout: LayoutMoEngage, Columns: map[string][]string{"PUSH": {"Sent", "Impressions", "Clicks", "CTR"}},
 		Separator: ",", Compression: "zip", Schedule: &Schedule{Type: "weekly", At: "06:00", Weekdays: []string{"MON"}},
 		WebhookURL: "https://hooks.example.com/campaignstats",
 	}
@@ -49,7 +51,7 @@ func TestParseDefinitionSpecExample(t *testing.T) {
 func TestParseDefinitionDefaultsAndNormalisation(t *testing.T) {
 	d, err := ParseDefinition([]byte(`{"name":"R","range":{"start_date":"2025-01-01","end_date":"2025-03-31"},
 		"campaigns":{"channels":["web push","e-mail","PUSH"],"delivery_types":["event trigger"],"tags":["Sale","sale"],"ids":["a","b","a"]},
-		"split_by":["Variation","platform","variation"],"metric_type":"unique","attribution_type":"click_through",
+		"split_by":["Variation","platform","variation"],"metric_type":"unique","attribution_type":"click_through","layout":"Rows",
 		"columns":{"email":["sent","CTOR","Revenue"]},"compression":"GZIP","granularity":"DAILY",
 		"schedule":{"type":"Weekly","at":"23:59","weekdays":["sun","mon","SUN"]},"webhook_url":null,"unknown":1}`))
 	if err != nil {
@@ -60,7 +62,7 @@ func TestParseDefinitionDefaultsAndNormalisation(t *testing.T) {
 		Campaigns: &CampaignFilter{IDs: []string{"a", "b"}, Channels: []string{"PUSH", "EMAIL"}, Tags: []string{"Sale"},
 			DeliveryTypes: []string{"EVENT_TRIGGERED"}, IncludeChildren: true},
 		Range: Range{StartDate: "2025-01-01", EndDate: "2025-03-31"}, Granularity: "daily", SplitBy: []string{"platform", "variation"},
-		MetricType: "UNIQUE", AttributionType: "CLICK_THROUGH", Columns: map[string][]string{"EMAIL": {"Sent", "CTOR", "Revenue"}},
+		MetricType: "UNIQUE", AttributionType: "CLICK_THROUGH", Layout: LayoutRows, Columns: map[string][]string{"EMAIL": {"Sent", "CTOR", "Revenue"}},
 		Separator: ",", Compression: "gzip", Schedule: &Schedule{Type: "weekly", At: "23:59", Weekdays: []string{"MON", "SUN"}},
 	}
 	if diff := cmp.Diff(want, d); diff != "" {
@@ -71,7 +73,7 @@ func TestParseDefinitionDefaultsAndNormalisation(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = Definition{Name: "Minimal", Range: Range{LastDays: 90}, Granularity: "aggregate", SplitBy: []string{}, MetricType: "TOTAL",
-		AttributionType: "VIEW_THROUGH", Separator: ",", Compression: "zip",
+		AttributionType: "VIEW_THROUGH", Layout: LayoutMoEngage, Separator: ",", Compression: "zip",
 		Campaigns: &CampaignFilter{IDs: []string{}, Channels: []string{}, Tags: []string{}, DeliveryTypes: []string{}, IncludeChildren: true}}
 	if diff := cmp.Diff(want, d); diff != "" {
 		t.Fatalf("defaults (-want +got):\n%s", diff)
@@ -136,7 +138,11 @@ func TestParseDefinitionErrors(t *testing.T) {
 		{base(`,"columns":{"FAX":["Sent"]}`), "invalid_field_value", `columns - "FAX" is not a channel (one of PUSH, EMAIL, SMS, WHATSAPP, IN_APP, ON_SITE, CARDS, CONNECTORS, FACEBOOK, GOOGLE_ADS)`},
 		{base(`,"columns":{"PUSH":"Sent"}`), "invalid_type", "columns.PUSH - must be an array of strings"},
 		{base(`,"columns":{"PUSH":[]}`), "invalid_field_value", "columns.PUSH - must not be empty"},
-		{base(`,"columns":{"IN_APP":["Sent"]}`), "invalid_field_value", `columns.IN_APP - unknown column "Sent" for IN_APP (allowed: Impression, Click, Closed Click, CTR, Conversions, Converted Users, CVR, Revenue)`},
+		{base(`,"layout":"rows","columns":{"IN_APP":["Sent"]}`), "invalid_field_value", `columns.IN_APP - unknown column "Sent" for IN_APP (allowed: Impression, Click, Closed Click, CTR, Conversions, Converted Users, CVR, Revenue)`},
+		{base(`,"columns":{"IN_APP":["Sent"]}`), "invalid_field_value", `columns.IN_APP - unknown column "Sent" for IN_APP (allowed: Impressions, Unique Impressions, Clicks, Unique Clicks, Closed Clicks, CTR, Goals)`},
+		{base(`,"columns":{"EMAIL":["Sent Rate"]}`), "invalid_field_value", `columns.EMAIL - unknown column "Sent Rate" for EMAIL (allowed: Attempted, Total Sent, Sent, Total Delivered, Delivered, Delivery Rate, Total Open, Unique Opens, Open Rate, Total Clicks, Unique Clicks, CTR, CTOR, Hard Bounces, Soft Bounces, Bounces, Bounce Rate, Unsubscribes, Unsubscribe Rate, Complaints, Complaints Rate, Failed, Failure Rate, Goals)`},
+		{base(`,"layout":"wide"`), "invalid_field_value", "layout - must be one of moengage, rows"},
+		{base(`,"layout":1`), "invalid_type", "layout - must be a string"},
 		{base(`,"columns":{"PUSH":["Sent"],"push":["Click"]}`), "invalid_field_value", "columns - channel PUSH is listed more than once"},
 		{base(`,"separator":"\t"`), "invalid_field_value", "separator - must be one of , | ; :"},
 		{base(`,"separator":44`), "invalid_type", "separator - must be a string"},

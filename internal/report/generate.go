@@ -173,6 +173,8 @@ type genPlan struct {
 	listed                                     map[domain.Channel]bool
 	splitPlatform, splitLocale, splitVariation bool
 	daily, unique, gzip                        bool
+	moengage                                   bool   // the moengage layout (SPEC §13.2), else rows
+	fileDate                                   string // YYYYMMDD of the run's created_at in the workspace timezone
 	attr                                       attribution.Type
 	enc                                        csvEncoder
 	stem                                       string
@@ -186,6 +188,8 @@ func (g *FileGenerator) plan(ctx context.Context, engine *stats.Engine, job Gene
 	p.daily = strings.EqualFold(def.Granularity, "daily")
 	p.unique = strings.EqualFold(def.MetricType, "UNIQUE")
 	p.gzip = strings.EqualFold(def.Compression, "gzip")
+	p.moengage = def.EffectiveLayout() == LayoutMoEngage
+	p.fileDate = job.CreatedAt.In(p.loc).Format("20060102")
 	p.attr = attribution.ViewThrough
 	if def.AttributionType != "" {
 		t, ok := attribution.ParseType(def.AttributionType)
@@ -357,7 +361,27 @@ type reportRow struct {
 	node                                        *stats.VariationResult
 }
 
-// layout encodes rows for one CSV: its metric and conversion columns, and per channel which of them apply.
+// csvWriter is one CSV of a report file in the definition's layout.
+type csvWriter interface {
+	header() []byte
+	// writeRows computes and encodes the rows of ids (in order), handing each encoded row to write; it returns
+	// the number of rows.
+	writeRows(ctx context.Context, g *FileGenerator, ids []string, write func([]byte) error) (int64, error)
+}
+
+// newCSV returns the writer of one CSV holding the given channels' campaigns ids.
+func (p *genPlan) newCSV(channels []domain.Channel, ids []string) csvWriter {
+	if p.moengage {
+		return newMoeCSV(p, channels, ids)
+	}
+	if len(channels) == 1 {
+		return newLayout(p, channelColumns(p.def, channels[0]))
+	}
+	return newLayout(p, unionColumns(p.def, channels))
+}
+
+// layout encodes rows for one CSV of the rows layout: its metric and conversion columns, and per channel which of
+// them apply.
 type layout struct {
 	p       *genPlan
 	columns []string
@@ -465,9 +489,10 @@ func (p *genPlan) nodesQuery(ids []string) stats.NodesQuery {
 		Shapes: store.NodeShapes{OnlyAllPlatforms: !p.splitPlatform, OnlyAllLocales: !p.splitLocale, OnlyAllVariations: !p.splitVariation}}
 }
 
-// writeRows computes the rows of ids (in order), encodes them with l and hands each encoded row to write. It
-// returns the number of rows. Campaigns are computed g.batch at a time, with one engine call per batch.
-func (g *FileGenerator) writeRows(ctx context.Context, p *genPlan, ids []string, l *layout, write func([]byte) error) (int64, error) {
+// writeRows computes the rows of ids (in order), encodes them and hands each encoded row to write. It returns the
+// number of rows. Campaigns are computed g.batch at a time, with one engine call per batch.
+func (l *layout) writeRows(ctx context.Context, g *FileGenerator, ids []string, write func([]byte) error) (int64, error) {
+	p := l.p
 	var n int64
 	var rows []reportRow
 	var buf []byte
@@ -528,8 +553,25 @@ func reportChannels() []domain.Channel {
 	return append(domain.AllChannels(), domain.ChannelUnknown)
 }
 
-// writeZip writes one CSV per channel (SPEC §8.6): entries <stem>_<CHANNEL>.csv in channel order, for every
-// channel with rows and every channel listed in campaigns.channels (header only when empty).
+// entryName is the zip entry of a channel's CSV: <stem>_<CHANNEL>.csv (SPEC §8.6), or <stem>_<CHANNEL>_<YYYYMMDD>.csv
+// in the moengage layout (SPEC §13.2).
+func (p *genPlan) entryName(ch domain.Channel) string {
+	if p.moengage {
+		return p.stem + "_" + string(ch) + "_" + p.fileDate + ".csv"
+	}
+	return p.stem + "_" + string(ch) + ".csv"
+}
+
+// memberName is the gzip member's name: <stem>.csv, or <stem>_<YYYYMMDD>.csv in the moengage layout.
+func (p *genPlan) memberName() string {
+	if p.moengage {
+		return p.stem + "_" + p.fileDate + ".csv"
+	}
+	return p.stem + ".csv"
+}
+
+// writeZip writes one CSV per channel (SPEC §8.6): entries in channel order, for every channel with rows and every
+// channel listed in campaigns.channels (header only when empty).
 func (g *FileGenerator) writeZip(ctx context.Context, p *genPlan, w io.Writer) (int64, error) {
 	zw := zip.NewWriter(w)
 	byChannel := map[domain.Channel][]string{}
@@ -543,11 +585,11 @@ func (g *FileGenerator) writeZip(ctx context.Context, p *genPlan, w io.Writer) (
 		if len(ids) == 0 && !p.listed[ch] {
 			continue
 		}
-		l := newLayout(p, channelColumns(p.def, ch))
+		l := p.newCSV([]domain.Channel{ch}, ids)
 		var entry io.Writer
 		open := func() error {
 			var err error
-			entry, err = zw.CreateHeader(&zip.FileHeader{Name: p.stem + "_" + string(ch) + ".csv", Method: zip.Deflate,
+			entry, err = zw.CreateHeader(&zip.FileHeader{Name: p.entryName(ch), Method: zip.Deflate,
 				Modified: p.job.CreatedAt.In(p.loc)})
 			if err != nil {
 				return err
@@ -555,7 +597,7 @@ func (g *FileGenerator) writeZip(ctx context.Context, p *genPlan, w io.Writer) (
 			_, err = entry.Write(l.header())
 			return err
 		}
-		n, err := g.writeRows(ctx, p, ids, l, func(b []byte) error {
+		n, err := l.writeRows(ctx, g, ids, func(b []byte) error {
 			if entry == nil {
 				if err := open(); err != nil {
 					return err
@@ -597,13 +639,13 @@ func (g *FileGenerator) writeGzip(ctx context.Context, p *genPlan, w io.Writer) 
 	if err != nil {
 		return 0, err
 	}
-	zw.Name = p.stem + ".csv"
+	zw.Name = p.memberName()
 	zw.ModTime = p.job.CreatedAt
-	l := newLayout(p, unionColumns(p.def, channels))
+	l := p.newCSV(channels, p.campaigns)
 	if _, err := zw.Write(l.header()); err != nil {
 		return 0, err
 	}
-	n, err := g.writeRows(ctx, p, p.campaigns, l, func(b []byte) error {
+	n, err := l.writeRows(ctx, g, p.campaigns, func(b []byte) error {
 		_, err := zw.Write(b)
 		return err
 	})

@@ -128,7 +128,12 @@ func unionColumns(def Definition, channels []domain.Channel) []string {
 // metricCell returns a node's value of a metric column as the Stats JSON writes it; ok is false when the node has
 // no such field.
 func metricCell(v *stats.VariationResult, column string) (string, bool) {
-	field := MetricField(column)
+	return performanceField(v, MetricField(column))
+}
+
+// performanceField returns a node's performance_stats field as the Stats JSON writes it; ok is false when the node
+// has no such field.
+func performanceField(v *stats.VariationResult, field string) (string, bool) {
 	for _, f := range v.Performance {
 		if f.Name == field {
 			if f.IsRate {

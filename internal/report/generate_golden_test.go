@@ -112,6 +112,18 @@ func TestGoldenLayouts(t *testing.T) {
 		{"tags_daily_gzip", Definition{Name: "Tagged", Granularity: "daily", MetricType: "TOTAL", AttributionType: "VIEW_THROUGH",
 			Separator: ",", Compression: "gzip", Campaigns: &CampaignFilter{Tags: []string{"SALE"}, IncludeChildren: true}},
 			"2025-03-01", "2025-03-07"},
+		// The moengage layout (SPEC §13.2).
+		{"moengage_aggregate_zip", Definition{Name: "MoE Export", Layout: LayoutMoEngage, Granularity: "aggregate", MetricType: "TOTAL",
+			AttributionType: "VIEW_THROUGH", Separator: ",", Compression: "zip",
+			Campaigns: &CampaignFilter{IDs: []string{"idle_1", "parent_1", "push_1", "email_1", "sms_1", "conn_1"}, IncludeChildren: true}},
+			"2025-03-01", "2025-03-07"},
+		{"moengage_daily_locale_gzip", Definition{Name: "MoE Daily", Layout: LayoutMoEngage, Granularity: "daily", SplitBy: []string{"locale", "platform"},
+			MetricType: "UNIQUE", AttributionType: "CLICK_CONVERSIONS", Separator: ";", Compression: "gzip",
+			Campaigns: &CampaignFilter{IncludeChildren: true}}, "2025-03-01", "2025-03-07"},
+		{"moengage_columns_zip", Definition{Name: "MoE Columns", Layout: LayoutMoEngage, Granularity: "aggregate", MetricType: "TOTAL",
+			AttributionType: "TOTAL_CONVERSIONS", Separator: "|", Compression: "zip",
+			Columns:   map[string][]string{"PUSH": {"Clicks", "Goals", "Sent"}, "EMAIL": {"Unique Opens", "CTR"}},
+			Campaigns: &CampaignFilter{Channels: []string{"PUSH", "EMAIL", "WHATSAPP"}, IncludeChildren: true}}, "2025-03-01", "2025-03-07"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			out, files := f.generate(t, c.def, c.start, c.end)

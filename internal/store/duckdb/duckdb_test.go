@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"testing"
 	"time"
@@ -55,6 +56,45 @@ func TestReopenKeepsDedupAndUsers(t *testing.T) {
 	for _, r := range rows {
 		if r.AllLocales && r.AllVariations && r.Metric == domain.MetricSent && r.Value != 1 {
 			t.Fatalf("unique sent across restart = %d, want 1 (same user)", r.Value)
+		}
+	}
+}
+
+// TestReportLayoutMigration checks migration 0005 on stored definitions: one stored before layouts existed gets
+// the rows layout (SPEC §13.2), one that names its layout keeps it.
+func TestReportLayoutMigration(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "db.duckdb"))
+	defer s.Close()
+	now := time.Now().UTC()
+	for id, def := range map[string]string{
+		"aaaaaaaaaaaaaaaaaaaaaaaa": `{"name":"Old","range":{"last_days":7},"separator":","}`,
+		"bbbbbbbbbbbbbbbbbbbbbbbb": `{"name":"New","range":{"last_days":7},"layout":"moengage"}`,
+	} {
+		if err := s.CreateReport(ctx, store.Report{ID: id, WorkspaceID: "w", Name: id, Stem: id, Definition: []byte(def),
+			CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	migration, err := migrationFS.ReadFile("migrations/0005_report_layout.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.db.ExecContext(ctx, string(migration)); err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{"aaaaaaaaaaaaaaaaaaaaaaaa": "rows", "bbbbbbbbbbbbbbbbbbbbbbbb": "moengage"} {
+		r, err := s.Report(ctx, "w", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var def struct {
+			Name      string `json:"name"`
+			Layout    string `json:"layout"`
+			Separator string `json:"separator"`
+		}
+		if err := json.Unmarshal(r.Definition, &def); err != nil || def.Layout != want || def.Name == "" {
+			t.Errorf("%s: definition %s after the migration (%v), want layout %q", id, r.Definition, err, want)
 		}
 	}
 }
