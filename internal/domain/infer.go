@@ -186,6 +186,26 @@ func (v *CatalogView) Goals(id string) *GoalDetails {
 	return nil
 }
 
+// EffectiveGoals returns the conversion goal details in force for id, as catalog PUT and GET show them (SPEC
+// §3.12.1, §3.12.2): Goals(id) with attribution_window_in_hours filled in — the explicit window (its own, else the
+// parent's it inherits), else the maximum of id's effective channel. Attribution uses the same window
+// (attribution.NewCatalog). nil when id has no goal details; otherwise a copy the caller may keep.
+func (v *CatalogView) EffectiveGoals(id string) *GoalDetails {
+	gd := v.Goals(id)
+	if gd == nil {
+		return nil
+	}
+	out := *gd
+	if out.AttributionWindowHours == nil || *out.AttributionWindowHours <= 0 {
+		hours := v.Channel(id).MaxAttributionWindowHours()
+		out.AttributionWindowHours = &hours
+	}
+	if out.Goals == nil {
+		out.Goals = []Goal{}
+	}
+	return &out
+}
+
 // ControlGroup returns the effective control-group settings of id: its own, else its parent's (nil when none).
 func (v *CatalogView) ControlGroup(id string) *ControlGroupDetails {
 	if c, ok := v.byID[id]; ok && c.Explicit.ControlGroup != nil {

@@ -18,7 +18,8 @@ import (
 )
 
 // Report download (SPEC §8.9): GET|HEAD /campaign_reports/rest_api/{APP_ID}/{FILENAME}, MoEngage's Campaign Report
-// download API. Not rate limited; Basic auth and MOE-APPKEY headers are ignored.
+// download API. Not rate limited; Basic auth and MOE-APPKEY headers are ignored. FILENAME may omit the extension
+// (§13.3): the signature then covers the name as requested and the response serves the stored file.
 
 // ReportRunFinder finds the run that produced a report file. store.Reports implements it.
 type ReportRunFinder interface {
@@ -27,7 +28,13 @@ type ReportRunFinder interface {
 	RunByFilename(ctx context.Context, workspaceID, filename string) (store.ReportRun, error)
 }
 
-var downloadFilenamePattern = regexp.MustCompile(`^[A-Za-z0-9_-]+_[0-9]{8}\.(zip|gz)$`)
+// downloadFilenamePattern is check 1 of SPEC §8.9 as widened by §13.3: live download URLs also name the file
+// without its extension.
+var downloadFilenamePattern = regexp.MustCompile(`^[A-Za-z0-9_-]+_[0-9]{8}(\.(zip|gz))?$`)
+
+// reportFileExtensions are the extensions of report files (SPEC §8.5), in the order an extensionless name tries
+// them when two runs finished at the same instant.
+var reportFileExtensions = []string{".zip", ".gz"}
 
 // downloadError is the 400 body of SPEC §8.9.
 type downloadError struct {
@@ -95,6 +102,45 @@ func retentionText(d time.Duration) string {
 	return unit(int64(d.Round(time.Second)/time.Second), "second")
 }
 
+// findReportRun returns the run that produced the requested file (check 5 of SPEC §8.9). A name with an extension
+// is looked up as is. A name without one (§13.3) resolves to the run file of that stem and date: <name>.zip or
+// <name>.gz, and when both exist (the report's format changed between runs) the one of the most recent successful
+// run, by finished_at (ties: .zip). domain.ErrNotFound when there is none.
+func findReportRun(ctx context.Context, finder ReportRunFinder, workspaceID, name string) (store.ReportRun, error) {
+	if strings.HasSuffix(name, ".zip") || strings.HasSuffix(name, ".gz") {
+		return finder.RunByFilename(ctx, workspaceID, name)
+	}
+	var best store.ReportRun
+	found := false
+	for _, ext := range reportFileExtensions {
+		run, err := finder.RunByFilename(ctx, workspaceID, name+ext)
+		if errors.Is(err, domain.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return run, err
+		}
+		if !found || finishedAfter(run, best) {
+			best, found = run, true
+		}
+	}
+	if !found {
+		return best, fmt.Errorf("report file %s: %w", name, domain.ErrNotFound)
+	}
+	return best, nil
+}
+
+// finishedAfter reports whether run a finished strictly after run b (an unknown finish time counts as earliest).
+func finishedAfter(a, b store.ReportRun) bool {
+	switch {
+	case a.FinishedAt == nil:
+		return false
+	case b.FinishedAt == nil:
+		return true
+	}
+	return a.FinishedAt.After(*b.FinishedAt)
+}
+
 func (s *Server) reportRunFinder() ReportRunFinder {
 	if s.ReportRuns != nil {
 		return s.ReportRuns
@@ -134,7 +180,7 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 		s.downloadBadRequest(w, r, "APP_ID", "Workspace is disabled.")
 		return
 	}
-	// 4. signature
+	// 4. signature, over the name exactly as requested (with or without extension, §13.3)
 	if sig, ok := presentedSignature(r); !ok || !signatureValid(sig, appID, filename, ws.ReportKey) {
 		writeRawJSON(w, http.StatusUnauthorized, []byte(`{}`))
 		return
@@ -145,7 +191,7 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 		s.downloadBadRequest(w, r, "FILENAME", "Report file not found.")
 		return
 	}
-	run, err := finder.RunByFilename(r.Context(), ws.ID, filename)
+	run, err := findReportRun(r.Context(), finder, ws.ID, filename)
 	if errors.Is(err, domain.ErrNotFound) {
 		s.downloadBadRequest(w, r, "FILENAME", "Report file not found.")
 		return
@@ -160,7 +206,12 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 			retentionText(s.Config.ReportRetention)+" after generation.")
 		return
 	}
-	obj, err := s.ReportFiles.Open(r.Context(), ws.ID, filename)
+	// From here on the file is the stored one: an extensionless request is served under the run's file name.
+	stored := run.Filename
+	if stored == "" {
+		stored = filename
+	}
+	obj, err := s.ReportFiles.Open(r.Context(), ws.ID, stored)
 	if errors.Is(err, blob.ErrNotFound) {
 		s.downloadBadRequest(w, r, "FILENAME", "Report file not found.")
 		return
@@ -173,18 +224,18 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 	defer obj.Close()
 	if obj.Info().Size != run.Size {
 		// A later run of the same report and day replaced the file after the lookup: describe the file opened.
-		if again, err := finder.RunByFilename(r.Context(), ws.ID, filename); err == nil && again.Size == obj.Info().Size {
+		if again, err := finder.RunByFilename(r.Context(), ws.ID, stored); err == nil && again.Size == obj.Info().Size {
 			run = again
 		}
 	}
 	// 7. the file, with conditional and range requests handled by http.ServeContent.
 	h := w.Header()
 	contentType := "application/zip"
-	if strings.HasSuffix(filename, ".gz") {
+	if strings.HasSuffix(stored, ".gz") {
 		contentType = "application/gzip"
 	}
 	h.Set("Content-Type", contentType)
-	h.Set("Content-Disposition", `attachment; filename="`+filename+`"`)
+	h.Set("Content-Disposition", `attachment; filename="`+stored+`"`)
 	h.Set("ETag", `"`+run.SHA256+`"`)
 	h.Set("Accept-Ranges", "bytes")
 	h.Set("Cache-Control", "private, max-age=0")
@@ -192,5 +243,5 @@ func (s *Server) handleDownload(w http.ResponseWriter, r *http.Request) {
 	if run.FinishedAt != nil {
 		modified = *run.FinishedAt
 	}
-	http.ServeContent(w, r, filename, modified.UTC(), obj)
+	http.ServeContent(w, r, stored, modified.UTC(), obj)
 }

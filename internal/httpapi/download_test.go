@@ -358,3 +358,148 @@ func TestReportSignature(t *testing.T) {
 		t.Fatal("an empty key must never validate")
 	}
 }
+
+// realRunsEnv is a server whose downloads are resolved by the real store's runs (no ReportRuns override).
+type realRunsEnv struct {
+	*testEnv
+	files blob.Store
+	seq   int
+}
+
+func newRealRunsEnv(t *testing.T) *realRunsEnv {
+	t.Helper()
+	e := &realRunsEnv{testEnv: newTestEnv(t)}
+	files, err := blob.OpenDir(filepath.Join(t.TempDir(), "reports"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { files.Close() })
+	e.files, e.api.ReportFiles = files, files
+	return e
+}
+
+// publish stores a report file and finishes a SUCCESSFUL run of report reportID that produced it, through the
+// store's run lifecycle (create, claim, finish). The report is created on first use.
+func (e *realRunsEnv) publish(t *testing.T, reportID, filename string, content []byte, finished time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	ws := e.active.ID
+	if _, err := e.api.Store.Report(ctx, ws, reportID); err != nil {
+		rep := store.Report{ID: reportID, WorkspaceID: ws, Name: reportID, Stem: strings.ToLower(reportID),
+			Definition: []byte(`{"name":"` + reportID + `"}`), CreatedAt: finished.Add(-time.Hour), UpdatedAt: finished.Add(-time.Hour)}
+		if err := e.api.Store.CreateReport(ctx, rep); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.seq++
+	runID, token := fmt.Sprintf("run-%d", e.seq), fmt.Sprintf("tok-%d", e.seq)
+	if err := e.api.Store.CreateRun(ctx, store.ReportRun{ID: runID, ReportID: reportID, WorkspaceID: ws, Trigger: store.TriggerManual,
+		CreatedAt: finished.Add(-time.Minute), RangeStart: "2025-03-03", RangeEnd: "2025-03-09"}); err != nil {
+		t.Fatal(err)
+	}
+	if run, ok, err := e.api.Store.ClaimRun(ctx, store.RunClaim{Owner: "test", Token: token, At: finished.Add(-time.Second)}); err != nil || !ok || run.ID != runID {
+		t.Fatalf("claim %s: %+v %v %v", runID, run, ok, err)
+	}
+	if _, err := e.files.Put(ctx, ws, filename, func(w io.Writer) error { _, err := w.Write(content); return err }); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(content)
+	if _, err := e.api.Store.FinishRun(ctx, store.RunOutcome{RunID: runID, ClaimToken: token, Status: store.RunSuccessful,
+		FinishedAt: finished, Filename: filename, Size: int64(len(content)), SHA256: hex.EncodeToString(sum[:]),
+		ExpiresAt: finished.Add(7 * 24 * time.Hour), WebhookStatus: store.WebhookNone}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestDownloadWithoutExtension covers SPEC §13.3: a name without extension passes check 1, is signed exactly as
+// requested, resolves to the run file of that stem and date, and is served under the stored file's name and type.
+func TestDownloadWithoutExtension(t *testing.T) {
+	e := newRealRunsEnv(t)
+	ws := e.active
+	sig := func(name string) map[string]string {
+		return map[string]string{"Signature": ReportSignature(ws.ID, name, ws.ReportKey)}
+	}
+	fin := e.now.Add(-2 * time.Hour).Truncate(time.Second)
+	zipBody, gzBody := []byte("zip file bytes"), []byte("gzip file bytes, longer")
+	e.publish(t, "Weekly", "Weekly_20250310.zip", zipBody, fin)
+	e.publish(t, "Daily", "Daily_20250310.gz", gzBody, fin)
+	// A report whose format changed between runs has both files: the most recent successful run's is served.
+	e.publish(t, "Mixed", "Mixed_20250310.zip", []byte("older zip"), fin)
+	e.publish(t, "Mixed", "Mixed_20250310.gz", []byte("newer gz"), fin.Add(time.Minute))
+	e.publish(t, "Flip", "Flip_20250310.gz", []byte("older gz"), fin)
+	e.publish(t, "Flip", "Flip_20250310.zip", []byte("newer zip"), fin.Add(time.Minute))
+
+	for _, c := range []struct {
+		name, file  string
+		stored, typ string
+		body        []byte
+	}{
+		{"zip", "Weekly_20250310", "Weekly_20250310.zip", "application/zip", zipBody},
+		{"gz", "Daily_20250310", "Daily_20250310.gz", "application/gzip", gzBody},
+		{"both, gz newer", "Mixed_20250310", "Mixed_20250310.gz", "application/gzip", []byte("newer gz")},
+		{"both, zip newer", "Flip_20250310", "Flip_20250310.zip", "application/zip", []byte("newer zip")},
+		{"with extension, unchanged", "Weekly_20250310.zip", "Weekly_20250310.zip", "application/zip", zipBody},
+		{"with extension, the older file", "Mixed_20250310.zip", "Mixed_20250310.zip", "application/zip", []byte("older zip")},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			for _, method := range []string{"GET", "HEAD"} {
+				r := e.do(t, method, dlPath(ws.ID, c.file), sig(c.file), nil)
+				if r.status != 200 {
+					t.Fatalf("%s: %d %s", method, r.status, r.body)
+				}
+				sum := sha256.Sum256(c.body)
+				for k, v := range map[string]string{
+					"Content-Type":        c.typ,
+					"Content-Disposition": `attachment; filename="` + c.stored + `"`,
+					"Content-Length":      fmt.Sprint(len(c.body)),
+					"ETag":                `"` + hex.EncodeToString(sum[:]) + `"`,
+				} {
+					if got := r.header.Get(k); got != v {
+						t.Errorf("%s %s = %q, want %q", method, k, got, v)
+					}
+				}
+				if method == "GET" && !bytes.Equal(r.body, c.body) {
+					t.Errorf("GET body %q, want %q", r.body, c.body)
+				}
+			}
+		})
+	}
+
+	t.Run("signature over the stored name is refused", func(t *testing.T) {
+		assertJSON(t, e.do(t, "GET", dlPath(ws.ID, "Weekly_20250310"), sig("Weekly_20250310.zip"), nil), 401, `{}`)
+		// and the other way round: a signature over the bare name does not open the extended one.
+		assertJSON(t, e.do(t, "GET", dlPath(ws.ID, "Weekly_20250310.zip"), sig("Weekly_20250310"), nil), 401, `{}`)
+	})
+	t.Run("query signature", func(t *testing.T) {
+		q := "?signature=" + ReportSignature(ws.ID, "Daily_20250310", ws.ReportKey)
+		if r := e.do(t, "GET", dlPath(ws.ID, "Daily_20250310")+q, nil, nil); r.status != 200 || !bytes.Equal(r.body, gzBody) {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+	})
+	t.Run("range", func(t *testing.T) {
+		h := sig("Weekly_20250310")
+		h["Range"] = "bytes=0-2"
+		if r := e.do(t, "GET", dlPath(ws.ID, "Weekly_20250310"), h, nil); r.status != 206 || string(r.body) != "zip" {
+			t.Fatalf("%d %q", r.status, r.body)
+		}
+	})
+	t.Run("no such run", func(t *testing.T) {
+		for _, name := range []string{"Nope_20250310", "Weekly_20250311", "weekly_20250310", "Weekly_20250310.gz"} {
+			assertJSON(t, e.do(t, "GET", dlPath(ws.ID, name), sig(name), nil), 400, dlErr("FILENAME", "Report file not found."))
+		}
+	})
+	t.Run("file name format", func(t *testing.T) {
+		for _, name := range []string{"Weekly_20250310.", "Weekly_2025031", "Weekly_202503101", "Weekly_20250310.csv", "Weekly_20250310zip", "_20250310"} {
+			assertJSON(t, e.do(t, "GET", dlPath(ws.ID, name), sig(name), nil), 400,
+				dlErr("FILENAME", "Invalid report file name or file name format."))
+		}
+	})
+	t.Run("expiry follows the resolved run", func(t *testing.T) {
+		e.advance(7*24*time.Hour - 2*time.Hour) // Weekly's run expires now; Mixed's newer run a minute later
+		assertJSON(t, e.do(t, "GET", dlPath(ws.ID, "Weekly_20250310"), sig("Weekly_20250310"), nil), 400,
+			dlErr("FILENAME", "Report file has expired. Reports are available for 7 days after generation."))
+		if r := e.do(t, "GET", dlPath(ws.ID, "Mixed_20250310"), sig("Mixed_20250310"), nil); r.status != 200 || string(r.body) != "newer gz" {
+			t.Fatalf("Mixed: %d %s", r.status, r.body)
+		}
+	})
+}

@@ -256,7 +256,7 @@ func effectiveCampaign(view *domain.CatalogView, id string) map[string]any {
 		"campaign_id": c.ID, "campaign_name": view.Name(id), "channel": view.Channel(id), "campaign_delivery_type": view.DeliveryType(id),
 		"parent_campaign_id": parent, "campaign_status": c.Status(), "campaign_tags": c.Tags(),
 		"campaign_team": c.Team(), "created_by": c.CreatedBy(), "platform": c.Platform(), "campaign_start_time": start,
-		"conversion_goal_details": view.Goals(id), "control_group_details": view.ControlGroup(id),
+		"conversion_goal_details": view.EffectiveGoals(id), "control_group_details": view.ControlGroup(id),
 		"explicit_fields": explicit, "children": len(view.Children(id)),
 		"created_at": rfc3339(c.CreatedAt), "updated_at": rfc3339(c.UpdatedAt),
 	}

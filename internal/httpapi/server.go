@@ -83,10 +83,15 @@ func (s *Server) routes() {
 	m.HandleFunc("/openapi.yaml", s.handleOpenAPI)
 
 	m.HandleFunc("/v1/streams/{workspace_id}", s.method(http.MethodPost, s.ingestRoute("streams", s.handleStreams)))
-	m.HandleFunc("/v1/event/{workspace_id}", s.method(http.MethodPost, s.ingestRoute("track", s.handleTrack(trackEndpoint{
-		name: ingest.SourceTrack, path: "/v1/event", decode: ingest.DecodeTrack}))))
-	m.HandleFunc("/v1/transition/{workspace_id}", s.method(http.MethodPost, s.ingestRoute("bulk", s.handleTrack(trackEndpoint{
-		name: ingest.SourceBulk, path: "/v1/transition", decode: ingest.DecodeBulk}))))
+	m.HandleFunc("/v1/event/{workspace_id}", s.method(http.MethodPost, s.ingestRoute("track", s.handleTrack(
+		s.trackEvents(ingest.SourceTrack, "/v1/event", ingest.DecodeTrack)))))
+	m.HandleFunc("/v1/transition/{workspace_id}", s.method(http.MethodPost, s.ingestRoute("bulk", s.handleTrack(
+		s.trackEvents(ingest.SourceBulk, "/v1/transition", ingest.DecodeBulk)))))
+	// User and device attributes (SPEC §13.3); handlers in profiles.go.
+	m.HandleFunc("/v1/customer/{workspace_id}", s.method(http.MethodPost, s.ingestRoute("customer", s.handleTrack(
+		s.profileEndpoint(ingest.ProfileCustomer, "/v1/customer")))))
+	m.HandleFunc("/v1/device/{workspace_id}", s.method(http.MethodPost, s.ingestRoute("device", s.handleTrack(
+		s.profileEndpoint(ingest.ProfileDevice, "/v1/device")))))
 	m.HandleFunc("/v1/campaigns/{workspace_id}/{campaign_id}", s.ingestRoute("campaigns", s.handleCampaign))
 	m.HandleFunc("/v1/campaigns/{workspace_id}/{campaign_id}/funnel", s.method(http.MethodPost, s.ingestRoute("funnel", s.handleFunnel)))
 	m.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) { s.writeIngestError(w, r, errNoEndpoint) })
@@ -235,6 +240,8 @@ func routeOf(path string) string {
 		{"/v1/streams/", "/v1/streams/{workspace_id}"},
 		{"/v1/event/", "/v1/event/{workspace_id}"},
 		{"/v1/transition/", "/v1/transition/{workspace_id}"},
+		{"/v1/customer/", "/v1/customer/{workspace_id}"},
+		{"/v1/device/", "/v1/device/{workspace_id}"},
 		{"/v1/campaigns/", "/v1/campaigns/{workspace_id}/{campaign_id}"},
 		{"/v1/reports/", "/v1/reports/{workspace_id}"},
 		{"/core-services/v1/campaign-stats", "/core-services/v1/campaign-stats"},

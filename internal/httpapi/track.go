@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -55,14 +57,45 @@ func validIdempotencyKey(k string) bool {
 	return true
 }
 
-// trackEndpoint is one of the two Track-shaped endpoints.
+// trackEndpoint is an endpoint with Track Event's request handling (SPEC §3.8–§3.11, §13.3): data-key auth, a JSON
+// body of at most --max-track-body bytes, the ingest error envelope, an atomic durable commit before the 200 and
+// Idempotency-Key support. Track Event, Bulk Import and the user and device endpoints are such endpoints.
 type trackEndpoint struct {
-	name   string // "track" or "bulk", also the event source
-	path   string // the idempotency scope
-	decode func(body []byte, now time.Time) ([]domain.Event, error)
+	name string // metrics label
+	path string // the idempotency scope
+	// withRequestID puts request_id in the 200 body (Track Event, Bulk Import); the user and device endpoints
+	// answer without it (§13.3).
+	withRequestID bool
+	// accept validates a body received at now and returns save, which stores the request's data together with
+	// idem (nil without Idempotency-Key) in one durable transaction. An *ingest.TrackError or *ingest.BodyError is
+	// a 400; any other error a 5xx.
+	accept func(ws domain.Workspace, body []byte, now time.Time) (save func(ctx context.Context, idem *store.IdempotentResponse) error, err error)
 }
 
-// handleTrack serves POST /v1/event/{workspace_id} and POST /v1/transition/{workspace_id} (SPEC §3.8–3.10).
+// trackEvents is the trackEndpoint of Track Event or Bulk Import: decode turns the body into user events.
+func (s *Server) trackEvents(name, path string, decode func(body []byte, now time.Time) ([]domain.Event, error)) trackEndpoint {
+	return trackEndpoint{name: name, path: path, withRequestID: true,
+		accept: func(ws domain.Workspace, body []byte, now time.Time) (func(context.Context, *store.IdempotentResponse) error, error) {
+			events, err := decode(body, now)
+			if err != nil {
+				return nil, err
+			}
+			return func(ctx context.Context, idem *store.IdempotentResponse) error {
+				if len(events) == 0 && idem == nil {
+					return nil
+				}
+				batch := store.Batch{WorkspaceID: ws.ID, ReceivedAt: s.Now(), Events: events, Idempotency: idem}
+				if _, err := s.Store.Append(ctx, batch); err != nil {
+					return fmt.Errorf("append %s events: %w", name, err)
+				}
+				s.metrics.ingestEvents.WithLabelValues(name, "accepted").Add(float64(len(events)))
+				return nil
+			}, nil
+		}}
+}
+
+// handleTrack serves a trackEndpoint: POST /v1/event, /v1/transition, /v1/customer and /v1/device (SPEC §3.8–3.10,
+// §13.3).
 func (s *Server) handleTrack(ep trackEndpoint) func(http.ResponseWriter, *http.Request, domain.Workspace) {
 	return func(w http.ResponseWriter, r *http.Request, ws domain.Workspace) {
 		key, hasKey := r.Header.Get("Idempotency-Key"), len(r.Header.Values("Idempotency-Key")) > 0
@@ -95,21 +128,25 @@ func (s *Server) handleTrack(ep trackEndpoint) func(http.ResponseWriter, *http.R
 	}
 }
 
-// serveTrack validates and stores one Track/Bulk request; with idem set, the first non-5xx response is stored.
+// serveTrack validates and stores one request of ep; with idem set, the first non-5xx response is stored.
 func (s *Server) serveTrack(w http.ResponseWriter, r *http.Request, ws domain.Workspace, ep trackEndpoint, idem *store.IdempotentResponse) {
-	// respond writes a 4xx/200 response, storing it under the key first when there is one.
-	respond := func(status int, body []byte, events []domain.Event) {
+	// respond writes a 4xx/200 response after save stored the request's data and, when there is a key, the
+	// response itself.
+	respond := func(status int, body []byte, save func(context.Context, *store.IdempotentResponse) error) {
 		if idem != nil {
 			idem.Status, idem.Body = status, body
 		}
-		if len(events) > 0 || idem != nil {
-			batch := store.Batch{WorkspaceID: ws.ID, ReceivedAt: s.Now(), Events: events, Idempotency: idem}
-			if _, err := s.Store.Append(r.Context(), batch); err != nil {
+		if save != nil {
+			if err := save(r.Context(), idem); err != nil {
+				s.storeIngestError(w, r, err)
+				return
+			}
+		} else if idem != nil {
+			if err := s.Store.PutIdempotentResponse(r.Context(), ws.ID, *idem); err != nil {
 				s.storeIngestError(w, r, err)
 				return
 			}
 		}
-		s.metrics.ingestEvents.WithLabelValues(ep.name, "accepted").Add(float64(len(events)))
 		writeRawJSON(w, status, body)
 	}
 	fail := func(e ingestError) {
@@ -126,7 +163,7 @@ func (s *Server) serveTrack(w http.ResponseWriter, r *http.Request, ws domain.Wo
 	if !ok {
 		return
 	}
-	events, err := ep.decode(body, s.Now())
+	save, err := ep.accept(ws, body, s.Now())
 	if err != nil {
 		var te *ingest.TrackError
 		var be *ingest.BodyError
@@ -140,10 +177,18 @@ func (s *Server) serveTrack(w http.ResponseWriter, r *http.Request, ws domain.Wo
 		}
 		return
 	}
-	out, _ := json.Marshal(struct {
-		Status    string `json:"status"`
-		Message   string `json:"message"`
-		RequestID string `json:"request_id"`
-	}{"success", trackSuccessMessage, requestID(r.Context())})
-	respond(http.StatusOK, out, events)
+	var out []byte
+	if ep.withRequestID {
+		out, _ = json.Marshal(struct {
+			Status    string `json:"status"`
+			Message   string `json:"message"`
+			RequestID string `json:"request_id"`
+		}{"success", trackSuccessMessage, requestID(r.Context())})
+	} else {
+		out, _ = json.Marshal(struct {
+			Status  string `json:"status"`
+			Message string `json:"message"`
+		}{"success", trackSuccessMessage})
+	}
+	respond(http.StatusOK, out, save)
 }

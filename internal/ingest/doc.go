@@ -36,6 +36,14 @@
 //   - §4.7 controlgrouptype / cgtype values are trimmed before the comparison with "global".
 //   - Tags are taken from a string moe_campaign_tags only; events of one request with the same value share the
 //     Tags slice (treat it as read-only).
+//   - §13.5 aliases (moe_campaign_id, moe_campaign_name, moe_c_pid, moe_locale_name, moe_locale_id,
+//     moe_variation_id) are resolved field by field before any rule runs: the unprefixed member is used when it
+//     has a value (present, not null, not a blank string), else the alias when it has one. Rules 12–14 then judge
+//     the value used and keep their unprefixed messages; an unprefixed value of the wrong type is not rescued by
+//     its alias. The §2.6 locale order runs on the resolved fields: locale_name, moe_locale_name, locale_id,
+//     moe_locale_id.
+//   - Both spellings of the locale aggregate key, all_locale (§13.1) and all_locales (§2.6), are treated as an
+//     absent locale (compared exactly after trimming), here and in the funnel's LocaleKey.
 //
 // Track Event and Bulk Import (track.go, SPEC §3.8, §3.9, §3.11): DecodeTrack and DecodeBulk validate a whole body
 // and return one user event (Campaign false, Code empty, Name = the trimmed action, Source "track" / "bulk") per

@@ -22,13 +22,23 @@ type eventFields struct {
 
 func (f *eventFields) reset() { *f = eventFields{} }
 
-// attrFields are the raw values of the event_attributes members ingest reads.
+// attrFields are the raw values of the event_attributes members ingest reads. After read, campaignID, parentID,
+// campaignName, localeName, localeID and variationID hold the value actually used: the unprefixed member, or its
+// moe_ alias of SPEC §13.5 when the unprefixed one has no value (see aliasValue).
 type attrFields struct {
 	campaignID, parentID, campaignName  []byte
 	localeName, localeID, variationID   []byte
 	platform, os                        []byte
 	campaignChannel, moeCampaignChannel []byte
 	moeDeliveryType, campaignType, tags []byte
+	aliases                             attrAliases
+}
+
+// attrAliases are the raw values of the moe_-prefixed aliases of SPEC §13.5 (moe_campaign_channel, already read
+// by §3.14, is kept in attrFields).
+type attrAliases struct {
+	campaignID, parentID, campaignName []byte // moe_campaign_id, moe_c_pid, moe_campaign_name
+	localeName, localeID, variationID  []byte // moe_locale_name, moe_locale_id, moe_variation_id
 }
 
 // read parses and validates the object starting at b[i] == '{' into f, descending into event_attributes,
@@ -168,9 +178,57 @@ func (a *attrFields) read(parent *objIter) ([]byte, bool) {
 			a.campaignType = val
 		case "moe_campaign_tags":
 			a.tags = val
+		case "moe_campaign_id":
+			a.aliases.campaignID = val
+		case "moe_c_pid":
+			a.aliases.parentID = val
+		case "moe_campaign_name":
+			a.aliases.campaignName = val
+		case "moe_locale_name":
+			a.aliases.localeName = val
+		case "moe_locale_id":
+			a.aliases.localeID = val
+		case "moe_variation_id":
+			a.aliases.variationID = val
 		}
 	}
+	a.resolveAliases()
 	return finishChild(parent, &it)
+}
+
+// resolveAliases applies SPEC §13.5 field by field: each field keeps its unprefixed member when that has a value,
+// else takes its moe_ alias when that has one. The §2.6 locale order then runs on the resolved fields, so
+// moe_locale_name comes before locale_id.
+func (a *attrFields) resolveAliases() {
+	al := &a.aliases
+	a.campaignID = aliasValue(a.campaignID, al.campaignID)
+	a.parentID = aliasValue(a.parentID, al.parentID)
+	a.campaignName = aliasValue(a.campaignName, al.campaignName)
+	a.localeName = aliasValue(a.localeName, al.localeName)
+	a.localeID = aliasValue(a.localeID, al.localeID)
+	a.variationID = aliasValue(a.variationID, al.variationID)
+}
+
+// aliasValue returns the raw value of a field read from its unprefixed member u or its moe_ alias p (SPEC §13.5):
+// u wins when it has a value; otherwise p when p has one; otherwise u, so that a field sent only without prefix
+// behaves exactly as before. A member has a value when it is present, not null and not a string that is empty
+// after trimming; other JSON types count as values (and fail or are ignored later as they would unprefixed).
+func aliasValue(u, p []byte) []byte {
+	if len(p) == 0 || hasValue(u) || !hasValue(p) {
+		return u
+	}
+	return p
+}
+
+// hasValue reports whether a raw member value is present, not null and not a blank string.
+func hasValue(v []byte) bool {
+	if !present(v) {
+		return false
+	}
+	if v[0] != '"' {
+		return true
+	}
+	return len(trimSpaceBytes(unquoteBytes(v))) > 0
 }
 
 // readUser parses the user_attributes object at parent.i.

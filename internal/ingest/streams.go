@@ -304,7 +304,7 @@ func validCampaignID(id []byte) bool {
 	return true
 }
 
-// localeKey implements the locale rule of §2.6.
+// localeKey implements the locale rule of §2.6 on the resolved locale_name / locale_id (§13.5 aliases applied).
 func localeKey(a *attrFields) []byte {
 	return localeKeyText(keyValue(a.localeName), keyValue(a.localeID))
 }
@@ -315,7 +315,7 @@ func localeKeyText(name, id []byte) []byte {
 	if len(l) == 0 {
 		l = id
 	}
-	if string(l) == domain.AllLocales {
+	if domain.IsAllLocalesKey(string(l)) {
 		return nil
 	}
 	return l
@@ -352,7 +352,8 @@ func VariationKey(variationID string) string {
 }
 
 // LocaleKey implements the locale rule of SPEC §2.6 for the texts of locale_name and locale_id (absent = ""):
-// the first non-empty trimmed value; "" when none or when it equals all_locales.
+// the first non-empty trimmed value; "" when none or when it is a spelling of the aggregate key (all_locale or
+// all_locales, domain.IsAllLocalesKey).
 func LocaleKey(localeName, localeID string) string {
 	return string(localeKeyText(trimSpaceBytes([]byte(localeName)), trimSpaceBytes([]byte(localeID))))
 }

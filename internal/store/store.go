@@ -19,6 +19,7 @@ type Store interface {
 	Aggregator
 	Quarantine
 	Idempotency
+	Profiles
 	Reports
 	Snapshotter
 	// Ping reports whether the store answers and its schema is current.

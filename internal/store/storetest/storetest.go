@@ -34,6 +34,7 @@ func Run(t *testing.T, newStore Factory) {
 	t.Run("Days", func(t *testing.T) { testDays(t, newStore(t)) })
 	t.Run("Snapshot", func(t *testing.T) { testSnapshot(t, newStore(t)) })
 	runReports(t, newStore)
+	runProfiles(t, newStore)
 }
 
 var t0 = time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
