@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/campaignstats/campaignstats/api"
 	"github.com/campaignstats/campaignstats/internal/config"
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/ratelimit"
@@ -67,7 +69,7 @@ func newTestEnv(t *testing.T, mutate ...func(*config.Config)) *testEnv {
 	}
 	svc := workspace.New(st, e.clock, cfg.DefaultRateLimit)
 	api := New(Deps{Config: cfg, Store: st, Engine: stats.New(st), Workspaces: svc, Limiter: ratelimit.New(e.clock),
-		Logger: slog.New(slog.DiscardHandler), Now: e.clock, Registry: prometheus.NewRegistry(), OpenAPI: []byte("openapi: 3.0.3\n")})
+		Logger: slog.New(slog.DiscardHandler), Now: e.clock, Registry: prometheus.NewRegistry(), OpenAPI: api.Spec()})
 	e.api = api
 	e.srv = httptest.NewServer(api.Handler())
 	t.Cleanup(func() { e.srv.Close(); st.Close() })
@@ -486,6 +488,29 @@ func TestRequestIDAndHealth(t *testing.T) {
 	r = e.do(t, "GET", "/metrics", nil, nil)
 	if r.status != 200 || !strings.Contains(string(r.body), "campaignstats_http_requests_total") {
 		t.Fatalf("metrics: %d", r.status)
+	}
+}
+
+// TestServedOpenAPIIsTheRepositoryFile checks that GET /openapi.yaml answers api/openapi.yaml byte for byte
+// (SPEC §10.1: the document is also kept in the repository).
+func TestServedOpenAPIIsTheRepositoryFile(t *testing.T) {
+	e := newTestEnv(t)
+	file, err := os.ReadFile(filepath.Join("..", "..", "api", "openapi.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.do(t, "GET", "/openapi.yaml", nil, nil)
+	if r.status != 200 {
+		t.Fatalf("status %d", r.status)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/yaml" {
+		t.Fatalf("Content-Type %q", ct)
+	}
+	if r.header.Get("X-Request-Id") == "" {
+		t.Fatal("no X-Request-Id")
+	}
+	if !bytes.Equal(r.body, file) {
+		t.Fatalf("served document (%d bytes) differs from api/openapi.yaml (%d bytes)", len(r.body), len(file))
 	}
 }
 
