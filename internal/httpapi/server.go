@@ -97,6 +97,7 @@ func (s *Server) routes() {
 	m.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) { s.writeIngestError(w, r, errNoEndpoint) })
 
 	m.HandleFunc("/core-services/v1/campaign-stats", s.apiMethod(http.MethodPost, s.handleStats))
+	m.HandleFunc("/v1/stats/{workspace_id}/daily", s.apiMethod(http.MethodPost, s.handleStatsDaily))
 	m.HandleFunc("/core-services/v1/campaigns/meta", s.apiMethod(http.MethodPost, s.handleMeta))
 	m.HandleFunc("/core-services/v1/campaigns/{parent_campaign_id}/executions", s.apiMethod(http.MethodPost, s.handleExecutions))
 

@@ -225,6 +225,53 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 	writeRawJSON(w, http.StatusOK, encodeStats(reqID, res))
 }
 
+// handleStatsDaily is POST /v1/stats/{workspace_id}/daily, the daily series extension: the Stats API's auth, body,
+// errors and rate-limit family (one call counts once), the path workspace must be the Basic username, and the
+// answer holds for every date of the range the tree a single-date Stats call gives the page's campaigns.
+func (s *Server) handleStatsDaily(w http.ResponseWriter, r *http.Request) {
+	ws, ok := s.apiAuth(w, r, true)
+	if !ok {
+		return
+	}
+	if r.PathValue("workspace_id") != ws.ID {
+		writeAPIError(w, apiWorkspaceMismatch)
+		return
+	}
+	if !s.rateLimit(w, ws, "stats") {
+		return
+	}
+	body, ok := readAPIBody(w, r)
+	if !ok {
+		return
+	}
+	reqID, q, verr := parseStatsRequest(body, ws)
+	if verr != nil {
+		writeAPIError(w, *verr)
+		return
+	}
+	res, err := s.Engine.StatsDaily(r.Context(), q)
+	if err != nil {
+		s.storeAPIError(w, r, err)
+		return
+	}
+	var b jsonWriter
+	b.WriteString(`{"response_id":`)
+	b.str(reqID)
+	b.WriteString(`,"start_date":"` + q.Start.Format(time.DateOnly) + `","end_date":"` + q.End.Format(time.DateOnly) + `","days":[`)
+	for i, d := range res.Days {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"date":"` + d.Date + `","data":`)
+		encodeCampaigns(&b, d.Campaigns)
+		b.WriteByte('}')
+	}
+	b.WriteString(`],"total_campaigns":` + strconv.Itoa(res.TotalCampaigns))
+	b.WriteString(`,"current_page":` + strconv.Itoa(res.CurrentPage))
+	b.WriteString(`,"total_pages":` + strconv.Itoa(res.TotalPages) + `}`)
+	writeRawJSON(w, http.StatusOK, b.Bytes())
+}
+
 // jsonWriter writes JSON with a fixed key order.
 type jsonWriter struct{ bytes.Buffer }
 
@@ -249,8 +296,16 @@ func encodeStats(reqID string, res *stats.Result) []byte {
 	b.WriteString(`,"total_campaigns":` + strconv.Itoa(res.TotalCampaigns))
 	b.WriteString(`,"current_page":` + strconv.Itoa(res.CurrentPage))
 	b.WriteString(`,"total_pages":` + strconv.Itoa(res.TotalPages))
-	b.WriteString(`,"data":{`)
-	for i, c := range res.Campaigns {
+	b.WriteString(`,"data":`)
+	encodeCampaigns(&b, res.Campaigns)
+	b.WriteString(`}`)
+	return b.Bytes()
+}
+
+// encodeCampaigns writes a `data` object: campaign id → [{"platforms": …}] in the given order.
+func encodeCampaigns(b *jsonWriter, campaigns []stats.CampaignResult) {
+	b.WriteByte('{')
+	for i, c := range campaigns {
 		b.key(i == 0, c.ID)
 		b.WriteString(`[{"platforms":{`)
 		for j, p := range c.Platforms {
@@ -261,7 +316,7 @@ func encodeStats(reqID string, res *stats.Result) []byte {
 				b.WriteString(`{"variations":{`)
 				for m, v := range l.Variations {
 					b.key(m == 0, v.Key)
-					encodeNode(&b, v)
+					encodeNode(b, v)
 				}
 				b.WriteString(`}}`)
 			}
@@ -269,8 +324,7 @@ func encodeStats(reqID string, res *stats.Result) []byte {
 		}
 		b.WriteString(`}}]`)
 	}
-	b.WriteString(`}}`)
-	return b.Bytes()
+	b.WriteByte('}')
 }
 
 func encodeNode(b *jsonWriter, v stats.VariationResult) {

@@ -144,9 +144,66 @@ func Range(start, end time.Time, loc *time.Location) (int64, int64) {
 
 // Stats answers a Stats API query.
 func (e *Engine) Stats(ctx context.Context, q Query) (*Result, error) {
+	res, nq, err := e.page(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if res.Campaigns, err = e.Nodes(ctx, nq); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// DailyResult is the daily Stats extension's answer: the Stats API's selection and paging over the whole range,
+// and for every date of the range the node trees of the page's campaigns on that date.
+type DailyResult struct {
+	TotalCampaigns int
+	CurrentPage    int
+	TotalPages     int
+	Days           []DailyStats
+}
+
+// DailyStats is one date of a DailyResult: the page's campaigns in page order, each with the tree a Stats call for
+// that single date returns (the zero node on a date without data).
+type DailyStats struct {
+	Date      string
+	Campaigns []CampaignResult
+}
+
+// StatsDaily answers the daily Stats extension: the campaigns and paging of a Stats call with the same query, and
+// per date of the range what a single-date Stats call for the page's campaigns returns. It reads the range with one
+// set of store queries, the date being one more grouping key.
+func (e *Engine) StatsDaily(ctx context.Context, q Query) (*DailyResult, error) {
+	res, nq, err := e.page(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	out := &DailyResult{TotalCampaigns: res.TotalCampaigns, CurrentPage: res.CurrentPage, TotalPages: res.TotalPages}
+	c, err := e.compute(ctx, nq, true)
+	if err != nil {
+		return nil, err
+	}
+	for d := q.Start; !d.After(q.End); d = d.AddDate(0, 0, 1) {
+		day := DailyStats{Date: d.Format(time.DateOnly), Campaigns: make([]CampaignResult, 0, len(nq.CampaignIDs))}
+		num := store.DayNumber(d.Date())
+		for _, id := range nq.CampaignIDs {
+			cr := CampaignResult{ID: id, Platforms: c.platforms(id, num)}
+			if len(cr.Platforms) == 0 {
+				cr.Platforms, cr.Empty = c.zeroTree(id), true
+			}
+			day.Campaigns = append(day.Campaigns, cr)
+		}
+		out.Days = append(out.Days, day)
+	}
+	return out, nil
+}
+
+// page selects, orders and pages the campaigns of a Stats query (SPEC §5.5, §5.6) and returns the paging numbers
+// with the node query for the page.
+func (e *Engine) page(ctx context.Context, q Query) (*Result, NodesQuery, error) {
 	cs, err := e.src.Campaigns(ctx, q.Workspace.ID)
 	if err != nil {
-		return nil, fmt.Errorf("stats: %w", err)
+		return nil, NodesQuery{}, fmt.Errorf("stats: %w", err)
 	}
 	view := domain.NewCatalogView(cs)
 	loc := q.Workspace.Location()
@@ -159,41 +216,17 @@ func (e *Engine) Stats(ctx context.Context, q Query) (*Result, error) {
 				selected = append(selected, id)
 			}
 		}
-	} else {
-		active, err := e.src.ActiveCampaigns(ctx, q.Workspace.ID, fromMS, toMS, q.Attribution)
-		if err != nil {
-			return nil, fmt.Errorf("stats: %w", err)
-		}
-		set := map[string]bool{}
-		for _, id := range active {
-			if _, ok := view.Get(id); !ok {
-				continue
-			}
-			set[id] = true
-			if p := view.Parent(id); p != "" {
-				set[p] = true
-			}
-		}
-		for id := range set {
-			selected = append(selected, id)
-		}
-		view.OrderByStart(selected)
+	} else if selected, err = e.SelectActive(ctx, q.Workspace.ID, view, fromMS, toMS, q.Attribution); err != nil {
+		return nil, NodesQuery{}, err
 	}
-
 	res := &Result{TotalCampaigns: len(selected), CurrentPage: q.Offset/q.Limit + 1}
 	res.TotalPages = (len(selected) + q.Limit - 1) / q.Limit
 	var page []string
 	if q.Offset < len(selected) {
 		page = selected[q.Offset:min(q.Offset+q.Limit, len(selected))]
 	}
-	nodes, err := e.Nodes(ctx, NodesQuery{Workspace: q.Workspace, View: view, CampaignIDs: page,
-		FromMS: fromMS, ToMS: toMS, FromDate: q.Start.Format(time.DateOnly), ToDate: q.End.Format(time.DateOnly), Unique: q.Unique,
-		Attribution: q.Attribution})
-	if err != nil {
-		return nil, err
-	}
-	res.Campaigns = nodes
-	return res, nil
+	return res, NodesQuery{Workspace: q.Workspace, View: view, CampaignIDs: page, FromMS: fromMS, ToMS: toMS,
+		FromDate: q.Start.Format(time.DateOnly), ToDate: q.End.Format(time.DateOnly), Unique: q.Unique, Attribution: q.Attribution}, nil
 }
 
 // NodesQuery asks for the full node tree of given campaigns over a range; reports use it directly.
