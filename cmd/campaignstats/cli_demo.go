@@ -138,11 +138,11 @@ func loadDemo(ctx context.Context, c *client.Client, wsID, dataKey string, gen *
 	return err
 }
 
-// demoReport defines a daily report over the last 7 days, runs it once and returns the text of a signed download
-// command for its file (empty when the run did not succeed).
+// demoReport defines a daily report over the last 7 days in MoEngage's wide layout, runs it once and returns the
+// text of a signed download command for its file (empty when the run did not succeed).
 func demoReport(ctx context.Context, srv *app.Server, ws domain.Workspace, stderr io.Writer) string {
 	def, err := report.ParseDefinition([]byte(`{"name":"Demo Daily Report","range":{"last_days":7},"granularity":"daily",` +
-		`"split_by":["platform"],"compression":"zip"}`))
+		`"layout":"moengage","compression":"zip"}`))
 	if err == nil {
 		var rep report.Report
 		if rep, err = srv.Reports().Create(ctx, ws, def); err == nil {
@@ -158,7 +158,7 @@ func demoReport(ctx context.Context, srv *app.Server, ws domain.Workspace, stder
 				}
 				if run.Status == store.RunSuccessful {
 					sum := sha256.Sum256([]byte(ws.ID + "|" + run.Filename + "|" + ws.ReportKey))
-					return fmt.Sprintf("Download the demo report (%s, %d rows):\n  curl -s -o %s -H 'Signature: %s' %s/campaign_reports/rest_api/%s/%s\n",
+					return fmt.Sprintf("Download the demo report (%s, MoEngage's wide layout, %d rows):\n  curl -s -o %s -H 'Signature: %s' %s/campaign_reports/rest_api/%s/%s\n",
 						run.Filename, run.Rows, run.Filename, hex.EncodeToString(sum[:]), srv.LocalURL(), ws.ID, run.Filename)
 				}
 				err = fmt.Errorf("run ended %s", run.Status)
