@@ -27,7 +27,33 @@ type StatsRequest struct {
 	Limit           *int     `json:"limit,omitempty"`
 }
 
-// StatsResponse is the 200 body of the Campaign Stats API (SPEC §5.8).
+// Keys of the Stats response nesting data[cid][0].platforms[P].locales[L].variations[V], in the live wire format of
+// SPEC §13.1.
+const (
+	// AllPlatforms is the platform key of the node over every platform of a campaign. Every campaign in a response
+	// has it, listed first; for channels without device platforms (EMAIL, SMS, WHATSAPP, CONNECTORS, FACEBOOK,
+	// GOOGLE_ADS) it is the only platform key.
+	AllPlatforms = "ALL_PLATFORMS"
+	// AllLocale is the locale key of the node over every locale, listed first.
+	AllLocale = "all_locale"
+	// AllVariations is the variation key of the node over every variation (control groups excluded).
+	AllVariations = "all_variations"
+	// CampaignControlGroup and GlobalControlGroup are the control-group variation keys.
+	CampaignControlGroup = "campaign_control_group"
+	GlobalControlGroup   = "global_control_group"
+)
+
+// Device-platform keys of PUSH, IN_APP, ON_SITE and CARDS campaigns (SPEC §13.1: upper case), listed after
+// AllPlatforms in ascending order.
+const (
+	PlatformAndroid = "ANDROID"
+	PlatformIOS     = "IOS"
+	PlatformWeb     = "WEB"
+	PlatformWindows = "WINDOWS"
+	PlatformUnknown = "UNKNOWN"
+)
+
+// StatsResponse is the 200 body of the Campaign Stats API (SPEC §5.8, with the keys of §13.1).
 type StatsResponse struct {
 	ResponseID     string                     `json:"response_id"`
 	TotalCampaigns int                        `json:"total_campaigns"`
@@ -40,9 +66,18 @@ type StatsResponse struct {
 	dataRaw map[string]json.RawMessage // each campaign's value as received, for order-preserving merges
 }
 
-// CampaignStats is the single element of data[campaign_id].
+// CampaignStats is the single element of data[campaign_id]. Platforms is keyed by AllPlatforms and the device
+// platforms (PlatformAndroid, …); a campaign selected with nothing in range still has the node
+// AllPlatforms/AllLocale/AllVariations, with zeros (SPEC §13.1).
 type CampaignStats struct {
 	Platforms map[string]PlatformStats `json:"platforms"`
+}
+
+// Node returns the variation node at platform, locale and variation, and whether it is present. For example
+// Node(AllPlatforms, AllLocale, AllVariations) is the campaign's overall node.
+func (c CampaignStats) Node(platform, locale, variation string) (VariationNode, bool) {
+	n, ok := c.Platforms[platform].Locales[locale].Variations[variation]
+	return n, ok
 }
 
 // PlatformStats is platforms[P].
@@ -50,13 +85,17 @@ type PlatformStats struct {
 	Locales map[string]LocaleStats `json:"locales"`
 }
 
-// LocaleStats is locales[L].
+// LocaleStats is locales[L]: AllLocale, then the locale keys of the events.
 type LocaleStats struct {
 	Variations map[string]VariationNode `json:"variations"`
 }
 
 // VariationNode is variations[V] (SPEC §5.8). Control-group nodes have no performance_stats: PerformanceStats is
 // then nil and HasPerformanceStats false.
+//
+// PerformanceStats holds the campaign channel's fields of SPEC §5.9 under their wire names, which §13.1 fixes for
+// the live format: the email open counter is "open" (not "opened"), next to "open_rate" = open/delivered and
+// "ctor" = click/open; the other names are unchanged ("bounced", "impression", "click", "read", …).
 type VariationNode struct {
 	PerformanceStats    map[string]float64   `json:"performance_stats,omitempty"`
 	ConversionGoalStats map[string]GoalStats `json:"conversion_goal_stats"`

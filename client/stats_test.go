@@ -44,8 +44,19 @@ func TestCampaignStatsRequestAndSpecExample(t *testing.T) {
 	if !reflect.DeepEqual(resp.DataOrder, []string{"65f1c0a2b3c4d5e6f7a8b9c0"}) {
 		t.Errorf("DataOrder = %v", resp.DataOrder)
 	}
-	vars := resp.Data["65f1c0a2b3c4d5e6f7a8b9c0"][0].Platforms["android"].Locales["all_locales"].Variations
-	all := vars["all_variations"]
+	// SPEC §5.16 read through §13.1: ANDROID, all_locale, and ALL_PLATFORMS equal to ANDROID (one platform).
+	cs := resp.Data["65f1c0a2b3c4d5e6f7a8b9c0"][0]
+	if len(cs.Platforms) != 2 || !reflect.DeepEqual(cs.Platforms[AllPlatforms], cs.Platforms[PlatformAndroid]) {
+		t.Errorf("platforms = %v", cs.Platforms)
+	}
+	vars := cs.Platforms[PlatformAndroid].Locales[AllLocale].Variations
+	all := vars[AllVariations]
+	if n, ok := cs.Node(AllPlatforms, AllLocale, AllVariations); !ok || !reflect.DeepEqual(n, all) {
+		t.Errorf("Node(ALL_PLATFORMS, all_locale, all_variations) = %+v, %v", n, ok)
+	}
+	if _, ok := cs.Node(PlatformIOS, AllLocale, AllVariations); ok {
+		t.Error("Node found an IOS node")
+	}
 	if !all.HasPerformanceStats || all.PerformanceStats["ctr"] != 22.94 || all.PerformanceStats["attempted"] != 124 {
 		t.Errorf("all_variations performance = %v", all.PerformanceStats)
 	}
@@ -58,14 +69,14 @@ func TestCampaignStatsRequestAndSpecExample(t *testing.T) {
 	if all.DeliveryFunnel["reachable_users_in_segment"] != 150 || all.FailureBreakdown["rejected_by_sending_service"] != 1 {
 		t.Errorf("funnel/failures = %v %v", all.DeliveryFunnel, all.FailureBreakdown)
 	}
-	ccg := vars["campaign_control_group"]
+	ccg := vars[CampaignControlGroup]
 	if ccg.HasPerformanceStats || ccg.PerformanceStats != nil {
 		t.Errorf("control group has performance_stats: %v", ccg.PerformanceStats)
 	}
 	if ccg.FailureBreakdown["user_removed_due_to_campaing_control_group"] != 16 || ccg.DeliveryFunnel == nil || len(ccg.DeliveryFunnel) != 0 {
 		t.Errorf("control group node = %+v", ccg)
 	}
-	if v := resp.Data["65f1c0a2b3c4d5e6f7a8b9c0"][0].Platforms["android"].Locales["fr"].Variations["variation_2"]; v.ConversionGoalStats["Purchase"].Uplift != -20 {
+	if v, _ := cs.Node(PlatformAndroid, "fr", "variation_2"); v.ConversionGoalStats["Purchase"].Uplift != -20 {
 		t.Errorf("fr/variation_2 uplift = %v", v.ConversionGoalStats["Purchase"].Uplift)
 	}
 
@@ -77,10 +88,65 @@ func TestCampaignStatsRequestAndSpecExample(t *testing.T) {
 	wantJSONEqual(t, b, string(example))
 }
 
+// TestStatsEmailExampleLiveKeys decodes SPEC §5.17 in the keys of §13.1: ALL_PLATFORMS is the only platform of an
+// EMAIL campaign, and the open counter is "open".
+func TestStatsEmailExampleLiveKeys(t *testing.T) {
+	example, err := os.ReadFile("testdata/stats_example_5_17.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var resp StatsResponse
+	if err := json.Unmarshal(example, &resp); err != nil {
+		t.Fatal(err)
+	}
+	cs := resp.Data["6763f09a1f53871780a63623"][0]
+	if len(cs.Platforms) != 1 {
+		t.Errorf("platforms = %v", cs.Platforms)
+	}
+	all, ok := cs.Node(AllPlatforms, AllLocale, AllVariations)
+	if !ok {
+		t.Fatal("no ALL_PLATFORMS/all_locale/all_variations node")
+	}
+	ps := all.PerformanceStats
+	if _, old := ps["opened"]; old || ps["open"] != 400 || ps["open_rate"] != 43.48 || ps["ctor"] != 15 || ps["bounced"] != 30 {
+		t.Errorf("performance_stats = %v", ps)
+	}
+	if g := all.ConversionGoalStats["Order Placed"]; g.Unique != 20 || g.Total != 25 || g.GCGUplift != 1566.67 {
+		t.Errorf("Order Placed = %+v", g)
+	}
+	if gcg, ok := cs.Node(AllPlatforms, AllLocale, GlobalControlGroup); !ok || gcg.HasPerformanceStats ||
+		gcg.FailureBreakdown["user_removed_due_to_global_control_group"] != 50 {
+		t.Errorf("global_control_group = %+v %v", gcg, ok)
+	}
+	b, err := json.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantJSONEqual(t, b, string(example))
+}
+
+// TestStatsZeroNode decodes the §13.1 answer for a selected campaign with nothing in range.
+func TestStatsZeroNode(t *testing.T) {
+	const body = `{"response_id":"z","total_campaigns":1,"current_page":1,"total_pages":1,"data":{"c":[{"platforms":{
+		"ALL_PLATFORMS":{"locales":{"all_locale":{"variations":{"all_variations":{
+		"performance_stats":{"sent":0},"conversion_goal_stats":{"Purchase":{"goal_name":"Purchase","conversions":0,"total":0,
+		"unique":0,"revenue":0,"average_order_value":0,"average_revenue_per_user":0,"cvr":0,"uplift":0,"gcg_uplift":0}},
+		"delivery_funnel":{"sent":0},"failure_breakdown":{}}}}}}}}]}}`
+	var r StatsResponse
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatal(err)
+	}
+	n, ok := r.Data["c"][0].Node(AllPlatforms, AllLocale, AllVariations)
+	if !ok || !n.HasPerformanceStats || n.PerformanceStats["sent"] != 0 || n.ConversionGoalStats["Purchase"].GoalName != "Purchase" ||
+		n.FailureBreakdown == nil || len(n.FailureBreakdown) != 0 {
+		t.Errorf("zero node = %+v %v", n, ok)
+	}
+}
+
 func TestStatsDataOrderAndNodeRoundTrip(t *testing.T) {
 	const body = `{"response_id":"r","total_campaigns":3,"current_page":1,"total_pages":1,"data":{
 		"zeta":[{"platforms":{}}],
-		"alpha":[{"platforms":{"EMAIL":{"locales":{"all_locales":{"variations":{"all_variations":{"performance_stats":{},"conversion_goal_stats":{},"delivery_funnel":{},"failure_breakdown":{}}}}}}}}],
+		"alpha":[{"platforms":{"ALL_PLATFORMS":{"locales":{"all_locale":{"variations":{"all_variations":{"performance_stats":{},"conversion_goal_stats":{},"delivery_funnel":{},"failure_breakdown":{}}}}}}}}],
 		"mid":[{"platforms":{}}]}}`
 	var r StatsResponse
 	if err := json.Unmarshal([]byte(body), &r); err != nil {
@@ -89,7 +155,7 @@ func TestStatsDataOrderAndNodeRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(r.DataOrder, []string{"zeta", "alpha", "mid"}) {
 		t.Errorf("DataOrder = %v", r.DataOrder)
 	}
-	n := r.Data["alpha"][0].Platforms["EMAIL"].Locales["all_locales"].Variations["all_variations"]
+	n, _ := r.Data["alpha"][0].Node(AllPlatforms, AllLocale, AllVariations)
 	if !n.HasPerformanceStats || n.PerformanceStats == nil || len(n.PerformanceStats) != 0 {
 		t.Errorf("empty performance_stats not kept: %+v", n)
 	}
@@ -144,7 +210,7 @@ func pagedStats(t *testing.T, ids []string) (*Client, *[]recorded) {
 		pages := (total + limit - 1) / limit
 		var parts []string
 		for i := offset; i < offset+limit && i < total; i++ {
-			parts = append(parts, fmt.Sprintf(`%q:[{"platforms":{"android":{"locales":{"all_locales":{"variations":{"all_variations":{"performance_stats":{"sent":%d,"attempted":%d},"conversion_goal_stats":{},"delivery_funnel":{},"failure_breakdown":{}}}}}}}}]`, ids[i], i, i))
+			parts = append(parts, fmt.Sprintf(`%q:[{"platforms":{"ALL_PLATFORMS":{"locales":{"all_locale":{"variations":{"all_variations":{"performance_stats":{"sent":%d,"attempted":%d},"conversion_goal_stats":{},"delivery_funnel":{},"failure_breakdown":{}}}}}}}}]`, ids[i], i, i))
 		}
 		writeJSON(w, 200, fmt.Sprintf(`{"response_id":%q,"total_campaigns":%d,"current_page":%d,"total_pages":%d,"data":{%s}}`,
 			req.RequestID, total, offset/limit+1, pages, strings.Join(parts, ",")))

@@ -27,7 +27,8 @@ const e2eExtraBudget = 24 * time.Second
 // workspace each; Kolkata: reverse). It compares every ingest result (Streams, Track Event, Bulk Import, PUT,
 // funnel) with the reference model of that workspace, and Stats responses (conversion_goal_stats included) with
 // the reference and, byte for byte, between the workspaces: at a checkpoint before the late interactions arrive,
-// and at the end for the covering requests (every attribution type, both metric types). The other planned
+// and at the end for the covering requests (every attribution type, both metric types). Every body is also scanned
+// for keys of the published format and for §13.1's key order (liveKeyProblems). The other planned
 // requests rotate over the workspaces; extra ones run while the time budget lasts.
 func TestEndToEnd(t *testing.T) {
 	t.Parallel()
@@ -338,6 +339,7 @@ func runOrders(t *testing.T, c *client.Client, adminToken string, opt workloadOp
 	refDiffs, crossDiffs := newDiffSummary(), newDiffSummary()
 	compared, failing, crossFailing := 0, 0, 0
 	badNumberSeen := false
+	keyProblems := 0 // responses with keys of the published format or out of §13.1's order
 	const maxReported = 6
 	// compare sends one request (all pages) to the target workspaces (indexes into wss) and compares each answer
 	// with that workspace's reference and, byte for byte, with the first target's answer.
@@ -390,6 +392,16 @@ func runOrders(t *testing.T, c *client.Client, adminToken string, opt workloadOp
 					if bad := badGoalNumber(raws[0]); bad != "" && !badNumberSeen {
 						badNumberSeen = true
 						t.Errorf("%s: stats %s: conversion_goal_stats number not in the §1.6 form: %s", when, describeReq(req), bad)
+					}
+					if bad := liveKeyProblems(raws[0]); len(bad) > 0 {
+						keyProblems++
+						if keyProblems <= 3 {
+							if len(bad) > 8 {
+								bad = append(bad[:8], fmt.Sprintf("… %d in all", len(bad)))
+							}
+							t.Errorf("%s: stats %s: keys not in the live format of §13.1:\n  %s", when, describeReq(req),
+								strings.Join(bad, "\n  "))
+						}
 					}
 				} else if bytes.Equal(raws[0], raws[i]) {
 					// The same bytes as the first workspace, already compared with its reference; the references of
@@ -454,6 +466,9 @@ func runOrders(t *testing.T, c *client.Client, adminToken string, opt workloadOp
 	if failing > maxReported || crossFailing > maxReported {
 		t.Errorf("… %d Stats responses differ from the reference, %d between arrival orders (first %d of each shown)",
 			failing, crossFailing, maxReported)
+	}
+	if keyProblems > 3 {
+		t.Errorf("… %d Stats responses with keys not in the live format (first 3 shown)", keyProblems)
 	}
 	refDiffs.report(t, "differences from the reference")
 	crossDiffs.report(t, "differences between arrival orders")

@@ -24,7 +24,8 @@ import (
 )
 
 // ---------------------------------------------------------------------------------------------------------------
-// SPEC literals, copied verbatim from the SPEC's code blocks.
+// SPEC literals, copied verbatim from the SPEC's code blocks. The responses are printed in the keys of §1.3/§5.8;
+// liveSpecJSON reads them through §13.1's table, as §13.1 says.
 
 // §5.16 request.
 const spec516Request = `
@@ -420,6 +421,16 @@ func shortJSON(v any) string {
 	return string(b)
 }
 
+// liveSpecJSON reads a SPEC response literal through §13.1 (specToLive) and returns it as JSON, numbers unchanged.
+func liveSpecJSON(t *testing.T, literal string) []byte {
+	t.Helper()
+	b, err := json.Marshal(specToLive(decodeSpecJSON(t, "SPEC literal", []byte(literal))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // assertSameJSON fails the test with every differing path when got is not semantically equal to want.
 func assertSameJSON(t *testing.T, what string, want, got []byte) {
 	t.Helper()
@@ -558,7 +569,9 @@ func TestSpec516PushLocalesVariationsControlGroups(t *testing.T) {
 
 	settle()
 	got := w.rawStats(spec516Request)
-	assertSameJSON(t, "§5.16 response", []byte(spec516Response), got)
+	// The SPEC's response read through §13.1: ANDROID, all_locale, and ALL_PLATFORMS equal to ANDROID.
+	assertSameJSON(t, "§5.16 response", liveSpecJSON(t, spec516Response), got)
+	checkLiveKeys(t, "§5.16 response", got)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -667,7 +680,9 @@ func TestSpec517EmailUniqueClickThrough(t *testing.T) {
 
 	settle()
 	got := w.rawStats(spec517Request)
-	assertSameJSON(t, "§5.17 response", []byte(spec517Response), got)
+	// The SPEC's response read through §13.1: ALL_PLATFORMS (for EMAIL), all_locale, open.
+	assertSameJSON(t, "§5.17 response", liveSpecJSON(t, spec517Response), got)
+	checkLiveKeys(t, "§5.17 response", got)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -675,8 +690,8 @@ func TestSpec517EmailUniqueClickThrough(t *testing.T) {
 
 var specAttributionTypes = []string{"VIEW_THROUGH", "CLICK_THROUGH", "IN_SESSION", "TOTAL_CONVERSIONS", "CLICK_CONVERSIONS"}
 
-// goalCredits returns platform → `total` of goal in the (all_locales, variation) node of campaign cid, for the
-// platforms where it is not 0.
+// goalCredits returns platform → `total` of goal in the (all_locale, variation) node of campaign cid, for the
+// platforms (ALL_PLATFORMS included) where it is not 0.
 func goalCredits(t *testing.T, resp *client.StatsResponse, cid, goal, variation string) map[string]int64 {
 	t.Helper()
 	out := map[string]int64{}
@@ -690,7 +705,7 @@ func goalCredits(t *testing.T, resp *client.StatsResponse, cid, goal, variation 
 		return out
 	}
 	for p, ps := range arr[0].Platforms {
-		node, ok := ps.Locales["all_locales"].Variations[variation]
+		node, ok := ps.Locales[client.AllLocale].Variations[variation]
 		if !ok {
 			continue
 		}
@@ -717,11 +732,11 @@ func fmtCredits(m map[string]int64) string {
 	return "{" + strings.Join(parts, ", ") + "}"
 }
 
+// checkCredits compares goalCredits with a §6 table, given in the SPEC's platform keys (ios, android, EMAIL) and
+// read through §13.1 (livePlatformCredits: IOS, ANDROID, ALL_PLATFORMS, plus ALL_PLATFORMS for device platforms).
 func checkCredits(t *testing.T, what string, got, want map[string]int64) {
 	t.Helper()
-	if want == nil {
-		want = map[string]int64{}
-	}
+	want = livePlatformCredits(want)
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("%s: credited %s, want %s", what, fmtCredits(got), fmtCredits(want))
 	}
@@ -844,6 +859,7 @@ func checkSpec63Credits(t *testing.T, w *specWS, label string) {
 			resp := w.stats(spec6Request("ex63", at, r.start, r.end))
 			want := spec63Want(at, r.name)
 			what := fmt.Sprintf("%s %s %s..%s", label, at, r.start, r.end)
+			checkLiveKeys(t, what, resp.Raw)
 			checkCredits(t, what+" A ("+spec6A+")", goalCredits(t, resp, spec6A, "Purchase", "all_variations"), want.A)
 			checkCredits(t, what+" B ("+spec6B+")", goalCredits(t, resp, spec6B, "Purchase", "all_variations"), want.B)
 		}
@@ -888,14 +904,18 @@ func TestSpec64ControlGroupUser(t *testing.T) {
 	// something).
 	setupSpec63(w, false)
 	settle()
-	before := map[string]client.VariationNode{}
+	// §13.1: the §6.3 interactions of A are iOS; ALL_PLATFORMS holds the same numbers.
+	before := map[string]map[string]client.VariationNode{}
 	for _, at := range specAttributionTypes {
 		resp := w.stats(spec6Request("ex64-before", at, "2025-03-01", "2025-03-01"))
-		before[at] = resp.Data[spec6A][0].Platforms["ios"].Locales["all_locales"].Variations["all_variations"]
+		before[at] = map[string]client.VariationNode{}
+		for _, p := range []string{client.PlatformIOS, client.AllPlatforms} {
+			before[at][p] = resp.Data[spec6A][0].Platforms[p].Locales[client.AllLocale].Variations[client.AllVariations]
+		}
 	}
 
 	m := &eventMaker{prefix: "ex64"}
-	// No group attribute → campaign group; no platform attribute → unknown.
+	// No group attribute → campaign group; no platform attribute → unknown (UNKNOWN, §13.1).
 	w.ingest([]map[string]any{m.ev("MOE_CAMPAIGN_USER_REMOVED_DUE_TO_CONTROL_GROUP", "", "u2",
 		time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC), map[string]any{"campaign_id": spec6A})})
 	w.track("u2", "Purchase", time.Date(2025, 3, 1, 20, 0, 0, 0, time.UTC), map[string]any{"amount": 25})
@@ -904,52 +924,63 @@ func TestSpec64ControlGroupUser(t *testing.T) {
 
 	for _, at := range specAttributionTypes {
 		resp := w.stats(spec6Request("ex64", at, "2025-03-01", "2025-03-01"))
+		checkLiveKeys(t, "§6.4 "+at, resp.Raw)
 		what := "§6.4 " + at + " 2025-03-01"
 		plats := resp.Data[spec6A][0].Platforms
-		unknown, ok := plats["unknown"]
-		if !ok {
-			t.Errorf("%s: A has no platform \"unknown\"; platforms: %s", what, resp.Raw)
-			continue
-		}
-		vars := unknown.Locales["all_locales"].Variations
-		ccg, ok := vars["campaign_control_group"]
-		if !ok {
-			t.Errorf("%s: A.unknown.all_locales has no campaign_control_group node: %s", what, resp.Raw)
-		} else {
-			gs := ccg.ConversionGoalStats["Purchase"]
-			if gs.Total != 1 || gs.Unique != 1 || gs.Conversions != 1 || gs.CVR != 100 {
-				t.Errorf("%s: campaign_control_group Purchase total/unique/conversions/cvr = %d/%d/%d/%v, want 1/1/1/100",
-					what, gs.Total, gs.Unique, gs.Conversions, gs.CVR)
+		// The control-group node of §6.4 sits under UNKNOWN and, being the only held-out view, has the same numbers
+		// in ALL_PLATFORMS.
+		for _, p := range []string{client.PlatformUnknown, client.AllPlatforms} {
+			ps, ok := plats[p]
+			if !ok {
+				t.Errorf("%s: A has no platform %q; platforms: %s", what, p, resp.Raw)
+				continue
 			}
-			if want := map[string]int64{"user_removed_due_to_campaing_control_group": 1}; !reflect.DeepEqual(ccg.FailureBreakdown, want) {
-				t.Errorf("%s: campaign_control_group failure_breakdown = %v, want %v", what, ccg.FailureBreakdown, want)
+			vars := ps.Locales[client.AllLocale].Variations
+			ccg, ok := vars[client.CampaignControlGroup]
+			if !ok {
+				t.Errorf("%s: A.%s.all_locale has no campaign_control_group node: %s", what, p, resp.Raw)
+			} else {
+				gs := ccg.ConversionGoalStats["Purchase"]
+				if gs.Total != 1 || gs.Unique != 1 || gs.Conversions != 1 || gs.CVR != 100 {
+					t.Errorf("%s: %s campaign_control_group Purchase total/unique/conversions/cvr = %d/%d/%d/%v, want 1/1/1/100",
+						what, p, gs.Total, gs.Unique, gs.Conversions, gs.CVR)
+				}
+				if want := map[string]int64{"user_removed_due_to_campaing_control_group": 1}; !reflect.DeepEqual(ccg.FailureBreakdown, want) {
+					t.Errorf("%s: %s campaign_control_group failure_breakdown = %v, want %v", what, p, ccg.FailureBreakdown, want)
+				}
+				if ccg.HasPerformanceStats {
+					t.Errorf("%s: %s campaign_control_group has performance_stats", what, p)
+				}
 			}
-			if ccg.HasPerformanceStats {
-				t.Errorf("%s: campaign_control_group has performance_stats", what)
+			if _, ok := vars[client.GlobalControlGroup]; ok {
+				t.Errorf("%s: unexpected global_control_group node under %s", what, p)
 			}
-		}
-		if _, ok := vars["global_control_group"]; ok {
-			t.Errorf("%s: unexpected global_control_group node under unknown", what)
-		}
-		// Not in all_variations (§5.8: all_variations is always present), and no attempt.
-		if av, ok := vars["all_variations"]; !ok {
-			t.Errorf("%s: A.unknown.all_locales has no all_variations node", what)
-		} else {
-			if gs := av.ConversionGoalStats["Purchase"]; gs.Total != 0 || gs.Unique != 0 {
-				t.Errorf("%s: A.unknown all_variations Purchase total/unique = %d/%d, want 0/0", what, gs.Total, gs.Unique)
+			// Not in all_variations (§5.8: all_variations is always present), and no attempt.
+			av, ok := vars[client.AllVariations]
+			if !ok {
+				t.Errorf("%s: A.%s.all_locale has no all_variations node", what, p)
+				continue
 			}
-			if av.PerformanceStats["attempted"] != 0 {
-				t.Errorf("%s: A.unknown all_variations attempted = %v, want 0", what, av.PerformanceStats["attempted"])
+			if p == client.PlatformUnknown {
+				if gs := av.ConversionGoalStats["Purchase"]; gs.Total != 0 || gs.Unique != 0 {
+					t.Errorf("%s: A.UNKNOWN all_variations Purchase total/unique = %d/%d, want 0/0", what, gs.Total, gs.Unique)
+				}
+				if av.PerformanceStats["attempted"] != 0 {
+					t.Errorf("%s: A.UNKNOWN all_variations attempted = %v, want 0", what, av.PerformanceStats["attempted"])
+				}
 			}
 		}
 		// A's own numbers (attempted, the E1 credit) are unchanged, and the control-group credit takes no part in
 		// the competition: the §6.3 E1 credits stay as they were.
-		after := plats["ios"].Locales["all_locales"].Variations["all_variations"]
-		if !reflect.DeepEqual(after.PerformanceStats, before[at].PerformanceStats) {
-			t.Errorf("%s: A.ios performance_stats changed: %v, before %v", what, after.PerformanceStats, before[at].PerformanceStats)
-		}
-		if after.PerformanceStats["attempted"] != 1 {
-			t.Errorf("%s: A.ios attempted = %v, want 1 (u1's n_i_s)", what, after.PerformanceStats["attempted"])
+		for _, p := range []string{client.PlatformIOS, client.AllPlatforms} {
+			after := plats[p].Locales[client.AllLocale].Variations[client.AllVariations]
+			if !reflect.DeepEqual(after.PerformanceStats, before[at][p].PerformanceStats) {
+				t.Errorf("%s: A.%s performance_stats changed: %v, before %v", what, p, after.PerformanceStats,
+					before[at][p].PerformanceStats)
+			}
+			if after.PerformanceStats["attempted"] != 1 {
+				t.Errorf("%s: A.%s attempted = %v, want 1 (u1's n_i_s)", what, p, after.PerformanceStats["attempted"])
+			}
 		}
 		want := spec63E1[at]
 		checkCredits(t, what+" A all_variations", goalCredits(t, resp, spec6A, "Purchase", "all_variations"), want.A)

@@ -38,15 +38,15 @@ func convTrack(t *testing.T, m *refModel, uid, action string, at time.Time, attr
 	}
 }
 
-// goalTotals sums a goal's `total` over the (P, all_locales, all_variations) nodes of each campaign, keyed
-// "campaign/platform", plus "campaign/P/<group>" for control-group nodes.
+// goalTotals returns a goal's `total` in the (P, all_locale, V) nodes of each campaign where it is not 0, keyed
+// "campaign/P" for V = all_variations and "campaign/P/V" for the other variations; P includes ALL_PLATFORMS.
 func goalTotals(m *refModel, ids []string, attribution, metric, start, end, goal string) map[string]int64 {
 	r := m.Stats(StatsRequest{RequestID: "x", CampaignIDs: ids, StartDate: start, EndDate: end,
 		AttributionType: attribution, MetricType: metric})
 	out := map[string]int64{}
 	for id, c := range r.Data {
 		for p, locs := range c.Platforms {
-			for v, n := range locs[allLocales] {
+			for v, n := range locs[allLocale] {
 				g := n.Goals[goal]
 				if g == nil || g.Total == 0 {
 					continue
@@ -57,6 +57,49 @@ func goalTotals(m *refModel, ids []string, attribution, metric, start, end, goal
 				}
 				out[k] += g.Total
 			}
+		}
+	}
+	return out
+}
+
+// livePlatformCredits reads a platform → credited goal events table of §6 through §13.1: the platform keys take
+// their live spelling (ios → IOS, EMAIL → ALL_PLATFORMS) and, when there are device platforms, ALL_PLATFORMS
+// holds their sum. The sum is the ALL_PLATFORMS count only because no goal event of these tables is credited to
+// one campaign under two platforms (a goal event counts once per node, §12.1).
+func livePlatformCredits(m map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	var device int64
+	for p, n := range m {
+		lp := livePlatformKey(p)
+		out[lp] += n
+		if lp != allPlatforms {
+			device += n
+		}
+	}
+	if device > 0 {
+		out[allPlatforms] += device
+	}
+	return out
+}
+
+// liveCredits is livePlatformCredits for goalTotals keys ("campaign/platform[/variation]").
+func liveCredits(m map[string]int64) map[string]int64 {
+	groups := map[[2]string]map[string]int64{}
+	for k, n := range m {
+		parts := strings.SplitN(k, "/", 3)
+		g := [2]string{parts[0], ""}
+		if len(parts) == 3 {
+			g[1] = "/" + parts[2]
+		}
+		if groups[g] == nil {
+			groups[g] = map[string]int64{}
+		}
+		groups[g][parts[1]] += n
+	}
+	out := map[string]int64{}
+	for g, plats := range groups {
+		for p, n := range livePlatformCredits(plats) {
+			out[g[0]+"/"+p+g[1]] = n
 		}
 	}
 	return out
@@ -109,6 +152,13 @@ func TestReferenceSpecExample63(t *testing.T) {
 		"TOTAL_CONVERSIONS": {{a + "/ios": 1}, {b + "/EMAIL": 1}},
 		"CLICK_CONVERSIONS": {{a + "/ios": 1}, {}},
 	}
+	// The §6.3 table, read through §13.1 (one credit per campaign and goal event there).
+	for at, days := range want {
+		for i := range days {
+			days[i] = liveCredits(days[i])
+		}
+		want[at] = days
+	}
 	for _, at := range allAttributionTypes {
 		for i, day := range []string{"2025-03-01", "2025-03-03"} {
 			got := goalTotals(m, []string{a, b}, at, "TOTAL", day, day, "Purchase")
@@ -126,10 +176,10 @@ func TestReferenceSpecExample63(t *testing.T) {
 	if len(r.Order) != 0 {
 		t.Errorf("selection on 03-03 under CLICK_THROUGH: %v", r.Order)
 	}
-	// The 03-03 credit creates B's EMAIL node with zero performance counts and cvr 0 (base 0).
+	// The 03-03 credit creates B's ALL_PLATFORMS node (EMAIL in §6.3) with zero performance counts and cvr 0 (base 0).
 	n := m.Stats(StatsRequest{RequestID: "x", CampaignIDs: []string{b}, StartDate: "2025-03-03", EndDate: "2025-03-03",
-		AttributionType: "TOTAL_CONVERSIONS", MetricType: "UNIQUE"}).Data[b].Platforms[chEmail][allLocales][allVariations]
-	if g := n.Goals["Purchase"]; n.Perf["opened"] != 0 || g.Unique != 1 || g.CVR != 0 || g.Revenue != 30 {
+		AttributionType: "TOTAL_CONVERSIONS", MetricType: "UNIQUE"}).Data[b].Platforms[allPlatforms][allLocale][allVariations]
+	if g := n.Goals["Purchase"]; n.Perf["open"] != 0 || g.Unique != 1 || g.CVR != 0 || g.Revenue != 30 {
 		t.Errorf("B on 03-03: %+v %+v", n.Perf, g)
 	}
 }
@@ -144,17 +194,24 @@ func TestReferenceSpecExample64(t *testing.T) {
 	convTrack(t, m, "u2", "Purchase", at(3, 10), map[string]any{"amount": 10})
 	for _, typ := range allAttributionTypes {
 		got := goalTotals(m, []string{a}, typ, "TOTAL", "2025-03-01", "2025-03-03", "Purchase")
-		if !sameCounts(got, map[string]int64{a + "/unknown/" + ccgVariation: 1}) {
-			t.Errorf("%s: %v", typ, got)
+		if want := liveCredits(map[string]int64{a + "/unknown/" + ccgVariation: 1}); !sameCounts(got, want) {
+			t.Errorf("%s: %v, want %v", typ, got, want)
 		}
-		n := m.Stats(StatsRequest{RequestID: "x", CampaignIDs: []string{a}, StartDate: "2025-03-01", EndDate: "2025-03-01",
-			AttributionType: typ, MetricType: "TOTAL"}).Data[a].Platforms["unknown"][allLocales]
-		g := n[ccgVariation].Goals["Purchase"]
-		if g.Total != 1 || g.Unique != 1 || g.CVR != 100 || g.Uplift != 0 || n[ccgVariation].Failures[ccgKey] != 1 {
-			t.Errorf("%s: control group node %+v", typ, n[ccgVariation])
+		plats := m.Stats(StatsRequest{RequestID: "x", CampaignIDs: []string{a}, StartDate: "2025-03-01", EndDate: "2025-03-01",
+			AttributionType: typ, MetricType: "TOTAL"}).Data[a].Platforms
+		// §6.4's node under platform unknown (UNKNOWN, §13.1), and the same numbers in ALL_PLATFORMS.
+		for _, p := range []string{platUnknown, allPlatforms} {
+			n := plats[p][allLocale]
+			g := n[ccgVariation].Goals["Purchase"]
+			if g.Total != 1 || g.Unique != 1 || g.CVR != 100 || g.Uplift != 0 || n[ccgVariation].Failures[ccgKey] != 1 {
+				t.Errorf("%s %s: control group node %+v", typ, p, n[ccgVariation])
+			}
+			if n[allVariations].Perf["attempted"] != 0 || n[allVariations].Goals["Purchase"].Total != 0 {
+				t.Errorf("%s %s: all_variations %+v", typ, p, n[allVariations])
+			}
 		}
-		if n[allVariations].Perf["attempted"] != 0 || n[allVariations].Goals["Purchase"].Total != 0 {
-			t.Errorf("%s: all_variations %+v", typ, n[allVariations])
+		if len(plats) != 2 {
+			t.Errorf("%s: %d platform keys, want UNKNOWN and ALL_PLATFORMS", typ, len(plats))
 		}
 	}
 }
@@ -169,6 +226,7 @@ func TestReferenceSpecExample65(t *testing.T) {
 	convTrack(t, m, "u3", "Purchase", at(12, 0), nil)
 	check := func(when string, want map[string]map[string]int64) {
 		for typ, w := range want {
+			w = liveCredits(w) // the §6.5 table read through §13.1
 			if got := goalTotals(m, []string{a, d}, typ, "UNIQUE", "2025-03-01", "2025-03-01", "Purchase"); !sameCounts(got, w) {
 				t.Errorf("%s %s: %v, want %v", when, typ, got, w)
 			}
@@ -319,23 +377,26 @@ func TestReferenceConversionRules(t *testing.T) {
 	// one 1 ms later to nobody. The tie between kid1's two clicks at the same instant picks the smaller event_uuid
 	// (fr). v's purchase is credited to kid1 (view) and kid2 (click), both android: once in the parent (§12.1).
 	got := goalTotals(m, []string{"par", "kid1", "kid2"}, "VIEW_THROUGH", "TOTAL", "2025-03-01", "2025-03-01", "Buy")
-	want := map[string]int64{"kid1/android": 2, "kid2/ios": 1, "kid2/ios/variation_2": 1, "kid2/android": 1,
-		"par/android": 2, "par/ios": 1, "par/ios/variation_2": 1}
+	// ALL_PLATFORMS: w's purchase is credited under IOS (kid2) and ANDROID (kid1) of par, v's under ANDROID twice
+	// (kid1, kid2), and kid2 has w's under IOS and v's under ANDROID: each goal event once per node (§12.1, §13.1).
+	want := map[string]int64{"kid1/ANDROID": 2, "kid1/ALL_PLATFORMS": 2,
+		"kid2/IOS": 1, "kid2/IOS/variation_2": 1, "kid2/ANDROID": 1, "kid2/ALL_PLATFORMS": 2, "kid2/ALL_PLATFORMS/variation_2": 1,
+		"par/ANDROID": 2, "par/IOS": 1, "par/IOS/variation_2": 1, "par/ALL_PLATFORMS": 2, "par/ALL_PLATFORMS/variation_2": 1}
 	if !sameCounts(got, want) {
 		t.Errorf("VIEW_THROUGH: %v, want %v", got, want)
 	}
 	r := m.Stats(StatsRequest{RequestID: "x", CampaignIDs: []string{"kid1", "par"}, StartDate: "2025-03-01", EndDate: "2025-03-01",
 		AttributionType: "VIEW_THROUGH", MetricType: "TOTAL"})
-	if n := r.Data["kid1"].Platforms["android"]["fr"]; n == nil || n[allVariations].Goals["Buy"].Total != 1 {
+	if n := r.Data["kid1"].Platforms[platAndroid]["fr"]; n == nil || n[allVariations].Goals["Buy"].Total != 1 {
 		t.Errorf("kid1 fr: %s", describe(r.Data["kid1"].tree()))
 	}
-	if n := r.Data["kid1"].Platforms["android"]["en"]; n == nil || n[allVariations].Goals["Buy"].Total != 0 {
+	if n := r.Data["kid1"].Platforms[platAndroid]["en"]; n == nil || n[allVariations].Goals["Buy"].Total != 0 {
 		t.Errorf("kid1 en: %s", describe(r.Data["kid1"].tree()))
 	}
 	// TOTAL_CONVERSIONS: w's clicks tie on depth and instant → smallest campaign_id (kid1); v's click at s−1 ms
 	// (kid2, depth 3) beats kid1's view (depth 2) although the view is later.
 	got = goalTotals(m, []string{"kid1", "kid2"}, "TOTAL_CONVERSIONS", "TOTAL", "2025-03-01", "2025-03-01", "Buy")
-	if want := map[string]int64{"kid1/android": 1, "kid2/android": 1}; !sameCounts(got, want) {
+	if want := map[string]int64{"kid1/ANDROID": 1, "kid1/ALL_PLATFORMS": 1, "kid2/ANDROID": 1, "kid2/ALL_PLATFORMS": 1}; !sameCounts(got, want) {
 		t.Errorf("TOTAL_CONVERSIONS: %v, want %v", got, want)
 	}
 	// IN_SESSION: v bought 30 min after kid2's click (plus 1 ms): outside the session; w bought 2 h later.

@@ -27,7 +27,7 @@ const (
 )
 
 // rowClass reads the class of a §4.2 row from the counter it feeds: every row that feeds sent or
-// successfully_synced is S; impression, delivered, opened or read is V; click is K; everything else (failures,
+// successfully_synced is S; impression, delivered, open (§13.1) or read is V; click is K; everything else (failures,
 // bounces, closes, unsubscribes, counter-less codes, held-out rows) has no interaction class.
 func rowClass(r *codeRow) int {
 	if r == nil || r.ControlGroup || r.FailedToSend || r.DeliveryFailure {
@@ -37,7 +37,7 @@ func rowClass(r *codeRow) int {
 		switch c {
 		case "sent", "successfully_synced":
 			return classSend
-		case "impression", "delivered", "opened", "read":
+		case "impression", "delivered", "open", "read":
 			return classView
 		case "click":
 			return classClik
@@ -609,10 +609,12 @@ func (m *refModel) trackApply(endpoint string, body []byte, receipt time.Time) (
 // Credits (§6)
 
 type refCredit struct {
-	GE      *refGoalEvent
-	Unit    string
-	Goal    *refGoal
-	P, L, V string // V = ccgVariation / gcgVariation for control-group credits, else the interaction's variation
+	GE   *refGoalEvent
+	Unit string
+	Goal *refGoal
+	// P is the device-platform key ("" without one: ALL_PLATFORMS only, §13.1); V is ccgVariation / gcgVariation
+	// for control-group credits, else the interaction's variation.
+	P, L, V string
 	CG      bool
 }
 

@@ -1,7 +1,8 @@
 // Package e2e holds the end-to-end tests of campaignstats and an independent reference implementation of the Stats
-// API numbers, written from /work/shared/SPEC.md alone (§2, §3.3, §3.8–§3.14, §4, §5, §6, §12). The reference never
-// looks at the engine: it keeps every accepted event in memory and recomputes each Stats response from scratch,
-// conversions included (reference_conv_test.go).
+// API numbers, written from /work/shared/SPEC.md alone (§2, §3.3, §3.8–§3.14, §4, §5, §6, §12, §13). The reference
+// never looks at the engine: it keeps every accepted event in memory and recomputes each Stats response from scratch,
+// conversions included (reference_conv_test.go), in the live wire format of §13.1 (ALL_PLATFORMS first, upper-case
+// device platforms, all_locale, the email counter open).
 package e2e
 
 import (
@@ -61,8 +62,9 @@ func normChannel(s string) string {
 	return channelAliases[u]
 }
 
-// chChannels are the channels whose platform key is the channel name (§4.4 rule 1).
-func isCHChannel(ch string) bool {
+// nonDeviceChannel reports the channels without device platforms (§4.4 rule 1): their only platform key is
+// ALL_PLATFORMS (§13.1).
+func nonDeviceChannel(ch string) bool {
 	switch ch {
 	case chEmail, chSMS, chWhatsApp, chConnectors, chFacebook, chGoogleAds:
 		return true
@@ -79,8 +81,8 @@ const (
 	pmFixed  platformMode = iota // the code fixes the platform
 	pmAttr                       // attributes, else default (may be "" = unknown)
 	pmShared                     // attributes, else android for IN_APP / web for ON_SITE
-	pmCH                         // channel name
-	pmPerCh                      // held-out rows: channel name for CH channels, else attributes
+	pmCH                         // channel name (§4.4 rule 1): only ALL_PLATFORMS (§13.1)
+	pmPerCh                      // held-out rows: none for non-device channels (ALL_PLATFORMS only), else attributes
 )
 
 type codeRow struct {
@@ -112,28 +114,28 @@ func names(n ...string) []string { return n }
 var codeTable = func() []codeRow {
 	sent, imp, click, closed := []string{"sent"}, []string{"impression"}, []string{"click"}, []string{"closed_click"}
 	rows := []codeRow{
-		pushRow("n_i_s", names("Notification Sent iOS"), sent, pmFixed, "ios"),
-		pushRow("", names("Notification Sent Android"), sent, pmFixed, "android"),
-		pushRow("", names("Notification Sent Web"), sent, pmFixed, "web"),
-		pushRow("", names("Notification Sent Windows"), sent, pmFixed, "windows"),
-		pushRow("NOTIFICATION_RECEIVED_MOE", names("Notification Received Android"), imp, pmAttr, "android"),
-		pushRow("NOTIFICATION_RECEIVED_IOS_MOE", names("Notification Received iOS"), imp, pmFixed, "ios"),
-		pushRow("NOTIFICATION_RECEIVED_IOS_APP_ACTIVE", names("Notification Received iOS App Active"), imp, pmFixed, "ios"),
-		pushRow("NOTIFICATION_RECEIVED_WEB_MOE", names("Notification Received Web"), imp, pmFixed, "web"),
-		pushRow("MOE_NOTIFICATION_SHOWN", nil, imp, pmAttr, "android"),
-		pushRow("NOTIFICATION_CLICKED_MOE", names("Notification Clicked Android"), click, pmFixed, "android"),
-		pushRow("NOTIFICATION_CLICKED_IOS_MOE", names("Notification Clicked iOS"), click, pmFixed, "ios"),
-		pushRow("NOTIFICATION_CLICKED_WEB_MOE", names("Notification Clicked Web"), click, pmFixed, "web"),
-		pushRow("NOTIFICATION_CLICKED_WINDOWS_MOE", names("Notification Clicked Windows"), click, pmFixed, "windows"),
-		pushRow("NOTIFICATION_CLEARED_MOE", names("Notification Swiped Android"), nil, pmFixed, "android"),
-		pushRow("NOTIFICATION_DISMISSED_IOS_MOE", names("Notification Dismissed iOS"), nil, pmFixed, "ios"),
+		pushRow("n_i_s", names("Notification Sent iOS"), sent, pmFixed, platIOS),
+		pushRow("", names("Notification Sent Android"), sent, pmFixed, platAndroid),
+		pushRow("", names("Notification Sent Web"), sent, pmFixed, platWeb),
+		pushRow("", names("Notification Sent Windows"), sent, pmFixed, platWindows),
+		pushRow("NOTIFICATION_RECEIVED_MOE", names("Notification Received Android"), imp, pmAttr, platAndroid),
+		pushRow("NOTIFICATION_RECEIVED_IOS_MOE", names("Notification Received iOS"), imp, pmFixed, platIOS),
+		pushRow("NOTIFICATION_RECEIVED_IOS_APP_ACTIVE", names("Notification Received iOS App Active"), imp, pmFixed, platIOS),
+		pushRow("NOTIFICATION_RECEIVED_WEB_MOE", names("Notification Received Web"), imp, pmFixed, platWeb),
+		pushRow("MOE_NOTIFICATION_SHOWN", nil, imp, pmAttr, platAndroid),
+		pushRow("NOTIFICATION_CLICKED_MOE", names("Notification Clicked Android"), click, pmFixed, platAndroid),
+		pushRow("NOTIFICATION_CLICKED_IOS_MOE", names("Notification Clicked iOS"), click, pmFixed, platIOS),
+		pushRow("NOTIFICATION_CLICKED_WEB_MOE", names("Notification Clicked Web"), click, pmFixed, platWeb),
+		pushRow("NOTIFICATION_CLICKED_WINDOWS_MOE", names("Notification Clicked Windows"), click, pmFixed, platWindows),
+		pushRow("NOTIFICATION_CLEARED_MOE", names("Notification Swiped Android"), nil, pmFixed, platAndroid),
+		pushRow("NOTIFICATION_DISMISSED_IOS_MOE", names("Notification Dismissed iOS"), nil, pmFixed, platIOS),
 
 		chRow(chEmail, "MOE_EMAIL_SENT", names("Email Sent"), "sent"),
 		chRow(chEmail, "MOE_EMAIL_DELIVERED", names("Email Delivered"), "delivered"),
 		chRow(chEmail, "MOE_EMAIL_DEFERRED", names("Email Deferred")),
 		chRow(chEmail, "MOE_EMAIL_HARD_BOUNCE", names("Email Bounced", "Email Hard Bounced"), "hard_bounce"),
 		chRow(chEmail, "MOE_EMAIL_SOFT_BOUNCE", names("Email Soft Bounced"), "soft_bounce"),
-		chRow(chEmail, "MOE_EMAIL_OPEN", names("Email Opened"), "opened"),
+		chRow(chEmail, "MOE_EMAIL_OPEN", names("Email Opened"), "open"), // §13.1: the counter is `open`
 		chRow(chEmail, "MOE_EMAIL_CLICK", names("Email Clicked"), "click"),
 		chRow(chEmail, "MOE_EMAIL_UNSUBSCRIBE", names("Email Unsubscribed"), "unsubscribe"),
 		chRow(chEmail, "MOE_EMAIL_SPAM", names("Email Spam Complained", "Email Complained"), "complaint"),
@@ -151,26 +153,26 @@ var codeTable = func() []codeRow {
 
 		{Code: "MOE_IN_APP_SHOWN", Names: names("Mobile In-App Shown", "In-App Shown Android", "Onsite Message Template shown"),
 			Channels: []string{chInApp, chOnSite}, Counters: imp, Mode: pmShared},
-		{Code: "iOS_IN_APP_SHOWN", Names: names("In-App Shown iOS"), Channels: []string{chInApp}, Counters: imp, Mode: pmFixed, Platform: "ios"},
-		{Code: "WINDOWS_IN_APP_SHOWN", Names: names("In-App Shown Windows"), Channels: []string{chInApp}, Counters: imp, Mode: pmFixed, Platform: "windows"},
+		{Code: "iOS_IN_APP_SHOWN", Names: names("In-App Shown iOS"), Channels: []string{chInApp}, Counters: imp, Mode: pmFixed, Platform: platIOS},
+		{Code: "WINDOWS_IN_APP_SHOWN", Names: names("In-App Shown Windows"), Channels: []string{chInApp}, Counters: imp, Mode: pmFixed, Platform: platWindows},
 		{Code: "MOE_IN_APP_CLICKED", Names: names("Mobile In-App Clicked", "In-App Clicked Android"),
 			Channels: []string{chInApp, chOnSite}, Counters: click, Mode: pmShared},
-		{Code: "iOS_IN_APP_CLICKED", Names: names("In-App Clicked iOS"), Channels: []string{chInApp}, Counters: click, Mode: pmFixed, Platform: "ios"},
-		{Code: "WINDOWS_IN_APP_CLICKED", Names: names("In-App Clicked Windows"), Channels: []string{chInApp}, Counters: click, Mode: pmFixed, Platform: "windows"},
+		{Code: "iOS_IN_APP_CLICKED", Names: names("In-App Clicked iOS"), Channels: []string{chInApp}, Counters: click, Mode: pmFixed, Platform: platIOS},
+		{Code: "WINDOWS_IN_APP_CLICKED", Names: names("In-App Clicked Windows"), Channels: []string{chInApp}, Counters: click, Mode: pmFixed, Platform: platWindows},
 		{Code: "MOE_IN_APP_DISMISSED", Names: names("Mobile In-App Closed", "In-App Closed Android"),
 			Channels: []string{chInApp, chOnSite}, Counters: closed, Mode: pmShared},
-		{Code: "iOS_IN_APP_CLOSE_CLICKED", Names: names("In-App Closed iOS"), Channels: []string{chInApp}, Counters: closed, Mode: pmFixed, Platform: "ios"},
-		{Code: "WINDOWS_IN_APP_CLOSE_CLICKED", Names: names("In-App Closed Windows"), Channels: []string{chInApp}, Counters: closed, Mode: pmFixed, Platform: "windows"},
-		{Code: "MOE_IN_APP_AUTO_DISMISS", Names: names("Mobile In-App Auto Dismissed"), Channels: []string{chInApp}, Mode: pmAttr, Platform: "android"},
+		{Code: "iOS_IN_APP_CLOSE_CLICKED", Names: names("In-App Closed iOS"), Channels: []string{chInApp}, Counters: closed, Mode: pmFixed, Platform: platIOS},
+		{Code: "WINDOWS_IN_APP_CLOSE_CLICKED", Names: names("In-App Closed Windows"), Channels: []string{chInApp}, Counters: closed, Mode: pmFixed, Platform: platWindows},
+		{Code: "MOE_IN_APP_AUTO_DISMISS", Names: names("Mobile In-App Auto Dismissed"), Channels: []string{chInApp}, Mode: pmAttr, Platform: platAndroid},
 
-		{Code: "MOE_ONSITE_MESSAGE_SHOWN", Names: names("On-site Message Shown"), Channels: []string{chOnSite}, Counters: imp, Mode: pmAttr, Platform: "web"},
-		{Code: "MOE_ONSITE_MESSAGE_CLICKED", Names: names("On-site Message Clicked"), Channels: []string{chOnSite}, Counters: click, Mode: pmAttr, Platform: "web"},
-		{Code: "MOE_ONSITE_MESSAGE_DISMISSED", Names: names("On-site Message Closed"), Channels: []string{chOnSite}, Counters: closed, Mode: pmAttr, Platform: "web"},
-		{Code: "", Names: names("On-site Message auto Dismissed"), Channels: []string{chOnSite}, Mode: pmAttr, Platform: "web"},
-		{Code: "MOE_WEBP_MESSAGE_SHOWN", Names: names("Web Personalization Message Shown"), Channels: []string{chOnSite}, Counters: imp, Mode: pmAttr, Platform: "web"},
-		{Code: "MOE_WEBP_MESSAGE_CLICKED", Names: names("Web Personalization Message Clicked"), Channels: []string{chOnSite}, Counters: click, Mode: pmAttr, Platform: "web"},
-		{Code: "MOE_WEBP_MESSAGE_DISMISSED", Names: names("Web Personalization Message Closed"), Channels: []string{chOnSite}, Counters: closed, Mode: pmAttr, Platform: "web"},
-		{Code: "MOE_WEBP_MESSAGE_DELIVERED", Names: names("Web Personalization Message Delivered"), Channels: []string{chOnSite}, Mode: pmAttr, Platform: "web"},
+		{Code: "MOE_ONSITE_MESSAGE_SHOWN", Names: names("On-site Message Shown"), Channels: []string{chOnSite}, Counters: imp, Mode: pmAttr, Platform: platWeb},
+		{Code: "MOE_ONSITE_MESSAGE_CLICKED", Names: names("On-site Message Clicked"), Channels: []string{chOnSite}, Counters: click, Mode: pmAttr, Platform: platWeb},
+		{Code: "MOE_ONSITE_MESSAGE_DISMISSED", Names: names("On-site Message Closed"), Channels: []string{chOnSite}, Counters: closed, Mode: pmAttr, Platform: platWeb},
+		{Code: "", Names: names("On-site Message auto Dismissed"), Channels: []string{chOnSite}, Mode: pmAttr, Platform: platWeb},
+		{Code: "MOE_WEBP_MESSAGE_SHOWN", Names: names("Web Personalization Message Shown"), Channels: []string{chOnSite}, Counters: imp, Mode: pmAttr, Platform: platWeb},
+		{Code: "MOE_WEBP_MESSAGE_CLICKED", Names: names("Web Personalization Message Clicked"), Channels: []string{chOnSite}, Counters: click, Mode: pmAttr, Platform: platWeb},
+		{Code: "MOE_WEBP_MESSAGE_DISMISSED", Names: names("Web Personalization Message Closed"), Channels: []string{chOnSite}, Counters: closed, Mode: pmAttr, Platform: platWeb},
+		{Code: "MOE_WEBP_MESSAGE_DELIVERED", Names: names("Web Personalization Message Delivered"), Channels: []string{chOnSite}, Mode: pmAttr, Platform: platWeb},
 
 		{Code: "MOE_CARD_SENT", Names: names("Card Sent"), Channels: []string{chCards}, Counters: sent, Mode: pmAttr},
 		{Code: "MOE_CARD_DELIVERED", Names: names("Card Delivered"), Channels: []string{chCards}, Counters: []string{"delivered"}, Mode: pmAttr},
@@ -194,8 +196,8 @@ var codeTable = func() []codeRow {
 	}
 	// Push failures (add-on events known only by name).
 	for _, f := range []struct{ name, platform string }{
-		{"Notification Failed Android", "android"}, {"Notification Failed iOS", "ios"},
-		{"Notification Failed Web", "web"}, {"Notification Dropped", ""},
+		{"Notification Failed Android", platAndroid}, {"Notification Failed iOS", platIOS},
+		{"Notification Failed Web", platWeb}, {"Notification Dropped", ""},
 	} {
 		mode := pmFixed
 		if f.platform == "" {
@@ -462,23 +464,39 @@ func userKeyOf(ev map[string]any) (string, bool) {
 	return "", false
 }
 
+// Aggregate and fixed node keys (§5.8, §13.1).
 const (
-	allLocales    = "all_locales"
+	allPlatforms  = "ALL_PLATFORMS" // §13.1: the node over every platform, listed first
+	allLocale     = "all_locale"    // §13.1: the locale aggregate (was all_locales)
 	allVariations = "all_variations"
 	ccgVariation  = "campaign_control_group"
 	gcgVariation  = "global_control_group"
 	ccgKey        = "user_removed_due_to_campaing_control_group"
 	gcgKey        = "user_removed_due_to_global_control_group"
+
+	// legacyAllLocales is the aggregate key of §1.3/§5.8, replaced by all_locale in responses (§13.1).
+	legacyAllLocales = "all_locales"
 )
 
-// localeKey turns a locale value into its key ("" = absent).
+// Device-platform keys as emitted (§13.1: upper case).
+const (
+	platAndroid = "ANDROID"
+	platIOS     = "IOS"
+	platWeb     = "WEB"
+	platWindows = "WINDOWS"
+	platUnknown = "UNKNOWN"
+)
+
+// localeKey turns a locale value into its key ("" = absent). §2.6 treats a locale equal to the aggregate key
+// (`all_locales`) as absent; §13.1 renames the aggregate `all_locale` without restating §2.6. campaignstats choice:
+// both spellings are treated as absent, so no event can create a locale key that collides with the aggregate.
 func localeKey(v any) string {
 	s, ok := jsonText(v)
 	if !ok {
 		return ""
 	}
 	s = strings.TrimSpace(s)
-	if s == allLocales {
+	if s == allLocale || s == legacyAllLocales {
 		return ""
 	}
 	return s
@@ -526,7 +544,8 @@ func variationKey(v any, allowCG bool) string {
 	return s
 }
 
-// normPlatform normalises a platform value (§4.4); "" when it is not a known platform.
+// normPlatform normalises a platform value (§4.4; input normalisation is unchanged by §13.1) and returns its
+// emitted key (§13.1: upper case); "" when it is not a known platform.
 func normPlatform(v any) string {
 	s, ok := v.(string)
 	if !ok {
@@ -534,13 +553,13 @@ func normPlatform(v any) string {
 	}
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "android":
-		return "android"
+		return platAndroid
 	case "ios", "iphone", "ipad", "ipados":
-		return "ios"
+		return platIOS
 	case "web", "mweb", "mobile web", "desktop web", "desktop":
-		return "web"
+		return platWeb
 	case "windows":
-		return "windows"
+		return platWindows
 	}
 	return ""
 }
@@ -980,7 +999,7 @@ func (m *refModel) PostFunnel(id string, entries []map[string]any) (int, int) {
 	}
 	for _, e := range entries {
 		date, _ := e["date"].(string)
-		platform := "unknown"
+		platform := platUnknown // §3.13: absent → unknown (emitted UNKNOWN, §13.1)
 		if p, present := e["platform"]; present {
 			if np := normPlatform(p); np != "" {
 				platform = np
@@ -1263,8 +1282,22 @@ func (m *refModel) campaignStats(cv *catalogView, credits []refCredit, id string
 		}
 		return n
 	}
+	// §13.1: every datum lands under its device platform (when it has one) and under ALL_PLATFORMS, the node over
+	// every platform of the campaign. ALL_PLATFORMS is accumulated from the same data as the platform nodes, not
+	// from their numbers: TOTAL adds up, UNIQUE is distinct over users of every platform, a goal event counts once
+	// (§12.1), funnel entries of every platform add up, and rates, cvr and uplift come from its own counts.
+	//
+	// §13.1 gives device keys to device channels only and does not say where the data of a unit without device
+	// platforms goes when it is aggregated into a campaign with them (an EMAIL child of a PUSH parent), nor the
+	// reverse. campaignstats choice: such data counts only in the target's ALL_PLATFORMS node, never under a
+	// device key, and a campaign of a non-device channel never shows a device key.
+	deviceTarget := !nonDeviceChannel(channel)
 	placements := func(p, l, v string) []nodeKey {
-		ls := []string{allLocales}
+		ps := []string{allPlatforms}
+		if p != "" && deviceTarget {
+			ps = append(ps, p)
+		}
+		ls := []string{allLocale}
 		if l != "" {
 			ls = append(ls, l)
 		}
@@ -1278,9 +1311,11 @@ func (m *refModel) campaignStats(cv *catalogView, credits []refCredit, id string
 			vs = []string{allVariations}
 		}
 		var out []nodeKey
-		for _, L := range ls {
-			for _, V := range vs {
-				out = append(out, nodeKey{p, L, V})
+		for _, P := range ps {
+			for _, L := range ls {
+				for _, V := range vs {
+					out = append(out, nodeKey{P, L, V})
+				}
 			}
 		}
 		return out
@@ -1348,15 +1383,15 @@ func (m *refModel) campaignStats(cv *catalogView, credits []refCredit, id string
 			continue
 		}
 		platform := fk.Platform
-		if ch := cv.channel[fk.Campaign]; isCHChannel(ch) {
-			platform = ch
+		if nonDeviceChannel(cv.channel[fk.Campaign]) { // §3.13: the platform is ignored
+			platform = ""
 		}
 		for _, k := range placements(platform, fk.Locale, fk.Variation) {
 			get(k).posted[fk.Stage] += val
 		}
 	}
 	// Credits (§5.12, §5.15, §12.1): a node counts each goal event once per goal name, whichever units of the
-	// entry it was credited to.
+	// entry (and, in ALL_PLATFORMS, whichever platforms) it was credited to.
 	for _, c := range credits {
 		if !members[c.Unit] || c.GE.TimeMs < fromMs || c.GE.TimeMs >= toMs {
 			continue
@@ -1370,35 +1405,33 @@ func (m *refModel) campaignStats(cv *catalogView, credits []refCredit, id string
 			n.goals[c.Goal.Name].add(c.GE, micros)
 		}
 	}
-	// Every platform has all_locales/all_variations; every locale under it has all_variations.
+	// Every platform has all_locale/all_variations; every locale under it has all_variations.
 	for k := range nodes {
-		get(nodeKey{k.P, allLocales, allVariations})
+		get(nodeKey{k.P, allLocale, allVariations})
 		get(nodeKey{k.P, k.L, allVariations})
 	}
-	// Campaign-wide control-group cvr per goal, over all platforms and locales (§5.12 uplift).
+	// §13.1: a selected campaign with nothing in range gets one zero node, ALL_PLATFORMS/all_locale/all_variations
+	// (an empty accumulator renders the channel's performance fields, goals and derived stages at 0 and an empty
+	// failure_breakdown). This replaces the `{"platforms":{}}` of §5.5 and §12.3.
+	if len(nodes) == 0 {
+		get(nodeKey{allPlatforms, allLocale, allVariations})
+	}
+	// Campaign-wide control-group cvr per goal (§5.12 uplift): the cvr of the control-group node over all platforms
+	// and all locales, i.e. of ALL_PLATFORMS/all_locale/<group> (§13.1). No such node: 0/0 (uplift 0).
 	goalNames := cv.goalNames(id)
 	cgRates := map[string]map[string]cgRate{ccgVariation: {}, gcgVariation: {}}
 	for _, group := range []string{ccgVariation, gcgVariation} {
-		heldUsers := map[string]struct{}{}
-		goalUsers := map[string]map[string]struct{}{}
-		for k, acc := range nodes {
-			if k.L != allLocales || k.V != group {
+		acc := nodes[nodeKey{allPlatforms, allLocale, group}]
+		for _, name := range goalNames {
+			if acc == nil {
+				cgRates[group][name] = cgRate{}
 				continue
 			}
-			for u := range acc.heldOutUsers() {
-				heldUsers[u] = struct{}{}
+			var users int64
+			if g := acc.goals[name]; g != nil {
+				users = int64(len(g.users))
 			}
-			for name, g := range acc.goals {
-				if goalUsers[name] == nil {
-					goalUsers[name] = map[string]struct{}{}
-				}
-				for u := range g.users {
-					goalUsers[name][u] = struct{}{}
-				}
-			}
-		}
-		for _, name := range goalNames {
-			cgRates[group][name] = cgRate{int64(len(goalUsers[name])), int64(len(heldUsers))}
+			cgRates[group][name] = cgRate{users, int64(len(acc.heldOutUsers()))}
 		}
 	}
 	out := expCampaign{Platforms: map[string]map[string]map[string]*expNode{}}
@@ -1453,7 +1486,7 @@ func (acc *nodeAcc) cvrBase(channel string, cg, unique bool, attribution string)
 	case chPush, chInApp, chOnSite, chCards:
 		return val("impression")
 	case chEmail:
-		return acc.counters["opened"].value(true)
+		return acc.counters["open"].value(true) // unique `open` (§5.12, §13.1), whatever the metric type
 	case chSMS, chWhatsApp:
 		return val("delivered")
 	case chConnectors:
@@ -1473,17 +1506,18 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// eventPlatform derives the platform key of a campaign event (§4.4) for a campaign of channel ch.
+// eventPlatform derives the device-platform key of a campaign event (§4.4, emitted upper case per §13.1) for a
+// unit of channel ch; "" for channels without device platforms, whose data counts only in ALL_PLATFORMS (§13.1).
 func eventPlatform(e *refEvent, ch string) string {
 	r := e.Row
-	if isCHChannel(ch) {
-		return ch
+	if nonDeviceChannel(ch) {
+		return ""
 	}
 	switch r.Mode {
 	case pmFixed:
 		return r.Platform
-	case pmCH: // a CH row can only feed a CH channel, handled above
-		return ch
+	case pmCH: // a CH row can only feed a non-device channel, handled above
+		return ""
 	}
 	if e.Platform != "" {
 		return e.Platform
@@ -1495,14 +1529,15 @@ func eventPlatform(e *refEvent, ch string) string {
 		}
 	case pmShared:
 		if ch == chOnSite {
-			return "web"
+			return platWeb
 		}
-		return "android"
+		return platAndroid
 	}
-	return "unknown"
+	return platUnknown
 }
 
-// perfFields lists, per channel, the counters then the rates (name, numerator, denominator) of §5.9.
+// perfFields lists, per channel, the counters then the rates (name, numerator, denominator) of §5.9, with §13.1's
+// `open` for the email open counter.
 var perfFields = map[string]struct {
 	counts []string
 	rates  [][3]string
@@ -1510,10 +1545,10 @@ var perfFields = map[string]struct {
 	chPush: {[]string{"attempted", "sent", "failed", "impression", "click"}, [][3]string{
 		{"ctr", "click", "impression"}, {"delivery_rate", "impression", "sent"}, {"sent_rate", "sent", "attempted"},
 		{"failure_rate", "failed", "attempted"}}},
-	chEmail: {[]string{"attempted", "sent", "failed", "delivered", "opened", "click", "unsubscribe", "complaint",
+	chEmail: {[]string{"attempted", "sent", "failed", "delivered", "open", "click", "unsubscribe", "complaint",
 		"hard_bounce", "soft_bounce", "bounced"}, [][3]string{
-		{"ctr", "click", "delivered"}, {"open_rate", "opened", "delivered"}, {"delivery_rate", "delivered", "sent"},
-		{"ctor", "click", "opened"}, {"unsub_rate", "unsubscribe", "delivered"}, {"bounce_rate", "bounced", "sent"},
+		{"ctr", "click", "delivered"}, {"open_rate", "open", "delivered"}, {"delivery_rate", "delivered", "sent"},
+		{"ctor", "click", "open"}, {"unsub_rate", "unsubscribe", "delivered"}, {"bounce_rate", "bounced", "sent"},
 		{"complaints_rate", "complaint", "delivered"}, {"sent_rate", "sent", "attempted"},
 		{"failure_rate", "failed", "attempted"}}},
 	chSMS: {[]string{"attempted", "sent", "failed", "delivered", "click"}, [][3]string{
@@ -1611,6 +1646,34 @@ func (c expCampaign) tree() map[string]any {
 		plats[p] = map[string]any{"locales": lm}
 	}
 	return map[string]any{"platforms": plats}
+}
+
+// isZeroCampaign reports whether c is the §13.1 answer for a selected campaign with nothing in range: one node,
+// ALL_PLATFORMS/all_locale/all_variations, whose numbers are all 0 and whose failure_breakdown is empty.
+func isZeroCampaign(c expCampaign) bool {
+	if len(c.Platforms) != 1 || len(c.Platforms[allPlatforms]) != 1 || len(c.Platforms[allPlatforms][allLocale]) != 1 {
+		return false
+	}
+	n := c.Platforms[allPlatforms][allLocale][allVariations]
+	if n == nil || !n.HasPerf || len(n.Failures) != 0 {
+		return false
+	}
+	for _, v := range n.Perf {
+		if v != 0 {
+			return false
+		}
+	}
+	for _, v := range n.Funnel {
+		if v != 0 {
+			return false
+		}
+	}
+	for _, g := range n.Goals {
+		if *g != (expGoal{}) {
+			return false
+		}
+	}
+	return true
 }
 
 func (n *expNode) tree() map[string]any {
@@ -1765,6 +1828,71 @@ func specTree(t *testing.T, s string) any {
 	return v
 }
 
+// specToLive reads a Stats response (or any subtree of one) written in the keys of §1.3/§5.8, as the SPEC's
+// examples §5.16 and §5.17 are, through §13.1's table: lower-case device platforms become upper case
+// (`android` → `ANDROID`), a channel-name platform key becomes `ALL_PLATFORMS` (`EMAIL` → `ALL_PLATFORMS`),
+// `all_locales` becomes `all_locale` and the email counter `opened` becomes `open`. A platforms object without
+// `ALL_PLATFORMS` that holds exactly one platform gains `ALL_PLATFORMS` as a copy of it (§13.1: "for a
+// single-platform campaign [it] equals that platform's node"); with several platforms the node cannot be read off
+// the example and specToLive panics. The input is not modified; numbers keep their representation.
+func specToLive(v any) any { return specToLiveAt("", v) }
+
+// specPlatformsToLive is specToLive for a `platforms` object.
+func specPlatformsToLive(v any) any { return specToLiveAt("platforms", v) }
+
+func specToLiveAt(parent string, v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x)+1)
+		for k, c := range x {
+			nk := k
+			switch parent {
+			case "platforms":
+				nk = livePlatformKey(k)
+			case "locales":
+				if k == legacyAllLocales {
+					nk = allLocale
+				}
+			case "performance_stats":
+				if k == "opened" {
+					nk = "open"
+				}
+			}
+			if _, dup := out[nk]; dup {
+				panic("specToLive: two keys become " + nk)
+			}
+			out[nk] = specToLiveAt(k, c)
+		}
+		if _, has := out[allPlatforms]; parent == "platforms" && !has && len(out) > 0 {
+			if len(out) > 1 {
+				panic("specToLive: the ALL_PLATFORMS node of a multi-platform example cannot be copied")
+			}
+			for _, c := range out {
+				out[allPlatforms] = specToLiveAt("", c) // a deep copy
+			}
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, c := range x {
+			out[i] = specToLiveAt(parent, c)
+		}
+		return out
+	}
+	return v
+}
+
+// livePlatformKey maps a platform key of §1.3/§4.4 to its §13.1 spelling.
+func livePlatformKey(k string) string {
+	switch k {
+	case "android", "ios", "web", "windows", "unknown":
+		return strings.ToUpper(k)
+	case chEmail, chSMS, chWhatsApp, chConnectors, chFacebook, chGoogleAds:
+		return allPlatforms
+	}
+	return k
+}
+
 func assertTree(t *testing.T, what string, want, got any) {
 	t.Helper()
 	if d := diffTrees(want, got, 40); len(d) > 0 {
@@ -1774,7 +1902,8 @@ func assertTree(t *testing.T, what string, want, got any) {
 
 func ptrInt(i int) *int { return &i }
 
-// §5.16, every number, taken literally from the SPEC's response.
+// §5.16, every number, taken literally from the SPEC's response (keys as printed there; specToLive reads them
+// through §13.1).
 const spec516Platforms = `{"android": {"locales": {
   "all_locales": {"variations": {
     "all_variations": {
@@ -1988,12 +2117,23 @@ func TestReferenceSpecExample516(t *testing.T) {
 	want := map[string]any{
 		"response_id": "daily-2025-03-01", "total_campaigns": 1.0, "current_page": 1.0, "total_pages": 1.0,
 		"data_order": []any{cid},
-		"data":       map[string]any{cid: map[string]any{"platforms": specTree(t, spec516Platforms)}},
+		"data":       map[string]any{cid: map[string]any{"platforms": specPlatformsToLive(specTree(t, spec516Platforms))}},
 	}
 	assertTree(t, "§5.16 response", want, any(resp.tree()))
+	// Every event is Android: ALL_PLATFORMS equals ANDROID (§13.1), and its campaign control group is the
+	// campaign-wide one that every uplift compares with (§5.16: 1/16 = 6.25 %).
+	plats := resp.Data[cid].tree()["platforms"].(map[string]any)
+	if len(plats) != 2 {
+		t.Errorf("§5.16 platforms: %d keys, want ALL_PLATFORMS and ANDROID", len(plats))
+	}
+	assertTree(t, "§5.16 ALL_PLATFORMS (want: the ANDROID node)", plats[platAndroid], plats[allPlatforms])
+	if g := resp.Data[cid].Platforms[allPlatforms][allLocale][ccgVariation].Goals["Purchase"]; g.CVR != 6.25 {
+		t.Errorf("§5.16 ALL_PLATFORMS/all_locale/campaign_control_group cvr = %v, want 6.25", g.CVR)
+	}
 }
 
-// §5.17, UNIQUE: every number from the SPEC's response.
+// §5.17, UNIQUE: every number from the SPEC's response (keys as printed there; specToLive reads them through
+// §13.1: EMAIL → ALL_PLATFORMS, all_locales → all_locale, opened → open).
 const spec517Platforms = `{"EMAIL": {"locales": {
   "all_locales": {"variations": {
     "all_variations": {
@@ -2166,14 +2306,17 @@ func TestReferenceSpecExample517(t *testing.T) {
 	want := map[string]any{
 		"response_id": "email-check-7", "total_campaigns": 1.0, "current_page": 1.0, "total_pages": 1.0,
 		"data_order": []any{cid},
-		"data":       map[string]any{cid: map[string]any{"platforms": specTree(t, spec517Platforms)}},
+		"data":       map[string]any{cid: map[string]any{"platforms": specPlatformsToLive(specTree(t, spec517Platforms))}},
 	}
 	assertTree(t, "§5.17 response", want, any(resp.tree()))
+	if len(resp.Data[cid].Platforms) != 1 {
+		t.Errorf("§5.17: an EMAIL campaign has only ALL_PLATFORMS, got %d platform keys", len(resp.Data[cid].Platforms))
+	}
 
 	// The same data under TOTAL counts the repeated events (not in the SPEC; derived by hand).
 	req.MetricType = "TOTAL"
-	node := m.Stats(req).Data[cid].Platforms[chEmail][allLocales][allVariations]
-	for k, v := range map[string]float64{"sent": 980, "attempted": 1031, "failed": 51, "opened": 500, "click": 70,
+	node := m.Stats(req).Data[cid].Platforms[allPlatforms][allLocale][allVariations]
+	for k, v := range map[string]float64{"sent": 980, "attempted": 1031, "failed": 51, "open": 500, "click": 70,
 		"soft_bounce": 22, "bounced": 32} {
 		if node.Perf[k] != v {
 			t.Errorf("TOTAL %s = %v, want %v", k, node.Perf[k], v)
@@ -2187,7 +2330,7 @@ func TestReferenceSpecExample517(t *testing.T) {
 		g.CVR != 28.57 || g.GCGUplift != 1328.57 || g.Revenue != 3000.5 {
 		t.Errorf("TOTAL Order Placed = %+v", g)
 	}
-	gcg := m.Stats(req).Data[cid].Platforms[chEmail][allLocales][gcgVariation]
+	gcg := m.Stats(req).Data[cid].Platforms[allPlatforms][allLocale][gcgVariation]
 	if gcg.HasPerf || gcg.Failures[gcgKey] != 55 {
 		t.Errorf("TOTAL global_control_group = %+v", gcg)
 	}
@@ -2251,7 +2394,7 @@ func TestReferenceHelpers(t *testing.T) {
 	}
 	if eventLocale(map[string]any{"locale_id": json.Number("5")}) != "5" ||
 		eventLocale(map[string]any{"locale_name": " en ", "locale_id": "9"}) != "en" ||
-		eventLocale(map[string]any{"locale_name": "all_locales"}) != "" {
+		eventLocale(map[string]any{"locale_name": "all_locales"}) != "" || eventLocale(map[string]any{"locale_id": " all_locale "}) != "" {
 		t.Error("eventLocale")
 	}
 	for _, c := range []struct {
@@ -2419,12 +2562,17 @@ func TestReferenceSelectionAndPaging(t *testing.T) {
 	if strings.Join(r.Order, ",") != "child,parent" {
 		t.Errorf("child/parent selection: %v", r.Order)
 	}
-	if len(r.Data["child"].Platforms) != 0 || len(r.Data["parent"].Platforms) != 0 {
-		t.Errorf("a counter-less event created nodes: %+v", r.Data)
+	// §12.3 with §13.1: the campaigns are returned with the zero node only.
+	if !isZeroCampaign(r.Data["child"]) || !isZeroCampaign(r.Data["parent"]) {
+		t.Errorf("a counter-less event created nodes: %s %s", describe(r.Data["child"].tree()), describe(r.Data["parent"].tree()))
+	}
+	if got := r.Data["child"].Platforms[allPlatforms][allLocale][allVariations]; len(got.Perf) != len(perfFields[chEmail].counts)+
+		len(perfFields[chEmail].rates) || len(got.Funnel) != 2 || got.Funnel["sent"] != 0 || got.Funnel["delivered"] != 0 {
+		t.Errorf("zero node of an EMAIL campaign: %s", describe(got.tree()))
 	}
 	// Kolkata days: 2025-03-01 00:00 IST is 2025-02-28T18:30Z.
 	r = q([]string{"c00"}, "2025-02-28", "2025-02-28", nil, nil)
-	if len(r.Data["c00"].Platforms) != 0 {
+	if !isZeroCampaign(r.Data["c00"]) {
 		t.Errorf("c00 counted on the previous local day")
 	}
 }
@@ -2453,14 +2601,17 @@ func TestReferenceCatalog(t *testing.T) {
 	}
 	req := StatsRequest{RequestID: "r", CampaignIDs: []string{"new", "old", "kid"}, StartDate: "2025-03-01", EndDate: "2025-03-03", MetricType: "TOTAL"}
 	r := m.Stats(req)
-	if got := r.Data["new"].Platforms["android"][allLocales][allVariations].Perf["impression"]; got != 1 {
+	if got := r.Data["new"].Platforms[platAndroid][allLocale][allVariations].Perf["impression"]; got != 1 {
 		t.Errorf("parent new: android impressions %v", got)
 	}
-	if got := r.Data["new"].Platforms["ios"][allLocales][allVariations].Perf["impression"]; got != 2 {
+	if got := r.Data["new"].Platforms[platIOS][allLocale][allVariations].Perf["impression"]; got != 2 {
 		t.Errorf("parent new: ios impressions %v", got)
 	}
-	if len(r.Data["old"].Platforms) != 0 {
-		t.Errorf("old parent has data")
+	if got := r.Data["new"].Platforms[allPlatforms][allLocale][allVariations].Perf["impression"]; got != 3 {
+		t.Errorf("parent new: ALL_PLATFORMS impressions %v", got)
+	}
+	if !isZeroCampaign(r.Data["old"]) {
+		t.Errorf("old parent has data: %s", describe(r.Data["old"].tree()))
 	}
 	if st := m.PutCampaign("kid", map[string]any{"channel": "on site", "parent_campaign_id": "old"}); st != 200 {
 		t.Fatalf("PUT status %d", st)
@@ -2474,11 +2625,12 @@ func TestReferenceCatalog(t *testing.T) {
 	r = m.Stats(req)
 	// ON_SITE: the shared code defaults to web, the iOS-only IN_APP code feeds nothing.
 	kid := r.Data["kid"].Platforms
-	if len(kid) != 2 || kid["web"][allLocales][allVariations].Perf["impression"] != 1 ||
-		kid["ios"][allLocales][allVariations].Perf["impression"] != 1 {
+	if len(kid) != 3 || kid[platWeb][allLocale][allVariations].Perf["impression"] != 1 ||
+		kid[platIOS][allLocale][allVariations].Perf["impression"] != 1 ||
+		kid[allPlatforms][allLocale][allVariations].Perf["impression"] != 2 {
 		t.Errorf("kid after PUT: %s", describe(r.Data["kid"].tree()))
 	}
-	if len(r.Data["old"].Platforms) != 2 || len(r.Data["new"].Platforms) != 0 {
+	if len(r.Data["old"].Platforms) != 3 || !isZeroCampaign(r.Data["new"]) {
 		t.Errorf("re-parenting did not move past events: old=%s new=%s", describe(r.Data["old"].tree()), describe(r.Data["new"].tree()))
 	}
 }

@@ -135,6 +135,10 @@ var convPlans = map[string]convPlan{
 		{name: "Purchase", event: "Purchase", revenue: "amount"},
 		{name: "Order Placed", event: "Order Placed", revenue: "value", filter: flt("tags", "contains", "VIP")}}},
 	"put_only": {chPush, 12, []convGoal{{name: "Purchase", event: "Purchase", revenue: "amount"}}},
+	// Their children (of the other channel) inherit these goals and windows (§2.3).
+	"push_mix": {chPush, 36, []convGoal{{name: "Purchase", event: "Purchase", revenue: "amount"},
+		{name: "Add To Cart", event: "Add To Cart", revenue: "price"}}},
+	"email_mix": {chEmail, 24, []convGoal{{name: "Purchase", event: "Purchase", revenue: "amount", primary: true}}},
 }
 
 // convParents are the effective parents at the checkpoint (events, then PUT re-parenting; latePuts moves
@@ -142,6 +146,7 @@ var convPlans = map[string]convPlan{
 var convParents = map[string]string{
 	"push_parent:c1": "push_parent", "push_parent:c2": "push_ph", "push_ph.c1": "push_ph",
 	"email_ph-c1": "email_ph", "email_ph-c3": "email_ph", "sms_adopt": "sms_new_parent",
+	"push_mix:mail": "push_mix", "email_mix:app": "email_mix",
 }
 
 func effectiveConvPlan(id string) (convPlan, bool) {
@@ -677,7 +682,7 @@ func (g *gen) flushBulk() {
 // ties, control groups, and revenues whose 2-decimal result depends on reading them exactly.
 
 var scenarioCampaigns = []string{"cards_solo", "email_late", "email_ph", "email_solo", "inapp_solo", "push_parent",
-	"push_solo", "push_tz", "sms_solo"}
+	"push_solo", "push_tz", "sms_solo", "push_mix"}
 
 const scenarioDay = 10
 
@@ -748,9 +753,9 @@ func (g *gen) scenarios() {
 	early(ev("NOTIFICATION_CLICKED_MOE", "push_tz", "scn-10", 0, map[string]any{"locale_name": "micro2"}))
 	buy("scn-10", time.Minute, 2, map[string]any{"amount": "4.0349995"})
 	// 11, 12. one purchase credited to a parent's own unit and its child, and to two children of one parent: the
-	// parent's nodes count it once (§12.1).
+	// parent's nodes count it once (§12.1), in 11 also across platforms (Android, iOS) in ALL_PLATFORMS (§13.1).
 	early(ev("NOTIFICATION_CLICKED_MOE", "push_parent", "scn-11", 0, map[string]any{"locale_name": "en"}))
-	early(ev("NOTIFICATION_RECEIVED_MOE", "push_parent:c1", "scn-11", 5*time.Minute,
+	early(ev("NOTIFICATION_RECEIVED_IOS_MOE", "push_parent:c1", "scn-11", 5*time.Minute,
 		map[string]any{"locale_name": "en", "parent_campaign_id": "push_parent"}))
 	buy("scn-11", 20*time.Minute, 0, map[string]any{"amount": json.Number("33.3")})
 	early(ev("MOE_EMAIL_OPEN", "email_ph-c1", "scn-12", 0, map[string]any{"parent_campaign_id": "email_ph"}))
@@ -828,6 +833,13 @@ func (g *gen) scenarios() {
 	e := ev("NOTIFICATION_CLICKED_MOE", "push_solo", "scn-25", 0, map[string]any{"amount": 999, "locale_name": "named-purchase"})
 	e["event_name"] = "Purchase"
 	early(e)
+	// 26. one purchase credited (VIEW_THROUGH) to a push parent's own Android click and to its email child's open:
+	// once in the parent's ALL_PLATFORMS node; the child's credit appears under no device key (campaignstats
+	// choice, see refModel.campaignStats).
+	early(ev("NOTIFICATION_CLICKED_MOE", "push_mix", "scn-26", 0, map[string]any{"locale_name": "mix"}))
+	early(ev("MOE_EMAIL_OPEN", "push_mix:mail", "scn-26", 10*time.Minute,
+		map[string]any{"locale_name": "mix", "parent_campaign_id": "push_mix"}))
+	buy("scn-26", 30*time.Minute, 2, nil)
 	g.flushBulk()
 }
 
@@ -880,13 +892,15 @@ func (c *convGen) checkpointQueries(w *workload) []queryPlan {
 
 // conversionQueries are fixed final queries sent to every workspace: the scenario day under every attribution type
 // (both metric types for the last-interaction ones), and the whole data of the campaigns with goals under every
-// attribution type.
+// attribution type (the parents and children of different channels under both metric types).
 func (c *convGen) conversionQueries(w *workload) []queryPlan {
 	day := addDays(w.FirstDay, scenarioDay)
 	main := []string{"push_solo", "push_parent", "push_ph", "email_solo", "email_ph", "sms_solo", "wa_solo", "inapp_solo",
 		"cards_solo", "push_tz"}
 	rest := []string{"onsite_solo", "inapp_to_onsite", "conn_solo", "fb_solo", "gads_solo", "email_late", "put_only",
 		"sms_new_parent", "email_ph-c2", "push_parent:c1"}
+	mix := []string{"push_mix", "push_mix:mail", "email_mix", "email_mix:app", "push_ph", "push_ph.c1", "email_ph-c1",
+		"sms_adopt", "cg_only", "push_parent:c2"}
 	var out []queryPlan
 	for i, at := range allAttributionTypes {
 		metrics := []string{"TOTAL"}
@@ -909,6 +923,10 @@ func (c *convGen) conversionQueries(w *workload) []queryPlan {
 		if i == 0 || i == 3 {
 			out = append(out, queryPlan{Req: StatsRequest{RequestID: fmt.Sprintf("cv-rest-%d", i), CampaignIDs: rest,
 				StartDate: addDays(w.FirstDay, 4), EndDate: addDays(w.FirstDay, 34), AttributionType: at, MetricType: "TOTAL"}})
+		}
+		for _, metric := range []string{"TOTAL", "UNIQUE"} {
+			out = append(out, queryPlan{Req: StatsRequest{RequestID: fmt.Sprintf("cv-mix-%d-%s", i, metric), CampaignIDs: mix,
+				StartDate: addDays(w.FirstDay, 2), EndDate: addDays(w.FirstDay, 32), AttributionType: at, MetricType: metric}})
 		}
 	}
 	return out
@@ -1225,26 +1243,35 @@ func checkScenarios(t *testing.T, w *workload, m *refModel) {
 		total           int64
 		revenue         float64
 	}{
-		{"push_tz", "android", "micro", "Purchase", 1, 0.01},
-		{"push_solo", "android", "micro", "Purchase", 1, 2.01},
-		{"email_solo", chEmail, "micro", "Order Placed", 1, 8.05},
-		{"push_tz", "android", "micro2", "Purchase", 1, 4.04},
-		{"push_solo", "android", "tie-small-uuid", "Purchase", 1, 60},
-		{"push_solo", "android", "tie-large-uuid", "Purchase", 0, 0},
-		{"push_tz", "android", "tie-click", "Purchase", 1, 60},
-		{"push_tz", "ios", "tie-sent", "Purchase", 0, 0},
-		{"push_parent", "android", "en", "Purchase", 1, 33.3},
-		{"push_solo", "android", "ws-name", "Purchase", 0, 0},
-		{"push_parent", "android", "flow", "Flow", 1, 0},
-		{"push_tz", "android", "late-goal", "Purchase", 1, 60},
-		{"email_solo", chEmail, "ws-attr", "Purchase", 0, 0},
-		{"push_tz", "android", "ws-revenue", "Purchase", 1, 0},
-		{"push_solo", "android", "named-purchase", "Purchase", 0, 0},
-		{"push_parent", "android", "flow", "Keyword", 1, 0},
+		{"push_tz", platAndroid, "micro", "Purchase", 1, 0.01},
+		{"push_solo", platAndroid, "micro", "Purchase", 1, 2.01},
+		{"email_solo", allPlatforms, "micro", "Order Placed", 1, 8.05},
+		{"push_tz", platAndroid, "micro2", "Purchase", 1, 4.04},
+		{"push_solo", platAndroid, "tie-small-uuid", "Purchase", 1, 60},
+		{"push_solo", platAndroid, "tie-large-uuid", "Purchase", 0, 0},
+		{"push_tz", platAndroid, "tie-click", "Purchase", 1, 60},
+		{"push_tz", platIOS, "tie-sent", "Purchase", 0, 0},
+		{"push_parent", platAndroid, "en", "Purchase", 1, 33.3},
+		{"push_solo", platAndroid, "ws-name", "Purchase", 0, 0},
+		{"push_parent", platAndroid, "flow", "Flow", 1, 0},
+		{"push_tz", platAndroid, "late-goal", "Purchase", 1, 60},
+		{"email_solo", allPlatforms, "ws-attr", "Purchase", 0, 0},
+		{"push_tz", platAndroid, "ws-revenue", "Purchase", 1, 0},
+		{"push_solo", platAndroid, "named-purchase", "Purchase", 0, 0},
+		{"push_parent", platAndroid, "flow", "Keyword", 1, 0},
+		{"push_parent", platIOS, "en", "Purchase", 1, 33.3},
+		{"push_parent", allPlatforms, "en", "Purchase", 1, 33.3},
+		{"push_mix", platAndroid, "mix", "Purchase", 1, 60},
+		{"push_mix", allPlatforms, "mix", "Purchase", 1, 60},
 	} {
 		if g := goal(c.cid, c.p, c.l, allVariations, c.name); g.Total != c.total || g.Revenue != c.revenue {
 			t.Errorf("scenario %s/%s/%s %s: total %d revenue %v, want %d %v", c.cid, c.p, c.l, c.name, g.Total, g.Revenue,
 				c.total, c.revenue)
+		}
+		// ALL_PLATFORMS holds the platform's credits too (§13.1); the locale "en" also has random data.
+		if a := goal(c.cid, allPlatforms, c.l, allVariations, c.name); a.Total < c.total || a.Revenue < c.revenue {
+			t.Errorf("scenario %s/ALL_PLATFORMS/%s %s: total %d revenue %v, want at least %d %v", c.cid, c.l, c.name,
+				a.Total, a.Revenue, c.total, c.revenue)
 		}
 	}
 	cv := m.catalog()
@@ -1260,7 +1287,7 @@ func checkScenarios(t *testing.T, w *workload, m *refModel) {
 		}
 	}
 	// One purchase credited to two children of email_ph counts once in the parent (§12.1).
-	if g := goal("email_ph", chEmail, allLocales, allVariations, "Purchase"); g.Total < 1 {
+	if g := goal("email_ph", allPlatforms, allLocale, allVariations, "Purchase"); g.Total < 1 {
 		t.Errorf("email_ph on the scenario day: %+v", g)
 	}
 }

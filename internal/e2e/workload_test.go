@@ -144,6 +144,12 @@ func generateWorkload(opt workloadOptions) *workload {
 		{ID: "gads_solo", Channel: chGoogleAds, Chains: 25, DayLo: 15, DayHi: last},
 		{ID: "cg_only", Channel: chUnknown, Chains: 0, DayLo: 0, DayHi: last, CG: 20},
 		{ID: "email_late", Channel: chEmail, Chains: 20, DayLo: last - 6, DayHi: last},
+		// Parents and children of different channels: the children's data counts only in the parent's
+		// ALL_PLATFORMS node (a campaignstats choice where §13.1 is silent, see refModel.campaignStats).
+		{ID: "push_mix", Channel: chPush, Chains: 20, DayLo: 0, DayHi: last, CG: 3},
+		{ID: "push_mix:mail", Channel: chEmail, Parent: "push_mix", Chains: 25, DayLo: 2, DayHi: last, CG: 3},
+		{ID: "email_mix", Channel: chEmail, Chains: 15, DayLo: 0, DayHi: 25, CG: 2},
+		{ID: "email_mix:app", Channel: chPush, Parent: "email_mix", Chains: 20, DayLo: 5, DayHi: last, CG: 3},
 	}
 	for _, p := range plans {
 		for i := 0; i < p.Chains*3/2; i++ {
@@ -241,8 +247,8 @@ func generateWorkload(opt workloadOptions) *workload {
 	w.Puts = withConversionGoals(w.Puts)
 
 	// Funnel posts (§3.13); the second post to push_solo overwrites part of the first.
-	// Campaigns whose platform key is the channel name get one fixed platform spelling each, so that the
-	// set-not-add key never depends on whether the ignored platform takes part in it.
+	// Campaigns of channels without device platforms (§4.4 rule 1, §13.1) get one fixed platform spelling each, so
+	// that the set-not-add key never depends on whether the ignored platform takes part in it.
 	funnelCamps := []struct {
 		id       string
 		stages   []string
@@ -257,6 +263,8 @@ func generateWorkload(opt workloadOptions) *workload {
 		{"cards_solo", []string{"eligible_users"}, 4, nil},
 		{"fb_solo", []string{"audience_size"}, 3, "iOS"},
 		{"sms_adopt", []string{"users_with_mobile"}, 3, ""},
+		{"push_mix:mail", []string{"user_with_email"}, 3, "web"},
+		{"email_mix:app", []string{"reachable_users_in_segment", "after_fc"}, 4, nil},
 	}
 	var pushSoloFirst []map[string]any
 	for _, fc := range funnelCamps {
@@ -335,7 +343,8 @@ func generateWorkload(opt workloadOptions) *workload {
 		"push_solo", "push_parent", "push_parent:c1", "push_parent:c2", "push_ph", "push_ph.c1", "push_tz",
 		"email_solo", "email_ph", "email_ph-c1", "email_ph-c2", "email_ph-c3", "email_old", "sms_solo", "sms_adopt",
 		"sms_new_parent", "wa_solo", "inapp_solo", "onsite_solo", "inapp_to_onsite", "cards_solo", "conn_solo",
-		"fb_solo", "gads_solo", "cg_only", "email_late", "put_only",
+		"fb_solo", "gads_solo", "cg_only", "email_late", "put_only", "push_mix", "push_mix:mail", "email_mix",
+		"email_mix:app",
 	}
 	w.UnknownIDs = []string{"no_such_campaign", "PUSH_SOLO", "ghost_1", "user_event_only"}
 	w.Queries = g.queries(w, 0, true)
@@ -633,7 +642,8 @@ func (g *gen) dims(a map[string]any) {
 	case 7:
 		a["locale_id"] = json.Number("12")
 	case 8:
-		a["locale_name"] = "all_locales"
+		// The aggregate key, in the spelling of §2.6 and of §13.1 (the choice does not draw from the random stream).
+		a["locale_name"] = []string{legacyAllLocales, allLocale}[g.uuidN%2]
 	}
 	switch g.pickWeighted([]int{20, 20, 15, 15, 8, 6, 6, 4, 3, 3}) {
 	case 1:
@@ -1286,10 +1296,11 @@ func (g *gen) queries(w *workload, random int, fixed bool) []queryPlan {
 
 	// Fixed queries: whole data set, DST day, the nights just outside the data, a future range.
 	if fixed {
+		for i, start := 0, 0; i < len(all); i, start = i+10, start+4 { // every known id, at most 10 per request
+			out = append(out, queryPlan{Req: StatsRequest{CampaignIDs: all[i:min(i+10, len(all))], StartDate: day(start - 1),
+				EndDate: day(start + 29)}})
+		}
 		out = append(out,
-			queryPlan{Req: StatsRequest{CampaignIDs: all[:10], StartDate: day(-1), EndDate: day(29)}},
-			queryPlan{Req: StatsRequest{CampaignIDs: all[10:20], StartDate: day(4), EndDate: day(34)}},
-			queryPlan{Req: StatsRequest{CampaignIDs: all[20:], StartDate: day(0), EndDate: day(30)}},
 			queryPlan{Req: StatsRequest{CampaignIDs: []string{"push_tz", "push_solo", "email_solo"}, StartDate: day(-1), EndDate: day(-1)}},
 			queryPlan{Req: StatsRequest{CampaignIDs: []string{"push_tz", "wa_solo"}, StartDate: day(g.opt.Days), EndDate: day(g.opt.Days)}},
 			queryPlan{Req: StatsRequest{StartDate: day(-1), EndDate: day(-1)}, Paged: true},
@@ -1367,9 +1378,11 @@ func checkInvariants(t *testing.T, m *refModel, req StatsRequest) {
 	for _, id := range tot.Order {
 		ch := cv.channel[id]
 		tc, uc := tot.Data[id], uni.Data[id]
+		checkAllPlatforms(t, cv, id, tc, false)
+		checkAllPlatforms(t, cv, id, uc, true)
 		for p, locs := range tc.Platforms {
-			if locs[allLocales] == nil || locs[allLocales][allVariations] == nil {
-				t.Errorf("%s/%s: no all_locales/all_variations", id, p)
+			if locs[allLocale] == nil || locs[allLocale][allVariations] == nil {
+				t.Errorf("%s/%s: no all_locale/all_variations", id, p)
 				continue
 			}
 			for l, vars := range locs {
@@ -1404,8 +1417,8 @@ func checkInvariants(t *testing.T, m *refModel, req StatsRequest) {
 						if agg := vars[allVariations]; !isCG(v) && agg != nil && agg.Goals[name].Total < tg.Total {
 							t.Errorf("%s: all_variations %s total below %d", where, name, tg.Total)
 						}
-						if agg := locs[allLocales][v]; agg != nil && agg.Goals[name].Total < tg.Total {
-							t.Errorf("%s: all_locales %s total below %d", where, name, tg.Total)
+						if agg := locs[allLocale][v]; agg != nil && agg.Goals[name].Total < tg.Total {
+							t.Errorf("%s: all_locale %s total below %d", where, name, tg.Total)
 						}
 					}
 					var fsum int64
@@ -1438,12 +1451,12 @@ func checkInvariants(t *testing.T, m *refModel, req StatsRequest) {
 							}
 						}
 					}
-					if agg := locs[allLocales][v]; agg == nil {
-						t.Errorf("%s: no all_locales node for variation %s", where, v)
+					if agg := locs[allLocale][v]; agg == nil {
+						t.Errorf("%s: no all_locale node for variation %s", where, v)
 					} else {
 						for k, tv := range n.Funnel {
 							if agg.Funnel[k] < tv {
-								t.Errorf("%s: all_locales funnel %s %d < %d", where, k, agg.Funnel[k], tv)
+								t.Errorf("%s: all_locale funnel %s %d < %d", where, k, agg.Funnel[k], tv)
 							}
 						}
 					}
@@ -1455,6 +1468,140 @@ func checkInvariants(t *testing.T, m *refModel, req StatsRequest) {
 		}
 	}
 }
+
+// devicePlatformKeys are the platform keys of §13.1 besides ALL_PLATFORMS.
+var devicePlatformKeys = map[string]bool{platAndroid: true, platIOS: true, platWeb: true, platWindows: true, platUnknown: true}
+
+// allDeviceMembers reports whether the campaign and every unit it aggregates have device channels, so that its
+// ALL_PLATFORMS node holds nothing but the data of its device-platform nodes.
+func allDeviceMembers(cv *catalogView, id string) bool {
+	for _, c := range cv.members(id) {
+		if nonDeviceChannel(cv.channel[c]) {
+			return false
+		}
+	}
+	return true
+}
+
+// checkAllPlatforms verifies the §13.1 shape of one campaign in the reference: an ALL_PLATFORMS node set holding
+// every (locale, variation) of every platform, no other key than the device platforms, none for a non-device
+// channel, and ALL_PLATFORMS numbers bounded by the platforms' (TOTAL counters and funnel entries add up, UNIQUE
+// counters lie between the largest platform and the sum, a goal event counts once).
+func checkAllPlatforms(t *testing.T, cv *catalogView, id string, c expCampaign, unique bool) {
+	t.Helper()
+	ap := c.Platforms[allPlatforms]
+	if ap == nil || ap[allLocale] == nil || ap[allLocale][allVariations] == nil {
+		t.Errorf("%s: no ALL_PLATFORMS/all_locale/all_variations node", id)
+		return
+	}
+	if nonDeviceChannel(cv.channel[id]) && len(c.Platforms) != 1 {
+		t.Errorf("%s (%s): platform keys besides ALL_PLATFORMS", id, cv.channel[id])
+	}
+	for p, locs := range c.Platforms {
+		if p != allPlatforms && !devicePlatformKeys[p] {
+			t.Errorf("%s: platform key %q", id, p)
+		}
+		for l, vars := range locs {
+			for v := range vars {
+				if ap[l][v] == nil {
+					t.Errorf("%s/%s/%s/%s has no ALL_PLATFORMS node", id, p, l, v)
+				}
+			}
+		}
+	}
+	exact := allDeviceMembers(cv, id)
+	type agg struct{ sum, max float64 }
+	for l, vars := range ap {
+		for v, a := range vars {
+			where := fmt.Sprintf("%s/ALL_PLATFORMS/%s/%s unique=%v", id, l, v, unique)
+			perf, funnel, goals := map[string]*agg{}, map[string]*agg{}, map[string]*agg{}
+			acc := func(m map[string]*agg, k string, x float64) {
+				if m[k] == nil {
+					m[k] = &agg{}
+				}
+				m[k].sum += x
+				m[k].max = max(m[k].max, x)
+			}
+			for p, locs := range c.Platforms {
+				if p == allPlatforms {
+					continue
+				}
+				n := locs[l][v]
+				if n == nil {
+					continue
+				}
+				for k, x := range n.Perf {
+					acc(perf, k, x)
+				}
+				for k, x := range n.Funnel {
+					acc(funnel, k, float64(x))
+				}
+				for k, g := range n.Goals {
+					acc(goals, k, float64(g.Total))
+				}
+			}
+			for k, x := range a.Perf {
+				b := perf[k]
+				if b == nil || strings.Contains(k, "rate") || k == "ctr" || k == "ctor" {
+					continue
+				}
+				switch {
+				case x < b.max, exact && x > b.sum, exact && !unique && x != b.sum:
+					t.Errorf("%s: %s = %v, platforms sum %v max %v", where, k, x, b.sum, b.max)
+				}
+			}
+			for k, x := range a.Funnel {
+				if b := funnel[k]; b != nil && (float64(x) < b.max || exact && !unique && float64(x) != b.sum && !isDerivedStage(k)) {
+					t.Errorf("%s: funnel %s = %d, platforms sum %v max %v", where, k, x, b.sum, b.max)
+				}
+			}
+			for k, g := range a.Goals {
+				if b := goals[k]; b != nil && (float64(g.Total) < b.max || exact && float64(g.Total) > b.sum) {
+					t.Errorf("%s: goal %s total = %d, platforms sum %v max %v", where, k, g.Total, b.sum, b.max)
+				}
+			}
+		}
+	}
+}
+
+// countAcrossPlatforms counts, in a UNIQUE response of the reference, the ALL_PLATFORMS nodes that are not the
+// sum of their platforms: users reached on two platforms counted once, a goal event credited under two platforms
+// counted once, data of a member without device platforms.
+func countAcrossPlatforms(cv *catalogView, r expectedResponse, seen map[string]int) {
+	reach := func(n *expNode) float64 { return n.Perf["sent"] + n.Perf["impression"] + n.Perf["successfully_synced"] }
+	goals := func(n *expNode) (sum int64) {
+		for _, g := range n.Goals {
+			sum += g.Total
+		}
+		return sum
+	}
+	for id, c := range r.Data {
+		for l, vars := range c.Platforms[allPlatforms] {
+			for v, a := range vars {
+				var devReach float64
+				var devGoals int64
+				for p, locs := range c.Platforms {
+					if n := locs[l][v]; p != allPlatforms && n != nil {
+						devReach += reach(n)
+						devGoals += goals(n)
+					}
+				}
+				switch {
+				case !nonDeviceChannel(cv.channel[id]) && !allDeviceMembers(cv, id) && reach(a) > devReach:
+					seen["non-device member data"]++
+				case reach(a) < devReach:
+					seen["distinct users across platforms"]++
+				}
+				if goals(a) < devGoals {
+					seen["goal event once across platforms"]++
+				}
+			}
+		}
+	}
+}
+
+// isDerivedStage reports the funnel stages derived from counters (§5.13); under UNIQUE they are distinct users.
+func isDerivedStage(k string) bool { return k == "sent" || k == "delivered" || k == "impressions" }
 
 // TestWorkloadAgainstReference runs the generated workloads through the reference alone: determinism, the
 // planned query budget, coverage of the features the end-to-end test is meant to exercise, and invariants.
@@ -1584,6 +1731,7 @@ func TestWorkloadAgainstReference(t *testing.T) {
 			// Coverage over the whole data set.
 			platforms, failureKeys, channels, stages := map[string]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
 			cgNodes := map[string]bool{}
+			acrossPlatforms := map[string]int{} // what makes ALL_PLATFORMS more than a sum (§13.1)
 			cv := m.catalog()
 			for i := 0; i < len(w.KnownIDs); i += 10 {
 				ids := w.KnownIDs[i:min(i+10, len(w.KnownIDs))]
@@ -1593,10 +1741,15 @@ func TestWorkloadAgainstReference(t *testing.T) {
 					req.StartDate = addDays(w.FirstDay, -1+half*10)
 					req.EndDate = addDays(req.StartDate, 30)
 					checkInvariants(t, m, req)
+					uq := req
+					uq.MetricType = "UNIQUE"
+					countAcrossPlatforms(cv, m.Stats(uq), acrossPlatforms)
 					r := m.Stats(req)
 					for id, c := range r.Data {
-						if len(c.Platforms) > 0 {
+						if !isZeroCampaign(c) {
 							channels[cv.channel[id]] = true
+						} else {
+							acrossPlatforms["zero node"]++
 						}
 						for p, locs := range c.Platforms {
 							platforms[p] = true
@@ -1617,10 +1770,21 @@ func TestWorkloadAgainstReference(t *testing.T) {
 					}
 				}
 			}
-			for _, want := range []string{"android", "ios", "web", "windows", "unknown", chEmail, chSMS, chWhatsApp,
-				chConnectors, chFacebook, chGoogleAds} {
+			for _, want := range []string{allPlatforms, platAndroid, platIOS, platWeb, platWindows, platUnknown} {
 				if !platforms[want] {
 					t.Errorf("no data under platform %s", want)
+				}
+			}
+			for p := range platforms {
+				if p != allPlatforms && !devicePlatformKeys[p] {
+					t.Errorf("platform key %q", p)
+				}
+			}
+			t.Logf("ALL_PLATFORMS coverage: %v", acrossPlatforms)
+			for _, k := range []string{"distinct users across platforms", "goal event once across platforms",
+				"non-device member data", "zero node"} {
+				if acrossPlatforms[k] < 2 {
+					t.Errorf("coverage: %s seen %d times", k, acrossPlatforms[k])
 				}
 			}
 			for _, want := range []string{chPush, chEmail, chSMS, chWhatsApp, chInApp, chOnSite, chCards, chConnectors,
