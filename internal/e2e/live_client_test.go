@@ -402,6 +402,122 @@ func TestLiveClient(t *testing.T) {
 	t.Run("rows_layout_report_download", func(t *testing.T) {
 		liveRowsReport(t, lc, ws.ID, ws.ReportKey, w, model)
 	})
+	t.Run("moengage_layout_report_download", func(t *testing.T) {
+		liveMoEngageReport(t, lc, ws.ID, ws.ReportKey, w, model)
+	})
+}
+
+// liveMoEngageReport does what live report readers do (§13.2, §13.3): it defines a report without naming a
+// layout (so MoEngage's wide export), downloads the file by its name without extension with the Signature computed
+// over that name, opens the zip entry whose name contains PUSH, and reads `Campaign Version Name` and the
+// all-platform columns by header name. Every value read equals the reference for that campaign and variation under
+// the column's own metric type.
+func liveMoEngageReport(t *testing.T, lc *liveClient, appID, reportKey string, w *workload, m *refModel) {
+	t.Helper()
+	start, end := addDays(w.FirstDay, -1), addDays(w.FirstDay, 35)
+	name := lc.runReport(t, appID, reportKey, map[string]any{"name": "Live wide",
+		"range": map[string]any{"start_date": start, "end_date": end}, "attribution_type": "VIEW_THROUGH"})
+	stem := strings.TrimSuffix(name, ".zip")
+	if stem == name || !strings.HasPrefix(stem, "Live_wide_") {
+		t.Fatalf("report file %q: want Live_wide_<YYYYMMDD>.zip", name)
+	}
+	status, header, body := lc.downloadReport(t, appID, reportKey, stem)
+	if status != http.StatusOK {
+		t.Fatalf("download %s: HTTP %d: %s", stem, status, body)
+	}
+	if got := header.Get("Content-Disposition"); got != `attachment; filename="`+name+`"` {
+		t.Errorf("download %s: Content-Disposition %q, want the stored name %s", stem, got, name)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(body), int64(len(body)))
+	if err != nil {
+		t.Fatalf("%s: %v", stem, err)
+	}
+	var push *zip.File
+	for _, f := range zr.File {
+		if strings.Contains(f.Name, "PUSH") {
+			push = f
+		}
+	}
+	date := stem[len(stem)-9:] // _<YYYYMMDD>
+	if push == nil || push.Name != strings.TrimSuffix(stem, date)+"_PUSH"+date+".csv" {
+		t.Fatalf("%s: no <stem>_PUSH_<YYYYMMDD>.csv entry among %d entries", stem, len(zr.File))
+	}
+	rc, err := push.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	records, err := csv.NewReader(rc).ReadAll()
+	rc.Close()
+	if err != nil || len(records) < 2 {
+		t.Fatalf("%s: %v, %d records", push.Name, err, len(records))
+	}
+	col := map[string]int{}
+	for i, h := range records[0] {
+		col[h] = i
+	}
+	columns := []struct {
+		name, field string
+		unique      bool
+	}{{"All Platform Sent", "sent", false}, {"All Platform Impressions", "impression", false},
+		{"All Platform Unique Clicks", "click", true}, {"Android Sent", "sent", false}, {"Ios Unique Impressions", "impression", true}}
+	for _, need := range []string{"Campaign ID", "Campaign Version Name", "Variation"} {
+		if _, ok := col[need]; !ok {
+			t.Fatalf("%s: no %q column in %v", push.Name, need, records[0])
+		}
+	}
+	for _, c := range columns {
+		if _, ok := col[c.name]; !ok {
+			t.Fatalf("%s: no %q column in %v", push.Name, c.name, records[0])
+		}
+	}
+	req := StatsRequest{RequestID: "wide", StartDate: start, EndDate: end, AttributionType: "VIEW_THROUGH", Limit: ptrInt(1000)}
+	req.MetricType = "TOTAL"
+	total := m.Stats(req)
+	req.MetricType = "UNIQUE"
+	unique := m.Stats(req)
+	checked := 0
+	for _, rec := range records[1:] {
+		cid, version := rec[col["Campaign ID"]], rec[col["Campaign Version Name"]]
+		// "Version n" / "n" is variation_n; any other variation key fills both cells (§13.2).
+		n, numbered := strings.CutPrefix(version, "Version ")
+		variation := "variation_" + n
+		if !numbered {
+			variation = version
+		}
+		if rec[col["Variation"]] != n {
+			t.Errorf("%s: campaign %s: Campaign Version Name %q, Variation %q", push.Name, cid, version, rec[col["Variation"]])
+			continue
+		}
+		if _, ok := total.Data[cid]; !ok {
+			t.Errorf("%s: campaign %s is not selected by the reference", push.Name, cid)
+			continue
+		}
+		if total.Data[cid].Platforms[allPlatforms][allLocale][variation] == nil && n == "1" {
+			variation = allVariations // a campaign without variations has one Version 1 row of all_variations
+		}
+		for _, c := range columns {
+			ref := total
+			if c.unique {
+				ref = unique
+			}
+			platform := allPlatforms
+			if p, _, ok := strings.Cut(c.name, " "); ok && p != "All" {
+				platform = strings.ToUpper(p)
+			}
+			want := 0.0
+			if node := ref.Data[cid].Platforms[platform][allLocale][variation]; node != nil {
+				want = node.Perf[c.field]
+			}
+			if v, err := strconv.ParseFloat(rec[col[c.name]], 64); err != nil || v != want {
+				t.Errorf("%s: campaign %s %s %s = %q, want %v", push.Name, cid, version, c.name, rec[col[c.name]], want)
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Errorf("%s: no value compared", push.Name)
+	}
+	t.Logf("%s: %d rows, %d values compared with the reference", push.Name, len(records)-1, checked)
 }
 
 // keyChecker runs liveKeyProblems over many bodies and reports the first few with problems, then a count.
