@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -38,11 +37,6 @@ func runWorkspace(ctx context.Context, args []string, getenv func(string) string
 		return runWorkspaceRemote(ctx, server, rest, getenv, stdout, stderr)
 	}
 	return runWorkspaceLocal(ctx, rest, getenv, stdout, stderr)
-}
-
-func printJSON(w io.Writer, v any) {
-	b, _ := json.MarshalIndent(v, "", "  ")
-	fmt.Fprintln(w, string(b))
 }
 
 func workspaceView(ws domain.Workspace, withKeys bool) map[string]any {
