@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Reproduces the figures of docs/benchmarks.md: builds campaignstats, starts `serve` as its own process on an empty
-# data directory, and runs `campaignstats bench` against it with the naive DuckDB baseline on the same data.
+# data directory, and runs `campaignstats bench` against it with the naive DuckDB baseline on the same data (the
+# baseline is compiled in only with the build tag benchnaive, hence -tags below).
 # Usage: scripts/bench.sh [EVENTS] [CAMPAIGNS] [USERS] [DAYS]   (defaults: 10000000 1000 1000000 60)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 EVENTS=${1:-10000000}; CAMPAIGNS=${2:-1000}; USERS=${3:-1000000}; DAYS=${4:-60}
 work=$(mktemp -d)
 trap 'kill "${pid:-}" 2>/dev/null || true; rm -rf "$work"' EXIT
-go build -o "$work/campaignstats" ./cmd/campaignstats
+go build -tags benchnaive -o "$work/campaignstats" ./cmd/campaignstats
 bin="$work/campaignstats"
 "$bin" workspace create --data-dir "$work/data" --name bench --rate-limit 100000 > "$work/ws.json"
 ws=$(sed -n 's/.*"workspace_id": "\([0-9a-f]*\)".*/\1/p' "$work/ws.json")

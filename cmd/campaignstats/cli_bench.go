@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -41,6 +42,37 @@ type benchResult struct {
 	Naive             *naiveResult                  `json:"naive,omitempty"`
 }
 
+// naiveResult holds the latencies of the plain-SQL baseline.
+type naiveResult struct {
+	LoadSeconds float64            `json:"load_seconds"`
+	LargestMS   map[string]float64 `json:"largest_campaign_30d_unique_ms"`
+	Top10MS     map[string]float64 `json:"top10_campaigns_30d_unique_ms"`
+	// ConversionMS is the naive view-through join: goal events × the user's earlier interactions with the
+	// campaign within its window, per locale and variation, distinct events, users and revenue.
+	ConversionMS map[string]float64 `json:"conversions_view_through_30d_ms"`
+	// LoadPeakRSSMiB is the peak RSS of the process that loaded the raw events and ran the queries above.
+	LoadPeakRSSMiB float64 `json:"load_peak_rss_mib,omitempty"`
+	// ReportCopySeconds is a plain DuckDB COPY of the daily report's counters (per campaign, day and platform).
+	ReportCopySeconds float64 `json:"report_copy_seconds,omitempty"`
+	ReportCopyRows    int64   `json:"report_copy_rows,omitempty"`
+	// ReportFullCopySeconds is a DuckDB COPY of the report's equivalent: every counter and the view-through
+	// conversions (distinct goal events, users, revenue) per campaign, day and platform.
+	ReportFullCopySeconds float64 `json:"report_full_copy_seconds,omitempty"`
+	ReportFullCopyRows    int64   `json:"report_full_copy_rows,omitempty"`
+	// ReportCopyPeakRSSMiB is the peak RSS of the process that ran the two COPY statements (DuckDB defaults).
+	ReportCopyPeakRSSMiB float64 `json:"report_copy_peak_rss_mib,omitempty"`
+}
+
+// printJSON writes v as indented JSON and a newline.
+func printJSON(w io.Writer, v any) {
+	b, _ := json.MarshalIndent(v, "", "  ")
+	fmt.Fprintln(w, string(b))
+}
+
+// naiveUnavailable says how to get a binary with the naive baseline, which the default build leaves out
+// (naiveAvailable, cli_bench_naive.go).
+const naiveUnavailable = "--naive needs a binary built with the naive DuckDB baseline: go build -tags benchnaive ./cmd/campaignstats (scripts/bench.sh does this)"
+
 // runBench is `campaignstats bench`.
 func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -70,6 +102,10 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	if err := config.ApplyEnv(fs, getenv); err != nil {
 		fmt.Fprintln(stderr, err)
+		return exitUsage
+	}
+	if *naive && !naiveAvailable {
+		fmt.Fprintf(stderr, "campaignstats bench: %s\n", naiveUnavailable)
 		return exitUsage
 	}
 	if *cpuProfile != "" {

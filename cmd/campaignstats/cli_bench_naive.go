@@ -1,3 +1,9 @@
+//go:build benchnaive
+
+// The naive DuckDB baseline of `campaignstats bench --naive`: the same data and query shapes answered with plain
+// SQL over the raw events, for comparison. It is not part of the default build (see cli_bench_nonaive.go); build
+// with -tags benchnaive to include it, as scripts/bench.sh does.
+
 package main
 
 import (
@@ -17,26 +23,8 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 )
 
-// naiveResult holds the latencies of the plain-SQL baseline.
-type naiveResult struct {
-	LoadSeconds float64            `json:"load_seconds"`
-	LargestMS   map[string]float64 `json:"largest_campaign_30d_unique_ms"`
-	Top10MS     map[string]float64 `json:"top10_campaigns_30d_unique_ms"`
-	// ConversionMS is the naive view-through join: goal events × the user's earlier interactions with the
-	// campaign within its window, per locale and variation, distinct events, users and revenue.
-	ConversionMS map[string]float64 `json:"conversions_view_through_30d_ms"`
-	// LoadPeakRSSMiB is the peak RSS of the process that loaded the raw events and ran the queries above.
-	LoadPeakRSSMiB float64 `json:"load_peak_rss_mib,omitempty"`
-	// ReportCopySeconds is a plain DuckDB COPY of the daily report's counters (per campaign, day and platform).
-	ReportCopySeconds float64 `json:"report_copy_seconds,omitempty"`
-	ReportCopyRows    int64   `json:"report_copy_rows,omitempty"`
-	// ReportFullCopySeconds is a DuckDB COPY of the report's equivalent: every counter and the view-through
-	// conversions (distinct goal events, users, revenue) per campaign, day and platform.
-	ReportFullCopySeconds float64 `json:"report_full_copy_seconds,omitempty"`
-	ReportFullCopyRows    int64   `json:"report_full_copy_rows,omitempty"`
-	// ReportCopyPeakRSSMiB is the peak RSS of the process that ran the two COPY statements (DuckDB defaults).
-	ReportCopyPeakRSSMiB float64 `json:"report_copy_peak_rss_mib,omitempty"`
-}
+// naiveAvailable: this build includes the naive baseline.
+const naiveAvailable = true
 
 // naiveReportCopy writes, per campaign, day and platform, the distinct-free counters of a daily push report.
 const naiveReportCopy = `COPY (

@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
-	"github.com/campaignstats/campaignstats/internal/ingest"
+	"github.com/campaignstats/campaignstats/internal/jsonscan"
 )
 
 // valueType is the comparison type of a goal filter (SPEC §3.12.3).
@@ -60,7 +60,7 @@ func typeOfValue(raw json.RawMessage) valueType {
 type operand struct {
 	t   valueType
 	s   string // vtString: the text, case-folded unless the filter is case-sensitive
-	d   decimal
+	d   jsonscan.Decimal
 	b   bool
 	ms  int64
 	set bool // false when the conversion failed
@@ -109,7 +109,7 @@ func convert(raw json.RawMessage, t valueType, caseSensitive bool) operand {
 		}
 	case vtTime:
 		if k := kindOf(raw); k == jsNumber || k == jsString {
-			ms, err := ingest.ParseTime(raw)
+			ms, err := jsonscan.ParseTime(raw)
 			o.ms, o.set = ms, err == nil
 		}
 	}
@@ -120,7 +120,7 @@ func convert(raw json.RawMessage, t valueType, caseSensitive bool) operand {
 func compare(a, b operand) (int, bool) {
 	switch a.t {
 	case vtNumber:
-		return a.d.cmp(b.d), true
+		return a.d.Cmp(b.d), true
 	case vtTime:
 		switch {
 		case a.ms < b.ms:

@@ -77,37 +77,3 @@ func TestRevenueMicros(t *testing.T) {
 		t.Errorf("non-object attrs: %d", got)
 	}
 }
-
-func TestDecimalCompare(t *testing.T) {
-	ordered := []string{"-1e400", "-100", "-99.5", "-1", "-0.001", "0", "0.000", "1e-400", "0.001", "0.01", "0.1", "1", "1.0", "1.5",
-		"9", "10", "1e2", "100.0000001", "1e400"}
-	for i, a := range ordered {
-		da, ok := parseDecimal(a)
-		if !ok {
-			t.Fatalf("parse %q", a)
-		}
-		for j, b := range ordered {
-			db, _ := parseDecimal(b)
-			want := 0
-			switch {
-			case i < j:
-				want = -1
-			case i > j:
-				want = 1
-			}
-			// Equal pairs in the list: 0 = 0.000, 1 = 1.0, 1e2 is greater than 10.
-			if (a == "0" && b == "0.000") || (a == "0.000" && b == "0") || (a == "1" && b == "1.0") || (a == "1.0" && b == "1") {
-				want = 0
-			}
-			if got := da.cmp(db); got != want {
-				t.Errorf("cmp(%s, %s) = %d, want %d", a, b, got, want)
-			}
-		}
-	}
-	if _, ok := parseDecimal("-0"); !ok {
-		t.Error("-0 must parse")
-	}
-	if d, _ := parseDecimal("-0"); d.sign() != 0 {
-		t.Error("-0 is zero")
-	}
-}

@@ -5,10 +5,10 @@
 // platform §4.4, failure keys §4.6, held-out groups §4.7, inference inputs §3.14). It does no I/O and keeps no
 // state between calls; duplicate detection and quarantine belong to the caller.
 //
-// Decoding uses a small JSON scanner of its own (jsonscan.go) instead of encoding/json: each event is validated
-// and read in a single pass that hands out the exact byte spans of the members it needs, so a batch costs about
-// one allocation per accepted event. The scanner accepts exactly the grammar encoding/json accepts (checked by a
-// fuzz test against it); UTF-8 validity is checked once per body.
+// Decoding uses the small JSON scanner of package jsonscan instead of encoding/json: each event is validated and
+// read in a single pass that hands out the exact byte spans of the members it needs, so a batch costs about one
+// allocation per accepted event. The scanner accepts exactly the grammar encoding/json accepts (checked by fuzz
+// tests against it, there and in FuzzDecodeStreams); UTF-8 validity is checked once per body.
 //
 // Choices where the SPEC leaves room (all covered by tests):
 //   - Invalid UTF-8 anywhere in a body, NDJSON included, is a whole-request "Malformed JSON" error (§12.6).

@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/jsonscan"
 )
 
 // eventFields are the raw values (exact JSON text, nil when absent) of the members of an event object that ingest
@@ -46,16 +47,16 @@ type attrAliases struct {
 // valid JSON). depth is the nesting depth of the object. When inner is non-nil, an "event" member holding an
 // object (export wrapper) is parsed into inner too.
 func (f *eventFields) read(b []byte, i, depth int, inner *eventFields) int {
-	it := objIter{b: b, i: i + 1, depth: depth}
+	it := jsonscan.ObjectAt(b, i, depth)
 	for {
-		key, esc, ok := it.nextKey()
+		key, esc, ok := it.NextKey()
 		if !ok {
 			break
 		}
 		if esc {
-			key = unquoteKey(key)
+			key = jsonscan.UnquoteKey(key)
 		}
-		vs := it.i
+		vs := it.Pos()
 		obj := vs < len(b) && b[vs] == '{'
 		var val []byte
 		switch string(key) {
@@ -64,7 +65,7 @@ func (f *eventFields) read(b []byte, i, depth int, inner *eventFields) int {
 			if obj {
 				val, ok = f.attrs.read(&it)
 			} else {
-				val, ok = it.skipVal()
+				val, ok = it.SkipVal()
 			}
 			f.evAttrs = val
 		case "user_attributes":
@@ -72,7 +73,7 @@ func (f *eventFields) read(b []byte, i, depth int, inner *eventFields) int {
 			if obj {
 				val, ok = f.readUser(&it)
 			} else {
-				val, ok = it.skipVal()
+				val, ok = it.SkipVal()
 			}
 			f.userAttrs = val
 		case "device_attributes":
@@ -80,7 +81,7 @@ func (f *eventFields) read(b []byte, i, depth int, inner *eventFields) int {
 			if obj {
 				val, ok = f.readDevice(&it)
 			} else {
-				val, ok = it.skipVal()
+				val, ok = it.SkipVal()
 			}
 			f.devAttr = val
 		case "event":
@@ -90,13 +91,14 @@ func (f *eventFields) read(b []byte, i, depth int, inner *eventFields) int {
 				if end < 0 {
 					return -1
 				}
-				it.i, val = end, b[vs:end]
+				it.SkipTo(end)
+				val = b[vs:end]
 			} else {
-				val, ok = it.skipVal()
+				val, ok = it.SkipVal()
 			}
 			f.wrapper = val
 		default:
-			val, ok = it.skipVal()
+			val, ok = it.SkipVal()
 			switch string(key) {
 			case "event_uuid":
 				f.uuid = val
@@ -120,36 +122,19 @@ func (f *eventFields) read(b []byte, i, depth int, inner *eventFields) int {
 			return -1
 		}
 	}
-	return it.end()
+	return it.End()
 }
 
-// child returns an iterator over the object value at parent.i.
-func child(parent *objIter) objIter {
-	return objIter{b: parent.b, i: parent.i + 1, depth: parent.depth + 1}
-}
-
-// finishChild moves parent past the object walked by c and returns its text.
-func finishChild(parent, c *objIter) ([]byte, bool) {
-	end := c.end()
-	if end < 0 || c.depth > maxDepth {
-		parent.bad = true
-		return nil, false
-	}
-	v := parent.b[parent.i:end]
-	parent.i = end
-	return v, true
-}
-
-// read parses the event_attributes object at parent.i.
-func (a *attrFields) read(parent *objIter) ([]byte, bool) {
-	it := child(parent)
+// read parses the event_attributes object at parent.Pos().
+func (a *attrFields) read(parent *jsonscan.ObjIter) ([]byte, bool) {
+	it := parent.Child()
 	for {
-		key, esc, val, ok := it.next()
+		key, esc, val, ok := it.Next()
 		if !ok {
 			break
 		}
 		if esc {
-			key = unquoteKey(key)
+			key = jsonscan.UnquoteKey(key)
 		}
 		switch string(key) {
 		case "campaign_id":
@@ -193,7 +178,7 @@ func (a *attrFields) read(parent *objIter) ([]byte, bool) {
 		}
 	}
 	a.resolveAliases()
-	return finishChild(parent, &it)
+	return parent.EndChild(&it)
 }
 
 // resolveAliases applies SPEC §13.5 field by field: each field keeps its unprefixed member when that has a value,
@@ -228,37 +213,37 @@ func hasValue(v []byte) bool {
 	if v[0] != '"' {
 		return true
 	}
-	return len(trimSpaceBytes(unquoteBytes(v))) > 0
+	return len(trimSpaceBytes(jsonscan.Unquote(v))) > 0
 }
 
-// readUser parses the user_attributes object at parent.i.
-func (f *eventFields) readUser(parent *objIter) ([]byte, bool) {
-	it := child(parent)
+// readUser parses the user_attributes object at parent.Pos().
+func (f *eventFields) readUser(parent *jsonscan.ObjIter) ([]byte, bool) {
+	it := parent.Child()
 	for {
-		key, esc, val, ok := it.next()
+		key, esc, val, ok := it.Next()
 		if !ok {
 			break
 		}
 		if esc {
-			key = unquoteKey(key)
+			key = jsonscan.UnquoteKey(key)
 		}
 		if string(key) == "moengage_user_id" {
 			f.moeUserID = val
 		}
 	}
-	return finishChild(parent, &it)
+	return parent.EndChild(&it)
 }
 
-// readDevice parses the device_attributes object at parent.i.
-func (f *eventFields) readDevice(parent *objIter) ([]byte, bool) {
-	it := child(parent)
+// readDevice parses the device_attributes object at parent.Pos().
+func (f *eventFields) readDevice(parent *jsonscan.ObjIter) ([]byte, bool) {
+	it := parent.Child()
 	for {
-		key, esc, val, ok := it.next()
+		key, esc, val, ok := it.Next()
 		if !ok {
 			break
 		}
 		if esc {
-			key = unquoteKey(key)
+			key = jsonscan.UnquoteKey(key)
 		}
 		switch string(key) {
 		case "moengage_device_id":
@@ -269,7 +254,7 @@ func (f *eventFields) readDevice(parent *objIter) ([]byte, bool) {
 			f.devOS = val
 		}
 	}
-	return finishChild(parent, &it)
+	return parent.EndChild(&it)
 }
 
 // identity returns the §2.8 fields.
@@ -289,7 +274,7 @@ func stringValue(v []byte) []byte {
 	if len(v) == 0 || v[0] != '"' {
 		return nil
 	}
-	return trimSpaceBytes(unquoteBytes(v))
+	return trimSpaceBytes(jsonscan.Unquote(v))
 }
 
 // rawString is a JSON string member's value as sent (not trimmed); nil for other JSON types.
@@ -297,7 +282,7 @@ func rawString(v []byte) []byte {
 	if len(v) == 0 || v[0] != '"' {
 		return nil
 	}
-	return unquoteBytes(v)
+	return jsonscan.Unquote(v)
 }
 
 // validate applies rules 4–15 of §3.3 to a parsed event and, on success, fills the item's Event.
@@ -327,7 +312,7 @@ func (d *decoder) validate(it *Item, f *eventFields) {
 		reject(RejectTimeRequired)
 		return
 	}
-	t, err := ParseTime(f.time)
+	t, err := jsonscan.ParseTime(f.time)
 	switch {
 	case err != nil:
 		reject(RejectTimeInvalid)
@@ -503,7 +488,7 @@ func platformOf(v []byte) (string, bool) {
 	if len(v) == 0 || v[0] != '"' {
 		return "", false
 	}
-	return normalisePlatformBytes(unquoteBytes(v))
+	return normalisePlatformBytes(jsonscan.Unquote(v))
 }
 
 // inferredChannel implements the channel column of §3.14.

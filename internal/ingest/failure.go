@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/jsonscan"
 )
 
 // ReasonUnknown is the failure_breakdown key of a failure event with no usable reason (SPEC §4.6).
@@ -128,8 +129,8 @@ func (a *reasonAttrs) failureKey() string {
 
 // reasonAttrsOf scans an attribute object for the §4.6 / §4.7 attributes.
 func reasonAttrsOf(attributes []byte) reasonAttrs {
-	i := skipWS(attributes, 0)
-	if i >= len(attributes) || attributes[i] != '{' || !validJSON(attributes) {
+	i := jsonscan.SkipWS(attributes, 0)
+	if i >= len(attributes) || attributes[i] != '{' || !jsonscan.Valid(attributes) {
 		return reasonAttrs{}
 	}
 	return reasonAttrsTrusted(attributes[i:])
@@ -138,14 +139,14 @@ func reasonAttrsOf(attributes []byte) reasonAttrs {
 // reasonAttrsTrusted is reasonAttrsOf for an object known to be valid JSON.
 func reasonAttrsTrusted(obj []byte) reasonAttrs {
 	var a reasonAttrs
-	it := trustedObjIter(obj)
+	it := jsonscan.TrustedObjIter(obj)
 	for {
-		key, esc, val, ok := it.next()
+		key, esc, val, ok := it.Next()
 		if !ok {
 			break
 		}
 		if esc {
-			key = unquoteKey(key)
+			key = jsonscan.UnquoteKey(key)
 		}
 		a.offer(key, val)
 	}
@@ -227,7 +228,7 @@ func (a *reasonAttrs) offer(key, val []byte) {
 		}
 		if len(val) > 0 && val[0] == '"' {
 			a.hasCG, a.cgRank = true, rank
-			a.global = strings.EqualFold(strings.TrimSpace(string(unquoteBytes(val))), "global")
+			a.global = strings.EqualFold(strings.TrimSpace(string(jsonscan.Unquote(val))), "global")
 		}
 	}
 }
@@ -253,9 +254,9 @@ func reasonCodeValue(val []byte) (int64, bool) {
 // element that gives a non-empty key.
 func reasonValue(val []byte) string {
 	if len(val) > 0 && val[0] == '[' {
-		it := arrIter{b: val, i: 1, depth: 1}
+		it := jsonscan.NewArrIter(val)
 		for {
-			el, ok := it.next()
+			el, ok := it.Next()
 			if !ok {
 				return ""
 			}

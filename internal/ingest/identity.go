@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/jsonscan"
 )
 
 // User-key namespaces (SPEC §2.8).
@@ -28,11 +29,11 @@ func scalarBytes(val []byte) ([]byte, bool) {
 	}
 	switch c := val[0]; {
 	case c == '"':
-		return unquoteBytes(val), true
+		return jsonscan.Unquote(val), true
 	case c == '-' || (c >= '0' && c <= '9'):
 		for _, c := range val {
 			if c == '.' || c == 'e' || c == 'E' {
-				return []byte(decimalText(val)), true
+				return []byte(jsonscan.DecimalText(val)), true
 			}
 		}
 		return val, true
@@ -121,12 +122,12 @@ func (id *streamsIdentity) key() (string, bool) {
 // device_attributes.moengage_device_id, push_id, email_id (lower-cased), mobile_number, namespaced. ok is false
 // when no key can be formed.
 func UserKeyStreams(event json.RawMessage) (string, bool) {
-	i := skipWS(event, 0)
+	i := jsonscan.SkipWS(event, 0)
 	if i >= len(event) || event[i] != '{' {
 		return "", false
 	}
 	var f, inner eventFields
-	if end := f.read(event, i, 1, &inner); end < 0 || skipWS(event, end) != len(event) {
+	if end := f.read(event, i, 1, &inner); end < 0 || jsonscan.SkipWS(event, end) != len(event) {
 		return "", false
 	}
 	if f.wrapper != nil {
@@ -152,7 +153,7 @@ func TrackUserKey(customerID string, identifiers map[string]json.RawMessage) (st
 	}
 	val := func(k string) []byte {
 		raw, ok := identifiers[k]
-		if !ok || !validJSON(raw) {
+		if !ok || !jsonscan.Valid(raw) {
 			return nil
 		}
 		return keyValue(bytes.TrimSpace(raw))

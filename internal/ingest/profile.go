@@ -3,6 +3,8 @@ package ingest
 import (
 	"encoding/json"
 	"unicode/utf8"
+
+	"github.com/campaignstats/campaignstats/internal/jsonscan"
 )
 
 // Kinds of profile posts (SPEC §13.3): the "type" a body of POST /v1/customer and POST /v1/device must carry.
@@ -93,14 +95,14 @@ type profileFields struct {
 
 // read fills f from the valid JSON object obj.
 func (f *profileFields) read(obj []byte) {
-	it := trustedObjIter(obj)
+	it := jsonscan.TrustedObjIter(obj)
 	for {
-		key, esc, val, ok := it.next()
+		key, esc, val, ok := it.Next()
 		if !ok {
 			return
 		}
 		if esc {
-			key = unquoteKey(key)
+			key = jsonscan.UnquoteKey(key)
 		}
 		switch string(key) {
 		case "type":

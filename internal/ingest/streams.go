@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/jsonscan"
 )
 
 // Item is the outcome for one event position of a Streams body.
@@ -133,54 +134,54 @@ func (d *decoder) estimate(items, events int) {
 // decodeEnvelope handles shape (a). The body is validated and its events decoded in one pass; when the body turns
 // out to be malformed after some events were decoded, they are discarded.
 func (d *decoder) decodeEnvelope(body []byte) ([]Item, error) {
-	i := skipWS(body, 0)
+	i := jsonscan.SkipWS(body, 0)
 	if body[i] != '{' {
-		if validJSON(body) {
+		if jsonscan.Valid(body) {
 			return nil, bodyErr(errNotObject)
 		}
 		return nil, bodyErr(errMalformedJSON)
 	}
 	hasEvents, eventsArray := false, false
-	it := objIter{b: body, i: i + 1, depth: 1}
+	it := jsonscan.ObjectAt(body, i, 1)
 	for {
-		key, esc, ok := it.nextKey()
+		key, esc, ok := it.NextKey()
 		if !ok {
 			break
 		}
 		if esc {
-			key = unquoteKey(key)
+			key = jsonscan.UnquoteKey(key)
 		}
 		if string(key) != "events" {
-			if _, ok := it.skipVal(); !ok {
+			if _, ok := it.SkipVal(); !ok {
 				break
 			}
 			continue
 		}
 		hasEvents = true
-		if it.i >= len(body) || body[it.i] != '[' {
+		if it.Pos() >= len(body) || body[it.Pos()] != '[' {
 			eventsArray = false
-			if _, ok := it.skipVal(); !ok {
+			if _, ok := it.SkipVal(); !ok {
 				break
 			}
 			continue
 		}
 		// A later duplicate "events" member replaces an earlier one, as with encoding/json.
 		eventsArray = true
-		end := d.decodeArray(body, it.i)
+		end := d.decodeArray(body, it.Pos())
 		if end < 0 {
-			it.bad = true
+			it.Fail()
 			break
 		}
-		it.i = end
+		it.SkipTo(end)
 	}
-	end := it.end()
-	if end < 0 || skipWS(body, end) != len(body) {
+	end := it.End()
+	if end < 0 || jsonscan.SkipWS(body, end) != len(body) {
 		return nil, bodyErr(errMalformedJSON)
 	}
 	if !hasEvents {
 		// No "events" key: a one-line NDJSON body (shape b or c).
 		j := len(body)
-		for j > i && isWS(body[j-1]) {
+		for j > i && jsonscan.IsWS(body[j-1]) {
 			j--
 		}
 		d.estimate(1, 1)
@@ -198,29 +199,29 @@ func (d *decoder) decodeEnvelope(body []byte) ([]Item, error) {
 func (d *decoder) decodeArray(b []byte, i int) int {
 	n := len(b)/512 + 1
 	d.estimate(n, n)
-	ai := arrIter{b: b, i: i + 1, depth: 2}
+	ai := jsonscan.ArrayAt(b, i, 2)
 	for {
-		start, ok := ai.nextStart()
+		start, ok := ai.NextStart()
 		if !ok {
 			break
 		}
 		var end int
 		if b[start] == '{' {
 			d.f.reset()
-			if end = d.f.read(b, start, ai.depth+1, nil); end < 0 {
+			if end = d.f.read(b, start, ai.Depth()+1, nil); end < 0 {
 				return -1
 			}
-			d.items = append(d.items, Item{Index: ai.n, Payload: b[start:end]})
+			d.items = append(d.items, Item{Index: ai.Count(), Payload: b[start:end]})
 			d.validate(&d.items[len(d.items)-1], &d.f)
 		} else {
-			if end = skipValue(b, start, ai.depth); end < 0 {
+			if end = jsonscan.SkipValue(b, start, ai.Depth()); end < 0 {
 				return -1
 			}
-			d.items = append(d.items, Item{Index: ai.n, Payload: b[start:end], Reject: RejectNotObject})
+			d.items = append(d.items, Item{Index: ai.Count(), Payload: b[start:end], Reject: RejectNotObject})
 		}
-		ai.finish(end)
+		ai.Finish(end)
 	}
-	return ai.end()
+	return ai.End()
 }
 
 // decodeNDJSON handles shapes (b) and (c).
@@ -249,9 +250,9 @@ func (d *decoder) decodeNDJSON(body []byte) []Item {
 func (d *decoder) decodeLine(index int, payload []byte) {
 	d.items = append(d.items, Item{Index: index, Payload: payload})
 	it := &d.items[len(d.items)-1]
-	i := skipWS(payload, 0)
+	i := jsonscan.SkipWS(payload, 0)
 	if i >= len(payload) || payload[i] != '{' {
-		if validJSON(payload) {
+		if jsonscan.Valid(payload) {
 			it.Reject = RejectNotObject
 		} else {
 			it.Reject = RejectLineNotJSON
@@ -261,7 +262,7 @@ func (d *decoder) decodeLine(index int, payload []byte) {
 	d.f.reset()
 	d.inner.reset()
 	end := d.f.read(payload, i, 1, &d.inner)
-	if end < 0 || skipWS(payload, end) != len(payload) {
+	if end < 0 || jsonscan.SkipWS(payload, end) != len(payload) {
 		it.Reject = RejectLineNotJSON
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/jsonscan"
 )
 
 // Event.Source values of Track Event and Bulk Import events.
@@ -122,13 +123,13 @@ func DecodeBulk(body []byte, now time.Time) ([]domain.Event, error) {
 		return nil, trackErr(trackMissing, "elements", msgElementsMissing, "")
 	}
 	d := newTrackDecoder(now, SourceBulk)
-	ai := arrIter{b: top.elements, i: 1, depth: 1}
+	ai := jsonscan.NewArrIter(top.elements)
 	for {
-		start, end, ok := ai.nextSpan()
+		start, end, ok := ai.NextSpan()
 		if !ok {
 			break
 		}
-		i := ai.n - 1
+		i := ai.Count() - 1
 		where := "elements[" + strconv.Itoa(i) + "]"
 		el := top.elements[start:end]
 		var f trackFields
@@ -146,7 +147,7 @@ func DecodeBulk(body []byte, now time.Time) ([]domain.Event, error) {
 			return nil, trackErr(trackAttrError, "type", msgElementType, where)
 		}
 	}
-	if ai.n == 0 {
+	if ai.Count() == 0 {
 		return nil, trackErr(trackMissing, "elements", msgElementsEmpty, "")
 	}
 	return d.finish(), nil
@@ -160,12 +161,12 @@ func trackObject(body []byte) ([]byte, error) {
 	if !utf8.Valid(body) {
 		return nil, bodyErr(errMalformedJSON)
 	}
-	i := skipWS(body, 0)
+	i := jsonscan.SkipWS(body, 0)
 	if body[i] != '{' {
 		return nil, bodyErr(errMalformedJSON)
 	}
-	end := skipValue(body, i, 0)
-	if end < 0 || skipWS(body, end) != len(body) {
+	end := jsonscan.SkipValue(body, i, 0)
+	if end < 0 || jsonscan.SkipWS(body, end) != len(body) {
 		return nil, bodyErr(errMalformedJSON)
 	}
 	return body[i:end], nil
@@ -196,7 +197,7 @@ func stringText(v []byte) string {
 	if len(v) == 0 || v[0] != '"' {
 		return ""
 	}
-	return string(unquoteBytes(v))
+	return string(jsonscan.Unquote(v))
 }
 
 // trackFields holds the exact value texts of the members of a Track Event body, a Bulk Import body or one of its
@@ -207,14 +208,14 @@ type trackFields struct {
 
 // read fills f from the valid JSON object obj.
 func (f *trackFields) read(obj []byte) {
-	it := trustedObjIter(obj)
+	it := jsonscan.TrustedObjIter(obj)
 	for {
-		key, esc, val, ok := it.next()
+		key, esc, val, ok := it.Next()
 		if !ok {
 			return
 		}
 		if esc {
-			key = unquoteKey(key)
+			key = jsonscan.UnquoteKey(key)
 		}
 		switch string(key) {
 		case "type":
@@ -238,14 +239,14 @@ type actionFields struct {
 
 // read fills a from the valid JSON object obj.
 func (a *actionFields) read(obj []byte) {
-	it := trustedObjIter(obj)
+	it := jsonscan.TrustedObjIter(obj)
 	for {
-		key, esc, val, ok := it.next()
+		key, esc, val, ok := it.Next()
 		if !ok {
 			return
 		}
 		if esc {
-			key = unquoteKey(key)
+			key = jsonscan.UnquoteKey(key)
 		}
 		switch string(key) {
 		case "action":
@@ -326,18 +327,18 @@ func (d *trackDecoder) eventObject(f *trackFields, where, actionPrefix string) e
 	if !present(f.actions) || f.actions[0] != '[' {
 		return trackErr(trackMissing, "actions", msgActionsMissing, where)
 	}
-	ai := arrIter{b: f.actions, i: 1, depth: 1}
+	ai := jsonscan.NewArrIter(f.actions)
 	for {
-		start, end, ok := ai.nextSpan()
+		start, end, ok := ai.NextSpan()
 		if !ok {
 			break
 		}
-		loc := actionPrefix + "actions[" + strconv.Itoa(ai.n-1) + "]"
+		loc := actionPrefix + "actions[" + strconv.Itoa(ai.Count()-1) + "]"
 		if err := d.action(f.actions[start:end], loc, userKey); err != nil {
 			return err
 		}
 	}
-	if ai.n == 0 {
+	if ai.Count() == 0 {
 		return trackErr(trackMissing, "actions", msgActionsEmpty, where)
 	}
 	return nil
@@ -347,14 +348,14 @@ func (d *trackDecoder) eventObject(f *trackFields, where, actionPrefix string) e
 // the last of repeated keys wins).
 func identifierMap(obj []byte) map[string]json.RawMessage {
 	m := make(map[string]json.RawMessage)
-	it := trustedObjIter(obj)
+	it := jsonscan.TrustedObjIter(obj)
 	for {
-		key, esc, val, ok := it.next()
+		key, esc, val, ok := it.Next()
 		if !ok {
 			return m
 		}
 		if esc {
-			key = unquoteKey(key)
+			key = jsonscan.UnquoteKey(key)
 		}
 		m[string(key)] = val
 	}
@@ -373,7 +374,7 @@ func (d *trackDecoder) action(el []byte, loc, userKey string) error {
 	if a.action[0] != '"' {
 		return trackErr(trackMalformed, "action", msgActionNotString, loc)
 	}
-	name := unquoteBytes(a.action) // stored as sent: goals match action names exactly (SPEC §2.4)
+	name := jsonscan.Unquote(a.action) // stored as sent: goals match action names exactly (SPEC §2.4)
 	if len(trimSpaceBytes(name)) == 0 {
 		return trackErr(trackMissing, "action", msgActionEmpty, loc)
 	}
@@ -387,7 +388,7 @@ func (d *trackDecoder) action(el []byte, loc, userKey string) error {
 	switch {
 	case present(a.currentTime):
 		field = fieldCurrentTime
-		t, err = ParseTime(a.currentTime)
+		t, err = jsonscan.ParseTime(a.currentTime)
 	case present(a.userTime):
 		field = fieldUserTime
 		t, err = userTimeMS(a.userTime, a.tzOffset)
@@ -416,15 +417,15 @@ func (d *trackDecoder) action(el []byte, loc, userKey string) error {
 // an ISO-8601 string without offset (date-only included) is local time, converted to UTC by subtracting
 // user_timezone_offset seconds when that is a valid offset, else read as UTC.
 func userTimeMS(raw, tzOffset []byte) (int64, error) {
-	t, err := ParseTime(raw)
+	t, err := jsonscan.ParseTime(raw)
 	if err != nil {
 		return 0, err
 	}
 	if raw[0] != '"' {
 		return t, nil // a JSON number: epoch
 	}
-	s := unquoteBytes(raw)
-	if isDigitsWithFraction(s) || isoHasOffset(s) {
+	s := jsonscan.Unquote(raw)
+	if jsonscan.IsEpochString(s) || isoHasOffset(s) {
 		return t, nil
 	}
 	if off, ok := timezoneOffset(tzOffset); ok {
@@ -462,7 +463,7 @@ func timezoneOffset(raw []byte) (int64, bool) {
 	if raw[0] == '"' {
 		// A string: only JSON-number text (surrounding spaces allowed), read like a number member.
 		v = trimSpaceBytes(v)
-		if len(v) == 0 || skipNumber(v, 0) != len(v) {
+		if len(v) == 0 || jsonscan.SkipNumber(v, 0) != len(v) {
 			return 0, false
 		}
 		v, _ = scalarBytes(v)

@@ -1,21 +1,23 @@
-package ingest
+// Package jsonscan is a small, allocation-free JSON scanner and the value readers built on it: the time values of
+// SPEC §3.7 (ParseTime) and exact decimal numbers (ParseDecimal, DecimalText). It imports only the standard library.
+//
+// The scanner validates JSON text with the grammar of RFC 8259 (the same grammar encoding/json accepts; a fuzz test
+// keeps the two in agreement) and walks objects and arrays member by member, handing out the exact byte spans of
+// values. Decoding an event this way reads each byte a small, fixed number of times and never builds maps or
+// interface values, which is what makes the ingest path fast. UTF-8 validity is not checked here: callers check a
+// whole body once (utf8.Valid) before scanning it.
+package jsonscan
 
 import (
 	"bytes"
 	"encoding/binary"
-	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
 )
 
-// This file holds a small, allocation-free JSON scanner. It validates JSON text with the grammar of RFC 8259 (the
-// same grammar encoding/json accepts) and walks objects and arrays member by member, handing out the exact byte
-// spans of values. Decoding a Streams event this way reads each byte a small, fixed number of times and never builds
-// maps or interface values, which is what makes the ingest path fast. UTF-8 validity is checked once per body by the
-// caller (utf8.Valid), not here.
-
-// maxDepth bounds nesting like encoding/json does, so hostile input cannot exhaust the stack.
-const maxDepth = 10000
+// MaxDepth bounds nesting like encoding/json does, so hostile input cannot exhaust the stack. The depth of a value
+// is the number of objects and arrays that enclose it, itself included: a top-level object has depth 1.
+const MaxDepth = 10000
 
 // strSafe[c] is true for bytes that may appear unescaped inside a JSON string and need no special handling.
 var strSafe = func() (t [256]bool) {
@@ -25,26 +27,29 @@ var strSafe = func() (t [256]bool) {
 	return t
 }()
 
-// isWS reports whether c is JSON insignificant whitespace.
-func isWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+// IsWS reports whether c is JSON insignificant whitespace (space, tab, line feed, carriage return).
+func IsWS(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
-// skipWS returns the index of the first non-whitespace byte at or after i.
-func skipWS(b []byte, i int) int {
-	for i < len(b) && isWS(b[i]) {
+// SkipWS returns the index of the first byte at or after i that is not JSON whitespace (len(b) when there is none).
+func SkipWS(b []byte, i int) int {
+	for i < len(b) && IsWS(b[i]) {
 		i++
 	}
 	return i
 }
 
-// validJSON reports whether b holds exactly one JSON value surrounded by optional whitespace.
-func validJSON(b []byte) bool {
-	i := skipWS(b, 0)
-	end := skipValue(b, i, 0)
-	return end >= 0 && skipWS(b, end) == len(b)
+// Valid reports whether b holds exactly one JSON value surrounded by optional whitespace. It agrees with
+// encoding/json.Valid on UTF-8 input.
+func Valid(b []byte) bool {
+	i := SkipWS(b, 0)
+	end := SkipValue(b, i, 0)
+	return end >= 0 && SkipWS(b, end) == len(b)
 }
 
-// skipValue validates the value starting at b[i] and returns the index just after it, or -1 when invalid.
-func skipValue(b []byte, i, depth int) int {
+// SkipValue validates the value starting at b[i] and returns the index just after it, or -1 when it is not valid
+// JSON. depth is the number of objects and arrays enclosing the value (0 at the top level); nesting beyond MaxDepth
+// is invalid.
+func SkipValue(b []byte, i, depth int) int {
 	if i >= len(b) {
 		return -1
 	}
@@ -64,7 +69,7 @@ func skipValue(b []byte, i, depth int) int {
 		return skipLiteral(b, i, "null")
 	default:
 		if c == '-' || (c >= '0' && c <= '9') {
-			return skipNumber(b, i)
+			return SkipNumber(b, i)
 		}
 	}
 	return -1
@@ -149,8 +154,9 @@ func hexVal(c byte) int {
 	return -1
 }
 
-// skipNumber validates -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? starting at b[i].
-func skipNumber(b []byte, i int) int {
+// SkipNumber validates the JSON number -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? starting at b[i] (i <
+// len(b)) and returns the index just after it, or -1 when there is none. It does not look at what follows.
+func SkipNumber(b []byte, i int) int {
 	if b[i] == '-' {
 		i++
 	}
@@ -194,33 +200,35 @@ func skipNumber(b []byte, i int) int {
 }
 
 func skipObject(b []byte, i, depth int) int {
-	if depth > maxDepth {
+	if depth > MaxDepth {
 		return -1
 	}
-	it := objIter{b: b, i: i + 1, depth: depth}
+	it := ObjectAt(b, i, depth)
 	for {
-		if _, _, _, ok := it.next(); !ok {
+		if _, _, _, ok := it.Next(); !ok {
 			break
 		}
 	}
-	return it.end()
+	return it.End()
 }
 
 func skipArray(b []byte, i, depth int) int {
-	if depth > maxDepth {
+	if depth > MaxDepth {
 		return -1
 	}
-	it := arrIter{b: b, i: i + 1, depth: depth}
+	it := ArrayAt(b, i, depth)
 	for {
-		if _, ok := it.next(); !ok {
+		if _, ok := it.Next(); !ok {
 			break
 		}
 	}
-	return it.end()
+	return it.End()
 }
 
-// objIter walks the members of an object, validating as it goes. Start it with i just after the '{'.
-type objIter struct {
+// ObjIter walks the members of an object, validating as it goes. Get one from ObjectAt, NewObjIter,
+// TrustedObjIter or Child; call Next (or NextKey followed by SkipVal, SkipTo or a child iterator) until ok is false,
+// then End.
+type ObjIter struct {
 	b       []byte
 	i       int
 	depth   int
@@ -230,21 +238,27 @@ type objIter struct {
 	trusted bool // the text is known to be valid JSON: skip values without validating them
 }
 
-// newObjIter returns an iterator over the object whose text is obj (obj[0] must be '{').
-func newObjIter(obj []byte) objIter { return objIter{b: obj, i: 1, depth: 1} }
+// ObjectAt returns an iterator over the object starting at b[i] == '{', whose nesting depth is depth (1 for a
+// top-level object).
+func ObjectAt(b []byte, i, depth int) ObjIter { return ObjIter{b: b, i: i + 1, depth: depth} }
 
-// trustedObjIter returns an iterator over an object already known to be valid JSON.
-func trustedObjIter(obj []byte) objIter { return objIter{b: obj, i: 1, depth: 1, trusted: true} }
+// NewObjIter returns an iterator over the top-level object whose text is obj (obj[0] must be '{').
+func NewObjIter(obj []byte) ObjIter { return ObjIter{b: obj, i: 1, depth: 1} }
 
-// nextKey advances to the next member and returns its raw key (without quotes, escapes not decoded) and whether
-// the key has escapes, leaving it.i at the first byte of the member's value; the caller must then call skipVal (or
-// set it.i past the value itself). ok is false at the end of the object or on invalid input (see end).
-func (it *objIter) nextKey() (key []byte, keyEsc bool, ok bool) {
+// TrustedObjIter returns an iterator over an object already known to be valid JSON (obj[0] must be '{'). It skips
+// values without validating them, which is faster; on text that is not valid JSON its results are unspecified.
+func TrustedObjIter(obj []byte) ObjIter { return ObjIter{b: obj, i: 1, depth: 1, trusted: true} }
+
+// NextKey advances to the next member and returns its raw key (without quotes, escapes not decoded; see
+// UnquoteKey) and whether the key has escapes, leaving the iterator at the first byte of the member's value (Pos).
+// The caller must then move past the value: SkipVal, SkipTo, or Child and EndChild. ok is false at the end of the
+// object or on invalid input (see End).
+func (it *ObjIter) NextKey() (key []byte, keyEsc bool, ok bool) {
 	if it.done || it.bad {
 		return nil, false, false
 	}
 	b := it.b
-	i := skipWS(b, it.i)
+	i := SkipWS(b, it.i)
 	if i >= len(b) {
 		it.bad = true
 		return nil, false, false
@@ -260,7 +274,7 @@ func (it *objIter) nextKey() (key []byte, keyEsc bool, ok bool) {
 			it.done, it.i = true, i+1
 			return nil, false, false
 		case ',':
-			i = skipWS(b, i+1)
+			i = SkipWS(b, i+1)
 		default:
 			it.bad = true
 			return nil, false, false
@@ -283,24 +297,25 @@ func (it *objIter) nextKey() (key []byte, keyEsc bool, ok bool) {
 		return nil, false, false
 	}
 	key = b[i+1 : kend-1]
-	i = skipWS(b, kend)
+	i = SkipWS(b, kend)
 	if i >= len(b) || b[i] != ':' {
 		it.bad = true
 		return nil, false, false
 	}
-	it.i = skipWS(b, i+1)
+	it.i = SkipWS(b, i+1)
 	it.n++
 	return key, esc, true
 }
 
-// skipVal validates the value at it.i and returns its text; ok is false (and the iterator bad) when invalid.
-func (it *objIter) skipVal() ([]byte, bool) {
+// SkipVal validates the value at Pos, moves past it and returns its text; ok is false (and the iterator invalid)
+// when the value is not valid JSON.
+func (it *ObjIter) SkipVal() ([]byte, bool) {
 	start := it.i
 	var end int
 	if it.trusted {
 		end = skipTrusted(it.b, start)
 	} else {
-		end = skipValue(it.b, start, it.depth)
+		end = SkipValue(it.b, start, it.depth)
 	}
 	if end < 0 {
 		it.bad = true
@@ -310,30 +325,60 @@ func (it *objIter) skipVal() ([]byte, bool) {
 	return it.b[start:end], true
 }
 
-// next returns the next member: its raw key (see nextKey) and the exact text of its value.
-func (it *objIter) next() (key []byte, keyEsc bool, val []byte, ok bool) {
-	key, keyEsc, ok = it.nextKey()
+// Next returns the next member: its raw key (see NextKey) and the exact text of its value.
+func (it *ObjIter) Next() (key []byte, keyEsc bool, val []byte, ok bool) {
+	key, keyEsc, ok = it.NextKey()
 	if !ok {
 		return nil, false, nil, false
 	}
-	val, ok = it.skipVal()
+	val, ok = it.SkipVal()
 	if !ok {
 		return nil, false, nil, false
 	}
 	return key, keyEsc, val, true
 }
 
-// end returns the index just after the object's closing brace, or -1 when the object was invalid. Call it after
-// next has returned ok == false.
-func (it *objIter) end() int {
+// End returns the index just after the object's closing brace, or -1 when the object was invalid. Call it after
+// Next or NextKey has returned ok == false.
+func (it *ObjIter) End() int {
 	if it.bad || !it.done {
 		return -1
 	}
 	return it.i
 }
 
-// arrIter walks the elements of an array, validating as it goes. Start it with i just after the '['.
-type arrIter struct {
+// Pos returns the offset of the current member's value after NextKey (the first byte of the value).
+func (it *ObjIter) Pos() int { return it.i }
+
+// Depth returns the nesting depth of the object.
+func (it *ObjIter) Depth() int { return it.depth }
+
+// SkipTo moves past the current member's value, which the caller validated itself and which ends at end.
+func (it *ObjIter) SkipTo(end int) { it.i = end }
+
+// Fail marks the object invalid: the caller found its current value to be invalid JSON. End then returns -1.
+func (it *ObjIter) Fail() { it.bad = true }
+
+// Child returns an iterator over the current member's value, an object starting at Pos. Walk it, then call
+// EndChild.
+func (it *ObjIter) Child() ObjIter { return ObjIter{b: it.b, i: it.i + 1, depth: it.depth + 1} }
+
+// EndChild moves it past the object walked by c (from Child, walked to its end) and returns the object's text; ok
+// is false, and it invalid, when that object was invalid or nested too deep.
+func (it *ObjIter) EndChild(c *ObjIter) ([]byte, bool) {
+	end := c.End()
+	if end < 0 || c.depth > MaxDepth {
+		it.bad = true
+		return nil, false
+	}
+	v := it.b[it.i:end]
+	it.i = end
+	return v, true
+}
+
+// ArrIter walks the elements of an array, validating as it goes. Get one from ArrayAt or NewArrIter; call Next,
+// NextSpan, or NextStart followed by Finish, until ok is false, then End.
+type ArrIter struct {
 	b     []byte
 	i     int
 	depth int
@@ -342,37 +387,46 @@ type arrIter struct {
 	bad   bool
 }
 
-func (it *arrIter) next() (val []byte, ok bool) {
-	start, end, ok := it.nextSpan()
+// ArrayAt returns an iterator over the array starting at b[i] == '[', whose nesting depth is depth (1 for a
+// top-level array).
+func ArrayAt(b []byte, i, depth int) ArrIter { return ArrIter{b: b, i: i + 1, depth: depth} }
+
+// NewArrIter returns an iterator over the top-level array whose text is arr (arr[0] must be '[').
+func NewArrIter(arr []byte) ArrIter { return ArrIter{b: arr, i: 1, depth: 1} }
+
+// Next returns the exact text of the next element.
+func (it *ArrIter) Next() (val []byte, ok bool) {
+	start, end, ok := it.NextSpan()
 	if !ok {
 		return nil, false
 	}
 	return it.b[start:end], true
 }
 
-// nextSpan returns the offsets in it.b of the next element.
-func (it *arrIter) nextSpan() (start, end int, ok bool) {
-	start, ok = it.nextStart()
+// NextSpan returns the offsets of the next element in the text the iterator walks.
+func (it *ArrIter) NextSpan() (start, end int, ok bool) {
+	start, ok = it.NextStart()
 	if !ok {
 		return 0, 0, false
 	}
-	end = skipValue(it.b, start, it.depth)
+	end = SkipValue(it.b, start, it.depth)
 	if end < 0 {
 		it.bad = true
 		return 0, 0, false
 	}
-	it.finish(end)
+	it.Finish(end)
 	return start, end, true
 }
 
-// nextStart advances to the next element and returns its offset; ok is false at the end of the array or on
-// invalid input. The caller skips the element itself and then calls finish with its end offset.
-func (it *arrIter) nextStart() (start int, ok bool) {
+// NextStart advances to the next element and returns its offset; ok is false at the end of the array or on
+// invalid input. The caller skips the element itself (at depth Depth, see SkipValue) and then calls Finish with
+// its end offset.
+func (it *ArrIter) NextStart() (start int, ok bool) {
 	if it.done || it.bad {
 		return 0, false
 	}
 	b := it.b
-	i := skipWS(b, it.i)
+	i := SkipWS(b, it.i)
 	if i >= len(b) {
 		it.bad = true
 		return 0, false
@@ -388,7 +442,7 @@ func (it *arrIter) nextStart() (start int, ok bool) {
 			it.done, it.i = true, i+1
 			return 0, false
 		case ',':
-			i = skipWS(b, i+1)
+			i = SkipWS(b, i+1)
 		default:
 			it.bad = true
 			return 0, false
@@ -401,13 +455,22 @@ func (it *arrIter) nextStart() (start int, ok bool) {
 	return i, true
 }
 
-// finish records that the element returned by nextStart ends at end.
-func (it *arrIter) finish(end int) {
+// Finish records that the element returned by NextStart ends at end.
+func (it *ArrIter) Finish(end int) {
 	it.i = end
 	it.n++
 }
 
-func (it *arrIter) end() int {
+// Count returns the number of elements finished so far: during NextStart … Finish it is the 0-based index of the
+// current element; after Next or NextSpan, the index of the element returned plus one.
+func (it *ArrIter) Count() int { return it.n }
+
+// Depth returns the nesting depth of the array.
+func (it *ArrIter) Depth() int { return it.depth }
+
+// End returns the index just after the array's closing bracket, or -1 when the array was invalid. Call it after
+// Next, NextSpan or NextStart has returned ok == false.
+func (it *ArrIter) End() int {
 	if it.bad || !it.done {
 		return -1
 	}
@@ -477,8 +540,9 @@ func skipStringTrusted(b []byte, i int) int {
 // appendUnquoted appends the decoded contents of the valid JSON string literal raw (quotes included) to dst.
 func appendUnquoted(dst, raw []byte) []byte { return appendUnescaped(dst, raw[1:len(raw)-1]) }
 
-// unquoteKey decodes a raw object key (the text between the quotes).
-func unquoteKey(key []byte) []byte { return appendUnescaped(nil, key) }
+// UnquoteKey decodes a raw object key as returned by ObjIter.NextKey (the text between the quotes of a valid JSON
+// string) into a new slice.
+func UnquoteKey(key []byte) []byte { return appendUnescaped(nil, key) }
 
 // appendUnescaped appends the decoded form of the inside of a valid JSON string literal to dst. Invalid surrogate
 // escapes become U+FFFD, as with encoding/json.
@@ -534,9 +598,10 @@ func hex4(h []byte) int {
 	return hexVal(h[0])<<12 | hexVal(h[1])<<8 | hexVal(h[2])<<4 | hexVal(h[3])
 }
 
-// unquoteBytes returns the decoded text of the valid JSON string literal raw (quotes included), without
-// allocating when raw has no escapes: it is then a sub-slice of raw.
-func unquoteBytes(raw []byte) []byte {
+// Unquote returns the decoded text of the valid JSON string literal raw (quotes included), without allocating
+// when raw has no escapes: it is then a sub-slice of raw. Invalid surrogate escapes become U+FFFD, as with
+// encoding/json.
+func Unquote(raw []byte) []byte {
 	s := raw[1 : len(raw)-1]
 	for _, c := range s {
 		if c == '\\' {
@@ -544,139 +609,4 @@ func unquoteBytes(raw []byte) []byte {
 		}
 	}
 	return s
-}
-
-// decimalText writes a JSON number with a fraction or exponent as plain decimal text without float rounding.
-func decimalText(raw []byte) string {
-	d, ok := parseDecimal(raw)
-	if !ok {
-		return string(raw)
-	}
-	if d.zero() {
-		return "0"
-	}
-	var out []byte
-	if d.neg {
-		out = append(out, '-')
-	}
-	ip, fp := d.split()
-	if len(ip) == 0 {
-		out = append(out, '0')
-	} else {
-		out = append(out, ip...)
-	}
-	if len(fp) > 0 {
-		out = append(out, '.')
-		out = append(out, fp...)
-	}
-	return string(out)
-}
-
-// decimal is a number 0.digits × 10^point, with digits free of leading and trailing zeros.
-type decimal struct {
-	neg    bool
-	digits []byte
-	point  int
-}
-
-func (d decimal) zero() bool { return len(d.digits) == 0 }
-
-// split returns the integer digits and fraction digits of d (no sign).
-func (d decimal) split() (ip, fp []byte) {
-	switch {
-	case d.point <= 0:
-		fp = make([]byte, 0, -d.point+len(d.digits))
-		for k := 0; k < -d.point; k++ {
-			fp = append(fp, '0')
-		}
-		fp = append(fp, d.digits...)
-		return nil, fp
-	case d.point >= len(d.digits):
-		ip = make([]byte, 0, d.point)
-		ip = append(ip, d.digits...)
-		for len(ip) < d.point {
-			ip = append(ip, '0')
-		}
-		return ip, nil
-	}
-	return d.digits[:d.point], d.digits[d.point:]
-}
-
-// maxExponent bounds exponents so decimal text stays small; larger magnitudes are reported as not parseable.
-const maxExponent = 400
-
-// parseDecimal parses a valid JSON number literal (or a string of digits with an optional fraction).
-func parseDecimal(raw []byte) (decimal, bool) {
-	var d decimal
-	i := 0
-	if i < len(raw) && raw[i] == '-' {
-		d.neg = true
-		i++
-	}
-	digits := make([]byte, 0, len(raw))
-	point := 0
-	for ; i < len(raw) && raw[i] >= '0' && raw[i] <= '9'; i++ {
-		digits = append(digits, raw[i])
-		point++
-	}
-	if i < len(raw) && raw[i] == '.' {
-		i++
-		for ; i < len(raw) && raw[i] >= '0' && raw[i] <= '9'; i++ {
-			digits = append(digits, raw[i])
-		}
-	}
-	if i < len(raw) && (raw[i] == 'e' || raw[i] == 'E') {
-		i++
-		neg := false
-		if i < len(raw) && (raw[i] == '+' || raw[i] == '-') {
-			neg = raw[i] == '-'
-			i++
-		}
-		j := i
-		for i < len(raw) && raw[i] >= '0' && raw[i] <= '9' {
-			i++
-		}
-		e, err := strconv.Atoi(string(raw[j:i]))
-		if err != nil || e > maxExponent {
-			// An absurd exponent: the number is zero after rounding only if all digits are zero.
-			if allZero(digits) {
-				return decimal{}, true
-			}
-			return decimal{}, false
-		}
-		if neg {
-			e = -e
-		}
-		point += e
-	}
-	if i != len(raw) {
-		return decimal{}, false
-	}
-	// Strip leading zeros (moving the point) and trailing zeros.
-	k := 0
-	for k < len(digits) && digits[k] == '0' {
-		k++
-	}
-	digits = digits[k:]
-	point -= k
-	for len(digits) > 0 && digits[len(digits)-1] == '0' {
-		digits = digits[:len(digits)-1]
-	}
-	if len(digits) == 0 {
-		return decimal{neg: d.neg}, true
-	}
-	if point < -maxExponent || point > maxExponent {
-		return decimal{}, false
-	}
-	d.digits, d.point = digits, point
-	return d, true
-}
-
-func allZero(b []byte) bool {
-	for _, c := range b {
-		if c != '0' {
-			return false
-		}
-	}
-	return true
 }

@@ -8,93 +8,6 @@ import (
 	"unicode/utf8"
 )
 
-var scanSeeds = []string{
-	`{}`, `[]`, `{"a":1}`, `{"a":[1,2,{"b":null}]}`, ` { "a" : "b" } `, `"x"`, `1`, `-0`, `-0.5e+10`, `1E5`,
-	`true`, `false`, `null`, `"\u0041\n\t\"\\\/"`, `"\ud83d\ude00"`, `"\ud800"`, `"\udc00x"`, `"\ud800\u0041"`,
-	`{"a":1,}`, `[1,]`, `[,1]`, `{,}`, `{"a"}`, `{"a":}`, `{a:1}`, `01`, `1.`, `.5`, `1e`, `-`, `+1`, `tru`,
-	`"abc`, "\"a\x01b\"", `"\x"`, `"\u12G4"`, `[1 2]`, `{"a":1 "b":2}`, `nulll`, `{} {}`, "\t\n\r 5 \n",
-	`[[[[[]]]]]`, `{"":""}`, `"é日本"`, `1.5e-3`, `123456789012345678901234567890`,
-}
-
-// TestValidJSONMatchesEncodingJSON checks the scanner against encoding/json on the seeds.
-func TestValidJSONMatchesEncodingJSON(t *testing.T) {
-	for _, s := range scanSeeds {
-		checkScan(t, []byte(s))
-	}
-	deep := strings.Repeat("[", 10000) + strings.Repeat("]", 10000)
-	checkScan(t, []byte(deep))
-	deeper := strings.Repeat("[", 10001) + strings.Repeat("]", 10001)
-	checkScan(t, []byte(deeper))
-}
-
-func checkScan(t *testing.T, b []byte) {
-	t.Helper()
-	if !utf8.Valid(b) {
-		return // bodies are UTF-8 checked before scanning
-	}
-	if got, want := validJSON(b), json.Valid(b); got != want {
-		t.Fatalf("validJSON(%q) = %v, encoding/json says %v", truncate(b), got, want)
-	}
-	if !json.Valid(b) {
-		return
-	}
-	i := skipWS(b, 0)
-	switch b[i] {
-	case '"':
-		var want string
-		if err := json.Unmarshal(b, &want); err != nil {
-			t.Fatal(err)
-		}
-		j := len(b)
-		for isWS(b[j-1]) {
-			j--
-		}
-		if got := unquote(b[i:j]); got != want {
-			t.Fatalf("unquote(%q) = %q, want %q", b, got, want)
-		}
-	case '{':
-		// Members come out in order with exact value text.
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatal(err)
-		}
-		it := newObjIter(b[i:])
-		n := 0
-		last := map[string]string{}
-		for {
-			k, esc, v, ok := it.next()
-			if !ok {
-				break
-			}
-			key := string(k)
-			if esc {
-				key = string(unquoteKey(k))
-			}
-			last[key] = string(v)
-			n++
-		}
-		for k, v := range m {
-			if last[k] != string(v) {
-				t.Fatalf("%q: member %q = %q, want %q", b, k, last[k], v)
-			}
-		}
-	}
-}
-
-func truncate(b []byte) string {
-	if len(b) > 80 {
-		return string(b[:80]) + "…"
-	}
-	return string(b)
-}
-
-func FuzzValidJSON(f *testing.F) {
-	for _, s := range scanSeeds {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) { checkScan(t, b) })
-}
-
 // FuzzDecodeStreams checks that no input panics and that the item invariants hold.
 func FuzzDecodeStreams(f *testing.F) {
 	f.Add([]byte(`{"events":[{"event_uuid":"a","event_code":"MOE_EMAIL_SENT","event_time":1740819600,"uid":"u","event_attributes":{"campaign_id":"c","reason":"x","code":203}}]}`), false)
@@ -125,9 +38,6 @@ func FuzzDecodeStreams(f *testing.F) {
 		}
 	})
 }
-
-// unquote returns the decoded text of the valid JSON string literal raw (quotes included).
-func unquote(raw []byte) string { return string(unquoteBytes(raw)) }
 
 // numberText is the text scalarBytes gives a JSON number.
 func numberText(raw []byte) string {

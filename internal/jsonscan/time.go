@@ -1,7 +1,6 @@
-package ingest
+package jsonscan
 
 import (
-	"encoding/json"
 	"errors"
 	"math"
 )
@@ -13,15 +12,16 @@ var ErrInvalidTime = errors.New("not a valid epoch or ISO-8601 time")
 // msThreshold: numeric values above it are epoch milliseconds, others epoch seconds (SPEC §3.7).
 const msThreshold = 100_000_000_000
 
-// ParseTime parses a time value per SPEC §3.7 from raw JSON text (a number or a string) and returns Unix
-// milliseconds. Numbers above 1e11 are milliseconds, others seconds; fractions below a millisecond are truncated;
-// zero and negative values are invalid. Strings hold either such a number (digits with an optional fraction) or an
-// ISO-8601 date-time (with or without offset; without offset means UTC) or a date (00:00:00 UTC).
-func ParseTime(raw json.RawMessage) (int64, error) {
+// ParseTime parses a time value per SPEC §3.7 from raw JSON text (a number or a string, surrounding JSON white
+// space allowed) and returns Unix milliseconds. Numbers above 1e11 are milliseconds, others seconds; fractions
+// below a millisecond are truncated; zero and negative values are invalid. Strings hold either such a number
+// (digits with an optional fraction) or an ISO-8601 date-time (with or without offset; without offset means UTC) or
+// a date (00:00:00 UTC). Any other value is ErrInvalidTime.
+func ParseTime(raw []byte) (int64, error) {
 	b := raw
-	i := skipWS(b, 0)
+	i := SkipWS(b, 0)
 	j := len(b)
-	for j > i && isWS(b[j-1]) {
+	for j > i && IsWS(b[j-1]) {
 		j--
 	}
 	b = b[i:j]
@@ -33,9 +33,9 @@ func ParseTime(raw json.RawMessage) (int64, error) {
 		if end, _ := skipString(b, 0); end != len(b) {
 			return 0, ErrInvalidTime
 		}
-		return parseTimeBytes(unquoteBytes(b))
+		return parseTimeBytes(Unquote(b))
 	case c == '-' || (c >= '0' && c <= '9'):
-		if skipNumber(b, 0) != len(b) {
+		if SkipNumber(b, 0) != len(b) {
 			return 0, ErrInvalidTime
 		}
 		return numericMS(b)
@@ -50,14 +50,15 @@ func parseTimeBytes(s []byte) (int64, error) {
 	if len(s) == 0 {
 		return 0, ErrInvalidTime
 	}
-	if isDigitsWithFraction(s) {
+	if IsEpochString(s) {
 		return numericMS(s)
 	}
 	return parseISO(s)
 }
 
-// isDigitsWithFraction matches [0-9]+(\.[0-9]+)?.
-func isDigitsWithFraction(s []byte) bool {
+// IsEpochString reports whether the text s of a string time value is an epoch number under SPEC §3.7, rather than
+// an ISO-8601 time: [0-9]+(\.[0-9]+)?.
+func IsEpochString(s []byte) bool {
 	i := 0
 	for i < len(s) && isDigit(s[i]) {
 		i++
@@ -79,8 +80,6 @@ func isDigitsWithFraction(s []byte) bool {
 	return i > j && i == len(s)
 }
 
-func isDigit(c byte) bool { return c >= '0' && c <= '9' }
-
 // numericMS applies the numeric rule of §3.7 to a valid JSON number or digit string.
 func numericMS(s []byte) (int64, error) {
 	// Fast path: a plain integer of at most 18 digits.
@@ -97,22 +96,23 @@ func numericMS(s []byte) (int64, error) {
 		}
 		return v * 1000, nil
 	}
-	d, ok := parseDecimal(s)
-	if !ok || d.zero() || d.neg {
+	d, ok := parseBounded(s)
+	if !ok || d.IsZero() || d.neg {
 		return 0, ErrInvalidTime
 	}
-	if d.point > 18 { // the integer part has more than 18 digits: beyond any representable instant
+	point := int(d.exp)
+	if point > 18 { // the integer part has more than 18 digits: beyond any representable instant
 		return 0, ErrInvalidTime
 	}
 	// Integer part and the first three fraction digits.
 	var ip uint64
-	for k := 0; k < d.point; k++ {
+	for k := 0; k < point; k++ {
 		ip *= 10
 		if k < len(d.digits) {
 			ip += uint64(d.digits[k] - '0')
 		}
 	}
-	hasFrac := len(d.digits) > d.point // trailing zeros were stripped, so any remaining fraction digit is non-zero
+	hasFrac := len(d.digits) > point // trailing zeros were stripped, so any remaining fraction digit is non-zero
 	if ip > msThreshold || (ip == msThreshold && hasFrac) {
 		if ip > math.MaxInt64 {
 			return 0, ErrInvalidTime
@@ -120,7 +120,7 @@ func numericMS(s []byte) (int64, error) {
 		return int64(ip), nil
 	}
 	var ms uint64
-	for k := d.point; k < d.point+3; k++ {
+	for k := point; k < point+3; k++ {
 		ms *= 10
 		if k >= 0 && k < len(d.digits) {
 			ms += uint64(d.digits[k] - '0')
@@ -263,4 +263,13 @@ func daysFromCivil(y, m, d int) int64 {
 	doy := (153*mp+2)/5 + d - 1
 	doe := yoe*365 + yoe/4 - yoe/100 + doy
 	return int64(era)*146097 + int64(doe) - 719468
+}
+
+func isDigits(s []byte) bool {
+	for _, c := range s {
+		if !isDigit(c) {
+			return false
+		}
+	}
+	return len(s) > 0
 }

@@ -1,4 +1,4 @@
-package ingest
+package jsonscan
 
 import (
 	"encoding/json"
