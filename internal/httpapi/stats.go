@@ -204,17 +204,8 @@ func parseStatsRequest(body []byte, ws domain.Workspace) (string, stats.Query, *
 
 // handleStats is POST /core-services/v1/campaign-stats (SPEC §5).
 func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
-	ws, ok := s.apiAuth(w, r, true)
-	if !ok || !s.rateLimit(w, ws, "stats") {
-		return
-	}
-	body, ok := readAPIBody(w, r)
+	reqID, q, ok := s.statsRequest(w, r, false)
 	if !ok {
-		return
-	}
-	reqID, q, verr := parseStatsRequest(body, ws)
-	if verr != nil {
-		writeAPIError(w, *verr)
 		return
 	}
 	res, err := s.Engine.Stats(r.Context(), q)
@@ -225,28 +216,39 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 	writeRawJSON(w, http.StatusOK, encodeStats(reqID, res))
 }
 
-// handleStatsDaily is POST /v1/stats/{workspace_id}/daily, the daily series extension: the Stats API's auth, body,
-// errors and rate-limit family (one call counts once), the path workspace must be the Basic username, and the
-// answer holds for every date of the range the tree a single-date Stats call gives the page's campaigns.
-func (s *Server) handleStatsDaily(w http.ResponseWriter, r *http.Request) {
+// statsRequest applies the Stats API's checks in order — authentication (§5.2), for the daily extension the path
+// workspace (403 workspace_mismatch), the `stats` rate limit (§5.4), the body (§5.3) — and writes the error
+// response when one fails; ok is false then.
+func (s *Server) statsRequest(w http.ResponseWriter, r *http.Request, pathWorkspace bool) (string, stats.Query, bool) {
 	ws, ok := s.apiAuth(w, r, true)
 	if !ok {
-		return
+		return "", stats.Query{}, false
 	}
-	if r.PathValue("workspace_id") != ws.ID {
+	if pathWorkspace && r.PathValue("workspace_id") != ws.ID {
 		writeAPIError(w, apiWorkspaceMismatch)
-		return
+		return "", stats.Query{}, false
 	}
 	if !s.rateLimit(w, ws, "stats") {
-		return
+		return "", stats.Query{}, false
 	}
 	body, ok := readAPIBody(w, r)
 	if !ok {
-		return
+		return "", stats.Query{}, false
 	}
 	reqID, q, verr := parseStatsRequest(body, ws)
 	if verr != nil {
 		writeAPIError(w, *verr)
+		return "", stats.Query{}, false
+	}
+	return reqID, q, true
+}
+
+// handleStatsDaily is POST /v1/stats/{workspace_id}/daily, the daily series extension: the Stats API's auth, body,
+// errors and rate-limit family (one call counts once), the path workspace must be the Basic username, and the
+// answer holds for every date of the range the tree a single-date Stats call gives the page's campaigns.
+func (s *Server) handleStatsDaily(w http.ResponseWriter, r *http.Request) {
+	reqID, q, ok := s.statsRequest(w, r, true)
+	if !ok {
 		return
 	}
 	res, err := s.Engine.StatsDaily(r.Context(), q)
