@@ -20,10 +20,10 @@ import (
 	"github.com/campaignstats/campaignstats/client"
 	"github.com/campaignstats/campaignstats/internal/blob"
 	"github.com/campaignstats/campaignstats/internal/config"
+	"github.com/campaignstats/campaignstats/internal/embedded"
 	"github.com/campaignstats/campaignstats/internal/httpapi"
 	"github.com/campaignstats/campaignstats/internal/ratelimit"
 	"github.com/campaignstats/campaignstats/internal/report"
-	"github.com/campaignstats/campaignstats/internal/stats"
 	"github.com/campaignstats/campaignstats/internal/store/duckdb"
 	"github.com/campaignstats/campaignstats/internal/workspace"
 )
@@ -32,20 +32,21 @@ import (
 // directory blob store) and downloads it with `campaignstats report download`, which signs the request.
 func TestReportDownloadCLI(t *testing.T) {
 	ctx := t.Context()
-	st, err := duckdb.Open(ctx, filepath.Join(t.TempDir(), "db.duckdb"), duckdb.Options{MemoryLimit: "1GB", Threads: 2}, time.Now)
+	sys, err := embedded.Open(ctx, embedded.Options{DataDir: t.TempDir(), DuckDB: duckdb.Options{MemoryLimit: "1GB", Threads: 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
+	t.Cleanup(func() { sys.Close() })
+	st := sys.Store
 	files, err := blob.OpenDir(filepath.Join(t.TempDir(), "reports"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { files.Close() })
 	wsSvc := workspace.New(st, time.Now, 100)
-	eng := stats.New(st)
+	eng := sys.Engine
 	svc := report.NewService(st, report.Options{Generator: report.NewFileGenerator(report.GeneratorConfig{Engine: eng, Files: files})})
-	api := httpapi.New(httpapi.Deps{Config: config.Default(), Store: st, Engine: eng, Workspaces: wsSvc, Limiter: ratelimit.New(time.Now),
+	api := httpapi.New(httpapi.Deps{Config: config.Default(), Store: st, Intake: sys.Intake, Fresh: sys.Fresh, Engine: eng, Workspaces: wsSvc, Limiter: ratelimit.New(time.Now),
 		Logger: slog.New(slog.DiscardHandler), Now: time.Now, Registry: prometheus.NewRegistry(), Reports: svc, ReportFiles: files})
 	srv := httptest.NewServer(api.Handler())
 	t.Cleanup(srv.Close)

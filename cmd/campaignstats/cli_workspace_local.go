@@ -18,20 +18,21 @@ import (
 // localAdmin runs the workspace commands directly on the embedded store, with the same checks and results as the
 // admin API (SPEC §9.1) where the store leaves them to the caller.
 type localAdmin struct {
-	st  store.Store
-	svc *workspace.Service
+	stores app.Stores
+	st     store.MetaStore
+	svc    *workspace.Service
 }
 
 // openLocalAdmin opens the store of cfg (--data-dir, --store); it fails while a server holds the embedded store.
 func openLocalAdmin(ctx context.Context, cfg config.Config) (*localAdmin, error) {
-	st, err := app.OpenStore(ctx, cfg, time.Now)
+	stores, err := app.OpenStores(ctx, cfg, time.Now)
 	if err != nil {
 		return nil, err
 	}
-	return &localAdmin{st: st, svc: workspace.New(st, time.Now, cfg.DefaultRateLimit)}, nil
+	return &localAdmin{stores: stores, st: stores.Meta, svc: workspace.New(stores.Meta, time.Now, cfg.DefaultRateLimit)}, nil
 }
 
-func (a *localAdmin) Close() error { return a.st.Close() }
+func (a *localAdmin) Close() error { return a.stores.Close() }
 
 // adminWorkspace is ws as the admin API shows it; keys only when withKeys.
 func adminWorkspace(ws domain.Workspace, withKeys bool) *client.Workspace {

@@ -20,6 +20,7 @@ import (
 	"github.com/campaignstats/campaignstats/api"
 	"github.com/campaignstats/campaignstats/internal/blob"
 	"github.com/campaignstats/campaignstats/internal/config"
+	"github.com/campaignstats/campaignstats/internal/embedded"
 	"github.com/campaignstats/campaignstats/internal/httpapi"
 	"github.com/campaignstats/campaignstats/internal/ratelimit"
 	"github.com/campaignstats/campaignstats/internal/report"
@@ -30,7 +31,7 @@ import (
 )
 
 // DBFile is the embedded database file name inside --data-dir.
-const DBFile = "campaignstats.duckdb"
+const DBFile = embedded.DBFile
 
 // openReportStorage opens the report file directory (--report-storage, default <data-dir>/reports).
 func openReportStorage(cfg config.Config) (blob.Store, error) {
@@ -48,26 +49,46 @@ func openReportStorage(cfg config.Config) (blob.Store, error) {
 	return files, nil
 }
 
-// OpenStore opens the configured store. Only the embedded store exists so far.
-func OpenStore(ctx context.Context, cfg config.Config, now func() time.Time) (store.Store, error) {
+// Stores are the opened halves of the storage contract and the deployment's optional capabilities.
+type Stores struct {
+	Meta   store.MetaStore
+	Events store.EventStore
+	// Snapshots opens consistent snapshots for report runs (SPEC §8.4); nil when the deployment has none.
+	Snapshots store.Snapshotter
+	close     func() error
+}
+
+// Close closes the stores.
+func (s Stores) Close() error { return s.close() }
+
+// OpenStores opens the configured stores without the service around them (the workspace commands use it). Only
+// the embedded store exists so far: one DuckDB database holds both halves and takes snapshots with its MVCC
+// transactions.
+func OpenStores(ctx context.Context, cfg config.Config, now func() time.Time) (Stores, error) {
 	if cfg.Store != "embedded" {
-		return nil, fmt.Errorf("store %q is not available in this build; use --store embedded", cfg.Store)
+		return Stores{}, fmt.Errorf("store %q is not available in this build; use --store embedded", cfg.Store)
 	}
 	st, err := duckdb.Open(ctx, filepath.Join(cfg.DataDir, DBFile), duckdb.Options{MemoryLimit: cfg.DuckDBMemoryLimit, Threads: cfg.DuckDBThreads}, now)
 	if err != nil {
-		if strings.Contains(err.Error(), "lock") {
-			return nil, fmt.Errorf("the embedded store in %s is held by another process (is a server running? use --server): %w", cfg.DataDir, err)
-		}
-		return nil, err
+		return Stores{}, openError(cfg, err)
 	}
-	return st, nil
+	return Stores{Meta: st, Events: st, Snapshots: st, close: st.Close}, nil
+}
+
+// openError names the likely cause of a failure to open the embedded store.
+func openError(cfg config.Config, err error) error {
+	if strings.Contains(err.Error(), "lock") {
+		return fmt.Errorf("the embedded store in %s is held by another process (is a server running? use --server): %w", cfg.DataDir, err)
+	}
+	return err
 }
 
 // Server is a running campaignstats service.
 type Server struct {
 	cfg       config.Config
 	logger    *slog.Logger
-	store     store.Store
+	store     store.MetaStore
+	sys       *embedded.System
 	api       *httpapi.Server
 	ws        *workspace.Service
 	reports   *report.Service
@@ -89,7 +110,7 @@ const ReportSchedulerInterval = 15 * time.Second
 // ReportDeps are what a report Generator is built from, once the store is open.
 type ReportDeps struct {
 	Config     config.Config
-	Store      store.Store
+	Store      store.MetaStore
 	Engine     *stats.Engine
 	Logger     *slog.Logger
 	Now        func() time.Time
@@ -120,19 +141,24 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 			opt(&o)
 		}
 	}
-	st, err := OpenStore(ctx, cfg, now)
-	if err != nil {
-		return nil, err
+	if cfg.Store != "embedded" {
+		return nil, fmt.Errorf("store %q is not available in this build; use --store embedded", cfg.Store)
 	}
+	sys, err := embedded.Open(ctx, embedded.Options{DataDir: cfg.DataDir, Logger: logger, Now: now,
+		DuckDB: duckdb.Options{MemoryLimit: cfg.DuckDBMemoryLimit, Threads: cfg.DuckDBThreads}})
+	if err != nil {
+		return nil, openError(cfg, err)
+	}
+	st := sys.Store
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	quarantineGauge := prometheus.NewGauge(prometheus.GaugeOpts{Name: "campaignstats_quarantine_records", Help: "Quarantine records held."})
 	reg.MustRegister(quarantineGauge)
 	wsSvc := workspace.New(st, now, cfg.DefaultRateLimit)
-	engine := stats.New(st)
+	engine := sys.Engine
 	files, err := openReportStorage(cfg)
 	if err != nil {
-		st.Close()
+		sys.Close()
 		return nil, err
 	}
 	var notifier *report.WebhookNotifier
@@ -148,19 +174,19 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 	}
 	gen, err := build(ReportDeps{Config: cfg, Store: st, Engine: engine, Logger: logger, Now: now, Registerer: reg})
 	if err != nil {
-		st.Close()
+		sys.Close()
 		return nil, fmt.Errorf("report generator: %w", err)
 	}
 	reports := report.NewService(st, report.Options{Now: now, Logger: logger, Generator: gen, Metrics: report.NewMetrics(reg),
 		Retention: cfg.ReportRetention})
 	api := httpapi.New(httpapi.Deps{
-		Config: cfg, Store: st, Engine: engine, Workspaces: wsSvc,
+		Config: cfg, Store: st, Intake: sys.Intake, Fresh: sys.Fresh, Engine: engine, Workspaces: wsSvc,
 		Limiter: ratelimit.New(now), Logger: logger, Now: now, Registry: reg, OpenAPI: api.Spec(), Reports: reports,
 		ReportFiles: files,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		st.Close()
+		sys.Close()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	// Runs left RUNNING by a previous process (crash or timeout) go back to the queue (SPEC §8.4).
@@ -169,7 +195,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 	} else if n > 0 {
 		logger.Info("re-queued interrupted report runs", "runs", n)
 	}
-	s := &Server{cfg: cfg, logger: logger, store: st, api: api, ws: wsSvc, reports: reports, files: files, notifier: notifier,
+	s := &Server{cfg: cfg, logger: logger, store: st, sys: sys, api: api, ws: wsSvc, reports: reports, files: files, notifier: notifier,
 		listener: ln, served: make(chan error, 1),
 		bgDone: make(chan struct{}), schedDone: make(chan struct{})}
 	// Bounded headers and timeouts so that a slow client cannot hold a connection forever (SPEC §12.10).
@@ -180,7 +206,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
 			ln.Close()
-			st.Close()
+			sys.Close()
 			return nil, fmt.Errorf("load TLS key pair: %w", err)
 		}
 		s.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
@@ -288,7 +314,7 @@ func (s *Server) Close(ctx context.Context) error {
 	if s.notifier != nil {
 		s.notifier.Close() // pending webhook retries stop; their runs keep webhook_status "pending"
 	}
-	if cerr := s.store.Close(); cerr != nil {
+	if cerr := s.sys.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
 	}
 	return err

@@ -105,7 +105,8 @@ type Event struct {
 	Campaign bool
 	Code     string // event_code exactly as received, may be empty
 	Name     string // event_name (Streams) or action (Track/Bulk) exactly as received, may be empty
-	UserKey  string // namespaced user key (SPEC §2.8)
+	UserKey  string // namespaced user key (SPEC §2.8); not stored (events read back carry only User)
+	User     UserID // HashUser(UserKey); stores fill it in from UserKey when it is zero
 
 	// Campaign events only.
 	CampaignID       string

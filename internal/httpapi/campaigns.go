@@ -421,7 +421,7 @@ func (s *Server) handleMeta(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, *verr)
 		return
 	}
-	cs, err := s.Store.Campaigns(r.Context(), ws.ID)
+	cs, err := s.campaigns(r.Context(), ws.ID)
 	if err != nil {
 		s.storeAPIError(w, r, err)
 		return
@@ -518,7 +518,7 @@ func (s *Server) handleExecutions(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, *verr)
 		return
 	}
-	cs, err := s.Store.Campaigns(r.Context(), ws.ID)
+	cs, err := s.campaigns(r.Context(), ws.ID)
 	if err != nil {
 		s.storeAPIError(w, r, err)
 		return

@@ -24,8 +24,8 @@ import (
 	"github.com/campaignstats/campaignstats/api"
 	"github.com/campaignstats/campaignstats/internal/config"
 	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/embedded"
 	"github.com/campaignstats/campaignstats/internal/ratelimit"
-	"github.com/campaignstats/campaignstats/internal/stats"
 	"github.com/campaignstats/campaignstats/internal/store/duckdb"
 	"github.com/campaignstats/campaignstats/internal/workspace"
 )
@@ -34,6 +34,7 @@ const adminToken = "test-admin-token-0123456789"
 
 // testEnv is a real server (real store, real HTTP) with an active and a disabled workspace.
 type testEnv struct {
+	sys      *embedded.System
 	srv      *httptest.Server
 	api      *Server
 	active   domain.Workspace
@@ -58,21 +59,23 @@ func newTestEnv(t *testing.T, mutate ...func(*config.Config)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	e := &testEnv{now: time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)}
-	st, err := duckdb.Open(ctx, filepath.Join(t.TempDir(), "db.duckdb"), duckdb.Options{MemoryLimit: "1GB", Threads: 2}, e.clock)
+	sys, err := embedded.Open(ctx, embedded.Options{DataDir: t.TempDir(), DuckDB: duckdb.Options{MemoryLimit: "1GB", Threads: 2}, Now: e.clock})
 	if err != nil {
 		t.Fatal(err)
 	}
+	st := sys.Store
+	e.sys = sys
 	cfg := config.Default()
 	cfg.AdminToken = adminToken
 	for _, m := range mutate {
 		m(&cfg)
 	}
 	svc := workspace.New(st, e.clock, cfg.DefaultRateLimit)
-	api := New(Deps{Config: cfg, Store: st, Engine: stats.New(st), Workspaces: svc, Limiter: ratelimit.New(e.clock),
+	api := New(Deps{Config: cfg, Store: st, Intake: sys.Intake, Fresh: sys.Fresh, Engine: sys.Engine, Workspaces: svc, Limiter: ratelimit.New(e.clock),
 		Logger: slog.New(slog.DiscardHandler), Now: e.clock, Registry: prometheus.NewRegistry(), OpenAPI: api.Spec()})
 	e.api = api
 	e.srv = httptest.NewServer(api.Handler())
-	t.Cleanup(func() { e.srv.Close(); st.Close() })
+	t.Cleanup(func() { e.srv.Close(); sys.Close() })
 	if e.active, err = svc.Create(ctx, workspace.CreateRequest{Name: "active", WorkspaceID: "aaaaaaaaaaaaaaaaaaaaaaaa"}); err != nil {
 		t.Fatal(err)
 	}

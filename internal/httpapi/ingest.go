@@ -3,6 +3,7 @@ package httpapi
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/campaignstats/campaignstats/internal/catalog"
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/ingest"
+	"github.com/campaignstats/campaignstats/internal/intake"
 	"github.com/campaignstats/campaignstats/internal/stats"
 	"github.com/campaignstats/campaignstats/internal/store"
 	"github.com/campaignstats/campaignstats/internal/workspace"
@@ -114,7 +116,7 @@ func (s *Server) handleStreams(w http.ResponseWriter, r *http.Request, ws domain
 		s.storeIngestError(w, r, err)
 		return
 	}
-	batch := store.Batch{WorkspaceID: ws.ID, ReceivedAt: now}
+	batch := intake.Request{WorkspaceID: ws.ID, ReceivedAt: now}
 	type rejection struct {
 		Index     int    `json:"index"`
 		EventUUID string `json:"event_uuid"`
@@ -139,18 +141,13 @@ func (s *Server) handleStreams(w http.ResponseWriter, r *http.Request, ws domain
 			ReceivedAt: now, RequestID: requestID(r.Context()), Endpoint: "streams", Index: it.Index, EventUUID: it.UUID,
 			Reason: it.Reject, Payload: payload, PayloadTruncated: truncated})
 	}
-	res, err := s.Store.Append(r.Context(), batch)
+	res, err := s.Intake.Commit(r.Context(), batch)
 	if err != nil {
 		s.storeIngestError(w, r, err)
 		return
 	}
-	dups := 0
-	for _, d := range res.Duplicate {
-		if d {
-			dups++
-		}
-	}
-	accepted := len(batch.Events) - dups
+	accepted := res.Accepted()
+	dups := len(batch.Events) - accepted
 	s.metrics.ingestEvents.WithLabelValues("streams", "accepted").Add(float64(accepted))
 	s.metrics.ingestEvents.WithLabelValues("streams", "duplicate").Add(float64(dups))
 	s.metrics.ingestEvents.WithLabelValues("streams", "rejected").Add(float64(len(rejections)))
@@ -168,7 +165,7 @@ func (s *Server) handleCampaign(w http.ResponseWriter, r *http.Request, ws domai
 	id := r.PathValue("campaign_id")
 	switch r.Method {
 	case http.MethodGet:
-		cs, err := s.Store.Campaigns(r.Context(), ws.ID)
+		cs, err := s.campaigns(r.Context(), ws.ID)
 		if err != nil {
 			s.storeIngestError(w, r, err)
 			return
@@ -201,23 +198,30 @@ func (s *Server) handleCampaign(w http.ResponseWriter, r *http.Request, ws domai
 			s.writeIngestError(w, r, invalidParams(ferr.Attribute, ferr.Message))
 			return
 		}
-		s.catalogMu.Lock()
-		defer s.catalogMu.Unlock()
-		cs, err := s.Store.Campaigns(r.Context(), ws.ID)
+		if err := s.waitFresh(r.Context()); err != nil {
+			s.storeIngestError(w, r, err)
+			return
+		}
+		var created bool
+		var rejected *catalog.FieldError
+		err := s.Intake.UpdateCatalog(r.Context(), ws.ID, func(cs []domain.Campaign) ([]domain.Campaign, error) {
+			records, isNew, ferr := catalog.Apply(domain.NewCatalogView(cs), id, fields, s.Now().UTC())
+			if ferr != nil {
+				rejected = ferr
+				return nil, ferr
+			}
+			created = isNew
+			return records, nil
+		})
+		if rejected != nil {
+			s.writeIngestError(w, r, invalidParams(rejected.Attribute, rejected.Message))
+			return
+		}
 		if err != nil {
 			s.storeIngestError(w, r, err)
 			return
 		}
-		records, created, ferr := catalog.Apply(domain.NewCatalogView(cs), id, fields, s.Now().UTC())
-		if ferr != nil {
-			s.writeIngestError(w, r, invalidParams(ferr.Attribute, ferr.Message))
-			return
-		}
-		if err := s.Store.PutCampaigns(r.Context(), ws.ID, records); err != nil {
-			s.storeIngestError(w, r, err)
-			return
-		}
-		cs, err = s.Store.Campaigns(r.Context(), ws.ID)
+		cs, err := s.Store.Campaigns(r.Context(), ws.ID)
 		if err != nil {
 			s.storeIngestError(w, r, err)
 			return
@@ -282,7 +286,7 @@ func (s *Server) handleFunnel(w http.ResponseWriter, r *http.Request, ws domain.
 		return
 	}
 	id := r.PathValue("campaign_id")
-	cs, err := s.Store.Campaigns(r.Context(), ws.ID)
+	cs, err := s.campaigns(r.Context(), ws.ID)
 	if err != nil {
 		s.storeIngestError(w, r, err)
 		return
@@ -321,7 +325,7 @@ func (s *Server) handleFunnel(w http.ResponseWriter, r *http.Request, ws domain.
 		}
 		entries = append(entries, es...)
 	}
-	if err := s.Store.PutFunnel(r.Context(), ws.ID, entries); err != nil {
+	if err := s.Intake.PutFunnel(r.Context(), ws.ID, entries); err != nil {
 		s.storeIngestError(w, r, err)
 		return
 	}
@@ -395,4 +399,21 @@ func scalarText(raw json.RawMessage) string {
 		return t.String()
 	}
 	return ""
+}
+
+// waitFresh waits until the catalog values inferred from events reflect every event acknowledged before the call
+// (Deps.Fresh), so that a campaign registered by an acknowledged event is known.
+func (s *Server) waitFresh(ctx context.Context) error {
+	if s.Fresh == nil {
+		return nil
+	}
+	return s.Fresh(ctx)
+}
+
+// campaigns returns the workspace's catalog once it reflects every event acknowledged before the call.
+func (s *Server) campaigns(ctx context.Context, ws string) ([]domain.Campaign, error) {
+	if err := s.waitFresh(ctx); err != nil {
+		return nil, err
+	}
+	return s.Store.Campaigns(ctx, ws)
 }

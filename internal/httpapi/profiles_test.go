@@ -217,7 +217,10 @@ func TestProfilesFeedNoStats(t *testing.T) {
 	from, to := e.now.Add(-30*time.Minute).UnixMilli(), e.now.Add(time.Hour).UnixMilli()
 	active := func(typ attribution.Type) []string {
 		t.Helper()
-		ids, err := e.api.Store.ActiveCampaigns(ctx, ws.ID, from, to, typ)
+		if err := e.sys.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ids, err := e.sys.Store.ActiveCampaigns(ctx, ws.ID, from, to, typ)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/campaignstats/campaignstats/internal/blob"
 	"github.com/campaignstats/campaignstats/internal/config"
 	"github.com/campaignstats/campaignstats/internal/ingest"
+	"github.com/campaignstats/campaignstats/internal/intake"
 	"github.com/campaignstats/campaignstats/internal/ratelimit"
 	"github.com/campaignstats/campaignstats/internal/report"
 	"github.com/campaignstats/campaignstats/internal/stats"
@@ -31,8 +31,14 @@ var errShuttingDown = errors.New("shutting down")
 
 // Deps are the server's collaborators, wired in main.
 type Deps struct {
-	Config     config.Config
-	Store      store.Store
+	Config config.Config
+	// Store is the metadata half of the storage contract; reads of events go through Engine, writes through Intake.
+	Store  store.MetaStore
+	Intake *intake.Service
+	// Fresh, when set, waits until derived data (inferred catalog values, credits) reflects every event
+	// acknowledged before the call; the Stats API's engine waits on its own, the catalog reads of the Meta,
+	// Executions and catalog GET endpoints call it.
+	Fresh      func(ctx context.Context) error
 	Engine     *stats.Engine
 	Workspaces *workspace.Service
 	Limiter    *ratelimit.Limiter
@@ -57,8 +63,6 @@ type Server struct {
 	draining atomic.Bool
 	mux      *http.ServeMux
 	inflight inflightKeys
-	// catalogMu serialises catalog writes so hierarchy checks see a stable catalog.
-	catalogMu sync.Mutex
 }
 
 // New builds the server and its routes.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/ingest"
+	"github.com/campaignstats/campaignstats/internal/intake"
 	"github.com/campaignstats/campaignstats/internal/store"
 )
 
@@ -81,14 +82,25 @@ func (s *Server) trackEvents(name, path string, decode func(body []byte, now tim
 				return nil, err
 			}
 			return func(ctx context.Context, idem *store.IdempotentResponse) error {
-				if len(events) == 0 && idem == nil {
-					return nil
+				if idem != nil {
+					// With an Idempotency-Key, uuids derive from the key: a retry after a failure between the append
+					// and the stored response stores nothing twice.
+					for i := range events {
+						events[i].UUID = ingest.IdempotentTrackUUID(ws.ID, path, idem.Key, i)
+					}
 				}
-				batch := store.Batch{WorkspaceID: ws.ID, ReceivedAt: s.Now(), Events: events, Idempotency: idem}
-				if _, err := s.Store.Append(ctx, batch); err != nil {
-					return fmt.Errorf("append %s events: %w", name, err)
+				if len(events) > 0 {
+					res, err := s.Intake.Commit(ctx, intake.Request{WorkspaceID: ws.ID, ReceivedAt: s.Now(), Events: events})
+					if err != nil {
+						return fmt.Errorf("append %s events: %w", name, err)
+					}
+					s.metrics.ingestEvents.WithLabelValues(name, "accepted").Add(float64(res.Accepted()))
 				}
-				s.metrics.ingestEvents.WithLabelValues(name, "accepted").Add(float64(len(events)))
+				if idem != nil {
+					if err := s.Store.PutIdempotentResponse(ctx, ws.ID, *idem); err != nil {
+						return err
+					}
+				}
 				return nil
 			}, nil
 		}}

@@ -2,8 +2,10 @@ package ingest
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +25,14 @@ const (
 // random bytes (crypto/rand) in lower-case hex. Actions carry no event_uuid (SPEC §3.8), but the store deduplicates
 // on UUID, so each accepted action gets a fresh one; retries are made safe by Idempotency-Key (§3.10), not by UUID.
 const TrackUUIDPrefix = "trk-"
+
+// IdempotentTrackUUID is the UUID of the i-th action of a request carrying an Idempotency-Key: the prefix and 16
+// bytes of SHA-256 over (workspace, endpoint, key, i), so that a repeat of the request after a failure between the
+// durable append and the stored response gives the same UUIDs, and the repeat stores nothing twice.
+func IdempotentTrackUUID(ws, endpoint, key string, i int) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%d", ws, endpoint, key, i))
+	return TrackUUIDPrefix + hex.EncodeToString(sum[:16])
+}
 
 // Bounds of user_timezone_offset in seconds (SPEC §3.8); a value outside them is ignored.
 const (

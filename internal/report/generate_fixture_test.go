@@ -19,9 +19,9 @@ import (
 	"github.com/campaignstats/campaignstats/internal/blob"
 	"github.com/campaignstats/campaignstats/internal/catalog"
 	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/embedded"
 	"github.com/campaignstats/campaignstats/internal/ingest"
 	"github.com/campaignstats/campaignstats/internal/stats"
-	"github.com/campaignstats/campaignstats/internal/store"
 	"github.com/campaignstats/campaignstats/internal/store/duckdb"
 	"github.com/campaignstats/campaignstats/internal/workspace"
 )
@@ -29,6 +29,7 @@ import (
 // fixture is a real DuckDB store with one workspace, the engine over it and a generator writing to a temporary
 // directory.
 type fixture struct {
+	sys   *embedded.System
 	st    *duckdb.Store
 	eng   *stats.Engine
 	ws    domain.Workspace
@@ -45,13 +46,13 @@ func newFixture(t *testing.T, timezone string) *fixture {
 	ctx := context.Background()
 	f := &fixture{now: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { return f.now }
-	st, err := duckdb.Open(ctx, filepath.Join(t.TempDir(), "db.duckdb"), duckdb.Options{MemoryLimit: "1GB", Threads: 2}, clock)
+	sys, err := embedded.Open(ctx, embedded.Options{DataDir: t.TempDir(), DuckDB: duckdb.Options{MemoryLimit: "1GB", Threads: 2}, Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	f.st = st
-	f.eng = stats.New(st)
+	t.Cleanup(func() { sys.Close() })
+	st := sys.Store
+	f.sys, f.st, f.eng = sys, st, sys.Engine
 	f.ws, err = workspace.New(st, clock, 100).Create(ctx, workspace.CreateRequest{Name: "reports", Timezone: timezone,
 		WorkspaceID: "abcdefabcdefabcdefabcdef"})
 	if err != nil {
@@ -74,15 +75,17 @@ func (f *fixture) putCampaign(t *testing.T, id, body string) {
 	if ferr != nil {
 		t.Fatalf("put %s: %v", id, ferr)
 	}
-	cs, err := f.st.Campaigns(ctx, f.ws.ID)
+	err := f.sys.Intake.UpdateCatalog(ctx, f.ws.ID, func(cs []domain.Campaign) ([]domain.Campaign, error) {
+		records, _, ferr := catalog.Apply(domain.NewCatalogView(cs), id, fields, f.now)
+		if ferr != nil {
+			return nil, ferr
+		}
+		return records, nil
+	})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("put %s: %v", id, err)
 	}
-	records, _, ferr := catalog.Apply(domain.NewCatalogView(cs), id, fields, f.now)
-	if ferr != nil {
-		t.Fatalf("put %s: %v", id, ferr)
-	}
-	if err := f.st.PutCampaigns(ctx, f.ws.ID, records); err != nil {
+	if err := f.sys.Sync(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -212,14 +215,14 @@ func (f *fixture) ingest(t *testing.T, events []map[string]any) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := store.Batch{WorkspaceID: f.ws.ID, ReceivedAt: f.now}
+		var evs []domain.Event
 		for _, it := range items {
 			if it.Event == nil {
 				t.Fatalf("event %d rejected: %s (%s)", it.Index, it.Reject, it.Payload)
 			}
-			b.Events = append(b.Events, *it.Event)
+			evs = append(evs, *it.Event)
 		}
-		res, err := f.st.Append(context.Background(), b)
+		res, err := f.sys.Ingest(context.Background(), f.ws.ID, f.now, evs)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -20,20 +20,54 @@ type Source interface {
 
 // Engine computes campaign statistics.
 type Engine struct {
-	src Source
+	src   Source
+	snaps store.Snapshotter
+	fresh func(ctx context.Context) error
+}
+
+// Option configures New.
+type Option func(*Engine)
+
+// WithSnapshots makes Snapshot open snapshots with sn (SPEC §8.4); without it, snapshots read live.
+func WithSnapshots(sn store.Snapshotter) Option { return func(e *Engine) { e.snaps = sn } }
+
+// WithFreshness makes Stats, StatsDaily and Snapshot first call wait, which returns when the data derived from the
+// event log (inferred catalog values, credits) reflects every event acknowledged before the call, or when it gives
+// up waiting (it bounds the wait); an error from it fails the call.
+func WithFreshness(wait func(ctx context.Context) error) Option {
+	return func(e *Engine) { e.fresh = wait }
 }
 
 // New returns an engine reading from src.
-func New(src Source) *Engine { return &Engine{src: src} }
+func New(src Source, opts ...Option) *Engine {
+	e := &Engine{src: src}
+	for _, o := range opts {
+		o(e)
+	}
+	return e
+}
 
-// Snapshot returns an engine that reads a snapshot of the store as of now (SPEC §8.4: a report run reads a
-// consistent snapshot), and the function that releases it. A source that cannot open snapshots is read live.
+// waitFresh applies WithFreshness.
+func (e *Engine) waitFresh(ctx context.Context) error {
+	if e.fresh == nil {
+		return nil
+	}
+	if err := e.fresh(ctx); err != nil {
+		return fmt.Errorf("stats: %w", err)
+	}
+	return nil
+}
+
+// Snapshot returns an engine that reads a snapshot of the data as of now (SPEC §8.4: a report run reads a
+// consistent snapshot), and the function that releases it. Without WithSnapshots it reads live.
 func (e *Engine) Snapshot(ctx context.Context) (*Engine, func() error, error) {
-	sn, ok := e.src.(store.Snapshotter)
-	if !ok {
+	if err := e.waitFresh(ctx); err != nil {
+		return nil, nil, err
+	}
+	if e.snaps == nil {
 		return e, func() error { return nil }, nil
 	}
-	snap, err := sn.Snapshot(ctx)
+	snap, err := e.snaps.Snapshot(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("stats: %w", err)
 	}
@@ -144,6 +178,9 @@ func Range(start, end time.Time, loc *time.Location) (int64, int64) {
 
 // Stats answers a Stats API query.
 func (e *Engine) Stats(ctx context.Context, q Query) (*Result, error) {
+	if err := e.waitFresh(ctx); err != nil {
+		return nil, err
+	}
 	res, nq, err := e.page(ctx, q)
 	if err != nil {
 		return nil, err
@@ -174,6 +211,9 @@ type DailyStats struct {
 // per date of the range what a single-date Stats call for the page's campaigns returns. It reads the range with one
 // set of store queries, the date being one more grouping key.
 func (e *Engine) StatsDaily(ctx context.Context, q Query) (*DailyResult, error) {
+	if err := e.waitFresh(ctx); err != nil {
+		return nil, err
+	}
 	res, nq, err := e.page(ctx, q)
 	if err != nil {
 		return nil, err

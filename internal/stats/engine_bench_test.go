@@ -4,28 +4,26 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/campaignstats/campaignstats/internal/attribution"
 	"github.com/campaignstats/campaignstats/internal/demo"
 	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/embedded"
 	"github.com/campaignstats/campaignstats/internal/ingest"
 	"github.com/campaignstats/campaignstats/internal/stats"
-	"github.com/campaignstats/campaignstats/internal/store"
-	"github.com/campaignstats/campaignstats/internal/store/duckdb"
 )
 
 // loadDemo fills a fresh store with demo traffic through the ingest decoder, as the HTTP layer does.
-func loadDemo(b *testing.B, events int) (*duckdb.Store, *demo.Generator, time.Time) {
+func loadDemo(b *testing.B, events int) (*embedded.System, *demo.Generator, time.Time) {
 	b.Helper()
 	ctx := context.Background()
-	path := filepath.Join(b.TempDir(), "db.duckdb")
-	if p := os.Getenv("BENCH_DB"); p != "" {
-		path = p
+	dir := b.TempDir()
+	if p := os.Getenv("BENCH_DATA_DIR"); p != "" {
+		dir = p
 	}
-	st, err := duckdb.Open(ctx, path, duckdb.Options{}, time.Now)
+	sys, err := embedded.Open(ctx, embedded.Options{DataDir: dir})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -37,14 +35,14 @@ func loadDemo(b *testing.B, events int) (*duckdb.Store, *demo.Generator, time.Ti
 		if err != nil {
 			b.Fatal(err)
 		}
-		batch := store.Batch{WorkspaceID: "w", ReceivedAt: end}
+		var evs []domain.Event
 		for _, it := range items {
 			if it.Event == nil {
 				b.Fatalf("demo event rejected: %s", it.Reject)
 			}
-			batch.Events = append(batch.Events, *it.Event)
+			evs = append(evs, *it.Event)
 		}
-		if _, err := st.Append(ctx, batch); err != nil {
+		if _, err := sys.Ingest(ctx, "w", end, evs); err != nil {
 			b.Fatal(err)
 		}
 		buf.Reset()
@@ -57,14 +55,14 @@ func loadDemo(b *testing.B, events int) (*duckdb.Store, *demo.Generator, time.Ti
 		return nil
 	})
 	flush()
-	return st, gen, end
+	return sys, gen, end
 }
 
 // BenchmarkStatsLargest30dUnique is the Stats query of the largest campaign over 30 days, UNIQUE.
 func BenchmarkStatsLargest30dUnique(b *testing.B) {
-	st, gen, end := loadDemo(b, 300_000)
-	defer st.Close()
-	eng := stats.New(st)
+	sys, gen, end := loadDemo(b, 300_000)
+	defer sys.Close()
+	eng := sys.Engine
 	q := stats.Query{Workspace: domain.Workspace{ID: "w", Timezone: "UTC"}, CampaignIDs: gen.Largest(1),
 		Start: end.AddDate(0, 0, -30), End: end.AddDate(0, 0, -1), Attribution: attribution.ViewThrough, Unique: true, Limit: 10}
 	b.ResetTimer()

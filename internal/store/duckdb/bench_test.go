@@ -36,13 +36,13 @@ func BenchmarkAppend1000(b *testing.B) {
 	}
 	defer s.Close()
 	for i := 0; i < 200; i++ {
-		if _, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: time.Now(), Events: benchBatch(i, 1000)}); err != nil {
+		if _, err := s.Append(ctx, []store.EventBatch{{WorkspaceID: "w", ReceivedAt: time.Now(), Events: benchBatch(i, 1000)}}); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: time.Now(), Events: benchBatch(1000+i, 1000)}); err != nil {
+		if _, err := s.Append(ctx, []store.EventBatch{{WorkspaceID: "w", ReceivedAt: time.Now(), Events: benchBatch(1000+i, 1000)}}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -41,18 +41,14 @@ type Store struct {
 	db  *sql.DB
 	now func() time.Time
 
-	// writeMu serialises writers: DuckDB has one writer at a time, and serialising Append makes dedup exact.
-	writeMu  sync.Mutex
-	queueMu  sync.Mutex
-	queue    []*pendingAppend
-	users    map[string]int64
-	nextUser int64
-	uuids    *uuidSet
+	// writeMu serialises writers (DuckDB has one writer at a time) and guards seq.
+	writeMu sync.Mutex
+	// seq is the event log's watermark: the highest Seq stored.
+	seq store.Seq
 	// catalog caches every workspace's campaigns once loaded; all catalog writes go through this store under
 	// writeMu, so the cache is exact. Guarded by catalogMu for readers.
 	catalogMu sync.RWMutex
 	catalog   map[string]map[string]domain.Campaign
-	credits   map[string]*creditState
 }
 
 var _ store.Store = (*Store)(nil)
@@ -65,6 +61,8 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 			return nil, fmt.Errorf("create data directory: %w", err)
 		}
 	}
+	// The settings apply to every pooled connection, opened at any time: they must not depend on ctx, which may be
+	// a request's or the process's signal context.
 	connector, err := duckdb.NewConnector(dbPath, func(ex driver.ExecerContext) error {
 		var stmts []string
 		if opts.MemoryLimit != "" {
@@ -74,7 +72,7 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 			stmts = append(stmts, "SET threads = "+strconv.Itoa(opts.Threads))
 		}
 		for _, s := range stmts {
-			if _, err := ex.ExecContext(ctx, s, nil); err != nil {
+			if _, err := ex.ExecContext(context.Background(), s, nil); err != nil {
 				return fmt.Errorf("%s: %w", s, err)
 			}
 		}
@@ -84,20 +82,17 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 		return nil, fmt.Errorf("open duckdb %q: %w", dbPath, err)
 	}
 	db := sql.OpenDB(connector)
-	s := &Store{reader: reader{q: db}, db: db, now: now, users: map[string]int64{}, catalog: map[string]map[string]domain.Campaign{},
-		credits: map[string]*creditState{}}
+	s := &Store{reader: reader{q: db}, db: db, now: now, catalog: map[string]map[string]domain.Campaign{}}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
 	}
-	if err := s.loadUsers(ctx); err != nil {
+	var seq int64
+	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(seq), 0) FROM events`).Scan(&seq); err != nil {
 		db.Close()
-		return nil, err
+		return nil, fmt.Errorf("read the event log's watermark: %w", err)
 	}
-	if err := s.loadUUIDs(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
+	s.seq = store.Seq(seq)
 	return s, nil
 }
 
@@ -147,48 +142,6 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func (s *Store) loadUsers(ctx context.Context) error {
-	rows, err := s.db.QueryContext(ctx, `SELECT user_key, user_id FROM users`)
-	if err != nil {
-		return fmt.Errorf("load users: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k string
-		var id int64
-		if err := rows.Scan(&k, &id); err != nil {
-			return fmt.Errorf("load users: %w", err)
-		}
-		s.users[k] = id
-		if id >= s.nextUser {
-			s.nextUser = id + 1
-		}
-	}
-	return rows.Err()
-}
-
-func (s *Store) loadUUIDs(ctx context.Context) error {
-	var n int64
-	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM events`).Scan(&n); err != nil {
-		return fmt.Errorf("load uuids: %w", err)
-	}
-	hashes := make([]uint64, 0, n)
-	rows, err := s.db.QueryContext(ctx, `SELECT uuid_hash FROM events`)
-	if err != nil {
-		return fmt.Errorf("load uuids: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var h uint64
-		if err := rows.Scan(&h); err != nil {
-			return fmt.Errorf("load uuids: %w", err)
-		}
-		hashes = append(hashes, h)
-	}
-	s.uuids = newUUIDSet(hashes)
-	return rows.Err()
 }
 
 // Ping reports whether the database answers and the schema is current.

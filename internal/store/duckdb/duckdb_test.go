@@ -2,7 +2,10 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"fmt"
+	"io/fs"
 	"path/filepath"
 	"testing"
 	"time"
@@ -10,6 +13,7 @@ import (
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
 	"github.com/campaignstats/campaignstats/internal/store/storetest"
+	duckdb "github.com/duckdb/duckdb-go/v2"
 )
 
 func open(t *testing.T, path string) *Store {
@@ -22,31 +26,31 @@ func open(t *testing.T, path string) *Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return open(t, filepath.Join(t.TempDir(), "db.duckdb")) })
+	storetest.Run(t, func(t *testing.T) storetest.SnapshotStore { return open(t, filepath.Join(t.TempDir(), "db.duckdb")) })
 }
 
-// TestReopenKeepsDedupAndUsers checks that a committed batch survives a reopen: uuids stay reserved and user ids
-// stay stable (UNIQUE counts across the restart).
-func TestReopenKeepsDedupAndUsers(t *testing.T) {
+// TestReopenKeepsTheLog checks that appended events survive a reopen with their Seqs, that Seqs continue after
+// them, and that a user's events before and after the restart count as one user.
+func TestReopenKeepsTheLog(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "db.duckdb")
 	e := func(uuid, user string) domain.Event {
-		return domain.Event{UUID: uuid, TimeMS: 1740819600000, Campaign: true, UserKey: user, CampaignID: "c",
+		return domain.Event{UUID: uuid, TimeMS: 1740819600000, Campaign: true, UserKey: user, User: domain.HashUser(user), CampaignID: "c",
 			Channels: domain.ChannelSetOf(domain.ChannelPush), Counter: domain.CounterSent, Source: "streams"}
 	}
 	s := open(t, path)
-	if _, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: time.Now(), Events: []domain.Event{e("a", "uid:1")}}); err != nil {
+	if _, err := s.Append(ctx, []store.EventBatch{{WorkspaceID: "w", ReceivedAt: time.Now(), Events: []domain.Event{e("a", "uid:1")}}}); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()
 	s = open(t, path)
 	defer s.Close()
-	res, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: time.Now(), Events: []domain.Event{e("a", "uid:2"), e("b", "uid:1")}})
-	if err != nil {
-		t.Fatal(err)
+	if wm, err := s.Watermark(ctx); err != nil || wm != 1 {
+		t.Fatalf("watermark after reopen %d %v", wm, err)
 	}
-	if !res.Duplicate[0] || res.Duplicate[1] {
-		t.Fatalf("duplicates after reopen: %v", res.Duplicate)
+	wm, err := s.Append(ctx, []store.EventBatch{{WorkspaceID: "w", ReceivedAt: time.Now(), Events: []domain.Event{e("b", "uid:1")}}})
+	if err != nil || wm != 2 {
+		t.Fatalf("append after reopen: %d %v", wm, err)
 	}
 	rows, err := s.Aggregate(ctx, store.AggregateQuery{WorkspaceID: "w", FromMS: 0, ToMS: 1 << 62, Unique: true,
 		Targets: []store.AggregateTarget{{ID: "c", Units: []store.AggregateUnit{{ID: "c", Channel: domain.ChannelPush}}}}})
@@ -57,6 +61,66 @@ func TestReopenKeepsDedupAndUsers(t *testing.T) {
 		if r.AllLocales && r.AllVariations && r.Metric == domain.MetricSent && r.Value != 1 {
 			t.Fatalf("unique sent across restart = %d, want 1 (same user)", r.Value)
 		}
+	}
+}
+
+// TestEventLogMigration checks migration 0006 on a database written by the schema before it: users become the
+// SHA-256 UserIDs of their keys (in events and credits), events get Seqs in arrival order, and the derived data's
+// progress starts after them.
+func TestEventLogMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db.duckdb")
+	connector, err := duckdb.NewConnector(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(connector)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for v := 1; v <= 5; v++ {
+		names, _ := fs.Glob(migrationFS, fmt.Sprintf("migrations/%04d_*.sql", v))
+		body, err := migrationFS.ReadFile(names[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, string(body)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, 0)`, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, q := range []string{
+		`INSERT INTO users VALUES ('uid:alice', 1), ('uid:bob', 2)`,
+		`INSERT INTO events VALUES ('w', 'second', 2, 1000, true, 'C', 'n', 2, 'c', '', 1, 1, 1, 'android', 0, 'en', '', '', NULL, 'streams', 20),
+			('w', 'first', 1, 1000, true, 'C', 'n', 1, 'c', '', 1, 1, 1, 'android', 0, 'en', '', '', NULL, 'streams', 10)`,
+		`INSERT INTO credits VALUES ('w', 'g', 2, 1000, 'c', 'Buy', 1, 0, 'android', 'en', '', 0)`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s := open(t, path)
+	defer s.Close()
+	evs, err := s.ReadEvents(ctx, 0, 10)
+	if err != nil || len(evs) != 2 {
+		t.Fatalf("events after the migration: %+v %v", evs, err)
+	}
+	if evs[0].UUID != "first" || evs[0].Seq != 1 || evs[0].User != domain.HashUser("uid:alice") ||
+		evs[1].UUID != "second" || evs[1].Seq != 2 || evs[1].User != domain.HashUser("uid:bob") {
+		t.Fatalf("migrated events: %+v", evs)
+	}
+	var hi, lo uint64
+	if err := s.db.QueryRowContext(ctx, `SELECT user_hi, user_lo FROM credits`).Scan(&hi, &lo); err != nil {
+		t.Fatal(err)
+	}
+	if (domain.UserID{Hi: hi, Lo: lo}) != domain.HashUser("uid:bob") {
+		t.Fatalf("migrated credit user %x %x", hi, lo)
+	}
+	if p, err := s.Progress(ctx); err != nil || p != 2 {
+		t.Fatalf("progress after the migration: %d %v", p, err)
 	}
 }
 

@@ -28,10 +28,15 @@ func (s *Store) IdempotentResponse(ctx context.Context, ws, endpoint, key string
 	return r, true, nil
 }
 
-// PutIdempotentResponse stores a response that acknowledged no events.
+// PutIdempotentResponse stores a response, replacing any earlier one of its key.
 func (s *Store) PutIdempotentResponse(ctx context.Context, ws string, r store.IdempotentResponse) error {
-	_, err := s.Append(ctx, store.Batch{WorkspaceID: ws, ReceivedAt: r.CreatedAt, Idempotency: &r})
-	return err
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if _, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		ws, r.Endpoint, r.Key, r.Status, string(r.Body), r.RequestID, r.CreatedAt.UnixMilli()); err != nil {
+		return fmt.Errorf("store idempotency key: %w", err)
+	}
+	return nil
 }
 
 // putIdempotency writes a record inside an open transaction.

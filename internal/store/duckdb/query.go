@@ -3,6 +3,7 @@ package duckdb
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/campaignstats/campaignstats/internal/attribution"
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
+	duckdb "github.com/duckdb/duckdb-go/v2"
 )
 
 // sqlString quotes s as a SQL string literal.
@@ -126,7 +128,7 @@ func (r *reader) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store
 	}
 	with := `WITH m(unit, tgt, chbit, chkey, onsite) AS (VALUES ` + strings.Join(values, ", ") + `),
 ev AS (
-	SELECT m.tgt AS tgt, ` + dayExpr("e.ts", q.Days, q.FromMS, q.ToMS) + ` AS d, ` + platformExpr + ` AS p, e.locale AS l, e.variation AS v, e.user_id AS user_id,
+	SELECT m.tgt AS tgt, ` + dayExpr("e.ts", q.Days, q.FromMS, q.ToMS) + ` AS d, ` + platformExpr + ` AS p, e.locale AS l, e.variation AS v, e.user_hi AS uh, e.user_lo AS ul,
 		e.counter AS counter, CASE WHEN e.counter IN (` + failureCounters + `) THEN e.failure_key ELSE '' END AS fk
 	FROM events e JOIN m ON e.campaign_id = m.unit
 	WHERE e.ws = ? AND e.ts >= ? AND e.ts < ? AND e.is_campaign AND ` + counterFilter + ` AND (e.channels & m.chbit) <> 0
@@ -182,14 +184,14 @@ SELECT tgt, d, ` + nodeKeyCols(q.Shapes) + `, counter, fk, sum(n)::BIGINT FROM b
 		partFailures
 	)
 	query := with + `,
-s1 AS (SELECT tgt, d, p, l, v, user_id, bit_or(1::UINTEGER << counter) AS mask FROM ev GROUP BY tgt, d, p, l, v, user_id),
-s2 AS (SELECT tgt, d, ` + nodeKeyCols(q.Shapes) + `, bit_or(mask) AS mask FROM s1 GROUP BY ` + groupingSets(q.Shapes, ", user_id") + `),
+s1 AS (SELECT tgt, d, p, l, v, uh, ul, bit_or(1::UINTEGER << counter) AS mask FROM ev GROUP BY tgt, d, p, l, v, uh, ul),
+s2 AS (SELECT tgt, d, ` + nodeKeyCols(q.Shapes) + `, bit_or(mask) AS mask FROM s1 GROUP BY ` + groupingSets(q.Shapes, ", uh, ul") + `),
 counts AS (SELECT tgt, d, gp, p, gl, l, gv, v, ` + strconv.Itoa(partCounts) + ` AS part, '' AS fk, ` + strings.Join(cols, ", ") + `
 	FROM s2 GROUP BY tgt, d, gp, p, gl, l, gv, v)`
 	parts := []string{"SELECT * FROM counts"}
 	if withFailures {
 		query += `,
-failures AS (SELECT tgt, d, ` + nodeKeyCols(q.Shapes) + `, ` + strconv.Itoa(partFailures) + ` AS part, fk, count(DISTINCT user_id) AS m0
+failures AS (SELECT tgt, d, ` + nodeKeyCols(q.Shapes) + `, ` + strconv.Itoa(partFailures) + ` AS part, fk, count(DISTINCT (uh, ul)) AS m0
 	FROM ev WHERE fk <> '' GROUP BY ` + groupingSets(q.Shapes, ", fk") + `)`
 		parts = append(parts, "SELECT * FROM failures")
 	}
@@ -277,15 +279,15 @@ func (r *reader) Conversions(ctx context.Context, q store.ConversionQuery) ([]st
 cr AS (
 	SELECT m.tgt AS tgt, `+dayExpr("c.ts", q.Days, q.FromMS, q.ToMS)+` AS d, c.platform AS p, c.locale AS l,
 		CASE c.grp WHEN %d THEN '%s' WHEN %d THEN '%s' ELSE c.variation END AS v,
-		c.grp AS grp, c.goal AS goal, c.goal_uuid AS eid, c.user_id AS user_id, c.revenue AS revenue
+		c.grp AS grp, c.goal AS goal, c.goal_uuid AS eid, c.user_hi AS uh, c.user_lo AS ul, c.revenue AS revenue
 	FROM credits c JOIN m ON c.unit = m.unit
 	WHERE c.ws = ? AND c.ts >= ? AND c.ts < ? AND (c.type = ? OR c.type = 0)
 ),
 nodes AS (
-	SELECT tgt, d, `+nodeKeyCols(q.Shapes)+`, grp, goal, eid, any_value(user_id) AS user_id, any_value(revenue) AS revenue
+	SELECT tgt, d, `+nodeKeyCols(q.Shapes)+`, grp, goal, eid, any_value(uh) AS uh, any_value(ul) AS ul, any_value(revenue) AS revenue
 	FROM cr GROUP BY `+groupingSets(q.Shapes, ", grp, goal, eid")+`
 )
-SELECT tgt, d, gp, p, gl, l, gv, v, grp, goal, count(*), count(DISTINCT user_id), sum(revenue)::BIGINT
+SELECT tgt, d, gp, p, gl, l, gv, v, grp, goal, count(*), count(DISTINCT (uh, ul)), sum(revenue)::BIGINT
 FROM nodes GROUP BY tgt, d, gp, p, gl, l, gv, v, grp, goal`, unitValues(q.Targets),
 		attribution.CampaignControl, domain.CampaignControlGroup, attribution.GlobalControl, domain.GlobalControlGroup)
 	var out []store.ConversionRow
@@ -345,6 +347,37 @@ func (r *reader) FunnelEntries(ctx context.Context, ws string, campaignIDs []str
 }
 
 // ---- quarantine ----
+
+// AddQuarantine stores records in one transaction.
+func (s *Store) AddQuarantine(ctx context.Context, records []store.QuarantineRecord) error {
+	if len(records) == 0 {
+		return nil
+	}
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("add quarantine: %w", err)
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "quarantine")
+		if err != nil {
+			return fmt.Errorf("quarantine appender: %w", err)
+		}
+		for _, q := range records {
+			if err := app.AppendRow(q.ID, q.WorkspaceID, q.ReceivedAt.UnixMilli(), q.RequestID, q.Endpoint, int32(q.Index),
+				q.EventUUID, q.Reason, string(q.Payload), q.PayloadTruncated); err != nil {
+				app.Close()
+				return fmt.Errorf("append quarantine: %w", err)
+			}
+		}
+		if err := app.Close(); err != nil {
+			return fmt.Errorf("flush quarantine: %w", err)
+		}
+		return nil
+	})
+}
 
 const quarantineCols = `id, ws, received_at, request_id, endpoint, idx, event_uuid, reason, payload, payload_truncated`
 

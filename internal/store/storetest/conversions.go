@@ -3,6 +3,9 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,117 +16,321 @@ import (
 	"github.com/campaignstats/campaignstats/internal/store"
 )
 
-// testConversions checks that credits are maintained by Append and PutCampaigns and aggregated per node
-// (SPEC §6, §5.12): a viewer who buys is credited under view-through but not click-through; a held-out buyer is
-// credited to the control group under every type; a goal added later by PUT rebuilds the credits.
-func testConversions(t *testing.T, s store.Store) {
+// testEventLog checks store.EventLog: Seqs increase in append order, every field reads back, the dedup helpers
+// find stored uuids per workspace, and user events are found by name.
+func testEventLog(t *testing.T, s store.EventStore) {
 	defer s.Close()
 	ctx := context.Background()
-	push := domain.ChannelPush
-	goals := &domain.GoalDetails{Goals: []domain.Goal{{Name: "Purchase", EventName: "Purchase", RevenueAttribute: "amount"}}}
-	if err := s.PutCampaigns(ctx, "w", []domain.Campaign{{ID: "P", Explicit: domain.CampaignFields{Channel: &push, Goals: goals}, HasExplicit: true,
-		CreatedAt: t0, UpdatedAt: t0}}); err != nil {
+	if wm, err := s.Watermark(ctx); err != nil || wm != 0 {
+		t.Fatalf("empty log watermark %d %v", wm, err)
+	}
+	full := ev("e1", 0, "u1", "c1", domain.CounterClick)
+	full.Code, full.Name, full.ParentCampaignID, full.Platform, full.Locale, full.Variation = "NOTIFICATION_CLICKED_MOE", "Clicked", "p1", "ios", "en", "variation_2"
+	full.FailureKey, full.CampaignName, full.InferredChannel, full.DeliveryType = "fk", "Name", domain.ChannelPush, domain.DeliveryPeriodic
+	full.Tags, full.HasTags = []string{"a", "b"}, true
+	buy := domain.Event{UUID: "g1", TimeMS: t0.Add(time.Hour).UnixMilli(), Name: "Purchase", Code: "PURCHASE", UserKey: "uid:u1",
+		Attributes: json.RawMessage(`{"amount":1.5}`), Source: "track"}
+	other := domain.Event{UUID: "x1", TimeMS: t0.UnixMilli(), Name: "App Opened", UserKey: "uid:u2", Source: "streams"}
+	first := appendEvents(t, s, "w", full, buy)
+	second := appendEvents(t, s, "w2", ev("e1", 0, "u1", "c1", domain.CounterSent), other)
+	if first != 2 || second != 4 {
+		t.Fatalf("watermarks after the appends: %d, %d; want 2, 4", first, second)
+	}
+	if wm, _ := s.Watermark(ctx); wm != 4 {
+		t.Fatalf("watermark %d, want 4", wm)
+	}
+	got, err := s.ReadEvents(ctx, 0, 10)
+	if err != nil {
 		t.Fatal(err)
 	}
-	view := ev("i1", 0, "u1", "P", domain.CounterImpression)
-	view.Platform, view.Locale, view.Variation = "ios", "en", "variation_1"
-	held := ev("h1", 0, "u2", "P", domain.CounterHeldOutCampaign)
-	held.Channels, held.Class, held.Variation = domain.AllChannelsSet(), domain.ClassHeldOut, domain.CampaignControlGroup
-	held.PlatformDefault = domain.DefaultUnknown // control-group codes: platform from attributes, else unknown
-	buy := func(uuid, user string, at time.Duration, amount string) domain.Event {
-		return domain.Event{UUID: uuid, TimeMS: t0.Add(at).UnixMilli(), Name: "Purchase", UserKey: "uid:" + user,
-			Attributes: json.RawMessage(`{"amount":` + amount + `}`), Source: "track"}
+	if len(got) != 4 {
+		t.Fatalf("read %d events, want 4", len(got))
 	}
-	// The purchases arrive before the interactions that explain them: credits must not depend on arrival order.
-	for _, batch := range [][]domain.Event{{buy("b1", "u1", time.Hour, "10.5"), buy("b2", "u2", 2*time.Hour, "5")}, {view, held}} {
-		if _, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: t0, Events: batch}); err != nil {
+	wantFull := full
+	wantFull.UserKey, wantFull.User = "", domain.HashUser("uid:u1")
+	if diff := cmp.Diff(store.StoredEvent{WorkspaceID: "w", Seq: 1, ReceivedAtMS: t0.UnixMilli(), Event: wantFull}, got[0]); diff != "" {
+		t.Errorf("campaign event round trip (-want +got):\n%s", diff)
+	}
+	wantBuy := buy
+	wantBuy.UserKey, wantBuy.User = "", domain.HashUser("uid:u1")
+	if diff := cmp.Diff(store.StoredEvent{WorkspaceID: "w", Seq: 2, ReceivedAtMS: t0.UnixMilli(), Event: wantBuy}, got[1]); diff != "" {
+		t.Errorf("user event round trip (-want +got):\n%s", diff)
+	}
+	if got[2].WorkspaceID != "w2" || got[2].Seq != 3 || got[3].Seq != 4 {
+		t.Errorf("order: %+v", got[2:])
+	}
+	if rest, err := s.ReadEvents(ctx, 3, 10); err != nil || len(rest) != 1 || rest[0].UUID != "x1" {
+		t.Errorf("read after 3: %+v %v", rest, err)
+	}
+	if page, err := s.ReadEvents(ctx, 0, 3); err != nil || len(page) != 3 {
+		t.Errorf("limit: %d %v", len(page), err)
+	}
+	found, err := s.StoredUUIDs(ctx, "w", []string{"e1", "x1", "g1", "nope"})
+	if err != nil || !cmp.Equal(map[string]bool{"e1": true, "g1": true}, found) {
+		t.Errorf("stored uuids of w: %v %v", found, err)
+	}
+	var hashes []uint64
+	if err := s.UUIDHashes(ctx, func(hs []uint64) error { hashes = append(hashes, hs...); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(hashes)
+	want := []uint64{store.UUIDHash("w", "e1"), store.UUIDHash("w", "g1"), store.UUIDHash("w2", "e1"), store.UUIDHash("w2", "x1")}
+	slices.Sort(want)
+	if !slices.Equal(want, hashes) {
+		t.Errorf("uuid hashes %x, want %x", hashes, want)
+	}
+	var named []string
+	if err := s.UserEventsNamed(ctx, "w", []string{"PURCHASE", "App Opened"}, func(evs []store.StoredEvent) error {
+		for _, e := range evs {
+			named = append(named, e.UUID)
+		}
+		return nil
+	}); err != nil || !slices.Equal([]string{"g1"}, named) {
+		t.Errorf("user events named: %v %v", named, err)
+	}
+}
+
+// testCredits checks store.Credits: replacing a goal event's credits, rebuilding a workspace, and the progress
+// recorded with them.
+func testCredits(t *testing.T, s store.EventStore) {
+	defer s.Close()
+	ctx := context.Background()
+	if p, err := s.Progress(ctx); err != nil || p != 0 {
+		t.Fatalf("initial progress %d %v", p, err)
+	}
+	target := []store.AggregateTarget{target("P", domain.ChannelPush, "P")}
+	total := func(ws string) int64 {
+		t.Helper()
+		rows, err := s.Conversions(ctx, store.ConversionQuery{WorkspaceID: ws, FromMS: 0, ToMS: 1 << 62, Type: attribution.ViewThrough, Targets: target})
+		if err != nil {
 			t.Fatal(err)
 		}
+		var n int64
+		for _, r := range rows {
+			if r.AllPlatforms && r.AllLocales && r.AllVariations && r.Group == attribution.Regular {
+				n += r.Total
+			}
+		}
+		return n
 	}
-	target := []store.AggregateTarget{target("P", push, "P")}
-	conv := func(at attribution.Type) map[string][3]int64 {
+	c := func(ws, uuid string) store.Credit {
+		return credit(ws, uuid, "u1", t0, "P", attribution.ViewThrough, attribution.Regular, "android", 0)
+	}
+	if err := s.ApplyCredits(ctx, store.CreditUpdate{Credits: []store.Credit{c("w", "g1"), c("w", "g2"), c("w2", "g1")}, Progress: 7}); err != nil {
+		t.Fatal(err)
+	}
+	if total("w") != 2 || total("w2") != 1 {
+		t.Fatalf("after the first update: %d, %d", total("w"), total("w2"))
+	}
+	// Replacing g1's credits of w with none leaves g2 and w2's g1.
+	if err := s.ApplyCredits(ctx, store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "g1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if total("w") != 1 || total("w2") != 1 {
+		t.Fatalf("after a replace: %d, %d", total("w"), total("w2"))
+	}
+	if p, _ := s.Progress(ctx); p != 7 {
+		t.Fatalf("progress %d, want 7 (an update without Progress keeps it)", p)
+	}
+	if err := s.ApplyCredits(ctx, store.CreditUpdate{Rebuild: []string{"w"}, Credits: []store.Credit{c("w", "g3")}, Progress: 9}); err != nil {
+		t.Fatal(err)
+	}
+	if total("w") != 1 || total("w2") != 1 {
+		t.Fatalf("after a rebuild: %d, %d", total("w"), total("w2"))
+	}
+	if p, _ := s.Progress(ctx); p != 9 {
+		t.Fatalf("progress %d, want 9", p)
+	}
+	active, err := s.ActiveCampaigns(ctx, "w", t0.Add(-time.Minute).UnixMilli(), t0.Add(time.Minute).UnixMilli(), attribution.ClickThrough)
+	if err != nil || len(active) != 0 {
+		t.Fatalf("a view-through credit selects nothing under click-through: %v %v", active, err)
+	}
+	if active, err = s.ActiveCampaigns(ctx, "w", t0.Add(-time.Minute).UnixMilli(), t0.Add(time.Minute).UnixMilli(), attribution.ViewThrough); err != nil || !slices.Equal([]string{"P"}, active) {
+		t.Fatalf("a credit in range selects its unit: %v %v", active, err)
+	}
+}
+
+// testConversions checks the aggregation of credits per node (SPEC §5.12, §12.1): a goal event counts once per
+// node, also when it is credited to two units of a target on two platforms (the ALL_PLATFORMS node); control-group
+// credits count under every attribution type and only in their control-group nodes; revenue is the goal events'.
+func testConversions(t *testing.T, s store.EventStore) {
+	defer s.Close()
+	ctx := context.Background()
+	cr := func(uuid, user, unit string, typ attribution.Type, group attribution.Group, platform, locale, variation string, revenue int64) store.Credit {
+		c := credit("w", uuid, user, t0, unit, typ, group, platform, revenue)
+		c.Locale, c.Variation = locale, variation
+		return c
+	}
+	credits := []store.Credit{
+		// g1 by u1 credited to both children of P: on ios through C1, on android through C2.
+		cr("g1", "u1", "C1", attribution.ViewThrough, attribution.Regular, "ios", "en", "variation_1", 10_500_000),
+		cr("g1", "u1", "C2", attribution.ViewThrough, attribution.Regular, "android", "en", "variation_1", 10_500_000),
+		cr("g2", "u2", "C1", attribution.ViewThrough, attribution.Regular, "ios", "fr", "", 2_000_000),
+		cr("g2", "u2", "C1", attribution.ClickThrough, attribution.Regular, "ios", "fr", "", 2_000_000),
+		// A held-out buyer: a control-group credit (type None) counts under every type.
+		cr("g3", "u3", "C1", attribution.None, attribution.CampaignControl, "unknown", "", "", 5_000_000),
+	}
+	if err := s.ApplyCredits(ctx, store.CreditUpdate{Credits: credits}); err != nil {
+		t.Fatal(err)
+	}
+	targets := []store.AggregateTarget{{ID: "P", Units: []store.AggregateUnit{{ID: "P", Channel: domain.ChannelPush},
+		{ID: "C1", Channel: domain.ChannelPush}, {ID: "C2", Channel: domain.ChannelPush}}}}
+	conv := func(at attribution.Type, shapes store.NodeShapes) map[string][3]int64 {
+		t.Helper()
 		rows, err := s.Conversions(ctx, store.ConversionQuery{WorkspaceID: "w", FromMS: t0.Add(-time.Hour).UnixMilli(),
-			ToMS: t0.Add(24 * time.Hour).UnixMilli(), Type: at, Targets: target})
+			ToMS: t0.Add(time.Hour).UnixMilli(), Type: at, Targets: targets, Shapes: shapes})
 		if err != nil {
 			t.Fatal(err)
 		}
 		out := map[string][3]int64{}
 		for _, r := range rows {
-			node := r.AllLocales && ((r.Group == attribution.Regular && r.AllVariations) ||
-				(r.Group != attribution.Regular && !r.AllVariations && r.Variation == r.Group.String()))
-			if node {
-				key := r.Platform + "/" + r.Group.String()
-				if r.AllPlatforms {
-					key = "*/" + r.Group.String()
-				}
-				out[key+"/"+r.Goal] = [3]int64{r.Total, r.Unique, r.RevenueMicros}
+			p, l, v := r.Platform, r.Locale, r.Variation
+			if r.AllPlatforms {
+				p = "*"
 			}
+			if r.AllLocales {
+				l = "*"
+			}
+			if r.AllVariations {
+				v = "*"
+			}
+			key := fmt.Sprintf("%s/%s/%s/%s/%s/%s", r.Target, p, l, v, r.Group, r.Goal)
+			if _, dup := out[key]; dup {
+				t.Errorf("two rows for %s", key)
+			}
+			out[key] = [3]int64{r.Total, r.Unique, r.RevenueMicros}
 		}
 		return out
 	}
-	want := map[string][3]int64{
-		"ios/regular/Purchase":                    {1, 1, 10_500_000},
-		"unknown/campaign_control_group/Purchase": {1, 1, 5_000_000},
-		"*/regular/Purchase":                      {1, 1, 10_500_000},
-		"*/campaign_control_group/Purchase":       {1, 1, 5_000_000},
-	}
-	if diff := cmp.Diff(want, conv(attribution.ViewThrough)); diff != "" {
-		t.Fatalf("view-through (-want +got):\n%s", diff)
-	}
-	delete(want, "ios/regular/Purchase")
-	delete(want, "*/regular/Purchase")
-	if diff := cmp.Diff(want, conv(attribution.ClickThrough)); diff != "" {
-		t.Fatalf("click-through: no click, only the control-group credit (-want +got):\n%s", diff)
-	}
-	// The all-platform control-group node (the uplift base of SPEC §5.12): distinct held-out users over every
-	// platform and locale, whatever metrics are asked for and even when the shapes leave out specific platforms,
-	// locales and variations.
-	for _, metrics := range [][]string{nil, {domain.MetricOpened, domain.MetricHeldCampaign, domain.MetricHeldGlobal}} {
-		for _, shapes := range []store.NodeShapes{{}, {OnlyAllPlatforms: true, OnlyAllLocales: true, OnlyAllVariations: true}} {
-			rows, err := s.Aggregate(ctx, store.AggregateQuery{WorkspaceID: "w", FromMS: 0, ToMS: 1 << 62, Unique: true, Targets: target,
-				Metrics: metrics, Shapes: shapes})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var wide []store.AggregateRow
-			for _, r := range rows {
-				if r.AllPlatforms && r.AllLocales && !r.AllVariations && r.Variation == domain.CampaignControlGroup && isHeldOutMetric(r.Metric) {
-					wide = append(wide, r)
-				}
-			}
-			ref := store.NodeRef{Target: "P", AllPlatforms: true, AllLocales: true, Variation: domain.CampaignControlGroup}
-			want := []store.AggregateRow{{NodeRef: ref, Metric: domain.MetricHeldCampaign, Value: 1}}
-			if diff := cmp.Diff(want, nonZero(wide)); diff != "" {
-				t.Fatalf("all-platform control-group node, metrics %v, shapes %+v (-want +got):\n%s", metrics, shapes, diff)
-			}
+	vt := conv(attribution.ViewThrough, store.NodeShapes{})
+	for key, want := range map[string][3]int64{
+		"P/*/*/*/regular/Purchase":                                           {2, 2, 12_500_000}, // g1 once, g2
+		"P/ios/*/*/regular/Purchase":                                         {2, 2, 12_500_000},
+		"P/android/*/*/regular/Purchase":                                     {1, 1, 10_500_000},
+		"P/*/en/*/regular/Purchase":                                          {1, 1, 10_500_000},
+		"P/*/en/variation_1/regular/Purchase":                                {1, 1, 10_500_000},
+		"P/*/*/variation_1/regular/Purchase":                                 {1, 1, 10_500_000},
+		"P/*/*/campaign_control_group/campaign_control_group/Purchase":       {1, 1, 5_000_000},
+		"P/unknown/*/campaign_control_group/campaign_control_group/Purchase": {1, 1, 5_000_000},
+	} {
+		if got := vt[key]; got != want {
+			t.Errorf("view-through %s = %v, want %v", key, got, want)
 		}
 	}
-	// A second goal written later by PUT applies to past events (SPEC §3.6: stats follow the current catalog).
-	goals2 := &domain.GoalDetails{Goals: append(goals.Goals, domain.Goal{Name: "Any purchase", EventName: "Purchase"})}
-	if err := s.PutCampaigns(ctx, "w", []domain.Campaign{{ID: "P", Explicit: domain.CampaignFields{Channel: &push, Goals: goals2}, HasExplicit: true,
-		CreatedAt: t0, UpdatedAt: t0}}); err != nil {
+	ct := conv(attribution.ClickThrough, store.NodeShapes{})
+	if got := ct["P/*/*/*/regular/Purchase"]; got != [3]int64{1, 1, 2_000_000} {
+		t.Errorf("click-through all nodes = %v, want g2 only", got)
+	}
+	if got := ct["P/*/*/campaign_control_group/campaign_control_group/Purchase"]; got != [3]int64{1, 1, 5_000_000} {
+		t.Errorf("control-group credit under click-through = %v", got)
+	}
+	// With every dimension rolled up, the all-platform control-group node is still computed (the uplift base).
+	only := conv(attribution.ViewThrough, store.NodeShapes{OnlyAllPlatforms: true, OnlyAllLocales: true, OnlyAllVariations: true})
+	if got := only["P/*/*/campaign_control_group/campaign_control_group/Purchase"]; got != [3]int64{1, 1, 5_000_000} {
+		t.Errorf("control-group node with rolled-up shapes = %v", got)
+	}
+	for key := range only {
+		if key[2] != '*' {
+			t.Errorf("a specific platform with OnlyAllPlatforms: %s", key)
+		}
+	}
+}
+
+// testCatalog checks store.Catalog: UpdateCampaigns stores what update returns, update sees the stored catalog, and
+// an error stores nothing.
+func testCatalog(t *testing.T, s store.MetaStore) {
+	defer s.Close()
+	ctx := context.Background()
+	name := "First"
+	push := domain.ChannelPush
+	rec := domain.Campaign{ID: "c1", Explicit: domain.CampaignFields{Name: &name, Channel: &push}, HasExplicit: true, CreatedAt: t0, UpdatedAt: t0}
+	rec.Inferred.Name.Offer("Inferred", 5, "u")
+	if err := s.UpdateCampaigns(ctx, "w", func(cur []domain.Campaign) ([]domain.Campaign, error) {
+		if len(cur) != 0 {
+			t.Errorf("empty catalog: %+v", cur)
+		}
+		return []domain.Campaign{rec}, nil
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if got := conv(attribution.TotalConversions)["ios/regular/Any purchase"]; got != [3]int64{1, 1, 0} {
-		t.Fatalf("goal added by PUT: %v", got)
+	cs, err := s.Campaigns(ctx, "w")
+	if err != nil || len(cs) != 1 {
+		t.Fatalf("campaigns: %+v %v", cs, err)
 	}
-	active, err := s.ActiveCampaigns(ctx, "w", t0.Add(90*time.Minute).UnixMilli(), t0.Add(3*time.Hour).UnixMilli(), attribution.ClickThrough)
-	if err != nil || len(active) != 1 || active[0] != "P" {
-		t.Fatalf("a control-group credit in range selects the campaign: %v %v", active, err)
+	if diff := cmp.Diff(rec, cs[0]); diff != "" {
+		t.Fatalf("record round trip (-want +got):\n%s", diff)
+	}
+	errStop := fmt.Errorf("refused")
+	if err := s.UpdateCampaigns(ctx, "w", func(cur []domain.Campaign) ([]domain.Campaign, error) {
+		return []domain.Campaign{{ID: "c2", CreatedAt: t0, UpdatedAt: t0}}, errStop
+	}); err != errStop {
+		t.Fatalf("update error: %v", err)
+	}
+	if cs, _ := s.Campaigns(ctx, "w"); len(cs) != 1 {
+		t.Fatalf("a failed update stored %+v", cs)
+	}
+	if cs, _ := s.Campaigns(ctx, "other"); len(cs) != 0 {
+		t.Fatalf("another workspace: %+v", cs)
 	}
 }
 
-func isHeldOutMetric(m string) bool {
-	return m == domain.MetricHeldCampaign || m == domain.MetricHeldGlobal
+// testCatalogConcurrent checks that concurrent read-modify-writes of one workspace's catalog are serialised: every
+// one of many concurrent updates, each adding one tag to the record it read, is kept.
+func testCatalogConcurrent(t *testing.T, s store.MetaStore) {
+	defer s.Close()
+	ctx := context.Background()
+	const n = 16
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			err := s.UpdateCampaigns(ctx, "w", func(cur []domain.Campaign) ([]domain.Campaign, error) {
+				c := domain.Campaign{ID: "c1", CreatedAt: t0, UpdatedAt: t0, HasExplicit: true}
+				var tags []string
+				for _, old := range cur {
+					if old.ID == "c1" && old.Explicit.Tags != nil {
+						c, tags = old, append(tags, *old.Explicit.Tags...)
+					}
+				}
+				tags = append(tags, fmt.Sprint("t", i))
+				c.Explicit.Tags = &tags
+				time.Sleep(time.Millisecond) // widen the read-modify-write window
+				return []domain.Campaign{c}, nil
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	cs, err := s.Campaigns(ctx, "w")
+	if err != nil || len(cs) != 1 || cs[0].Explicit.Tags == nil || len(*cs[0].Explicit.Tags) != n {
+		t.Fatalf("after %d concurrent updates: %+v %v", n, cs, err)
+	}
 }
 
-// nonZero drops rows whose value is 0 (a store may or may not return them).
-func nonZero(rows []store.AggregateRow) []store.AggregateRow {
-	var out []store.AggregateRow
-	for _, r := range rows {
-		if r.Value != 0 {
-			out = append(out, r)
+// testIdempotency checks the stored first responses of Idempotency-Keys (SPEC §3.10).
+func testIdempotency(t *testing.T, s store.MetaStore) {
+	defer s.Close()
+	ctx := context.Background()
+	r := store.IdempotentResponse{Endpoint: "/v1/event", Key: "k1", Status: 200, Body: []byte(`{"ok":1}`), RequestID: "rid", CreatedAt: t0}
+	if err := s.PutIdempotentResponse(ctx, "w", r); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := s.IdempotentResponse(ctx, "w", "/v1/event", "k1", t0.Add(-time.Hour))
+	if err != nil || !ok || !cmp.Equal(r, got) {
+		t.Fatalf("stored response: %+v %t %v", got, ok, err)
+	}
+	for _, c := range []struct{ ws, endpoint, key string }{{"w2", "/v1/event", "k1"}, {"w", "/v1/transition", "k1"}, {"w", "/v1/event", "k2"}} {
+		if _, ok, _ := s.IdempotentResponse(ctx, c.ws, c.endpoint, c.key, t0.Add(-time.Hour)); ok {
+			t.Errorf("scope %+v found a response", c)
 		}
 	}
-	return out
+	if _, ok, _ := s.IdempotentResponse(ctx, "w", "/v1/event", "k1", t0.Add(time.Second)); ok {
+		t.Errorf("a response older than since was returned")
+	}
+	if n, err := s.PurgeIdempotency(ctx, t0.Add(time.Second)); err != nil || n != 1 {
+		t.Errorf("purge: %d %v", n, err)
+	}
 }

@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -17,7 +16,7 @@ import (
 // testDays checks the day split of the node queries (store.AggregateQuery.Days): every event counts on the local
 // calendar date of its instant, across a DST change and in a zone whose midnight falls in a DST gap (America/Havana
 // springs from 00:00 to 01:00). The expected dates come from Go's time package, one instant at a time.
-func testDays(t *testing.T, s store.Store) {
+func testDays(t *testing.T, s store.EventStore) {
 	defer s.Close()
 	ctx := context.Background()
 	for _, zone := range []string{"America/New_York", "America/Havana", "Asia/Kolkata"} {
@@ -63,28 +62,22 @@ func testDays(t *testing.T, s store.Store) {
 					heldUsers[date]["held"+user] = true
 				}
 			}
-			// A viewer buys ten minutes after each view: each purchase is credited on its own local date.
+			// A purchase credited at each second instant: each credit counts on its goal event's local date.
+			var credits []store.Credit
 			for i, at := range instants {
 				if i%2 == 1 {
 					continue
 				}
-				view := ev(fmt.Sprintf("%s-v%d", zone, i), 0, "buyer", "P", domain.CounterImpression)
-				view.TimeMS = at.Add(-10 * time.Minute).UnixMilli()
-				events = append(events, view, domain.Event{UUID: fmt.Sprintf("%s-b%d", zone, i), TimeMS: at.UnixMilli(), Name: "Purchase",
-					UserKey: "uid:buyer", Attributes: json.RawMessage(`{}`), Source: "track"})
+				credits = append(credits, credit(wsID, fmt.Sprintf("%s-b%d", zone, i), "buyer", at, "P", attribution.ViewThrough,
+					attribution.Regular, "android", 0))
 				wantBuys[at.In(loc).Format(time.DateOnly)]++
 			}
-			push := domain.ChannelPush
-			goals := &domain.GoalDetails{Goals: []domain.Goal{{Name: "Purchase", EventName: "Purchase"}}}
-			if err := s.PutCampaigns(ctx, wsID, []domain.Campaign{{ID: "P", Explicit: domain.CampaignFields{Channel: &push, Goals: goals},
-				HasExplicit: true, CreatedAt: t0, UpdatedAt: t0}}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := s.Append(ctx, store.Batch{WorkspaceID: wsID, ReceivedAt: t0, Events: events}); err != nil {
+			appendEvents(t, s, wsID, events...)
+			if err := s.ApplyCredits(ctx, store.CreditUpdate{Credits: credits}); err != nil {
 				t.Fatal(err)
 			}
 			from, to := base.Add(-48*time.Hour).UnixMilli(), base.Add(7*24*time.Hour).UnixMilli()
-			targets := []store.AggregateTarget{target("P", push, "P")}
+			targets := []store.AggregateTarget{target("P", domain.ChannelPush, "P")}
 			byDay := func(unique bool) map[string]int64 {
 				rows, err := s.Aggregate(ctx, store.AggregateQuery{WorkspaceID: wsID, FromMS: from, ToMS: to, Unique: unique,
 					Targets: targets, Days: loc})
@@ -147,38 +140,38 @@ func testDays(t *testing.T, s store.Store) {
 // testSnapshot checks store.Snapshotter: a snapshot keeps answering with the data committed before it opened —
 // events, credits, catalog and funnel posts — while later writes succeed and are visible to the live store, even
 // when the snapshot's first read happens after them.
-func testSnapshot(t *testing.T, s store.Store) {
+func testSnapshot(t *testing.T, s SnapshotStore) {
 	defer s.Close()
 	ctx := context.Background()
 	push := domain.ChannelPush
-	goals := &domain.GoalDetails{Goals: []domain.Goal{{Name: "Purchase", EventName: "Purchase"}}}
 	put := func(name string) {
 		t.Helper()
-		if err := s.PutCampaigns(ctx, "w", []domain.Campaign{{ID: "P", Explicit: domain.CampaignFields{Channel: &push, Name: &name, Goals: goals},
-			HasExplicit: true, CreatedAt: t0, UpdatedAt: t0}}); err != nil {
+		if err := s.UpdateCampaigns(ctx, "w", func([]domain.Campaign) ([]domain.Campaign, error) {
+			return []domain.Campaign{{ID: "P", Explicit: domain.CampaignFields{Channel: &push, Name: &name}, HasExplicit: true,
+				CreatedAt: t0, UpdatedAt: t0}}, nil
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	appendEvents := func(events ...domain.Event) {
+	credit := func(uuid, user string) {
 		t.Helper()
-		if _, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: t0, Events: events}); err != nil {
+		if err := s.ApplyCredits(ctx, store.CreditUpdate{Credits: []store.Credit{credit("w", uuid, user, t0.Add(time.Hour), "P",
+			attribution.ViewThrough, attribution.Regular, "android", 0)}}); err != nil {
 			t.Fatal(err)
 		}
-	}
-	buy := func(uuid, user string) domain.Event {
-		return domain.Event{UUID: uuid, TimeMS: t0.Add(time.Hour).UnixMilli(), Name: "Purchase", UserKey: "uid:" + user,
-			Attributes: json.RawMessage(`{}`), Source: "track"}
 	}
 	put("Before")
-	appendEvents(ev("a1", 0, "u1", "P", domain.CounterImpression), buy("b1", "u1"))
+	appendEvents(t, s, "w", ev("a1", 0, "u1", "P", domain.CounterImpression))
+	credit("b1", "u1")
 
 	snap, err := s.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer snap.Close()
-	// Later writes: a new viewer and buyer, a late impression that credits an earlier purchase, a rename, a funnel post.
-	appendEvents(buy("b2", "u2"), ev("a2", 0, "u2", "P", domain.CounterImpression), ev("a3", 0, "u3", "P", domain.CounterImpression))
+	// Later writes: a new viewer and buyer, another viewer, a rename, a funnel post.
+	appendEvents(t, s, "w", ev("a2", 0, "u2", "P", domain.CounterImpression), ev("a3", 0, "u3", "P", domain.CounterImpression))
+	credit("b2", "u2")
 	put("After")
 	if err := s.PutFunnel(ctx, "w", []store.FunnelEntry{{CampaignID: "P", Date: "2025-03-01", Stage: "Step", Value: 5}}); err != nil {
 		t.Fatal(err)
@@ -232,4 +225,10 @@ func testSnapshot(t *testing.T, s store.Store) {
 	if cs, err := snap.Campaigns(ctx, "other"); err != nil || len(cs) != 0 {
 		t.Errorf("another workspace's catalog through the snapshot: %v %v", cs, err)
 	}
+}
+
+// credit builds a stored credit of one goal event.
+func credit(ws, uuid, user string, at time.Time, unit string, typ attribution.Type, group attribution.Group, platform string, revenue int64) store.Credit {
+	return store.Credit{WorkspaceID: ws, User: domain.HashUser("uid:" + user), Credit: attribution.Credit{GoalUUID: uuid, TimeMS: at.UnixMilli(),
+		Unit: unit, Goal: "Purchase", Type: typ, Group: group, Platform: platform, RevenueMicros: revenue}}
 }

@@ -11,13 +11,13 @@ import (
 	"github.com/campaignstats/campaignstats/internal/store"
 )
 
-func runProfiles(t *testing.T, newStore Factory) {
+func runProfiles(t *testing.T, newStore func(t *testing.T) store.MetaStore) {
 	t.Run("Profiles", func(t *testing.T) { testProfiles(t, newStore(t)) })
 	t.Run("ProfilesAtomic", func(t *testing.T) { testProfilesAtomic(t, newStore(t)) })
 }
 
 // wantProfile reads a profile and compares it with want (attributes compared as JSON values).
-func wantProfile(t *testing.T, s store.Store, wsID string, want store.Profile) {
+func wantProfile(t *testing.T, s store.MetaStore, wsID string, want store.Profile) {
 	t.Helper()
 	got, err := s.Profile(context.Background(), wsID, want.UserKey, want.Kind)
 	if err != nil {
@@ -45,7 +45,7 @@ func jsonEqual(a, b any) bool {
 // testProfiles checks the merge semantics of SPEC §13.3's "latest attributes per user key": a later post replaces
 // the keys it names and keeps the others; customer and device profiles of one user are separate; device_id is the
 // latest non-empty one; workspaces are separate; the Idempotency-Key response is stored with the data.
-func testProfiles(t *testing.T, s store.Store) {
+func testProfiles(t *testing.T, s store.MetaStore) {
 	defer s.Close()
 	ctx := context.Background()
 	const w1, w2 = "aaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbb"
@@ -122,7 +122,7 @@ func testProfiles(t *testing.T, s store.Store) {
 }
 
 // testProfilesAtomic: a call that fails stores nothing, neither profiles nor its Idempotency-Key response.
-func testProfilesAtomic(t *testing.T, s store.Store) {
+func testProfilesAtomic(t *testing.T, s store.MetaStore) {
 	defer s.Close()
 	ctx := context.Background()
 	const w1 = "aaaaaaaaaaaaaaaaaaaaaaaa"

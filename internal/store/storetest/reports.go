@@ -16,7 +16,7 @@ import (
 )
 
 // runReports runs the report and run tests (SPEC §8).
-func runReports(t *testing.T, newStore Factory) {
+func runReports(t *testing.T, newStore func(t *testing.T) store.MetaStore) {
 	t.Run("Reports", func(t *testing.T) { testReports(t, newStore(t)) })
 	t.Run("ReportLimit", func(t *testing.T) { testReportLimit(t, newStore(t)) })
 	t.Run("RunLifecycle", func(t *testing.T) { testRunLifecycle(t, newStore(t)) })
@@ -40,7 +40,7 @@ func queued(id, reportID string, created time.Time) store.ReportRun {
 		RangeStart: "2025-03-01", RangeEnd: "2025-03-07"}
 }
 
-func testReports(t *testing.T, s store.Store) {
+func testReports(t *testing.T, s store.MetaStore) {
 	defer s.Close()
 	ctx := context.Background()
 	a := rep("r1", "Weekly Push", t0)
@@ -120,7 +120,7 @@ func testReports(t *testing.T, s store.Store) {
 	}
 }
 
-func testReportLimit(t *testing.T, s store.Store) {
+func testReportLimit(t *testing.T, s store.MetaStore) {
 	defer s.Close()
 	ctx := context.Background()
 	for i := 0; i < store.MaxReportsPerWorkspace; i++ {
@@ -139,7 +139,7 @@ func testReportLimit(t *testing.T, s store.Store) {
 	}
 }
 
-func claim(t *testing.T, s store.Store, owner, token string, at time.Time) (store.ReportRun, bool) {
+func claim(t *testing.T, s store.MetaStore, owner, token string, at time.Time) (store.ReportRun, bool) {
 	t.Helper()
 	r, ok, err := s.ClaimRun(context.Background(), store.RunClaim{Owner: owner, Token: token, At: at})
 	if err != nil {
@@ -148,7 +148,7 @@ func claim(t *testing.T, s store.Store, owner, token string, at time.Time) (stor
 	return r, ok
 }
 
-func testRunLifecycle(t *testing.T, s store.Store) {
+func testRunLifecycle(t *testing.T, s store.MetaStore) {
 	defer s.Close()
 	ctx := context.Background()
 	if err := s.CreateReport(ctx, rep("r1", "Daily", t0)); err != nil {
@@ -318,7 +318,7 @@ func testRunLifecycle(t *testing.T, s store.Store) {
 	}
 }
 
-func testDeleteReportRuns(t *testing.T, s store.Store) {
+func testDeleteReportRuns(t *testing.T, s store.MetaStore) {
 	defer s.Close()
 	ctx := context.Background()
 	for _, id := range []string{"r1", "r2"} {
@@ -381,7 +381,7 @@ func testDeleteReportRuns(t *testing.T, s store.Store) {
 	}
 }
 
-func testClaimDueSchedules(t *testing.T, s store.Store) {
+func testClaimDueSchedules(t *testing.T, s store.MetaStore) {
 	defer s.Close()
 	ctx := context.Background()
 	due := rep("due", "Due", t0)
@@ -470,7 +470,7 @@ func testClaimDueSchedules(t *testing.T, s store.Store) {
 }
 
 // testConcurrentClaims checks that concurrent claimers never claim one occurrence or one run twice.
-func testConcurrentClaims(t *testing.T, s store.Store) {
+func testConcurrentClaims(t *testing.T, s store.MetaStore) {
 	defer s.Close()
 	ctx := context.Background()
 	const reports = 5
@@ -551,7 +551,7 @@ func testConcurrentClaims(t *testing.T, s store.Store) {
 	}
 }
 
-func testRunRetention(t *testing.T, s store.Store) {
+func testRunRetention(t *testing.T, s store.MetaStore) {
 	defer s.Close()
 	ctx := context.Background()
 	for _, id := range []string{"r1", "r2", "r3"} {

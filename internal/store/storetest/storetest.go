@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,23 +17,41 @@ import (
 	"github.com/campaignstats/campaignstats/internal/store"
 )
 
-// Factory returns a fresh, empty store for one test; the suite closes it.
-type Factory func(t *testing.T) store.Store
+// SnapshotStore is a backend that holds both halves of the contract and opens snapshots (the embedded store).
+type SnapshotStore interface {
+	store.Store
+	store.Snapshotter
+}
 
-// Run runs the whole suite.
+// Factory returns a fresh, empty store for one test; the suite closes it.
+type Factory func(t *testing.T) SnapshotStore
+
+// Run runs the whole suite on a backend that holds both halves of the contract and opens snapshots.
 func Run(t *testing.T, newStore Factory) {
+	RunMeta(t, func(t *testing.T) store.MetaStore { return newStore(t) })
+	RunEvents(t, func(t *testing.T) store.EventStore { return newStore(t) })
+	t.Run("Snapshot", func(t *testing.T) { testSnapshot(t, newStore(t)) })
+}
+
+// RunMeta runs the MetaStore half of the suite.
+func RunMeta(t *testing.T, newStore func(t *testing.T) store.MetaStore) {
 	t.Run("Workspaces", func(t *testing.T) { testWorkspaces(t, newStore(t)) })
-	t.Run("AppendDedup", func(t *testing.T) { testAppendDedup(t, newStore(t)) })
-	t.Run("ConcurrentDedup", func(t *testing.T) { testConcurrentDedup(t, newStore(t)) })
-	t.Run("Inference", func(t *testing.T) { testInference(t, newStore(t)) })
-	t.Run("Aggregate", func(t *testing.T) { testAggregate(t, newStore(t)) })
+	t.Run("Catalog", func(t *testing.T) { testCatalog(t, newStore(t)) })
+	t.Run("CatalogConcurrentUpdates", func(t *testing.T) { testCatalogConcurrent(t, newStore(t)) })
 	t.Run("Funnel", func(t *testing.T) { testFunnel(t, newStore(t)) })
 	t.Run("Quarantine", func(t *testing.T) { testQuarantine(t, newStore(t)) })
-	t.Run("Conversions", func(t *testing.T) { testConversions(t, newStore(t)) })
-	t.Run("Days", func(t *testing.T) { testDays(t, newStore(t)) })
-	t.Run("Snapshot", func(t *testing.T) { testSnapshot(t, newStore(t)) })
+	t.Run("Idempotency", func(t *testing.T) { testIdempotency(t, newStore(t)) })
 	runReports(t, newStore)
 	runProfiles(t, newStore)
+}
+
+// RunEvents runs the EventStore half of the suite.
+func RunEvents(t *testing.T, newStore func(t *testing.T) store.EventStore) {
+	t.Run("EventLog", func(t *testing.T) { testEventLog(t, newStore(t)) })
+	t.Run("Aggregate", func(t *testing.T) { testAggregate(t, newStore(t)) })
+	t.Run("Credits", func(t *testing.T) { testCredits(t, newStore(t)) })
+	t.Run("Conversions", func(t *testing.T) { testConversions(t, newStore(t)) })
+	t.Run("Days", func(t *testing.T) { testDays(t, newStore(t)) })
 }
 
 var t0 = time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
@@ -44,7 +61,7 @@ func ws(id string) domain.Workspace {
 		CreatedAt: t0, ReportKey: "rk-" + id, DataKey: "dk-" + id}
 }
 
-func testWorkspaces(t *testing.T, s store.Store) {
+func testWorkspaces(t *testing.T, s store.MetaStore) {
 	defer s.Close()
 	ctx := context.Background()
 	a, b := ws("aaaaaaaaaaaaaaaaaaaaaaaa"), ws("bbbbbbbbbbbbbbbbbbbbbbbb")
@@ -103,123 +120,17 @@ func ev(uuid string, at time.Duration, user, campaign string, counter domain.Cou
 	return e
 }
 
-func testAppendDedup(t *testing.T, s store.Store) {
-	defer s.Close()
-	ctx := context.Background()
-	w := ws("aaaaaaaaaaaaaaaaaaaaaaaa")
-	other := ws("bbbbbbbbbbbbbbbbbbbbbbbb")
-	res, err := s.Append(ctx, store.Batch{WorkspaceID: w.ID, ReceivedAt: t0, Events: []domain.Event{
-		ev("e1", 0, "u1", "c1", domain.CounterSent),
-		ev("e2", 0, "u2", "c1", domain.CounterSent),
-		ev("e1", time.Hour, "u3", "c1", domain.CounterClick), // same uuid later in the request: duplicate
-	}})
+// appendEvents appends events of one workspace as one batch, with their users hashed.
+func appendEvents(t *testing.T, s store.EventStore, wsID string, events ...domain.Event) store.Seq {
+	t.Helper()
+	for i := range events {
+		events[i].User = domain.HashUser(events[i].UserKey)
+	}
+	seq, err := s.Append(context.Background(), []store.EventBatch{{WorkspaceID: wsID, ReceivedAt: t0, Events: events}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]bool{false, false, true}, res.Duplicate); diff != "" {
-		t.Fatalf("first batch duplicates (-want +got):\n%s", diff)
-	}
-	res, err = s.Append(ctx, store.Batch{WorkspaceID: w.ID, ReceivedAt: t0, Events: []domain.Event{
-		ev("e2", 2*time.Hour, "u9", "c1", domain.CounterClick), // stored earlier: duplicate, content ignored
-		ev("e3", 0, "u3", "c1", domain.CounterSent),
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff([]bool{true, false}, res.Duplicate); diff != "" {
-		t.Fatalf("second batch duplicates (-want +got):\n%s", diff)
-	}
-	// The same uuid in another workspace is a different event.
-	res, err = s.Append(ctx, store.Batch{WorkspaceID: other.ID, ReceivedAt: t0, Events: []domain.Event{ev("e1", 0, "u1", "c1", domain.CounterSent)}})
-	if err != nil || res.Duplicate[0] {
-		t.Fatalf("other workspace: %v %v", res, err)
-	}
-	rows := aggregate(t, s, w.ID, false, target("c1", domain.ChannelPush, "c1"))
-	want := map[string]int64{"c1/android/*/*/sent": 3, "c1/android/*/*/attempted": 3, "c1/*/*/*/sent": 3, "c1/*/*/*/attempted": 3}
-	if diff := cmp.Diff(want, pick(rows, "*", "*", domain.MetricSent, domain.MetricAttempted, domain.MetricClick)); diff != "" {
-		t.Fatalf("first copy wins (-want +got):\n%s", diff)
-	}
-}
-
-func testConcurrentDedup(t *testing.T, s store.Store) {
-	defer s.Close()
-	ctx := context.Background()
-	const n = 8
-	var wg sync.WaitGroup
-	dups := make([]bool, n)
-	errs := make([]error, n)
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			res, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: t0, Events: []domain.Event{ev("same", 0, fmt.Sprint("u", i), "c1", domain.CounterSent)}})
-			errs[i] = err
-			if err == nil {
-				dups[i] = res.Duplicate[0]
-			}
-		}(i)
-	}
-	wg.Wait()
-	stored := 0
-	for i := range dups {
-		if errs[i] != nil {
-			t.Fatal(errs[i])
-		}
-		if !dups[i] {
-			stored++
-		}
-	}
-	if stored != 1 {
-		t.Fatalf("concurrent appends of one uuid stored %d copies, want 1", stored)
-	}
-	rows := aggregate(t, s, "w", false, target("c1", domain.ChannelPush, "c1"))
-	if got := pick(rows, "*", "*", domain.MetricSent)["c1/android/*/*/sent"]; got != 1 {
-		t.Fatalf("sent = %d, want 1", got)
-	}
-}
-
-func testInference(t *testing.T, s store.Store) {
-	defer s.Close()
-	ctx := context.Background()
-	child := ev("e1", time.Hour, "u1", "child", domain.CounterSent)
-	child.ParentCampaignID, child.CampaignName, child.InferredChannel = "parent", "Late name", domain.ChannelPush
-	early := ev("e2", 0, "u1", "child", domain.CounterSent)
-	early.CampaignName = "Early name"
-	if _, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: t0, Events: []domain.Event{child, early}}); err != nil {
-		t.Fatal(err)
-	}
-	cs, err := s.Campaigns(ctx, "w")
-	if err != nil {
-		t.Fatal(err)
-	}
-	view := domain.NewCatalogView(cs)
-	c, _ := view.Get("child")
-	p, _ := view.Get("parent")
-	if view.Name("child") != "Late name" || view.Parent("child") != "parent" || view.Channel("child") != domain.ChannelPush {
-		t.Fatalf("child inference: name %q parent %q channel %q", view.Name("child"), view.Parent("child"), view.Channel("child"))
-	}
-	if start, ok := c.StartTimeMS(); !ok || start != t0.UnixMilli() {
-		t.Fatalf("start time = %d, want the minimum event time", start)
-	}
-	if p == nil || view.Name("parent") != "Late name" || view.Channel("parent") != domain.ChannelPush || p.Inferred.HasEvents {
-		t.Fatalf("parent placeholder: name %q channel %q", view.Name("parent"), view.Channel("parent"))
-	}
-	// Explicit values written with PutCampaigns win and survive later inference.
-	name := "Explicit"
-	c.Explicit.Name, c.HasExplicit = &name, true
-	if err := s.PutCampaigns(ctx, "w", []domain.Campaign{*c}); err != nil {
-		t.Fatal(err)
-	}
-	later := ev("e3", 3*time.Hour, "u1", "child", domain.CounterSent)
-	later.CampaignName = "Latest inferred"
-	if _, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: t0, Events: []domain.Event{later}}); err != nil {
-		t.Fatal(err)
-	}
-	cs, _ = s.Campaigns(ctx, "w")
-	view = domain.NewCatalogView(cs)
-	if got, _ := view.Get("child"); view.Name("child") != "Explicit" || got.Inferred.Name.Value != "Latest inferred" {
-		t.Fatalf("explicit must win, inferred must keep updating: %q / %q", view.Name("child"), got.Inferred.Name.Value)
-	}
+	return seq
 }
 
 // target builds an aggregate target whose units all have channel ch.
@@ -232,7 +143,7 @@ func target(id string, ch domain.Channel, units ...string) store.AggregateTarget
 }
 
 // aggregate runs one query over a wide range.
-func aggregate(t *testing.T, s store.Store, wsID string, unique bool, targets ...store.AggregateTarget) []store.AggregateRow {
+func aggregate(t *testing.T, s store.EventStore, wsID string, unique bool, targets ...store.AggregateTarget) []store.AggregateRow {
 	t.Helper()
 	rows, err := s.Aggregate(context.Background(), store.AggregateQuery{WorkspaceID: wsID, FromMS: t0.Add(-24 * time.Hour).UnixMilli(),
 		ToMS: t0.Add(24 * time.Hour).UnixMilli(), Unique: unique, Targets: targets})
@@ -269,7 +180,7 @@ func pick(rows []store.AggregateRow, l, v string, metrics ...string) map[string]
 	return out
 }
 
-func testAggregate(t *testing.T, s store.Store) {
+func testAggregate(t *testing.T, s store.EventStore) {
 	defer s.Close()
 	ctx := context.Background()
 	var events []domain.Event
@@ -295,9 +206,7 @@ func testAggregate(t *testing.T, s store.Store) {
 	out := ev("c7", 48*time.Hour, "u6", "C", domain.CounterSent) // outside the range
 	add(out, "", "", "")
 	add(ev("c8", 0, "u2", "C", domain.CounterSent), "", "", "")
-	if _, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: t0, Events: events}); err != nil {
-		t.Fatal(err)
-	}
+	appendEvents(t, s, "w", events...)
 	parent := target("P", domain.ChannelPush, "P", "C")
 	childT := target("C", domain.ChannelPush, "C")
 
@@ -351,16 +260,13 @@ func testAggregate(t *testing.T, s store.Store) {
 		t.Fatalf("EMAIL channel (-want +got):\n%s", diff)
 	}
 	// Counter-less events create no node (SPEC §12.3); held-out events feed every channel, UNKNOWN included.
-	if _, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: t0, Events: []domain.Event{
+	appendEvents(t, s, "w",
 		func() domain.Event { e := ev("x1", 0, "u1", "Q", domain.CounterNone); e.Platform = "ios"; return e }(),
 		func() domain.Event {
 			e := ev("x2", 0, "u2", "H", domain.CounterHeldOutGlobal)
 			e.Channels, e.Variation, e.Platform = domain.AllChannelsSet(), domain.GlobalControlGroup, "web"
 			return e
-		}(),
-	}}); err != nil {
-		t.Fatal(err)
-	}
+		}())
 	for _, unique := range []bool{false, true} {
 		rows := aggregate(t, s, "w", unique, target("Q", domain.ChannelPush, "Q"), target("H", domain.ChannelUnknown, "H"))
 		got := map[string]int64{}
@@ -401,7 +307,7 @@ func testAggregate(t *testing.T, s store.Store) {
 	}
 }
 
-func testFunnel(t *testing.T, s store.Store) {
+func testFunnel(t *testing.T, s store.MetaStore) {
 	defer s.Close()
 	ctx := context.Background()
 	e := store.FunnelEntry{CampaignID: "c1", Date: "2025-03-01", Platform: "android", Stage: "after_fc", Value: 10}
@@ -423,7 +329,7 @@ func testFunnel(t *testing.T, s store.Store) {
 	}
 }
 
-func testQuarantine(t *testing.T, s store.Store) {
+func testQuarantine(t *testing.T, s store.MetaStore) {
 	defer s.Close()
 	ctx := context.Background()
 	var recs []store.QuarantineRecord
@@ -432,7 +338,7 @@ func testQuarantine(t *testing.T, s store.Store) {
 			RequestID: "r", Endpoint: "streams", Index: i, EventUUID: fmt.Sprint("u", i), Reason: fmt.Sprint("reason ", i%2),
 			Payload: []byte(fmt.Sprintf(`{"i":%d}`, i))})
 	}
-	if _, err := s.Append(ctx, store.Batch{WorkspaceID: "w", ReceivedAt: t0, Quarantine: recs}); err != nil {
+	if err := s.AddQuarantine(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
 	page, next, err := s.ListQuarantine(ctx, "w", store.QuarantineFilter{Limit: 2})

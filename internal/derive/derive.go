@@ -1,0 +1,689 @@
+// Package derive keeps what is derived from the event log up to date, off the append path: catalog inference
+// (SPEC §3.14) and conversion credits (SPEC §6). A Worker follows the log's watermark: it reads the events appended
+// since its progress, applies their catalog offers (store.Catalog.UpdateCampaigns, atomic against explicit PUTs),
+// indexes what attribution needs per user (userIndex), re-evaluates the goal events the new events can change, and
+// stores their credits together with the new progress (store.Credits.ApplyCredits). Results depend only on the
+// stored data, never on arrival order: every goal event is evaluated from scratch with attribution.Catalog.Evaluate.
+//
+// Readers that must see derived data as fresh as the events acknowledged before them (a Stats call right after an
+// ingest 200) call Wait.
+package derive
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/campaignstats/campaignstats/internal/attribution"
+	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/store"
+)
+
+// Config configures Open.
+type Config struct {
+	Meta   store.MetaStore
+	Events store.EventStore
+	// Dir holds the per-user index.
+	Dir string
+	// CacheBytes bounds the per-user index's memory (block cache; memtables take about half as much again).
+	CacheBytes int64
+	// BatchSize is the number of log events read per step (0: DefaultBatchSize).
+	BatchSize int
+	// PollInterval is how often the worker looks at the log without being woken (0: DefaultPollInterval).
+	PollInterval time.Duration
+	Logger       *slog.Logger
+}
+
+// Defaults of Config.
+const (
+	DefaultBatchSize    = 50_000
+	DefaultPollInterval = 200 * time.Millisecond
+	DefaultCacheBytes   = 32 << 20
+)
+
+// Worker maintains the derived data. Run does the work; the other methods are safe for concurrent use.
+type Worker struct {
+	meta   store.MetaStore
+	events store.EventStore
+	index  *userIndex
+	batch  int
+	poll   time.Duration
+	log    *slog.Logger
+
+	wake chan struct{}
+
+	mu       sync.Mutex
+	progress store.Seq
+	// catalogAsked counts catalog changes announced with CatalogChanged; catalogDone the ones handled.
+	catalogAsked, catalogDone uint64
+	dirty                     map[string]bool
+	changed                   chan struct{} // closed and replaced whenever progress or catalogDone moves
+	err                       error         // the last step's error, cleared by a successful step
+
+	// states holds each workspace's attribution state (Run's goroutine only).
+	states map[string]*wsState
+}
+
+// wsState is what attribution of one workspace's goal events needs from its catalog.
+type wsState struct {
+	view  *domain.CatalogView
+	cat   *attribution.Catalog
+	names map[string]bool // goal event names
+	// sigs digests, per campaign, everything that changes its credits (effective channel, parent, goals and
+	// window). A change of one of them, or of the goal event names, means every credit of the workspace is
+	// recomputed; a new campaign does not (its events are evaluated as they arrive).
+	sigs map[string]string
+}
+
+// Open opens the worker's index and reads its progress. Call Run to start it.
+func Open(ctx context.Context, cfg Config) (*Worker, error) {
+	if cfg.CacheBytes <= 0 {
+		cfg.CacheBytes = DefaultCacheBytes
+	}
+	x, err := openIndex(cfg.Dir, cfg.CacheBytes)
+	if err != nil {
+		return nil, err
+	}
+	w := &Worker{meta: cfg.Meta, events: cfg.Events, index: x, batch: cfg.BatchSize, poll: cfg.PollInterval, log: cfg.Logger,
+		wake: make(chan struct{}, 1), dirty: map[string]bool{}, changed: make(chan struct{}), states: map[string]*wsState{}}
+	if w.batch <= 0 {
+		w.batch = DefaultBatchSize
+	}
+	if w.poll <= 0 {
+		w.poll = DefaultPollInterval
+	}
+	if w.log == nil {
+		w.log = slog.New(slog.DiscardHandler)
+	}
+	if w.progress, err = cfg.Events.Progress(ctx); err != nil {
+		x.close()
+		return nil, fmt.Errorf("derive: %w", err)
+	}
+	return w, nil
+}
+
+// Close closes the index. Run must have returned.
+func (w *Worker) Close() error { return w.index.close() }
+
+// Wake tells the worker that the log has grown.
+func (w *Worker) Wake() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// CatalogChanged tells the worker that explicit catalog values of the workspace changed, which may change every
+// credit of the workspace.
+func (w *Worker) CatalogChanged(ws string) {
+	w.mu.Lock()
+	w.catalogAsked++
+	w.dirty[ws] = true
+	w.mu.Unlock()
+	w.Wake()
+}
+
+// Progress returns the log Seq the derived data reflects.
+func (w *Worker) Progress() store.Seq {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.progress
+}
+
+// Wait returns when the derived data reflects every event up to seq and every catalog change announced before the
+// call, or with ctx's error. It does not wait for a worker that is failing: it returns that failure.
+func (w *Worker) Wait(ctx context.Context, seq store.Seq) error {
+	w.mu.Lock()
+	gen := w.catalogAsked
+	for {
+		if w.progress >= seq && w.catalogDone >= gen {
+			w.mu.Unlock()
+			return nil
+		}
+		if w.err != nil {
+			err := w.err
+			w.mu.Unlock()
+			return err
+		}
+		ch := w.changed
+		w.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-ch:
+		}
+		w.mu.Lock()
+	}
+}
+
+// signal wakes the waiters; the caller holds mu.
+func (w *Worker) signal() {
+	close(w.changed)
+	w.changed = make(chan struct{})
+}
+
+// Run does the work until ctx ends: it catches the index up with the log, then follows the log and catalog changes.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.catchUpIndex(ctx); err != nil {
+		w.fail(err)
+		return err
+	}
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-w.wake:
+		case <-timer.C:
+		}
+		if err := w.runOnce(ctx); err != nil && ctx.Err() == nil {
+			w.fail(err)
+			w.log.Error("derived data upkeep failed; retrying", "err", err)
+		}
+		timer.Reset(w.poll)
+	}
+}
+
+// fail records a step's failure for waiters.
+func (w *Worker) fail(err error) {
+	w.mu.Lock()
+	w.err = err
+	w.signal()
+	w.mu.Unlock()
+}
+
+// runOnce handles catalog changes, then reads the log until it is caught up.
+func (w *Worker) runOnce(ctx context.Context) error {
+	w.mu.Lock()
+	gen := w.catalogAsked
+	dirty := w.dirty
+	w.dirty = map[string]bool{}
+	w.mu.Unlock()
+	for ws := range dirty {
+		if err := w.refreshCatalog(ctx, ws); err != nil {
+			w.mu.Lock()
+			for ws := range dirty {
+				w.dirty[ws] = true // retried on the next round
+			}
+			w.mu.Unlock()
+			return err
+		}
+	}
+	w.mu.Lock()
+	w.catalogDone = max(w.catalogDone, gen)
+	w.err = nil
+	w.signal()
+	w.mu.Unlock()
+	for ctx.Err() == nil {
+		n, err := w.step(ctx)
+		if err != nil {
+			return err
+		}
+		if n < w.batch {
+			return nil
+		}
+	}
+	return nil
+}
+
+// catchUpIndex indexes the log events between the index's progress and the derived data's progress (a new or
+// lagging index, e.g. after an upgrade that introduced it); their credits are already stored.
+func (w *Worker) catchUpIndex(ctx context.Context) error {
+	through, err := w.index.through()
+	if err != nil {
+		return err
+	}
+	for through < w.progress {
+		evs, err := w.events.ReadEvents(ctx, through, w.batch)
+		if err != nil {
+			return fmt.Errorf("derive: %w", err)
+		}
+		if len(evs) == 0 {
+			return nil
+		}
+		b := w.index.db.NewBatch()
+		for i := range evs {
+			e := &evs[i]
+			if e.Seq > w.progress {
+				break
+			}
+			st, err := w.state(ctx, e.WorkspaceID)
+			if err != nil {
+				b.Close()
+				return err
+			}
+			if err := putEvent(b, e, func(n string) bool { return st.names[n] }); err != nil {
+				b.Close()
+				return err
+			}
+			through = e.Seq
+		}
+		if err := w.index.commit(b, through); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// state returns a workspace's attribution state, loading it (and the signatures its credits were computed for)
+// on first use.
+func (w *Worker) state(ctx context.Context, ws string) (*wsState, error) {
+	if st, ok := w.states[ws]; ok {
+		return st, nil
+	}
+	cs, err := w.meta.Campaigns(ctx, ws)
+	if err != nil {
+		return nil, fmt.Errorf("derive: %w", err)
+	}
+	st := newState(cs)
+	stored, err := w.storedSignatures(ws)
+	if err != nil {
+		return nil, err
+	}
+	if stored != nil && needsRebuild(stored, st) {
+		// The catalog changed since the credits were computed (a change whose upkeep was interrupted).
+		if err := w.rebuild(ctx, ws, st); err != nil {
+			return nil, err
+		}
+	} else if stored == nil && len(st.names) > 0 {
+		if err := w.saveSignatures(ws, st); err != nil {
+			return nil, err
+		}
+	}
+	w.states[ws] = st
+	return st, nil
+}
+
+func newState(cs []domain.Campaign) *wsState {
+	view := domain.NewCatalogView(cs)
+	cat := attribution.NewCatalog(view)
+	st := &wsState{view: view, cat: cat, names: cat.GoalNames(), sigs: map[string]string{}}
+	for _, c := range view.All() {
+		goals, _ := json.Marshal(view.Goals(c.ID))
+		sum := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s", view.Channel(c.ID), view.Parent(c.ID), goals))
+		st.sigs[c.ID] = string(sum[:])
+	}
+	return st
+}
+
+// storedSigs is what the index records about a workspace's credits.
+type storedSigs struct {
+	Names []string          `json:"names"`
+	Sigs  map[string]string `json:"sigs"`
+}
+
+func sigsKey(ws string) []byte { return append([]byte("\x00sigs\x00"), ws...) }
+
+// storedSignatures returns the state the workspace's credits were last computed for (nil when none).
+func (w *Worker) storedSignatures(ws string) (*wsState, error) {
+	v, closer, err := w.index.db.Get(sigsKey(ws))
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("derive: %w", err)
+	}
+	defer closer.Close()
+	var s storedSigs
+	if err := json.Unmarshal(v, &s); err != nil {
+		return nil, fmt.Errorf("derive: stored signatures of %s: %w", ws, err)
+	}
+	st := &wsState{names: map[string]bool{}, sigs: s.Sigs}
+	for _, n := range s.Names {
+		st.names[n] = true
+	}
+	return st, nil
+}
+
+// saveSignatures records the state the workspace's credits are now computed for.
+func (w *Worker) saveSignatures(ws string, st *wsState) error {
+	v, err := json.Marshal(storedSigs{Names: slices.Sorted(maps.Keys(st.names)), Sigs: st.sigs})
+	if err != nil {
+		return err
+	}
+	if err := w.index.db.Set(sigsKey(ws), v, pebble.Sync); err != nil {
+		return fmt.Errorf("derive: %w", err)
+	}
+	return nil
+}
+
+// needsRebuild reports whether credits computed for old are stale under next: the goal event names changed, or
+// a campaign that old knew changed or disappeared. New campaigns do not need one.
+func needsRebuild(old, next *wsState) bool {
+	if !maps.Equal(old.names, next.names) {
+		return true
+	}
+	for id, sig := range old.sigs {
+		if next.sigs[id] != sig {
+			return true
+		}
+	}
+	return false
+}
+
+// refreshCatalog re-reads a workspace's catalog after an explicit change and recomputes its credits when the
+// change affects them.
+func (w *Worker) refreshCatalog(ctx context.Context, ws string) error {
+	cs, err := w.meta.Campaigns(ctx, ws)
+	if err != nil {
+		return fmt.Errorf("derive: %w", err)
+	}
+	return w.install(ctx, ws, newState(cs))
+}
+
+// install makes next the workspace's state, recomputing its credits when needed.
+func (w *Worker) install(ctx context.Context, ws string, next *wsState) error {
+	old, err := w.state(ctx, ws)
+	if err != nil {
+		return err
+	}
+	if needsRebuild(old, next) {
+		if err := w.rebuild(ctx, ws, next); err != nil {
+			return err
+		}
+	} else if len(next.sigs) != len(old.sigs) {
+		if err := w.saveSignatures(ws, next); err != nil {
+			return err
+		}
+	}
+	w.states[ws] = next
+	return nil
+}
+
+// rebuild recomputes every credit of a workspace under st: it indexes the stored user events whose names are now
+// goal event names, then evaluates every indexed goal event.
+func (w *Worker) rebuild(ctx context.Context, ws string, st *wsState) error {
+	names := slices.Sorted(maps.Keys(st.names))
+	err := w.events.UserEventsNamed(ctx, ws, names, func(evs []store.StoredEvent) error {
+		b := w.index.db.NewBatch()
+		defer b.Close()
+		for i := range evs {
+			if err := putEvent(b, &evs[i], func(n string) bool { return st.names[n] }); err != nil {
+				return err
+			}
+		}
+		return b.Commit(pebble.Sync)
+	})
+	if err != nil {
+		return fmt.Errorf("derive: rebuild %s: %w", ws, err)
+	}
+	const chunk = 20_000
+	u := store.CreditUpdate{Rebuild: []string{ws}}
+	pending := 0
+	err = w.index.eachGoal(ws, func(user domain.UserID, g goalEvent) error {
+		cs, err := evaluate(w.index.db, ws, st, user, g)
+		if err != nil {
+			return err
+		}
+		u.Credits = append(u.Credits, cs...)
+		if pending++; pending == chunk {
+			if err := w.events.ApplyCredits(ctx, u); err != nil {
+				return err
+			}
+			u, pending = store.CreditUpdate{}, 0
+		}
+		return nil
+	})
+	if err == nil && (pending > 0 || len(u.Rebuild) > 0) {
+		err = w.events.ApplyCredits(ctx, u)
+	}
+	if err != nil {
+		return fmt.Errorf("derive: rebuild %s: %w", ws, err)
+	}
+	return w.saveSignatures(ws, st)
+}
+
+// evaluate computes the credits of one goal event from the user's interactions in its window, read through r.
+func evaluate(r pebble.Reader, ws string, st *wsState, user domain.UserID, g goalEvent) ([]store.Credit, error) {
+	maxW := st.cat.MaxWindowMS()
+	if maxW == 0 {
+		return nil, nil
+	}
+	ins, err := interactions(r, ws, user, g.timeMS-maxW, g.timeMS)
+	if err != nil {
+		return nil, err
+	}
+	var list []attribution.Interaction
+	for _, in := range ins {
+		ch := st.view.Channel(in.unit)
+		if !in.channels.Has(ch) {
+			continue // does not feed a counter of its unit's channel (SPEC §6.1)
+		}
+		a := attribution.Interaction{Unit: in.unit, UUID: in.uuid, TimeMS: in.timeMS, Class: in.class, Locale: in.locale,
+			Variation: in.variation, Platform: domain.ResolvePlatform(ch, in.platform, in.pdef)}
+		switch in.counter {
+		case domain.CounterHeldOutCampaign:
+			a.Group = attribution.CampaignControl
+		case domain.CounterHeldOutGlobal:
+			a.Group = attribution.GlobalControl
+		}
+		list = append(list, a)
+	}
+	ge := attribution.GoalEvent{UUID: g.uuid, TimeMS: g.timeMS}
+	for _, n := range []string{g.name, g.code} {
+		if n != "" {
+			ge.Names = append(ge.Names, n)
+		}
+	}
+	if len(g.attributes) > 0 {
+		ge.Attributes = json.RawMessage(g.attributes)
+	}
+	var out []store.Credit
+	for _, c := range st.cat.Evaluate(ge, list) {
+		out = append(out, store.Credit{WorkspaceID: ws, User: user, Credit: c})
+	}
+	return out, nil
+}
+
+// step processes the next batch of log events and returns how many it read.
+func (w *Worker) step(ctx context.Context) (int, error) {
+	w.mu.Lock()
+	after := w.progress
+	w.mu.Unlock()
+	evs, err := w.events.ReadEvents(ctx, after, w.batch)
+	if err != nil || len(evs) == 0 {
+		return 0, err
+	}
+	last := evs[len(evs)-1].Seq
+	byWS := map[string][]store.StoredEvent{}
+	var order []string
+	for _, e := range evs {
+		if byWS[e.WorkspaceID] == nil {
+			order = append(order, e.WorkspaceID)
+		}
+		byWS[e.WorkspaceID] = append(byWS[e.WorkspaceID], e)
+	}
+	b := w.index.db.NewIndexedBatch()
+	defer b.Close()
+	u := store.CreditUpdate{Progress: last}
+	var rebuilds []string
+	next := map[string]*wsState{}
+	for _, ws := range order {
+		list := byWS[ws]
+		old, err := w.state(ctx, ws)
+		if err != nil {
+			return 0, err
+		}
+		st, err := w.infer(ctx, ws, list, old)
+		if err != nil {
+			return 0, err
+		}
+		next[ws] = st
+		if st != old && needsRebuild(old, st) {
+			// Inference changed a campaign's channel or parent: every credit of the workspace is recomputed
+			// once the batch is indexed.
+			rebuilds = append(rebuilds, ws)
+			for i := range list {
+				if err := putEvent(b, &list[i], func(n string) bool { return st.names[n] }); err != nil {
+					return 0, err
+				}
+			}
+			continue
+		}
+		if err := w.incremental(b, ws, st, list, &u); err != nil {
+			return 0, err
+		}
+	}
+	if err := w.index.commit(b, last); err != nil {
+		return 0, err
+	}
+	for _, ws := range rebuilds {
+		if err := w.rebuild(ctx, ws, next[ws]); err != nil {
+			return 0, err
+		}
+	}
+	if err := w.events.ApplyCredits(ctx, u); err != nil {
+		return 0, fmt.Errorf("derive: %w", err)
+	}
+	for ws, st := range next {
+		if old := w.states[ws]; old != nil && len(old.sigs) != len(st.sigs) && !slices.Contains(rebuilds, ws) {
+			if err := w.saveSignatures(ws, st); err != nil {
+				return 0, err
+			}
+		}
+		w.states[ws] = st
+	}
+	w.mu.Lock()
+	w.progress = last
+	w.err = nil
+	w.signal()
+	w.mu.Unlock()
+	return len(evs), nil
+}
+
+// infer applies the catalog offers of a workspace's new campaign events (SPEC §3.14) and returns the state under
+// the resulting catalog (old itself when nothing changed).
+func (w *Worker) infer(ctx context.Context, ws string, list []store.StoredEvent, old *wsState) (*wsState, error) {
+	var events []domain.Event
+	var now int64
+	for i := range list {
+		if list[i].Campaign && list[i].CampaignID != "" {
+			events = append(events, list[i].Event)
+			now = max(now, list[i].ReceivedAtMS)
+		}
+	}
+	if len(events) == 0 {
+		return old, nil
+	}
+	var catalog []domain.Campaign
+	changedAny := false
+	err := w.meta.UpdateCampaigns(ctx, ws, func(current []domain.Campaign) ([]domain.Campaign, error) {
+		byID := make(map[string]int, len(current))
+		for i, c := range current {
+			byID[c.ID] = i
+		}
+		cs := map[string]*domain.Campaign{}
+		for _, e := range events {
+			for _, id := range []string{e.CampaignID, e.ParentCampaignID} {
+				if i, ok := byID[id]; ok && cs[id] == nil {
+					c := current[i]
+					c.Inferred.Platforms = slices.Clone(c.Inferred.Platforms)
+					cs[id] = &c
+				}
+			}
+		}
+		changed := domain.InferCampaigns(cs, events, time.UnixMilli(now).UTC())
+		if len(changed) == 0 {
+			return nil, nil
+		}
+		changedAny = true
+		out := make([]domain.Campaign, 0, len(changed))
+		catalog = slices.Clone(current)
+		for _, id := range changed {
+			out = append(out, *cs[id])
+			if i, ok := byID[id]; ok {
+				catalog[i] = *cs[id]
+			} else {
+				catalog = append(catalog, *cs[id])
+			}
+		}
+		return out, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("derive: infer %s: %w", ws, err)
+	}
+	if !changedAny {
+		return old, nil
+	}
+	return newState(catalog), nil
+}
+
+// incremental indexes a workspace's new events in b and adds to u the credits of every goal event they can
+// change: the new goal events, and the goal events of a user with a new interaction at s in [s, s + longest
+// window].
+func (w *Worker) incremental(b *pebble.Batch, ws string, st *wsState, list []store.StoredEvent, u *store.CreditUpdate) error {
+	isGoal := func(n string) bool { return st.names[n] }
+	for i := range list {
+		if err := putEvent(b, &list[i], isGoal); err != nil {
+			return err
+		}
+	}
+	if len(st.names) == 0 {
+		return nil
+	}
+	maxW := st.cat.MaxWindowMS()
+	type ref struct {
+		user domain.UserID
+		uuid string
+	}
+	todo := map[ref]goalEvent{}
+	var order []ref
+	add := func(user domain.UserID, g goalEvent) {
+		k := ref{user, g.uuid}
+		if _, ok := todo[k]; !ok {
+			todo[k] = g
+			order = append(order, k)
+		}
+	}
+	type window struct{ from, to int64 }
+	windows := map[domain.UserID][]window{}
+	for i := range list {
+		e := &list[i]
+		switch {
+		case !e.Campaign && ((e.Name != "" && isGoal(e.Name)) || (e.Code != "" && isGoal(e.Code))):
+			add(e.User, goalEvent{uuid: e.UUID, timeMS: e.TimeMS, code: e.Code, name: e.Name, attributes: e.Attributes})
+		case e.Campaign && e.Class != domain.ClassNone:
+			windows[e.User] = append(windows[e.User], window{e.TimeMS, e.TimeMS + maxW})
+		}
+	}
+	for user, ws2 := range windows {
+		slices.SortFunc(ws2, func(a, b window) int { return int(min(max(a.from-b.from, -1), 1)) })
+		// Merge overlapping windows, then read the user's goal events once per merged window.
+		var merged []window
+		for _, win := range ws2 {
+			if n := len(merged); n > 0 && win.from <= merged[n-1].to {
+				merged[n-1].to = max(merged[n-1].to, win.to)
+				continue
+			}
+			merged = append(merged, win)
+		}
+		for _, win := range merged {
+			gs, err := goals(b, ws, user, win.from, win.to)
+			if err != nil {
+				return err
+			}
+			for _, g := range gs {
+				add(user, g)
+			}
+		}
+	}
+	for _, k := range order {
+		cs, err := evaluate(b, ws, st, k.user, todo[k])
+		if err != nil {
+			return err
+		}
+		u.Replace = append(u.Replace, store.GoalRef{WorkspaceID: ws, UUID: k.uuid})
+		u.Credits = append(u.Credits, cs...)
+	}
+	return nil
+}

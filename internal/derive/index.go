@@ -1,0 +1,286 @@
+package derive
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/store"
+)
+
+// userIndex keeps what attribution needs per user, ordered by (workspace, user, time), in an embedded LSM key-value
+// store (github.com/cockroachdb/pebble): every interaction and held-out view, and every user event whose name is a
+// goal event name. A lookup is a range scan over one user's keys, so its cost does not depend on how many events
+// are stored; memory is Pebble's block cache and memtables, set by configuration.
+//
+// Keys: kind byte ('I' interaction, 'G' goal event) | len(ws) | ws | user Hi | user Lo | time | uuid, integers
+// big-endian (time with its sign bit flipped, so that byte order is time order). Values: the fields attribution
+// reads, length-prefixed. The key "\x00through" holds the last log Seq indexed.
+type userIndex struct {
+	db *pebble.DB
+}
+
+const (
+	kindInteraction = 'I'
+	kindGoal        = 'G'
+)
+
+var throughKey = []byte("\x00through")
+
+// indexOptions are the Pebble options of the index: cache and memtable sizes bound its memory.
+func indexOptions(cacheBytes int64) *pebble.Options {
+	return &pebble.Options{Cache: pebble.NewCache(cacheBytes), MemTableSize: uint64(max(cacheBytes/2, 4<<20)),
+		Logger: quietLogger{}}
+}
+
+// quietLogger drops Pebble's informational log lines; errors reach callers as errors.
+type quietLogger struct{}
+
+func (quietLogger) Infof(string, ...any)  {}
+func (quietLogger) Errorf(string, ...any) {}
+func (quietLogger) Fatalf(format string, args ...any) {
+	panic(fmt.Sprintf(format, args...))
+}
+
+func openIndex(dir string, cacheBytes int64) (*userIndex, error) {
+	opts := indexOptions(cacheBytes)
+	defer opts.Cache.Unref()
+	db, err := pebble.Open(dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("derive: open the user index in %s: %w", dir, err)
+	}
+	return &userIndex{db: db}, nil
+}
+
+func (x *userIndex) close() error { return x.db.Close() }
+
+// through returns the last log Seq indexed (0 for a new index).
+func (x *userIndex) through() (store.Seq, error) {
+	v, closer, err := x.db.Get(throughKey)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("derive: read the index's progress: %w", err)
+	}
+	defer closer.Close()
+	return store.Seq(binary.BigEndian.Uint64(v)), nil
+}
+
+// userPrefix is the key prefix of one user's entries of one kind.
+func userPrefix(kind byte, ws string, u domain.UserID) []byte {
+	k := make([]byte, 0, 2+len(ws)+16+8+40)
+	k = append(k, kind, byte(len(ws)))
+	k = append(k, ws...)
+	k = binary.BigEndian.AppendUint64(k, u.Hi)
+	return binary.BigEndian.AppendUint64(k, u.Lo)
+}
+
+func appendTime(k []byte, ms int64) []byte {
+	return binary.BigEndian.AppendUint64(k, uint64(ms)^(1<<63))
+}
+
+func entryKey(kind byte, ws string, u domain.UserID, ms int64, uuid string) []byte {
+	return append(appendTime(userPrefix(kind, ws, u), ms), uuid...)
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// reader decodes length-prefixed values.
+type reader struct {
+	b   []byte
+	err error
+}
+
+func (r *reader) str() string {
+	n, w := binary.Uvarint(r.b)
+	if w <= 0 || uint64(len(r.b)-w) < n {
+		r.err = errors.New("derive: corrupt index value")
+		return ""
+	}
+	s := string(r.b[w : w+int(n)])
+	r.b = r.b[w+int(n):]
+	return s
+}
+
+func (r *reader) byte1() byte {
+	if len(r.b) < 1 {
+		r.err = errors.New("derive: corrupt index value")
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	return v
+}
+
+// interaction is an indexed campaign event that can explain goal events.
+type interaction struct {
+	unit              string
+	uuid              string
+	timeMS            int64
+	class             domain.InteractionClass
+	counter           domain.Counter
+	channels          domain.ChannelSet
+	platform          string
+	pdef              domain.PlatformDefault
+	locale, variation string
+}
+
+// goalEvent is an indexed user event.
+type goalEvent struct {
+	uuid       string
+	timeMS     int64
+	code, name string
+	attributes []byte
+}
+
+// put adds an event to the index batch: campaign events of an interaction class always; user events when goal
+// reports that one of their names is a goal event name.
+func putEvent(b *pebble.Batch, e *store.StoredEvent, goal func(name string) bool) error {
+	if e.Campaign {
+		if e.Class == domain.ClassNone {
+			return nil
+		}
+		v := make([]byte, 0, 64)
+		v = appendString(v, e.CampaignID)
+		v = append(v, byte(e.Class), byte(e.Counter))
+		v = binary.BigEndian.AppendUint16(v, uint16(e.Channels))
+		v = appendString(v, e.Platform)
+		v = append(v, byte(e.PlatformDefault))
+		v = appendString(v, e.Locale)
+		v = appendString(v, e.Variation)
+		return b.Set(entryKey(kindInteraction, e.WorkspaceID, e.User, e.TimeMS, e.UUID), v, nil)
+	}
+	if !(e.Name != "" && goal(e.Name)) && !(e.Code != "" && goal(e.Code)) {
+		return nil
+	}
+	v := make([]byte, 0, 32+len(e.Attributes))
+	v = appendString(v, e.Code)
+	v = appendString(v, e.Name)
+	v = append(v, e.Attributes...)
+	return b.Set(entryKey(kindGoal, e.WorkspaceID, e.User, e.TimeMS, e.UUID), v, nil)
+}
+
+// scan calls fn with the key suffix (time, uuid) and value of a user's entries of one kind with from ≤ time ≤ to,
+// read through r (the index, or a batch of it that sees its own writes).
+func scan(r pebble.Reader, kind byte, ws string, u domain.UserID, from, to int64, fn func(ms int64, uuid string, v []byte) error) error {
+	prefix := userPrefix(kind, ws, u)
+	lo := appendTime(append([]byte(nil), prefix...), from)
+	hi := append([]byte(nil), prefix...)
+	if to < 1<<62 {
+		hi = appendTime(hi, to+1) // exclusive: every entry of time `to` is included
+	} else {
+		hi = append(hi, 0xff) // past every time
+	}
+	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+	if err != nil {
+		return fmt.Errorf("derive: index scan: %w", err)
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		if !bytes.HasPrefix(k, prefix) || len(k) < len(prefix)+8 {
+			continue
+		}
+		ms := int64(binary.BigEndian.Uint64(k[len(prefix):]) ^ (1 << 63))
+		if err := fn(ms, string(k[len(prefix)+8:]), it.Value()); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// interactions returns a user's indexed interactions with from ≤ time ≤ to.
+func interactions(r pebble.Reader, ws string, u domain.UserID, from, to int64) ([]interaction, error) {
+	var out []interaction
+	err := scan(r, kindInteraction, ws, u, from, to, func(ms int64, uuid string, v []byte) error {
+		r := reader{b: v}
+		in := interaction{uuid: uuid, timeMS: ms}
+		in.unit = r.str()
+		in.class = domain.InteractionClass(r.byte1())
+		in.counter = domain.Counter(r.byte1())
+		if len(r.b) < 2 {
+			return errors.New("derive: corrupt index value")
+		}
+		in.channels = domain.ChannelSet(binary.BigEndian.Uint16(r.b))
+		r.b = r.b[2:]
+		in.platform = r.str()
+		in.pdef = domain.PlatformDefault(r.byte1())
+		in.locale = r.str()
+		in.variation = r.str()
+		if r.err != nil {
+			return r.err
+		}
+		out = append(out, in)
+		return nil
+	})
+	return out, err
+}
+
+func decodeGoal(ms int64, uuid string, v []byte) (goalEvent, error) {
+	r := reader{b: v}
+	g := goalEvent{uuid: uuid, timeMS: ms}
+	g.code = r.str()
+	g.name = r.str()
+	if len(r.b) > 0 {
+		g.attributes = append([]byte(nil), r.b...)
+	}
+	return g, r.err
+}
+
+// goals returns a user's indexed goal events with from ≤ time ≤ to.
+func goals(r pebble.Reader, ws string, u domain.UserID, from, to int64) ([]goalEvent, error) {
+	var out []goalEvent
+	err := scan(r, kindGoal, ws, u, from, to, func(ms int64, uuid string, v []byte) error {
+		g, err := decodeGoal(ms, uuid, v)
+		out = append(out, g)
+		return err
+	})
+	return out, err
+}
+
+// eachGoal calls fn with every indexed goal event of a workspace and its user.
+func (x *userIndex) eachGoal(ws string, fn func(u domain.UserID, g goalEvent) error) error {
+	prefix := append([]byte{kindGoal, byte(len(ws))}, ws...)
+	upper := append(append([]byte(nil), prefix...), 0xff)
+	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
+	if err != nil {
+		return fmt.Errorf("derive: index scan: %w", err)
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		k := it.Key()
+		rest := k[len(prefix):]
+		if len(rest) < 24 {
+			continue
+		}
+		u := domain.UserID{Hi: binary.BigEndian.Uint64(rest), Lo: binary.BigEndian.Uint64(rest[8:])}
+		ms := int64(binary.BigEndian.Uint64(rest[16:]) ^ (1 << 63))
+		g, err := decodeGoal(ms, string(rest[24:]), it.Value())
+		if err != nil {
+			return err
+		}
+		if err := fn(u, g); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// commit writes a batch durably with the new indexed-through Seq.
+func (x *userIndex) commit(b *pebble.Batch, through store.Seq) error {
+	if err := b.Set(throughKey, binary.BigEndian.AppendUint64(nil, uint64(through)), nil); err != nil {
+		return err
+	}
+	if err := b.Commit(pebble.Sync); err != nil {
+		return fmt.Errorf("derive: commit the user index: %w", err)
+	}
+	return nil
+}

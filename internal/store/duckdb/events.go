@@ -1,0 +1,233 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/store"
+)
+
+// The event log (store.EventLog). Events are appended with DuckDB's Appender inside one transaction per call,
+// under the writer lock, with Seqs from a counter loaded at start-up. Everything derived from them (catalog
+// inference, credits) is computed above the store.
+
+// eventCols are the events table's columns in appender order.
+const eventCols = `seq, ws, uuid, uuid_hash, ts, is_campaign, code, name, user_hi, user_lo, campaign_id, parent_id, channels,
+	counter, class, platform, pdef, locale, variation, failure_key, attributes, source, received_at, campaign_name,
+	inferred_channel, delivery_type, tags`
+
+// Append implements store.EventLog.
+func (s *Store) Append(ctx context.Context, batches []store.EventBatch) (store.Seq, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	ctx = context.WithoutCancel(ctx) // a started commit is finished: the caller's 2xx depends on its outcome only
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("append: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		return 0, fmt.Errorf("append: begin: %w", err)
+	}
+	seq := s.seq
+	err = conn.Raw(func(dc any) error {
+		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "events")
+		if err != nil {
+			return fmt.Errorf("events appender: %w", err)
+		}
+		for _, b := range batches {
+			received := b.ReceivedAt.UnixMilli()
+			for i := range b.Events {
+				e := &b.Events[i]
+				seq++
+				user := e.User
+				if user.IsZero() {
+					user = domain.HashUser(e.UserKey)
+				}
+				var attrs, tags any
+				if !e.Campaign && len(e.Attributes) > 0 {
+					attrs = string(e.Attributes)
+				}
+				if e.HasTags {
+					t, err := json.Marshal(e.Tags)
+					if err != nil {
+						app.Close()
+						return fmt.Errorf("event tags: %w", err)
+					}
+					tags = string(t)
+				}
+				if err := app.AppendRow(int64(seq), b.WorkspaceID, e.UUID, store.UUIDHash(b.WorkspaceID, e.UUID), e.TimeMS, e.Campaign,
+					e.Code, e.Name, user.Hi, user.Lo, e.CampaignID, e.ParentCampaignID, uint16(e.Channels), uint8(e.Counter),
+					uint8(e.Class), e.Platform, uint8(e.PlatformDefault), e.Locale, e.Variation, e.FailureKey, attrs, e.Source,
+					received, e.CampaignName, string(e.InferredChannel), string(e.DeliveryType), tags); err != nil {
+					app.Close()
+					return fmt.Errorf("append event: %w", err)
+				}
+			}
+		}
+		if err := app.Close(); err != nil {
+			return fmt.Errorf("flush events: %w", err)
+		}
+		return nil
+	})
+	if err == nil {
+		_, err = conn.ExecContext(ctx, `COMMIT`)
+	}
+	if err != nil {
+		conn.ExecContext(ctx, `ROLLBACK`)
+		return 0, fmt.Errorf("append: %w", err)
+	}
+	s.seq = seq
+	return seq, nil
+}
+
+// StoredUUIDs implements store.EventLog.
+func (s *Store) StoredUUIDs(ctx context.Context, ws string, uuids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(uuids) == 0 {
+		return out, nil
+	}
+	hashes := make([]uint64, len(uuids))
+	for i, u := range uuids {
+		hashes[i] = store.UUIDHash(ws, u)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT uuid FROM events WHERE uuid_hash IN (SELECT unnest(?::UBIGINT[]))
+		AND ws = ? AND uuid IN (SELECT unnest(?::VARCHAR[]))`, hashes, ws, uuids)
+	if err != nil {
+		return nil, fmt.Errorf("stored uuids: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var u string
+		if err := rows.Scan(&u); err != nil {
+			return nil, fmt.Errorf("stored uuids: %w", err)
+		}
+		out[u] = true
+	}
+	return out, rows.Err()
+}
+
+// UUIDHashes implements store.EventLog.
+func (s *Store) UUIDHashes(ctx context.Context, fn func([]uint64) error) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT uuid_hash FROM events`)
+	if err != nil {
+		return fmt.Errorf("uuid hashes: %w", err)
+	}
+	defer rows.Close()
+	buf := make([]uint64, 0, 1<<16)
+	for rows.Next() {
+		var h uint64
+		if err := rows.Scan(&h); err != nil {
+			return fmt.Errorf("uuid hashes: %w", err)
+		}
+		if buf = append(buf, h); len(buf) == cap(buf) {
+			if err := fn(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("uuid hashes: %w", err)
+	}
+	if len(buf) > 0 {
+		return fn(buf)
+	}
+	return nil
+}
+
+// Watermark implements store.EventLog.
+func (s *Store) Watermark(ctx context.Context) (store.Seq, error) {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.seq, nil
+}
+
+// storedEventCols are read back by ReadEvents and UserEventsNamed, in scanStoredEvent's order.
+const storedEventCols = `ws, seq, received_at, uuid, ts, is_campaign, code, name, user_hi, user_lo, campaign_id, parent_id,
+	channels, counter, class, platform, pdef, locale, variation, failure_key, attributes, source, campaign_name,
+	inferred_channel, delivery_type, tags`
+
+func scanStoredEvent(rows *sql.Rows) (store.StoredEvent, error) {
+	var e store.StoredEvent
+	var seq int64
+	var channels uint16
+	var counter, class, pdef uint8
+	var attrs, tags sql.NullString
+	var inferred, delivery string
+	if err := rows.Scan(&e.WorkspaceID, &seq, &e.ReceivedAtMS, &e.UUID, &e.TimeMS, &e.Campaign, &e.Code, &e.Name, &e.User.Hi, &e.User.Lo,
+		&e.CampaignID, &e.ParentCampaignID, &channels, &counter, &class, &e.Platform, &pdef, &e.Locale, &e.Variation, &e.FailureKey,
+		&attrs, &e.Source, &e.CampaignName, &inferred, &delivery, &tags); err != nil {
+		return e, err
+	}
+	e.Seq, e.Channels, e.Counter, e.Class = store.Seq(seq), domain.ChannelSet(channels), domain.Counter(counter), domain.InteractionClass(class)
+	e.PlatformDefault, e.InferredChannel, e.DeliveryType = domain.PlatformDefault(pdef), domain.Channel(inferred), domain.DeliveryType(delivery)
+	if attrs.Valid {
+		e.Attributes = json.RawMessage(attrs.String)
+	}
+	if tags.Valid {
+		e.HasTags = true
+		if err := json.Unmarshal([]byte(tags.String), &e.Tags); err != nil {
+			return e, fmt.Errorf("event %s tags: %w", e.UUID, err)
+		}
+	}
+	return e, nil
+}
+
+// ReadEvents implements store.EventLog. The log is appended in Seq order, so DuckDB's zone maps on seq skip the
+// row groups already read.
+func (s *Store) ReadEvents(ctx context.Context, after store.Seq, limit int) ([]store.StoredEvent, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+storedEventCols+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), limit)
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	defer rows.Close()
+	var out []store.StoredEvent
+	for rows.Next() {
+		e, err := scanStoredEvent(rows)
+		if err != nil {
+			return nil, fmt.Errorf("read events: %w", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// UserEventsNamed implements store.EventLog.
+func (s *Store) UserEventsNamed(ctx context.Context, ws string, names []string, fn func([]store.StoredEvent) error) error {
+	if len(names) == 0 {
+		return nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+storedEventCols+` FROM events WHERE ws = ? AND NOT is_campaign
+		AND (name IN (SELECT unnest(?::VARCHAR[])) OR code IN (SELECT unnest(?::VARCHAR[])))`, ws, names, names)
+	if err != nil {
+		return fmt.Errorf("user events: %w", err)
+	}
+	defer rows.Close()
+	var batch []store.StoredEvent
+	for rows.Next() {
+		e, err := scanStoredEvent(rows)
+		if err != nil {
+			return fmt.Errorf("user events: %w", err)
+		}
+		if batch = append(batch, e); len(batch) == 4096 {
+			if err := fn(batch); err != nil {
+				return err
+			}
+			batch = nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("user events: %w", err)
+	}
+	if len(batch) > 0 {
+		return fn(batch)
+	}
+	return nil
+}
