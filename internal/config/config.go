@@ -15,18 +15,21 @@ import (
 
 // Config is the configuration of `campaignstats serve` (SPEC §10.2).
 type Config struct {
-	Addr                string
-	DataDir             string
-	Store               string
-	Redis               string
-	ReportStorage       string
-	S3Endpoint          string
-	TLSCert, TLSKey     string
-	MaxStreamBody       int64
-	MaxTrackBody        int64
-	DefaultRateLimit    int
-	ReportRetention     time.Duration
-	ReportWorkers       int
+	Addr             string
+	DataDir          string
+	Store            string
+	Redis            string
+	ReportStorage    string
+	S3Endpoint       string
+	TLSCert, TLSKey  string
+	MaxStreamBody    int64
+	MaxTrackBody     int64
+	DefaultRateLimit int
+	ReportRetention  time.Duration
+	ReportWorkers    int
+	// DeriveWait bounds how long a read waits for inferred catalog values and credits to reflect the events
+	// acknowledged before it (SPEC §3.6).
+	DeriveWait          time.Duration
 	WebhookTimeout      time.Duration
 	QuarantineRetention time.Duration
 	ShutdownTimeout     time.Duration
@@ -53,6 +56,7 @@ func Default() Config {
 		DefaultRateLimit:    100,
 		ReportRetention:     168 * time.Hour,
 		ReportWorkers:       2,
+		DeriveWait:          time.Second,
 		WebhookTimeout:      10 * time.Second,
 		QuarantineRetention: 720 * time.Hour,
 		ShutdownTimeout:     30 * time.Second,
@@ -77,6 +81,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.DefaultRateLimit, "default-rate-limit", c.DefaultRateLimit, "per-minute limit for new workspaces")
 	fs.DurationVar(&c.ReportRetention, "report-retention", c.ReportRetention, "report file lifetime")
 	fs.IntVar(&c.ReportWorkers, "report-workers", c.ReportWorkers, "concurrent report runs per node")
+	fs.DurationVar(&c.DeriveWait, "derive-wait", c.DeriveWait, "how long a read waits for conversions and inferred catalog values to reflect the events acknowledged before it")
 	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", c.WebhookTimeout, "webhook timeout per attempt")
 	fs.DurationVar(&c.QuarantineRetention, "quarantine-retention", c.QuarantineRetention, "quarantine retention (0 = forever)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", c.ShutdownTimeout, "graceful drain")
@@ -163,6 +168,8 @@ func (c Config) Validate() error {
 		return errors.New("--default-rate-limit must be between 1 and 100000")
 	case c.ReportWorkers < 1:
 		return errors.New("--report-workers must be at least 1")
+	case c.DeriveWait < 0:
+		return errors.New("--derive-wait must not be negative")
 	case c.ReportRetention <= 0:
 		return errors.New("--report-retention must be positive")
 	case c.QuarantineRetention < 0:

@@ -40,7 +40,12 @@ type Config struct {
 	BatchSize int
 	// PollInterval is how often the worker looks at the log without being woken (0: DefaultPollInterval).
 	PollInterval time.Duration
-	Logger       *slog.Logger
+	// FilterBits sizes the filter of users with goal events (0: DefaultFilterBits).
+	FilterBits int
+	// MaxQueued bounds the events handed over by Offer and not yet processed (0: DefaultMaxQueued); beyond it the
+	// worker reads them back from the log.
+	MaxQueued int
+	Logger    *slog.Logger
 }
 
 // Defaults of Config.
@@ -48,6 +53,8 @@ const (
 	DefaultBatchSize    = 50_000
 	DefaultPollInterval = 200 * time.Millisecond
 	DefaultCacheBytes   = 32 << 20
+	DefaultFilterBits   = 1 << 24 // 2 MiB
+	DefaultMaxQueued    = 100_000
 )
 
 // Worker maintains the derived data. Run does the work; the other methods are safe for concurrent use.
@@ -60,6 +67,13 @@ type Worker struct {
 	log    *slog.Logger
 
 	wake chan struct{}
+	// goalUsers filters index lookups (Run's goroutine only).
+	goalUsers *userFilter
+	// queue holds events handed over by Offer, in Seq order, so that the worker need not read them back.
+	queueMu   sync.Mutex
+	queue     [][]store.StoredEvent // batches as offered, each in Seq order and contiguous with the next
+	queued    int
+	maxQueued int
 
 	mu       sync.Mutex
 	progress store.Seq
@@ -94,7 +108,15 @@ func Open(ctx context.Context, cfg Config) (*Worker, error) {
 		return nil, err
 	}
 	w := &Worker{meta: cfg.Meta, events: cfg.Events, index: x, batch: cfg.BatchSize, poll: cfg.PollInterval, log: cfg.Logger,
-		wake: make(chan struct{}, 1), dirty: map[string]bool{}, changed: make(chan struct{}), states: map[string]*wsState{}}
+		wake: make(chan struct{}, 1), dirty: map[string]bool{}, changed: make(chan struct{}), states: map[string]*wsState{},
+		maxQueued: cfg.MaxQueued}
+	if cfg.FilterBits <= 0 {
+		cfg.FilterBits = DefaultFilterBits
+	}
+	w.goalUsers = newUserFilter(cfg.FilterBits)
+	if w.maxQueued <= 0 {
+		w.maxQueued = DefaultMaxQueued
+	}
 	if w.batch <= 0 {
 		w.batch = DefaultBatchSize
 	}
@@ -120,6 +142,59 @@ func (w *Worker) Wake() {
 	case w.wake <- struct{}{}:
 	default:
 	}
+}
+
+// Offer hands over events just appended to the log (with their Seqs), so that the worker need not read them back;
+// it also wakes the worker. Events beyond the queue's bound are dropped: the worker then reads them from the log.
+func (w *Worker) Offer(evs []store.StoredEvent) {
+	w.queueMu.Lock()
+	if n := len(w.queue); len(evs) > 0 && w.queued+len(evs) <= w.maxQueued {
+		if n > 0 {
+			last := w.queue[n-1]
+			if last[len(last)-1].Seq+1 != evs[0].Seq {
+				w.queue, w.queued = nil, 0 // a gap: what is queued is read back from the log instead
+			}
+		}
+		w.queue = append(w.queue, evs)
+		w.queued += len(evs)
+	}
+	w.queueMu.Unlock()
+	w.Wake()
+}
+
+// next returns the events after `after`: from the queue when it holds them, else read from the log.
+func (w *Worker) next(ctx context.Context, after store.Seq) ([]store.StoredEvent, error) {
+	w.queueMu.Lock()
+	for len(w.queue) > 0 {
+		first := w.queue[0]
+		i := 0
+		for i < len(first) && first[i].Seq <= after {
+			i++
+		}
+		w.queued -= i
+		if i < len(first) {
+			w.queue[0] = first[i:]
+			break
+		}
+		w.queue = w.queue[1:]
+	}
+	if len(w.queue) > 0 && w.queue[0][0].Seq == after+1 {
+		out := w.queue[0]
+		if len(out) > w.batch {
+			out, w.queue[0] = out[:w.batch:w.batch], out[w.batch:]
+		} else {
+			w.queue = w.queue[1:]
+		}
+		w.queued -= len(out)
+		w.queueMu.Unlock()
+		return out, nil
+	}
+	w.queueMu.Unlock()
+	evs, err := w.events.ReadEvents(ctx, after, w.batch)
+	if err != nil {
+		return nil, fmt.Errorf("derive: %w", err)
+	}
+	return evs, nil
 }
 
 // CatalogChanged tells the worker that explicit catalog values of the workspace changed, which may change every
@@ -173,6 +248,10 @@ func (w *Worker) signal() {
 
 // Run does the work until ctx ends: it catches the index up with the log, then follows the log and catalog changes.
 func (w *Worker) Run(ctx context.Context) error {
+	if err := w.loadFilter(); err != nil {
+		w.fail(err)
+		return err
+	}
 	if err := w.catchUpIndex(ctx); err != nil {
 		w.fail(err)
 		return err
@@ -236,6 +315,30 @@ func (w *Worker) runOnce(ctx context.Context) error {
 	return nil
 }
 
+// loadFilter fills the filter of users with goal events from the index.
+func (w *Worker) loadFilter() error {
+	it, err := w.index.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindGoal}, UpperBound: []byte{kindGoal + 1}})
+	if err != nil {
+		return fmt.Errorf("derive: %w", err)
+	}
+	defer it.Close()
+	for it.First(); it.Valid(); it.Next() {
+		if ws, u, ok := parseUserKey(it.Key()); ok {
+			w.goalUsers.add(ws, u)
+		}
+	}
+	return it.Error()
+}
+
+// index adds an event to the index batch and, for a goal event, its user to the filter.
+func (w *Worker) index1(b *pebble.Batch, e *store.StoredEvent, st *wsState) error {
+	goal, err := putEvent(b, e, func(n string) bool { return st.names[n] })
+	if goal {
+		w.goalUsers.add(e.WorkspaceID, e.User)
+	}
+	return err
+}
+
 // catchUpIndex indexes the log events between the index's progress and the derived data's progress (a new or
 // lagging index, e.g. after an upgrade that introduced it); their credits are already stored.
 func (w *Worker) catchUpIndex(ctx context.Context) error {
@@ -262,7 +365,7 @@ func (w *Worker) catchUpIndex(ctx context.Context) error {
 				b.Close()
 				return err
 			}
-			if err := putEvent(b, e, func(n string) bool { return st.names[n] }); err != nil {
+			if err := w.index1(b, e, st); err != nil {
 				b.Close()
 				return err
 			}
@@ -351,7 +454,7 @@ func (w *Worker) saveSignatures(ws string, st *wsState) error {
 	if err != nil {
 		return err
 	}
-	if err := w.index.db.Set(sigsKey(ws), v, pebble.Sync); err != nil {
+	if err := w.index.db.Set(sigsKey(ws), v, pebble.NoSync); err != nil {
 		return fmt.Errorf("derive: %w", err)
 	}
 	return nil
@@ -408,11 +511,11 @@ func (w *Worker) rebuild(ctx context.Context, ws string, st *wsState) error {
 		b := w.index.db.NewBatch()
 		defer b.Close()
 		for i := range evs {
-			if err := putEvent(b, &evs[i], func(n string) bool { return st.names[n] }); err != nil {
+			if err := w.index1(b, &evs[i], st); err != nil {
 				return err
 			}
 		}
-		return b.Commit(pebble.Sync)
+		return b.Commit(pebble.NoSync)
 	})
 	if err != nil {
 		return fmt.Errorf("derive: rebuild %s: %w", ws, err)
@@ -490,16 +593,18 @@ func (w *Worker) step(ctx context.Context) (int, error) {
 	w.mu.Lock()
 	after := w.progress
 	w.mu.Unlock()
-	evs, err := w.events.ReadEvents(ctx, after, w.batch)
+	evs, err := w.next(ctx, after)
 	if err != nil || len(evs) == 0 {
 		return 0, err
 	}
 	last := evs[len(evs)-1].Seq
-	byWS := map[string][]store.StoredEvent{}
+	byWS := map[string][]*store.StoredEvent{}
 	var order []string
-	for _, e := range evs {
+	for i := range evs {
+		e := &evs[i]
 		if byWS[e.WorkspaceID] == nil {
 			order = append(order, e.WorkspaceID)
+			byWS[e.WorkspaceID] = make([]*store.StoredEvent, 0, len(evs))
 		}
 		byWS[e.WorkspaceID] = append(byWS[e.WorkspaceID], e)
 	}
@@ -523,8 +628,8 @@ func (w *Worker) step(ctx context.Context) (int, error) {
 			// Inference changed a campaign's channel or parent: every credit of the workspace is recomputed
 			// once the batch is indexed.
 			rebuilds = append(rebuilds, ws)
-			for i := range list {
-				if err := putEvent(b, &list[i], func(n string) bool { return st.names[n] }); err != nil {
+			for _, e := range list {
+				if err := w.index1(b, e, st); err != nil {
 					return 0, err
 				}
 			}
@@ -563,13 +668,19 @@ func (w *Worker) step(ctx context.Context) (int, error) {
 
 // infer applies the catalog offers of a workspace's new campaign events (SPEC §3.14) and returns the state under
 // the resulting catalog (old itself when nothing changed).
-func (w *Worker) infer(ctx context.Context, ws string, list []store.StoredEvent, old *wsState) (*wsState, error) {
-	var events []domain.Event
+func (w *Worker) infer(ctx context.Context, ws string, list []*store.StoredEvent, old *wsState) (*wsState, error) {
+	n := 0
+	for _, e := range list {
+		if e.Campaign && e.CampaignID != "" {
+			n++
+		}
+	}
+	events := make([]domain.Event, 0, n)
 	var now int64
-	for i := range list {
-		if list[i].Campaign && list[i].CampaignID != "" {
-			events = append(events, list[i].Event)
-			now = max(now, list[i].ReceivedAtMS)
+	for _, e := range list {
+		if e.Campaign && e.CampaignID != "" {
+			events = append(events, e.Event)
+			now = max(now, e.ReceivedAtMS)
 		}
 	}
 	if len(events) == 0 {
@@ -621,10 +732,10 @@ func (w *Worker) infer(ctx context.Context, ws string, list []store.StoredEvent,
 // incremental indexes a workspace's new events in b and adds to u the credits of every goal event they can
 // change: the new goal events, and the goal events of a user with a new interaction at s in [s, s + longest
 // window].
-func (w *Worker) incremental(b *pebble.Batch, ws string, st *wsState, list []store.StoredEvent, u *store.CreditUpdate) error {
+func (w *Worker) incremental(b *pebble.Batch, ws string, st *wsState, list []*store.StoredEvent, u *store.CreditUpdate) error {
 	isGoal := func(n string) bool { return st.names[n] }
-	for i := range list {
-		if err := putEvent(b, &list[i], isGoal); err != nil {
+	for _, e := range list {
+		if err := w.index1(b, e, st); err != nil {
 			return err
 		}
 	}
@@ -647,12 +758,11 @@ func (w *Worker) incremental(b *pebble.Batch, ws string, st *wsState, list []sto
 	}
 	type window struct{ from, to int64 }
 	windows := map[domain.UserID][]window{}
-	for i := range list {
-		e := &list[i]
+	for _, e := range list {
 		switch {
 		case !e.Campaign && ((e.Name != "" && isGoal(e.Name)) || (e.Code != "" && isGoal(e.Code))):
 			add(e.User, goalEvent{uuid: e.UUID, timeMS: e.TimeMS, code: e.Code, name: e.Name, attributes: e.Attributes})
-		case e.Campaign && e.Class != domain.ClassNone:
+		case e.Campaign && e.Class != domain.ClassNone && w.goalUsers.mayContain(ws, e.User):
 			windows[e.User] = append(windows[e.User], window{e.TimeMS, e.TimeMS + maxW})
 		}
 	}

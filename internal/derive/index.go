@@ -141,12 +141,12 @@ type goalEvent struct {
 	attributes []byte
 }
 
-// put adds an event to the index batch: campaign events of an interaction class always; user events when goal
-// reports that one of their names is a goal event name.
-func putEvent(b *pebble.Batch, e *store.StoredEvent, goal func(name string) bool) error {
+// putEvent adds an event to the index batch: campaign events of an interaction class always; user events when
+// goal reports that one of their names is a goal event name (indexed is true then).
+func putEvent(b *pebble.Batch, e *store.StoredEvent, goal func(name string) bool) (indexed bool, err error) {
 	if e.Campaign {
 		if e.Class == domain.ClassNone {
-			return nil
+			return false, nil
 		}
 		v := make([]byte, 0, 64)
 		v = appendString(v, e.CampaignID)
@@ -156,16 +156,27 @@ func putEvent(b *pebble.Batch, e *store.StoredEvent, goal func(name string) bool
 		v = append(v, byte(e.PlatformDefault))
 		v = appendString(v, e.Locale)
 		v = appendString(v, e.Variation)
-		return b.Set(entryKey(kindInteraction, e.WorkspaceID, e.User, e.TimeMS, e.UUID), v, nil)
+		return false, b.Set(entryKey(kindInteraction, e.WorkspaceID, e.User, e.TimeMS, e.UUID), v, nil)
 	}
 	if !(e.Name != "" && goal(e.Name)) && !(e.Code != "" && goal(e.Code)) {
-		return nil
+		return false, nil
 	}
 	v := make([]byte, 0, 32+len(e.Attributes))
 	v = appendString(v, e.Code)
 	v = appendString(v, e.Name)
 	v = append(v, e.Attributes...)
-	return b.Set(entryKey(kindGoal, e.WorkspaceID, e.User, e.TimeMS, e.UUID), v, nil)
+	return true, b.Set(entryKey(kindGoal, e.WorkspaceID, e.User, e.TimeMS, e.UUID), v, nil)
+}
+
+// parseUserKey returns the workspace and user of an entry key.
+func parseUserKey(k []byte) (string, domain.UserID, bool) {
+	if len(k) < 2 || len(k) < 2+int(k[1])+16 {
+		return "", domain.UserID{}, false
+	}
+	n := int(k[1])
+	ws := string(k[2 : 2+n])
+	rest := k[2+n:]
+	return ws, domain.UserID{Hi: binary.BigEndian.Uint64(rest), Lo: binary.BigEndian.Uint64(rest[8:])}, true
 }
 
 // scan calls fn with the key suffix (time, uuid) and value of a user's entries of one kind with from ≤ time ≤ to,
@@ -274,12 +285,14 @@ func (x *userIndex) eachGoal(ws string, fn func(u domain.UserID, g goalEvent) er
 	return it.Error()
 }
 
-// commit writes a batch durably with the new indexed-through Seq.
+// commit writes a batch with the new indexed-through Seq. It does not wait for the disk: the index is a cache of
+// the log — after a crash it resumes from the last Seq it holds (each batch is atomic, so what survives is a
+// prefix), and the worker re-indexes the events after it (Worker.catchUpIndex).
 func (x *userIndex) commit(b *pebble.Batch, through store.Seq) error {
 	if err := b.Set(throughKey, binary.BigEndian.AppendUint64(nil, uint64(through)), nil); err != nil {
 		return err
 	}
-	if err := b.Commit(pebble.Sync); err != nil {
+	if err := b.Commit(pebble.NoSync); err != nil {
 		return fmt.Errorf("derive: commit the user index: %w", err)
 	}
 	return nil

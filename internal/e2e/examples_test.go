@@ -142,6 +142,7 @@ const specExamplesAdminToken = "spec-examples-admin-token-0123456789"
 func startSpecServer(t *testing.T) *client.Client {
 	t.Helper()
 	cfg := config.Default()
+	cfg.DeriveWait = 30 * time.Second // numbers, not timing, are checked here: never read derived data early on a loaded machine
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.AdminToken = specExamplesAdminToken

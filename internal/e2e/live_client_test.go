@@ -234,6 +234,7 @@ type liveWorkspace struct {
 func startLiveServer(t *testing.T) *liveClient {
 	t.Helper()
 	cfg := config.Default()
+	cfg.DeriveWait = 30 * time.Second // numbers, not timing, are checked here: never read derived data early on a loaded machine
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.AdminToken = liveAdminToken

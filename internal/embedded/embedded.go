@@ -28,9 +28,9 @@ const (
 	AttributionDir = "attribution"
 )
 
-// FreshnessWait bounds how long a read waits for derived data (inferred catalog values, credits) to reflect the
-// events acknowledged before it (SPEC §3.6: within 1 second).
-const FreshnessWait = time.Second
+// DefaultFreshnessWait bounds how long a read waits for derived data (inferred catalog values, credits) to reflect
+// the events acknowledged before it (SPEC §3.6: within 1 second).
+const DefaultFreshnessWait = time.Second
 
 // Options configure Open.
 type Options struct {
@@ -41,6 +41,8 @@ type Options struct {
 	Now     func() time.Time
 	// AttributionCacheBytes bounds the attribution index's memory (0: derive.DefaultCacheBytes).
 	AttributionCacheBytes int64
+	// FreshnessWait bounds how long reads wait for derived data (0: DefaultFreshnessWait).
+	FreshnessWait time.Duration
 }
 
 // System is the running single-node data path.
@@ -49,7 +51,8 @@ type System struct {
 	Intake *intake.Service
 	Worker *derive.Worker
 	Engine *stats.Engine
-	// Fresh waits, at most FreshnessWait, until derived data reflects every event acknowledged before the call.
+	// Fresh waits, at most Options.FreshnessWait, until derived data reflects every event acknowledged before the
+	// call.
 	Fresh func(ctx context.Context) error
 
 	stop context.CancelFunc
@@ -75,14 +78,17 @@ func Open(ctx context.Context, o Options) (*System, error) {
 		return nil, err
 	}
 	in, err := intake.New(ctx, intake.Config{Meta: st, Events: st, Logger: o.Logger,
-		OnAppend: func(store.Seq) { w.Wake() }, OnCatalog: w.CatalogChanged})
+		OnAppend: func(evs []store.StoredEvent, _ store.Seq) { w.Offer(evs) }, OnCatalog: w.CatalogChanged})
 	if err != nil {
 		w.Close()
 		st.Close()
 		return nil, err
 	}
 	s := &System{Store: st, Intake: in, Worker: w, done: make(chan struct{})}
-	s.Fresh = Freshness(w, in, FreshnessWait)
+	if o.FreshnessWait <= 0 {
+		o.FreshnessWait = DefaultFreshnessWait
+	}
+	s.Fresh = Freshness(w, in, o.FreshnessWait)
 	s.Engine = stats.New(st, stats.WithSnapshots(st), stats.WithFreshness(s.Fresh))
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop

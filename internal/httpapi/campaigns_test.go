@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -532,5 +533,46 @@ func TestExecutions(t *testing.T) {
 	r = e.do(t, "POST", metaPath, statsHeaders(ws), []byte(`{"request_id":"m","limit":15,"page":1,"campaign_fields":{"id":"P"}}`))
 	if len(got) != 1 || !strings.Contains(string(r.body), `"total_child_campaigns":7`) {
 		t.Fatalf("meta of the parent: %s", r.body)
+	}
+}
+
+// TestCatalogPutRacingInference runs catalog PUTs concurrently with ingests that infer values of the same campaign
+// (SPEC §3.12, §3.14): neither may lose the other's write. Each round PUTs an explicit team while an event with a
+// later time and a new campaign name is ingested; afterwards the explicit team is the round's and the inferred
+// name is the latest event's.
+func TestCatalogPutRacingInference(t *testing.T) {
+	e := newTestEnv(t)
+	ws := e.active
+	hdr := map[string]string{"Authorization": basic(ws.ID, ws.DataKey), "Content-Type": "application/json"}
+	e.putCampaign(t, ws, "race", `{"channel":"PUSH"}`)
+	for round := 0; round < 25; round++ {
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			body := fmt.Sprintf(`{"channel":"PUSH","campaign_team":"team-%d"}`, round)
+			if r := e.do(t, "PUT", "/v1/campaigns/"+ws.ID+"/race", hdr, []byte(body)); r.status != 200 {
+				t.Errorf("PUT: %d %s", r.status, r.body)
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			ev, _ := json.Marshal(map[string]any{"event_code": "n_i_s", "event_uuid": fmt.Sprint("race-", round),
+				"event_time": 1740819600 + round, "uid": "u1",
+				"event_attributes": map[string]any{"campaign_id": "race", "campaign_name": fmt.Sprint("name-", round)}})
+			e.postEvents(t, ws, string(ev))
+		}()
+		wg.Wait()
+		r := e.do(t, "GET", "/v1/campaigns/"+ws.ID+"/race", hdr, nil)
+		var got struct {
+			Name string `json:"campaign_name"`
+			Team string `json:"campaign_team"`
+		}
+		if err := json.Unmarshal(r.body, &got); err != nil || r.status != 200 {
+			t.Fatalf("GET: %d %s", r.status, r.body)
+		}
+		if got.Name != fmt.Sprint("name-", round) || got.Team != fmt.Sprint("team-", round) {
+			t.Fatalf("round %d: campaign_name %q, campaign_team %q (a concurrent write was lost)", round, got.Name, got.Team)
+		}
 	}
 }

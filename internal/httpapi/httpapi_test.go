@@ -59,7 +59,7 @@ func newTestEnv(t *testing.T, mutate ...func(*config.Config)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	e := &testEnv{now: time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)}
-	sys, err := embedded.Open(ctx, embedded.Options{DataDir: t.TempDir(), DuckDB: duckdb.Options{MemoryLimit: "1GB", Threads: 2}, Now: e.clock})
+	sys, err := embedded.Open(ctx, embedded.Options{DataDir: t.TempDir(), DuckDB: duckdb.Options{MemoryLimit: "1GB", Threads: 2}, Now: e.clock, FreshnessWait: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,9 +21,10 @@ type Config struct {
 	Meta   store.MetaStore
 	Events store.EventStore
 	Logger *slog.Logger
-	// OnAppend, when set, is called with the log's watermark after every durable append (it wakes the upkeep of
-	// derived data).
-	OnAppend func(store.Seq)
+	// OnAppend, when set, is called after every durable append with the events appended (with their Seqs) and
+	// the log's watermark; it hands them to the upkeep of derived data. It must not keep events beyond its own
+	// bound of memory.
+	OnAppend func(events []store.StoredEvent, watermark store.Seq)
 	// OnCatalog, when set, is called after an explicit catalog write of a workspace (goals, windows, channels and
 	// parents change credits).
 	OnCatalog func(workspaceID string)
@@ -34,7 +35,7 @@ type Service struct {
 	meta      store.MetaStore
 	events    store.EventStore
 	log       *slog.Logger
-	onAppend  func(store.Seq)
+	onAppend  func([]store.StoredEvent, store.Seq)
 	onCatalog func(string)
 
 	// writeMu makes one committer at a time: it holds the dedup index and the log order.
@@ -199,7 +200,7 @@ func (s *Service) commitGroup(ctx context.Context, group []*pending) error {
 	var newHashes []uint64
 	for gi, p := range group {
 		r := &p.req
-		b := store.EventBatch{WorkspaceID: r.WorkspaceID, ReceivedAt: r.ReceivedAt}
+		b := store.EventBatch{WorkspaceID: r.WorkspaceID, ReceivedAt: r.ReceivedAt, Events: make([]domain.Event, 0, len(r.Events))}
 		for i := range r.Events {
 			if p.res.Duplicate[i] {
 				continue
@@ -230,7 +231,19 @@ func (s *Service) commitGroup(ctx context.Context, group []*pending) error {
 		s.watermark = max(s.watermark, wm)
 		s.watermarkMu.Unlock()
 		if s.onAppend != nil {
-			s.onAppend(wm)
+			total := 0
+			for _, b := range batches {
+				total += len(b.Events)
+			}
+			stored := make([]store.StoredEvent, 0, total)
+			seq := wm - store.Seq(total)
+			for _, b := range batches {
+				for _, e := range b.Events {
+					seq++
+					stored = append(stored, store.StoredEvent{WorkspaceID: b.WorkspaceID, Seq: seq, ReceivedAtMS: b.ReceivedAt.UnixMilli(), Event: e})
+				}
+			}
+			s.onAppend(stored, wm)
 		}
 	}
 	if len(quarantine) > 0 {

@@ -46,7 +46,8 @@ func newFixture(t *testing.T, timezone string) *fixture {
 	ctx := context.Background()
 	f := &fixture{now: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
 	clock := func() time.Time { return f.now }
-	sys, err := embedded.Open(ctx, embedded.Options{DataDir: t.TempDir(), DuckDB: duckdb.Options{MemoryLimit: "1GB", Threads: 2}, Now: clock})
+	sys, err := embedded.Open(ctx, embedded.Options{DataDir: t.TempDir(), DuckDB: duckdb.Options{MemoryLimit: "1GB", Threads: 2}, Now: clock,
+		FreshnessWait: 30 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,215 @@
+package derive
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/campaignstats/campaignstats/internal/attribution"
+	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/intake"
+	"github.com/campaignstats/campaignstats/internal/store"
+	"github.com/campaignstats/campaignstats/internal/store/duckdb"
+)
+
+var t0 = time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)
+
+// env is a real store, intake and worker in a temporary directory.
+type env struct {
+	dir    string
+	st     *duckdb.Store
+	in     *intake.Service
+	w      *Worker
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+func open(t *testing.T, dir string, run bool) *env {
+	t.Helper()
+	ctx := context.Background()
+	st, err := duckdb.Open(ctx, filepath.Join(dir, "db.duckdb"), duckdb.Options{MemoryLimit: "512MB", Threads: 2}, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := Open(ctx, Config{Meta: st, Events: st, Dir: filepath.Join(dir, "index"), CacheBytes: 8 << 20, PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := intake.New(ctx, intake.Config{Meta: st, Events: st, OnAppend: func(evs []store.StoredEvent, _ store.Seq) { w.Offer(evs) }, OnCatalog: w.CatalogChanged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{dir: dir, st: st, in: in, w: w}
+	if run {
+		e.start()
+	}
+	return e
+}
+
+func (e *env) start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel, e.done = cancel, make(chan struct{})
+	go func() {
+		defer close(e.done)
+		e.w.Run(ctx)
+	}()
+}
+
+func (e *env) close(t *testing.T) {
+	t.Helper()
+	if e.cancel != nil {
+		e.cancel()
+		<-e.done
+	}
+	if err := e.w.Close(); err != nil {
+		t.Error(err)
+	}
+	if err := e.st.Close(); err != nil {
+		t.Error(err)
+	}
+}
+
+func (e *env) commit(t *testing.T, events ...domain.Event) {
+	t.Helper()
+	if _, err := e.in.Commit(context.Background(), intake.Request{WorkspaceID: "w", ReceivedAt: t0, Events: events}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (e *env) sync(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := e.w.Wait(ctx, e.in.Watermark()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func push(uuid, user, campaign string, at time.Duration, counter domain.Counter, class domain.InteractionClass) domain.Event {
+	return domain.Event{UUID: uuid, TimeMS: t0.Add(at).UnixMilli(), Campaign: true, UserKey: "uid:" + user, CampaignID: campaign,
+		Channels: domain.ChannelSetOf(domain.ChannelPush), Counter: counter, Class: class, PlatformDefault: domain.DefaultAndroid,
+		CampaignName: "Name of " + campaign, InferredChannel: domain.ChannelPush, Source: "streams"}
+}
+
+func purchase(uuid, user string, at time.Duration) domain.Event {
+	return domain.Event{UUID: uuid, TimeMS: t0.Add(at).UnixMilli(), Name: "Purchase", UserKey: "uid:" + user,
+		Attributes: json.RawMessage(`{"amount":2}`), Source: "track"}
+}
+
+// credited returns the view-through conversions of campaign c over everything (TOTAL).
+func (e *env) credited(t *testing.T, c string) int64 {
+	t.Helper()
+	rows, err := e.st.Conversions(context.Background(), store.ConversionQuery{WorkspaceID: "w", FromMS: 0, ToMS: 1 << 62,
+		Type: attribution.ViewThrough, Targets: []store.AggregateTarget{{ID: c, Units: []store.AggregateUnit{{ID: c, Channel: domain.ChannelPush}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, r := range rows {
+		if r.AllPlatforms && r.AllLocales && r.AllVariations && r.Group == attribution.Regular {
+			n += r.Total
+		}
+	}
+	return n
+}
+
+func (e *env) putGoals(t *testing.T, c string) {
+	t.Helper()
+	ch := domain.ChannelPush
+	goals := &domain.GoalDetails{Goals: []domain.Goal{{Name: "Purchase", EventName: "Purchase", RevenueAttribute: "amount"}}}
+	if err := e.in.UpdateCatalog(context.Background(), "w", func(cs []domain.Campaign) ([]domain.Campaign, error) {
+		for _, cur := range cs {
+			if cur.ID == c {
+				cur.Explicit, cur.HasExplicit = domain.CampaignFields{Channel: &ch, Goals: goals}, true
+				return []domain.Campaign{cur}, nil
+			}
+		}
+		return []domain.Campaign{{ID: c, Explicit: domain.CampaignFields{Channel: &ch, Goals: goals}, HasExplicit: true, CreatedAt: t0, UpdatedAt: t0}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestInferenceAndCredits checks the worker end to end on a real store: events register and name their campaign
+// (SPEC §3.14), a goal event is credited whether it arrives before or after the interaction that explains it
+// (SPEC §6.2: results never depend on arrival order), and a goal written later by a catalog change credits past
+// events (SPEC §3.6).
+func TestInferenceAndCredits(t *testing.T) {
+	e := open(t, t.TempDir(), true)
+	defer e.close(t)
+	// A purchase arrives before the impression that explains it.
+	e.commit(t, purchase("b1", "u1", time.Hour))
+	e.commit(t, push("v1", "u1", "c1", 0, domain.CounterImpression, domain.ClassView))
+	e.sync(t)
+	cs, err := e.st.Campaigns(context.Background(), "w")
+	if err != nil || len(cs) != 1 || domain.NewCatalogView(cs).Name("c1") != "Name of c1" {
+		t.Fatalf("inferred catalog: %+v %v", cs, err)
+	}
+	if n := e.credited(t, "c1"); n != 0 {
+		t.Fatalf("credited %d before any goal exists", n)
+	}
+	e.putGoals(t, "c1") // the goal applies to the stored events: the workspace's credits are recomputed
+	e.sync(t)
+	if n := e.credited(t, "c1"); n != 1 {
+		t.Fatalf("credited %d after the goal was added, want 1", n)
+	}
+	// Now an interaction first, then the purchase.
+	e.commit(t, push("v2", "u2", "c1", 2*time.Hour, domain.CounterImpression, domain.ClassView))
+	e.commit(t, purchase("b2", "u2", 3*time.Hour))
+	e.sync(t)
+	if n := e.credited(t, "c1"); n != 2 {
+		t.Fatalf("credited %d, want 2", n)
+	}
+	// A purchase outside the 36-hour window is not credited.
+	e.commit(t, purchase("b3", "u2", 60*time.Hour))
+	e.sync(t)
+	if n := e.credited(t, "c1"); n != 2 {
+		t.Fatalf("credited %d after an out-of-window purchase, want 2", n)
+	}
+}
+
+// TestIndexRecoversAfterLoss removes the per-user index while the service is down: at the next start the worker
+// indexes the stored log again, and goal events that arrive later are credited from interactions stored before.
+func TestIndexRecoversAfterLoss(t *testing.T) {
+	dir := t.TempDir()
+	e := open(t, dir, true)
+	e.putGoals(t, "c1")
+	e.commit(t, push("v1", "u1", "c1", 0, domain.CounterImpression, domain.ClassView))
+	e.sync(t)
+	e.close(t)
+	if err := os.RemoveAll(filepath.Join(dir, "index")); err != nil {
+		t.Fatal(err)
+	}
+	e = open(t, dir, true)
+	defer e.close(t)
+	e.commit(t, purchase("b1", "u1", time.Hour))
+	e.sync(t)
+	if n := e.credited(t, "c1"); n != 1 {
+		t.Fatalf("credited %d after the index was rebuilt, want 1", n)
+	}
+}
+
+// TestWaitFollowsTheWorker checks read-your-writes: Wait returns only once the derived data reflects the events
+// acknowledged before it, and a bounded wait gives up (leaving the data as it is) while the worker is stopped.
+func TestWaitFollowsTheWorker(t *testing.T) {
+	e := open(t, t.TempDir(), false)
+	defer e.close(t)
+	e.putGoals(t, "c1")
+	e.commit(t, push("v1", "u1", "c1", 0, domain.CounterImpression, domain.ClassView), purchase("b1", "u1", time.Hour))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := e.w.Wait(ctx, e.in.Watermark()); err != context.DeadlineExceeded {
+		t.Fatalf("wait while the worker is stopped: %v", err)
+	}
+	if n := e.credited(t, "c1"); n != 0 {
+		t.Fatalf("credited %d before the worker ran", n)
+	}
+	e.start()
+	e.sync(t)
+	if n := e.credited(t, "c1"); n != 1 {
+		t.Fatalf("credited %d once the worker caught up, want 1", n)
+	}
+}
