@@ -3,9 +3,12 @@ package httpapi
 import (
 	"context"
 	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // levelRecorder is a slog.Handler that remembers every record's level and message.
@@ -67,7 +70,11 @@ func (e *testEnv) storeErrorCount(t *testing.T) float64 {
 func TestMalformedIdentifiers(t *testing.T) {
 	e := newReportEnv(t, nil)
 	rec := &levelRecorder{}
-	e.api.Logger = slog.New(rec)
+	d := e.api.Deps
+	d.Logger, d.Registry = slog.New(rec), prometheus.NewRegistry()
+	e.api = New(d)
+	e.srv.Close()
+	e.srv = httptest.NewServer(e.api.Handler())
 	ws := e.active
 	adm := map[string]string{"Authorization": "Bearer " + adminToken}
 	jsonCT := map[string]string{"Content-Type": "application/json"}
