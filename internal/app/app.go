@@ -55,7 +55,7 @@ func OpenStore(ctx context.Context, cfg config.Config, now func() time.Time) (st
 	}
 	st, err := duckdb.Open(ctx, filepath.Join(cfg.DataDir, DBFile), duckdb.Options{MemoryLimit: cfg.DuckDBMemoryLimit, Threads: cfg.DuckDBThreads}, now)
 	if err != nil {
-		if strings.Contains(err.Error(), "lock") {
+		if isLockConflict(err) {
 			return nil, fmt.Errorf("the embedded store in %s is held by another process (is a server running? use --server): %w", cfg.DataDir, err)
 		}
 		return nil, err
