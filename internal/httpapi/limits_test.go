@@ -1,9 +1,14 @@
 package httpapi
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/campaignstats/campaignstats/internal/config"
 )
 
 // TestIdentityLengthAndTimeFloor covers SPEC §12.11 and §12.12 through the real server: a Streams event whose
@@ -68,4 +73,72 @@ func TestIdentityLengthAndTimeFloor(t *testing.T) {
 	if st.status != 200 || !strings.Contains(string(st.body), `"attempted":1,"sent":1,`) {
 		t.Fatalf("stats: %d %.300s", st.status, st.body)
 	}
+}
+
+// repeatReader yields unit over and over, forever, counting the bytes handed out.
+type repeatReader struct {
+	unit []byte
+	off  int
+	read int64
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		c := copy(p[n:], r.unit[r.off:])
+		n += c
+		r.off = (r.off + c) % len(r.unit)
+	}
+	r.read += int64(n)
+	return n, nil
+}
+
+// TestGzipCompressedBound: the compressed bytes read from a gzip body are bounded by the decompressed limit plus
+// a small slack (compressedLimit), not by 1024 times it. An endless stream of empty gzip members — which
+// decompresses to nothing — is a 413 after at most that many bytes; an incompressible body at the limit, stored
+// uncompressed inside gzip, still passes.
+func TestGzipCompressedBound(t *testing.T) {
+	const limit = 2048
+	e := newTestEnv(t, func(c *config.Config) { c.MaxStreamBody, c.MaxTrackBody = limit, limit })
+	ws := e.active
+	var empty bytes.Buffer
+	gzip.NewWriter(&empty).Close()
+	for _, path := range []string{"/v1/streams/" + ws.ID, "/v1/event/" + ws.ID} {
+		body := &repeatReader{unit: empty.Bytes()}
+		req := httptest.NewRequest("POST", path, body)
+		req.Header.Set("Authorization", basic(ws.ID, ws.DataKey))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Encoding", "gzip")
+		rec := httptest.NewRecorder()
+		e.api.Handler().ServeHTTP(rec, req)
+		r := response{rec.Code, rec.Header(), rec.Body.Bytes()}
+		assertJSON(t, r, 413, ingestErr("PayloadTooLarge", "body", "Payload size exceeds 2 KB"))
+		if max := compressedLimit(limit) + 1; body.read > max {
+			t.Errorf("%s: read %d compressed bytes, want at most %d", path, body.read, max)
+		}
+	}
+
+	// Incompressible text of exactly the limit, stored (not compressed) in gzip: larger compressed than the
+	// limit, within it decompressed.
+	pad := make([]byte, limit-len(`{"events":[],"pad":""}`))
+	for i := range pad {
+		pad[i] = byte('a' + (i*7919+i*i*31)%26)
+	}
+	plain := []byte(`{"events":[],"pad":"` + string(pad) + `"}`)
+	var stored bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&stored, gzip.NoCompression)
+	zw.Write(plain)
+	zw.Close()
+	if len(plain) != limit || stored.Len() <= limit {
+		t.Fatalf("fixture: %d plain, %d stored", len(plain), stored.Len())
+	}
+	hdr := map[string]string{"Authorization": basic(ws.ID, ws.DataKey), "Content-Type": "application/json", "Content-Encoding": "gzip"}
+	assertJSON(t, e.do(t, "POST", "/v1/streams/"+ws.ID, hdr, stored.Bytes()), 200,
+		`{"status":"success","accepted":0,"duplicates":0,"rejected":0,"errors":[]}`)
+	// One byte more decompressed is a 413, as before.
+	var over bytes.Buffer
+	zw, _ = gzip.NewWriterLevel(&over, gzip.NoCompression)
+	zw.Write(append(plain, ' '))
+	zw.Close()
+	assertJSON(t, e.do(t, "POST", "/v1/streams/"+ws.ID, hdr, over.Bytes()), 413, ingestErr("PayloadTooLarge", "body", "Payload size exceeds 2 KB"))
 }
