@@ -517,44 +517,6 @@ func TestTrackKeys(t *testing.T) {
 	wantTrackErr(t, "Type", err, tMissing, "type", "type is not found in the payload")
 }
 
-// FuzzDecodeTrack: the decoders never panic, errors carry no events, and on success there is one event per
-// action with a user key and a generated uuid.
-func FuzzDecodeTrack(f *testing.F) {
-	for _, s := range []string{
-		trackBody(okAction),
-		trackBody(`{"action":"A","user_time":"2025-03-01T09:00:00","user_timezone_offset":"19800"}`),
-		`{"type":"transition","elements":[{"type":"event","customer_id":"u","actions":[{"action":"A"}]}]}`,
-		`{"type":"event","user_identifiers":{"x":1},"actions":[{"action":"A","attributes":{}}]}`,
-		`{}`, `[]`, ``,
-	} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		for _, decode := range []func([]byte, time.Time) ([]domain.Event, error){DecodeTrack, DecodeBulk} {
-			evs, err := decode(body, testNow)
-			if err != nil {
-				if evs != nil {
-					t.Fatalf("events with error %v", err)
-				}
-				var te *TrackError
-				var be *BodyError
-				if !errors.As(err, &te) && !errors.As(err, &be) {
-					t.Fatalf("error type %T", err)
-				}
-				continue
-			}
-			if !json.Valid(body) {
-				t.Fatalf("accepted invalid JSON %q", body)
-			}
-			for _, e := range evs {
-				if e.UserKey == "" || e.Name == "" || !strings.HasPrefix(e.UUID, TrackUUIDPrefix) || e.TimeMS > testNow.Add(FutureSlack).UnixMilli() {
-					t.Fatalf("bad event %+v", e)
-				}
-			}
-		}
-	})
-}
-
 // TestTrackIdentityLength covers SPEC §12.11 for Track Event and Bulk Import: the value chosen as user key has at
 // most 256 characters (code points, after trimming), whichever member supplies it.
 func TestTrackIdentityLength(t *testing.T) {
