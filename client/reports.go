@@ -37,6 +37,8 @@ type ReportDefinition struct {
 	Compression     string              `json:"compression,omitempty"`
 	Schedule        *ReportSchedule     `json:"schedule,omitempty"`
 	WebhookURL      string              `json:"webhook_url,omitempty"`
+	// CSVFormulaGuard quotes text cells that a spreadsheet would evaluate as formulas (campaignstats only).
+	CSVFormulaGuard bool `json:"csv_formula_guard,omitempty"`
 }
 
 // ReportCampaigns selects campaigns; nil IncludeChildren means the default (true).

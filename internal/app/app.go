@@ -77,7 +77,7 @@ func OpenStores(ctx context.Context, cfg config.Config, now func() time.Time) (S
 
 // openError names the likely cause of a failure to open the embedded store.
 func openError(cfg config.Config, err error) error {
-	if strings.Contains(err.Error(), "lock") {
+	if isLockConflict(err) {
 		return fmt.Errorf("the embedded store in %s is held by another process (is a server running? use --server): %w", cfg.DataDir, err)
 	}
 	return err

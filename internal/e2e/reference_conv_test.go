@@ -412,6 +412,9 @@ func trackUserKey(obj map[string]any) (string, string) {
 			if trackBlacklist[strings.ToLower(s)] {
 				return "", "customer_id value is not allowed"
 			}
+			if utf8.RuneCountInString(s) > 256 { // §12.11
+				return "", "customer_id is longer than 256 characters"
+			}
 			return "uid:" + s, ""
 		}
 	}
@@ -422,6 +425,14 @@ func trackUserKey(obj map[string]any) (string, string) {
 	text := func(k string) string {
 		s, _ := jsonText(ids[k])
 		return strings.TrimSpace(s)
+	}
+	for _, k := range trackIdentifierOrder(ids) { // §12.11: the chosen value has at most 256 characters
+		if s := text(k); s != "" {
+			if utf8.RuneCountInString(s) > 256 {
+				return "", "customer_id is longer than 256 characters"
+			}
+			break
+		}
 	}
 	if s := text("moe_email"); s != "" {
 		return "email:" + strings.ToLower(s), ""
@@ -446,6 +457,18 @@ func trackUserKey(obj map[string]any) (string, string) {
 	return "", "customer_id is not found in the payload"
 }
 
+// trackIdentifierOrder lists user_identifiers keys in §2.8 order: moe_email, moe_mobile, then the others by name.
+func trackIdentifierOrder(ids map[string]any) []string {
+	var rest []string
+	for k := range ids {
+		if k != "moe_email" && k != "moe_mobile" {
+			rest = append(rest, k)
+		}
+	}
+	sort.Strings(rest)
+	return append([]string{"moe_email", "moe_mobile"}, rest...)
+}
+
 // trackActionTime reads an action's instant (§3.8): current_time, else user_time (local when it has no offset),
 // else the receipt time.
 func trackActionTime(a map[string]any, receipt time.Time) (int64, string) {
@@ -453,6 +476,9 @@ func trackActionTime(a map[string]any, receipt time.Time) (int64, string) {
 		ms, ok := parseTimeValue(v)
 		if !ok {
 			return 0, "current_time is not a valid epoch or ISO-8601 time"
+		}
+		if ms < minEventMs {
+			return 0, "current_time is before 2000-01-01" // §12.12
 		}
 		if ms > receipt.Add(5*time.Minute).UnixMilli() {
 			return 0, "current_time is more than 5 minutes in the future"
@@ -472,6 +498,9 @@ func trackActionTime(a map[string]any, receipt time.Time) (int64, string) {
 					}
 				}
 			}
+		}
+		if ms < minEventMs {
+			return 0, "user_time is before 2000-01-01" // §12.12
 		}
 		if ms > receipt.Add(5*time.Minute).UnixMilli() {
 			return 0, "user_time is more than 5 minutes in the future"

@@ -433,6 +433,16 @@ func addDays(date string, n int) string {
 // User key (§2.8), locale and variation (§2.6), platform (§4.4), failure key (§4.6), control-group type (§4.7)
 
 func userKeyOf(ev map[string]any) (string, bool) {
+	ns, v, lower, ok := userKeyParts(ev)
+	if lower {
+		v = strings.ToLower(v)
+	}
+	return ns + v, ok
+}
+
+// userKeyParts returns the namespace and trimmed value of the §2.8 user key, and whether the value is lower-cased
+// in the key.
+func userKeyParts(ev map[string]any) (ns, value string, lower, ok bool) {
 	ua := objectField(ev, "user_attributes")
 	da := objectField(ev, "device_attributes")
 	cands := []struct {
@@ -456,12 +466,9 @@ func userKeyOf(ev map[string]any) (string, bool) {
 		if s == "" {
 			continue
 		}
-		if c.lower {
-			s = strings.ToLower(s)
-		}
-		return c.ns + s, true
+		return c.ns, s, c.lower, true
 	}
-	return "", false
+	return "", "", false, false
 }
 
 // Aggregate and fixed node keys (§5.8, §13.1).
@@ -920,6 +927,9 @@ func (m *refModel) validate(raw json.RawMessage, receipt time.Time) (*refEvent, 
 	uk, ok := userKeyOf(obj)
 	if !ok {
 		return nil, uuid, "no user identity (uid, user_attributes.moengage_user_id, device_attributes.moengage_device_id, push_id, email_id or mobile_number)"
+	}
+	if _, v, _, _ := userKeyParts(obj); utf8.RuneCountInString(v) > 256 { // rule 16 (§12.11)
+		return nil, uuid, "user identity is longer than 256 characters"
 	}
 	ev.UserKey = uk
 	if !ev.Campaign { // a user event: its action names are event_name and event_code, exactly as sent (§2.7)
@@ -2501,6 +2511,8 @@ func TestReferenceIngestValidation(t *testing.T) {
 		{`{"event_uuid":"d","event_code":"SMS_SENT","event_time":1740819600,"event_attributes":{"campaign_id":"ok","parent_campaign_id":"a/b"}}`, outcomeRejected, "event_attributes.parent_campaign_id is invalid"},
 		{`{"event_uuid":"d","event_code":"SMS_SENT","event_time":1740819600,"uid":" ","event_attributes":{"campaign_id":"ok"}}`, outcomeRejected,
 			"no user identity (uid, user_attributes.moengage_user_id, device_attributes.moengage_device_id, push_id, email_id or mobile_number)"},
+		{`{"event_uuid":"d","event_code":"SMS_SENT","event_time":1740819600,"email_id":" ` + strings.Repeat("É", 257) + ` ","event_attributes":{"campaign_id":"ok"}}`, outcomeRejected,
+			"user identity is longer than 256 characters"},
 	}
 	var batch []json.RawMessage
 	for _, c := range cases {

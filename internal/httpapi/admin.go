@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
@@ -61,6 +63,12 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/admin/v1/"), "/"), "/")
 	if parts[0] != "workspaces" {
 		writeAPIError(w, apiNotFound)
+		return
+	}
+	// Workspace and quarantine ids are 24 lowercase hex (SPEC §2.1, §3.5): any other value is unknown, answered
+	// before the store sees it (SPEC §12.14).
+	if len(parts) >= 2 && !validHexID(parts[1]) || len(parts) == 4 && !validHexID(parts[3]) {
+		writeAPIError(w, adminNotFound)
 		return
 	}
 	switch len(parts) {
@@ -253,6 +261,25 @@ func (s *Server) adminRotate(w http.ResponseWriter, r *http.Request, id string) 
 	writeJSON(w, http.StatusOK, workspaceJSON(ws, true))
 }
 
+// adminNotFound is the admin API's answer for an unknown workspace or quarantine record (as storeAPIError's).
+var adminNotFound = notFound("Not found.")
+
+// plainText reports whether a query value is valid UTF-8 without control characters (C0, DEL, C1).
+func plainText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, unicode.IsControl)
+}
+
+// cursorText reports whether a quarantine cursor can be one the server produced: cursors are opaque, but always
+// printable ASCII without spaces.
+func cursorText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
 func parseRFC3339(w http.ResponseWriter, name, v string) (time.Time, bool) {
 	if v == "" {
 		return time.Time{}, true
@@ -282,6 +309,14 @@ func (s *Server) adminQuarantineList(w http.ResponseWriter, r *http.Request, id 
 			return
 		}
 		f.Reason, f.Cursor, f.Limit = q.Get("reason"), q.Get("cursor"), 100
+		if !plainText(f.Reason) {
+			writeAPIError(w, invalidField("invalid_field_value", "reason - must be UTF-8 text without control characters"))
+			return
+		}
+		if !cursorText(f.Cursor) {
+			writeAPIError(w, invalidField("invalid_field_value", "cursor - is not valid"))
+			return
+		}
 		if l := q.Get("limit"); l != "" {
 			n, err := strconv.Atoi(l)
 			if err != nil || n < 1 || n > 1000 {

@@ -10,7 +10,14 @@ import (
 	"strings"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/workspace"
 )
+
+// validHexID reports whether s has the form of the server's generated ids — workspace, report, run and quarantine
+// ids are all 24 lowercase hex characters (SPEC §2.1, §3.5, §8.2). Anything else names nothing that exists, so
+// the handlers answer it as unknown before it reaches the store: a malformed identifier (invalid UTF-8, control
+// characters) is never a store error (SPEC §12.14).
+func validHexID(s string) bool { return workspace.ValidID(s) }
 
 // basicCredentials parses an HTTP Basic Authorization value; ok is false when it is not Basic, not base64 or has
 // no ':'.
@@ -31,8 +38,13 @@ func keyEqual(presented, stored string) bool {
 	return subtle.ConstantTimeCompare([]byte(presented), []byte(stored)) == 1 && stored != ""
 }
 
-// workspaceByID loads a workspace; found is false for unknown ids, err is set for store failures.
+// workspaceByID loads a workspace; found is false for unknown ids, err is set for store failures. A value that is
+// not a workspace id at all (SPEC §2.1: 24 lowercase hex; e.g. a Basic username with invalid UTF-8 or control
+// characters) is unknown without asking the store (SPEC §12.14).
 func (s *Server) workspaceByID(ctx context.Context, id string) (ws domain.Workspace, found bool, err error) {
+	if !validHexID(id) {
+		return ws, false, nil
+	}
 	ws, err = s.Store.Workspace(ctx, id)
 	if errors.Is(err, domain.ErrNotFound) {
 		return ws, false, nil

@@ -42,11 +42,19 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request, limit int64) (
 // readBodyOr is readBody with the error response written by fail.
 func (s *Server) readBodyOr(w http.ResponseWriter, r *http.Request, limit int64, fail func(ingestError)) ([]byte, bool) {
 	var src io.Reader = r.Body
+	tooLarge := func() {
+		fail(ingestError{413, "PayloadTooLarge", "body", fmt.Sprintf("Payload size exceeds %d KB", limit/1024)})
+	}
+	compressed := &cappedReader{r: r.Body, n: compressedLimit(limit)}
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
 	switch enc {
 	case "", "identity":
 	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(io.LimitReader(r.Body, limit*1024+1<<20))
+		zr, err := gzip.NewReader(compressed)
+		if compressed.over {
+			tooLarge()
+			return nil, false
+		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				fail(errEmptyBody)
@@ -62,8 +70,8 @@ func (s *Server) readBodyOr(w http.ResponseWriter, r *http.Request, limit int64,
 		return nil, false
 	}
 	body, err := io.ReadAll(io.LimitReader(src, limit+1))
-	if int64(len(body)) > limit {
-		fail(ingestError{413, "PayloadTooLarge", "body", fmt.Sprintf("Payload size exceeds %d KB", limit/1024)})
+	if int64(len(body)) > limit || compressed.over {
+		tooLarge()
 		return nil, false
 	}
 	if err != nil {

@@ -55,6 +55,11 @@ func (s *Server) reportRoute(handlers map[string]reportHandler) http.HandlerFunc
 			writeAPIError(w, apiUnavailable)
 			return
 		}
+		// Report ids are 24 lowercase hex: any other value names no report and never reaches the store (§12.14).
+		if id := r.PathValue("report_id"); id != "" && !validHexID(id) {
+			writeAPIError(w, apiReportNotFound)
+			return
+		}
 		h(w, r, ws)
 	}
 }

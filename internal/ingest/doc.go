@@ -18,6 +18,10 @@
 //     campaign_id it is "no campaign_id" (rule 12, and the MOE_CAMPAIGN_CONTROL_GROUP exception).
 //   - event_uuid is kept exactly as sent (not trimmed); any non-empty text passes rule 4. event_code and
 //     event_name are trimmed before the non-empty test of rule 6. "128 characters" counts Unicode code points.
+//   - Rule 16 (§12.11, after rule 15): the value chosen as user key has at most 256 characters, counted as
+//     Unicode code points of the trimmed value (numbers: of their decimal text), before the namespace prefix and
+//     before e-mail lower-casing. The first non-empty identity is the one judged: a too-long uid is not replaced
+//     by a shorter email_id. Track Event, Bulk Import and the profile endpoints apply the same count.
 //   - campaign_id / parent_campaign_id given as JSON numbers are taken as their decimal text; other non-string
 //     values are invalid (rules 13, 14). They are not trimmed.
 //   - Number-to-text conversion keeps integer literals as written and writes other numbers in plain decimal
@@ -63,7 +67,10 @@
 //     (the §2.8 key can then be formed); a user_identifiers that is not an object is ignored.
 //  5. customer_id present and not blank: refused (Blacklisted) when its trimmed text equals a §3.8 value under
 //     Unicode case folding, or when it is not a string or number (true, false, an object, an array). Numbers are
-//     taken as their decimal text (0, -1, 1.0 are refused).
+//     taken as their decimal text (0, -1, 1.0 are refused). Then the value chosen as user key (customer_id, else
+//     the user_identifiers value of §2.8) longer than 256 characters → InvalidParams, attribute customer_id,
+//     "customer_id is longer than 256 characters" (§12.11; the attribute is customer_id whichever member gave
+//     the value).
 //  6. actions: absent, null or not an array → "actions is not found in the payload"; [] → "actions can not be
 //     empty Array".
 //  7. Each action in array order, completely before the next: action absent or null (or the element is not an
@@ -71,7 +78,8 @@
 //     string"; any other non-string → Malformed JSON "action should be a string"; attributes present, not null and
 //     not an object → InvalidParams; then the time: current_time when present and not null, else user_time when
 //     present and not null (user_time is then not read at all), else the receipt time; an invalid value, then an
-//     instant more than 5 minutes after receipt, is InvalidParams naming the field used.
+//     instant before 2000-01-01T00:00:00Z (§12.12), then an instant more than 5 minutes after receipt, is
+//     InvalidParams naming the field used. The receipt time is never checked.
 //
 // Errors about an element carry the suffix " (at elements[i])" (element type and steps 4–6 in Bulk), errors
 // inside actions " (at actions[j])" (Track) or " (at elements[i].actions[j])" (Bulk), per §12.7. Other choices:
@@ -80,8 +88,8 @@
 //   - user_time: JSON numbers and digit strings are epochs; ISO strings with Z or a numeric offset are used as
 //     is; ISO strings without offset, date-only included, are local: user_timezone_offset is subtracted when it
 //     is a number (or a string holding a number) with an integral value in −54000…54000, else ignored (never an
-//     error) and the time read as UTC. current_time never uses user_timezone_offset. No 2000-01-01 lower bound
-//     applies (that is a Streams rule).
+//     error) and the time read as UTC. current_time never uses user_timezone_offset. The 2000-01-01 floor
+//     applies to the instant after that conversion.
 //   - Event.Attributes is a copy of the attributes object text (nil when absent or null); events do not alias
 //     the body.
 //   - Actions carry no event_uuid, but the store deduplicates on UUID: each event gets "trk-" followed by 16

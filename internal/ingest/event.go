@@ -369,6 +369,11 @@ func (d *decoder) validate(it *Item, f *eventFields) {
 		reject(RejectNoUserIdentity)
 		return
 	}
+	// Rule 16 (SPEC §12.11): the chosen value has at most MaxUserKeyChars characters.
+	if userKeyTooLong(kv) {
+		reject(RejectUserKeyTooLong)
+		return
+	}
 
 	ev := d.newEvent()
 	it.Event = ev

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/jsonscan"
@@ -20,6 +21,17 @@ const (
 	NSMobile = "mobile:"
 	NSID     = "id:" // followed by "<key>:"
 )
+
+// MaxUserKeyChars bounds the value chosen as user key (SPEC §12.11): at most 256 characters, counted as Unicode
+// code points of the trimmed value, before its namespace prefix and before the lower-casing of e-mail addresses.
+const MaxUserKeyChars = 256
+
+// userKeyTooLong reports whether a trimmed user-key value has more than MaxUserKeyChars characters. Every Streams,
+// Track Event, Bulk Import and profile identity goes through it. A value of at most MaxUserKeyChars bytes is
+// decided without counting.
+func userKeyTooLong(v []byte) bool {
+	return len(v) > MaxUserKeyChars && utf8.RuneCount(v) > MaxUserKeyChars
+}
 
 // scalarBytes returns the text of a string (decoded) or number (decimal text) value; ok is false for other JSON
 // values (null, booleans, objects, arrays). The result may alias val.
@@ -108,19 +120,10 @@ func (id *streamsIdentity) keyParts() (ns string, value []byte, lower, ok bool) 
 	return "", nil, false, false
 }
 
-// key returns the §2.8 user key.
-func (id *streamsIdentity) key() (string, bool) {
-	ns, v, lower, ok := id.keyParts()
-	if !ok {
-		return "", false
-	}
-	return makeKey(ns, v, lower), true
-}
-
 // UserKeyStreams builds the §2.8 user key of a Streams / export event given as its raw JSON object (a bare event,
 // or an export-wrapped line whose "event" member is the event): uid, user_attributes.moengage_user_id,
 // device_attributes.moengage_device_id, push_id, email_id (lower-cased), mobile_number, namespaced. ok is false
-// when no key can be formed.
+// when no key can be formed, or when the chosen value is longer than MaxUserKeyChars (§12.11).
 func UserKeyStreams(event json.RawMessage) (string, bool) {
 	i := jsonscan.SkipWS(event, 0)
 	if i >= len(event) || event[i] != '{' {
@@ -140,7 +143,11 @@ func UserKeyStreams(event json.RawMessage) (string, bool) {
 		return "", false
 	}
 	id := f.identity()
-	return id.key()
+	ns, v, lower, ok := id.keyParts()
+	if !ok || userKeyTooLong(v) {
+		return "", false
+	}
+	return makeKey(ns, v, lower), true
 }
 
 // TrackUserKey builds the §2.8 user key of a Track Event / Bulk Import event: customer_id, then
@@ -148,8 +155,18 @@ func UserKeyStreams(event json.RawMessage) (string, bool) {
 // (first in byte order of key name, as "id:<key>:<value>"). Values are trimmed; identifier values may be JSON
 // strings or numbers (decimal text); other JSON values are ignored. ok is false when no key can be formed.
 func TrackUserKey(customerID string, identifiers map[string]json.RawMessage) (string, bool) {
+	ns, v, lower, ok := trackKeyParts(customerID, identifiers)
+	if !ok {
+		return "", false
+	}
+	return makeKey(ns, v, lower), true
+}
+
+// trackKeyParts returns the namespace (for other identifiers "id:<key>:"), the trimmed value and whether the
+// value is lower-cased, of the user key TrackUserKey builds.
+func trackKeyParts(customerID string, identifiers map[string]json.RawMessage) (ns string, value []byte, lower, ok bool) {
 	if v := strings.TrimSpace(customerID); v != "" {
-		return NSUID + v, true
+		return NSUID, []byte(v), false, true
 	}
 	val := func(k string) []byte {
 		raw, ok := identifiers[k]
@@ -159,10 +176,10 @@ func TrackUserKey(customerID string, identifiers map[string]json.RawMessage) (st
 		return keyValue(bytes.TrimSpace(raw))
 	}
 	if v := val("moe_email"); len(v) > 0 {
-		return makeKey(NSEmail, v, true), true
+		return NSEmail, v, true, true
 	}
 	if v := val("moe_mobile"); len(v) > 0 {
-		return makeKey(NSMobile, v, false), true
+		return NSMobile, v, false, true
 	}
 	keys := make([]string, 0, len(identifiers))
 	for k := range identifiers {
@@ -173,10 +190,10 @@ func TrackUserKey(customerID string, identifiers map[string]json.RawMessage) (st
 	sort.Strings(keys)
 	for _, k := range keys {
 		if v := val(k); len(v) > 0 {
-			return NSID + k + ":" + string(v), true
+			return NSID + k + ":", v, false, true
 		}
 	}
-	return "", false
+	return "", nil, false, false
 }
 
 // platformNames maps normalised platform inputs to platform keys (SPEC §4.4).

@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"encoding/json"
-	"unicode/utf8"
 
 	"github.com/campaignstats/campaignstats/internal/jsonscan"
 )
@@ -13,11 +12,8 @@ const (
 	ProfileDevice   = "device"
 )
 
-// MaxCustomerIDChars bounds the customer_id of a profile post (SPEC §12.11: the value chosen as user key has at
-// most 256 characters, counted as Unicode code points after trimming).
-const MaxCustomerIDChars = 256
-
-const msgProfileCustomerIDLong = "customer_id is longer than 256 characters"
+// MaxCustomerIDChars bounds the customer_id of a profile post: it is the user key's value (SPEC §12.11).
+const MaxCustomerIDChars = MaxUserKeyChars
 
 // ProfilePost is a validated body of POST /v1/customer/{workspace_id} or POST /v1/device/{workspace_id}.
 type ProfilePost struct {
@@ -70,8 +66,8 @@ func DecodeProfile(body []byte, kind string) (ProfilePost, error) {
 		return ProfilePost{}, trackErr(trackMissing, "customer_id", msgCustomerIDMissing, "")
 	case BlacklistedCustomerID(cid):
 		return ProfilePost{}, trackErr(trackBlacklist, "customer_id", msgCustomerIDBlack, "")
-	case len(cid) > MaxCustomerIDChars && utf8.RuneCountInString(cid) > MaxCustomerIDChars:
-		return ProfilePost{}, trackErr(trackInvalid, "customer_id", msgProfileCustomerIDLong, "")
+	case userKeyTooLong([]byte(cid)):
+		return ProfilePost{}, trackErr(trackInvalid, "customer_id", msgCustomerIDLong, "")
 	}
 	if present(f.attributes) && !isObject(f.attributes) {
 		return ProfilePost{}, trackErr(trackInvalid, "attributes", msgAttributesObject, "")

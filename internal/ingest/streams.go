@@ -38,7 +38,7 @@ var (
 
 func bodyErr(e BodyError) error { return &e }
 
-// Rejection messages of SPEC §3.3, in rule order.
+// Rejection messages of SPEC §3.3 (and §12.11), in rule order.
 const (
 	RejectLineNotJSON       = "line is not valid JSON"
 	RejectNotObject         = "event is not a JSON object"
@@ -58,6 +58,8 @@ const (
 	RejectParentIDInvalid   = "event_attributes.parent_campaign_id is invalid"
 	RejectNoUserIdentity    = "no user identity (uid, user_attributes.moengage_user_id, " +
 		"device_attributes.moengage_device_id, push_id, email_id or mobile_number)"
+	// Rule 16, added after rule 15 by SPEC §12.11.
+	RejectUserKeyTooLong = "user identity is longer than 256 characters"
 )
 
 // Limits of SPEC §3.3.

@@ -8,7 +8,8 @@ import (
 	"unicode/utf8"
 )
 
-// FuzzDecodeStreams checks that no input panics and that the item invariants hold.
+// FuzzDecodeStreams checks that no input panics and that the item invariants hold. Seeds are in
+// testdata/fuzz/FuzzDecodeStreams.
 func FuzzDecodeStreams(f *testing.F) {
 	f.Add([]byte(`{"events":[{"event_uuid":"a","event_code":"MOE_EMAIL_SENT","event_time":1740819600,"uid":"u","event_attributes":{"campaign_id":"c","reason":"x","code":203}}]}`), false)
 	f.Add([]byte("{\"event\":{\"event_uuid\":1}}\n\n[1]\r\n{bad"), true)
@@ -34,6 +35,12 @@ func FuzzDecodeStreams(f *testing.F) {
 			}
 			if it.Event != nil && (it.Event.UUID == "" || it.Event.UserKey == "" || it.Event.TimeMS < minEventTimeMS) {
 				t.Fatalf("accepted event without uuid/user/time: %+v", it.Event)
+			}
+			if it.Event != nil {
+				// Rule 16 (§12.11): the user key's value has 1–256 characters.
+				if v, ok := userKeyValue(it.Event.UserKey); !ok || v == "" || utf8.RuneCountInString(v) > MaxUserKeyChars {
+					t.Fatalf("accepted user key %q", it.Event.UserKey)
+				}
 			}
 		}
 	})

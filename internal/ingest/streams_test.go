@@ -27,6 +27,7 @@ const (
 	msg13 = "event_attributes.campaign_id is invalid"
 	msg14 = "event_attributes.parent_campaign_id is invalid"
 	msg15 = "no user identity (uid, user_attributes.moengage_user_id, device_attributes.moengage_device_id, push_id, email_id or mobile_number)"
+	msg16 = "user identity is longer than 256 characters"
 )
 
 // raw is a JSON value given as text.
@@ -143,6 +144,16 @@ func TestRejectionRules(t *testing.T) {
 		// Rule 15.
 		{"no identity", set("uid", nil), msg15, "u-1"},
 		{"blank identities", set("uid", " ", "email_id", "", "push_id", raw(`null`)), msg15, "u-1"},
+		// Rule 16 (SPEC §12.11): the chosen value has at most 256 characters, counted after trimming.
+		{"uid 256", set("uid", strings.Repeat("u", 256)), "", "u-1"},
+		{"uid 256 multibyte padded", set("uid", "  "+strings.Repeat("é", 256)+"\t"), "", "u-1"},
+		{"uid 257", set("uid", strings.Repeat("u", 257)), msg16, "u-1"},
+		{"uid 257 multibyte", set("uid", strings.Repeat("é", 257)), msg16, "u-1"},
+		{"uid number 257 digits", set("uid", raw(strings.Repeat("9", 257))), msg16, "u-1"},
+		{"long uid chosen over a short email", set("uid", strings.Repeat("u", 300), "email_id", "a@b.c"), msg16, "u-1"},
+		{"email 257", set("uid", nil, "email_id", strings.Repeat("E", 257)), msg16, "u-1"},
+		{"moengage_user_id 257", set("uid", nil, "user_attributes", map[string]any{"moengage_user_id": strings.Repeat("m", 257)}), msg16, "u-1"},
+		{"blank long uid falls through", set("uid", strings.Repeat(" ", 400), "push_id", "p"), "", "u-1"},
 
 		// Order: the first failing rule wins.
 		{"4 before 6,7", set("event_uuid", nil, "event_code", nil, "event_name", nil, "event_time", nil), msg4, ""},
@@ -160,6 +171,7 @@ func TestRejectionRules(t *testing.T) {
 		{"12 before 15", set("event_attributes", nil, "uid", nil), msg12, "u-1"},
 		{"13 before 14", attrs("campaign_id", "a b", "parent_campaign_id", "c d"), msg13, "u-1"},
 		{"14 before 15", merge(attrs("parent_campaign_id", "c d"), map[string]any{"uid": nil}), msg14, "u-1"},
+		{"14 before 16", merge(attrs("parent_campaign_id", "c d"), map[string]any{"uid": strings.Repeat("u", 257)}), msg14, "u-1"},
 	}
 	for _, tc := range tests {
 		it := decodeOne(t, ev(tc.fields))

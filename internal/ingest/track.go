@@ -60,6 +60,7 @@ const (
 	msgTypeTransition    = "type should be transition"
 	msgCustomerIDMissing = "customer_id is not found in the payload"
 	msgCustomerIDBlack   = "customer_id value is not allowed"
+	msgCustomerIDLong    = "customer_id is longer than 256 characters" // SPEC §12.11
 	msgActionsMissing    = "actions is not found in the payload"
 	msgActionsEmpty      = "actions can not be empty Array"
 	msgActionMissing     = "action is not found in the payload"
@@ -68,6 +69,7 @@ const (
 	msgAttributesObject  = "attributes should be an object"
 	msgTimeInvalid       = " is not a valid epoch or ISO-8601 time" // prefixed by the field name
 	msgTimeFuture        = " is more than 5 minutes in the future"  // prefixed by the field name
+	msgTimeBefore2000    = " is before 2000-01-01"                  // prefixed by the field name (SPEC §12.12)
 	msgElementsMissing   = "elements is not found in the payload"
 	msgElementsEmpty     = "elements cannot be empty array"
 	msgElementType       = "type in elements should be customer/event/device"
@@ -319,19 +321,26 @@ func (d *trackDecoder) eventObject(f *trackFields, where, actionPrefix string) e
 	if isObject(f.identifiers) {
 		ids = identifierMap(f.identifiers)
 	}
-	var userKey string
+	var ns string
+	var kv []byte
+	var lower bool
 	if !hasCID {
-		k, ok := TrackUserKey("", ids)
-		if !ok {
+		var ok bool
+		if ns, kv, lower, ok = trackKeyParts("", ids); !ok {
 			return trackErr(trackMissing, "customer_id", msgCustomerIDMissing, where)
 		}
-		userKey = k
 	} else {
 		if !cidScalar || BlacklistedCustomerID(cid) {
 			return trackErr(trackBlacklist, "customer_id", msgCustomerIDBlack, where)
 		}
-		userKey, _ = TrackUserKey(cid, nil)
+		ns, kv, lower, _ = trackKeyParts(cid, nil)
 	}
+	// SPEC §12.11: the value chosen as user key — customer_id, or the user_identifiers value standing in for it —
+	// has at most MaxUserKeyChars characters.
+	if userKeyTooLong(kv) {
+		return trackErr(trackInvalid, "customer_id", msgCustomerIDLong, where)
+	}
+	userKey := makeKey(ns, kv, lower)
 
 	// actions.
 	if !present(f.actions) || f.actions[0] != '[' {
@@ -405,6 +414,9 @@ func (d *trackDecoder) action(el []byte, loc, userKey string) error {
 	}
 	if err != nil {
 		return trackErr(trackInvalid, field, field+msgTimeInvalid, loc)
+	}
+	if field != "" && t < minEventTimeMS { // SPEC §12.12, as Streams' rule 9
+		return trackErr(trackInvalid, field, field+msgTimeBefore2000, loc)
 	}
 	if field != "" && t > d.maxTimeMS {
 		return trackErr(trackInvalid, field, field+msgTimeFuture, loc)

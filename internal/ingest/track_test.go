@@ -517,40 +517,64 @@ func TestTrackKeys(t *testing.T) {
 	wantTrackErr(t, "Type", err, tMissing, "type", "type is not found in the payload")
 }
 
-// FuzzDecodeTrack: the decoders never panic, errors carry no events, and on success there is one event per
-// action with a user key and a generated uuid.
-func FuzzDecodeTrack(f *testing.F) {
-	for _, s := range []string{
-		trackBody(okAction),
-		trackBody(`{"action":"A","user_time":"2025-03-01T09:00:00","user_timezone_offset":"19800"}`),
-		`{"type":"transition","elements":[{"type":"event","customer_id":"u","actions":[{"action":"A"}]}]}`,
-		`{"type":"event","user_identifiers":{"x":1},"actions":[{"action":"A","attributes":{}}]}`,
-		`{}`, `[]`, ``,
-	} {
-		f.Add([]byte(s))
+// TestTrackIdentityLength covers SPEC §12.11 for Track Event and Bulk Import: the value chosen as user key has at
+// most 256 characters (code points, after trimming), whichever member supplies it.
+func TestTrackIdentityLength(t *testing.T) {
+	const msg = "customer_id is longer than 256 characters"
+	long, max := strings.Repeat("é", 257), strings.Repeat("é", 256)
+	bulk := func(members string) string {
+		return `{"type":"transition","elements":[{"type":"customer"},{"type":"event",` + members + `,"actions":[` + okAction + `]}]}`
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		for _, decode := range []func([]byte, time.Time) ([]domain.Event, error){DecodeTrack, DecodeBulk} {
-			evs, err := decode(body, testNow)
-			if err != nil {
-				if evs != nil {
-					t.Fatalf("events with error %v", err)
-				}
-				var te *TrackError
-				var be *BodyError
-				if !errors.As(err, &te) && !errors.As(err, &be) {
-					t.Fatalf("error type %T", err)
-				}
-				continue
-			}
-			if !json.Valid(body) {
-				t.Fatalf("accepted invalid JSON %q", body)
-			}
-			for _, e := range evs {
-				if e.UserKey == "" || e.Name == "" || !strings.HasPrefix(e.UUID, TrackUUIDPrefix) || e.TimeMS > testNow.Add(FutureSlack).UnixMilli() {
-					t.Fatalf("bad event %+v", e)
-				}
-			}
-		}
+	runTrackErrCases(t, []trackErrCase{
+		{"customer_id 257", `{"type":"event","customer_id":"` + long + `","actions":[` + okAction + `]}`, tInvalid, "customer_id", msg, false},
+		{"customer_id 257 ASCII", `{"type":"event","customer_id":"` + strings.Repeat("u", 257) + `","actions":[` + okAction + `]}`, tInvalid, "customer_id", msg, false},
+		{"customer_id number 257 digits", `{"type":"event","customer_id":` + strings.Repeat("7", 257) + `,"actions":[` + okAction + `]}`, tInvalid, "customer_id", msg, false},
+		{"moe_email 257", `{"type":"event","user_identifiers":{"moe_email":"` + long + `"},"actions":[` + okAction + `]}`, tInvalid, "customer_id", msg, false},
+		{"other identifier 257", `{"type":"event","user_identifiers":{"crm":"` + long + `"},"actions":[` + okAction + `]}`, tInvalid, "customer_id", msg, false},
+		{"checked before actions", `{"type":"event","customer_id":"` + long + `","actions":[]}`, tInvalid, "customer_id", msg, false},
+		{"blacklist first", `{"type":"event","customer_id":"guest","actions":[]}`, tBlack, "customer_id", "customer_id value is not allowed", false},
+		{"Bulk location", bulk(`"customer_id":"` + long + `"`), tInvalid, "customer_id", msg + " (at elements[1])", true},
 	})
+	for _, members := range []string{
+		`"customer_id":"` + max + `"`,
+		`"customer_id":"  ` + max + `  "`, // trimmed first
+		`"user_identifiers":{"moe_email":"` + strings.Repeat("A", 256) + `"}`,
+		`"customer_id":"","user_identifiers":{"moe_mobile":"` + max + `"}`,
+	} {
+		body := `{"type":"event",` + members + `,"actions":[` + okAction + `]}`
+		if evs, err := DecodeTrack([]byte(body), testNow); err != nil || len(evs) != 1 {
+			t.Errorf("%.60s…: err %v", members, err)
+		}
+	}
+}
+
+// TestTrackTimeFloor covers SPEC §12.12: an action's effective time before 2000-01-01T00:00:00Z refuses the whole
+// request, naming the field that gave the time.
+func TestTrackTimeFloor(t *testing.T) {
+	runTrackErrCases(t, []trackErrCase{
+		{"current_time 1999", trackBody(okAction, `{"action":"A","current_time":"1999-12-31T23:59:59.999Z"}`), tInvalid, "current_time",
+			"current_time is before 2000-01-01 (at actions[1])", false},
+		{"current_time small epoch", trackBody(`{"action":"A","current_time":86400}`), tInvalid, "current_time",
+			"current_time is before 2000-01-01 (at actions[0])", false},
+		{"user_time 1999", trackBody(`{"action":"A","user_time":"1999-06-01T00:00:00Z"}`), tInvalid, "user_time",
+			"user_time is before 2000-01-01 (at actions[0])", false},
+		{"user_time local before 2000 after the offset", trackBody(`{"action":"A","user_time":"2000-01-01T03:00:00","user_timezone_offset":19800}`),
+			tInvalid, "user_time", "user_time is before 2000-01-01 (at actions[0])", false},
+		{"current_time wins over a valid user_time", trackBody(`{"action":"A","current_time":"1990-01-01","user_time":1740819600}`),
+			tInvalid, "current_time", "current_time is before 2000-01-01 (at actions[0])", false},
+		{"invalid before floor", trackBody(`{"action":"A","current_time":-5}`), tInvalid, "current_time",
+			"current_time is not a valid epoch or ISO-8601 time (at actions[0])", false},
+		{"Bulk location", `{"type":"transition","elements":[{"type":"event","customer_id":"u","actions":[` + okAction + `,{"action":"A","user_time":946684799}]}]}`,
+			tInvalid, "user_time", "user_time is before 2000-01-01 (at elements[0].actions[1])", true},
+	})
+	for _, action := range []string{
+		`{"action":"A","current_time":946684800}`,
+		`{"action":"A","current_time":"2000-01-01T00:00:00Z"}`,
+		`{"action":"A","user_time":"2000-01-01T05:30:00","user_timezone_offset":19800}`,
+		`{"action":"A","current_time":"1999-12-31T19:00:00-05:00"}`,
+	} {
+		if evs, err := DecodeTrack([]byte(trackBody(action)), testNow); err != nil || len(evs) != 1 || evs[0].TimeMS != 946684800000 {
+			t.Errorf("%s: events %+v, err %v; want the floor instant accepted", action, evs, err)
+		}
+	}
 }

@@ -19,6 +19,10 @@ type Definition struct {
 	Compression string              `json:"compression"` // "zip" or "gzip"
 	Schedule    *Schedule           `json:"schedule"`
 	WebhookURL  string              `json:"webhook_url,omitempty"`
+	// CSVFormulaGuard, when true, writes text cells that a spreadsheet would read as a formula (starting with
+	// =, +, -, @, tab or carriage return) with a leading single quote. Off by default: files stay byte-compatible
+	// with MoEngage's exports.
+	CSVFormulaGuard bool `json:"csv_formula_guard"`
 }
 
 // Report file layouts (SPEC §13.2).

@@ -239,6 +239,7 @@ func ParseDefinition(body []byte) (Definition, error) {
 	steps := []func(object, *Definition) *InvalidError{
 		parseName, parseCampaigns, parseRange, parseGranularity, parseSplitBy, parseMetricType, parseAttributionType,
 		parseLayout, parseColumns, parseSeparator, parseCompression, parseSchedule, parseWebhookURL,
+		parseCSVFormulaGuard,
 	}
 	for _, step := range steps {
 		if e := step(o, &d); e != nil {
@@ -618,5 +619,16 @@ func parseWebhookURL(o object, d *Definition) *InvalidError {
 		return badValue("webhook_url", "must be an absolute http or https URL without user info")
 	}
 	d.WebhookURL = s
+	return nil
+}
+
+// parseCSVFormulaGuard reads the optional boolean csv_formula_guard (default false).
+func parseCSVFormulaGuard(o object, d *Definition) *InvalidError {
+	if !o.present("csv_formula_guard") {
+		return nil
+	}
+	if err := json.Unmarshal(o["csv_formula_guard"], &d.CSVFormulaGuard); err != nil {
+		return wrongType("csv_formula_guard", "must be a boolean")
+	}
 	return nil
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -169,6 +170,10 @@ func TestParseDefinitionErrors(t *testing.T) {
 		{base(`,"webhook_url":"https://user:pw@example.com/"`), "invalid_field_value", "webhook_url - must be an absolute http or https URL without user info"},
 		{base(`,"webhook_url":"https://example.com/` + strings.Repeat("a", 2048) + `"`), "invalid_field_value", "webhook_url - must be at most 2048 characters"},
 		{base(`,"webhook_url":true`), "invalid_type", "webhook_url - must be a string"},
+		{base(`,"csv_formula_guard":"true"`), "invalid_type", "csv_formula_guard - must be a boolean"},
+		{base(`,"csv_formula_guard":1`), "invalid_type", "csv_formula_guard - must be a boolean"},
+		{base(`,"csv_formula_guard":{}`), "invalid_type", "csv_formula_guard - must be a boolean"},
+		{base(`,"webhook_url":7,"csv_formula_guard":"x"`), "invalid_type", "webhook_url - must be a string"},
 		// The first violation in table order wins.
 		{`{"name":"R","range":{"last_days":0},"granularity":"x"}`, "invalid_field_value", "range.last_days - must be an integer between 1 and 90"},
 	}
@@ -211,4 +216,27 @@ func manyIDs(n int) string {
 func itoa(i int) string {
 	b, _ := json.Marshal(i)
 	return string(b)
+}
+
+// TestParseDefinitionCSVFormulaGuard: csv_formula_guard is an optional boolean, false when absent or null, stored
+// and returned with the definition.
+func TestParseDefinitionCSVFormulaGuard(t *testing.T) {
+	for body, want := range map[string]bool{
+		`{"name":"R","range":{"last_days":7}}`:                           false,
+		`{"name":"R","range":{"last_days":7},"csv_formula_guard":null}`:  false,
+		`{"name":"R","range":{"last_days":7},"csv_formula_guard":false}`: false,
+		`{"name":"R","range":{"last_days":7},"csv_formula_guard":true}`:  true,
+	} {
+		d, err := ParseDefinition([]byte(body))
+		if err != nil || d.CSVFormulaGuard != want {
+			t.Errorf("%s: guard %v, err %v; want %v", body, d.CSVFormulaGuard, err, want)
+			continue
+		}
+		stored, _ := json.Marshal(d)
+		var back Definition
+		if err := json.Unmarshal(stored, &back); err != nil || back.CSVFormulaGuard != want ||
+			!strings.Contains(string(stored), `"csv_formula_guard":`+strconv.FormatBool(want)) {
+			t.Errorf("%s: stored as %s", body, stored)
+		}
+	}
 }

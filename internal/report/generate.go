@@ -184,7 +184,7 @@ type genPlan struct {
 func (g *FileGenerator) plan(ctx context.Context, engine *stats.Engine, job GenerateJob) (*genPlan, error) {
 	def := job.Definition
 	p := &genPlan{engine: engine, job: job, def: def, loc: job.Workspace.Location(), listed: map[domain.Channel]bool{},
-		enc: newCSVEncoder(def.Separator), stem: def.FileStem(), goals: map[string]string{}}
+		enc: newCSVEncoder(def.Separator, def.CSVFormulaGuard), stem: def.FileStem(), goals: map[string]string{}}
 	p.daily = strings.EqualFold(def.Granularity, "daily")
 	p.unique = strings.EqualFold(def.MetricType, "UNIQUE")
 	p.gzip = strings.EqualFold(def.Compression, "gzip")
@@ -420,6 +420,7 @@ func (l *layout) encode(dst []byte, r reportRow) []byte {
 	if p.splitVariation {
 		cells = append(cells, r.variation)
 	}
+	cells = p.enc.texts(cells) // the identity cells; metric cells below are numbers
 	var goal *stats.GoalResult
 	if r.node != nil {
 		for i := range r.node.Goals {

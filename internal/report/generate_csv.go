@@ -8,16 +8,45 @@ import (
 // csvEncoder encodes CSV records per SPEC §8.6: the chosen separator, `\n` line ends, and a field quoted with `"`
 // (inner `"` doubled) only when it contains the separator, `"`, `\r` or `\n`. Text is written as given (UTF-8, no
 // BOM).
+//
+// With formulaGuard, text passed through text() that a spreadsheet would evaluate as a formula — it starts with
+// =, +, -, @, a tab or a carriage return — gets a leading single quote, as OWASP recommends against CSV
+// injection. Callers pass identity cells (ids, names, tags, locales, variations, goal names) through text() and
+// numeric cells never, so a negative number such as an uplift of -100 stays a number.
 type csvEncoder struct {
-	sep byte
+	sep          byte
+	formulaGuard bool
 }
 
-func newCSVEncoder(separator string) csvEncoder {
+func newCSVEncoder(separator string, formulaGuard bool) csvEncoder {
 	sep := byte(',')
 	if len(separator) == 1 {
 		sep = separator[0]
 	}
-	return csvEncoder{sep: sep}
+	return csvEncoder{sep: sep, formulaGuard: formulaGuard}
+}
+
+// text returns a text cell as it is written: unchanged, or with a leading single quote when the formula guard is
+// on and the cell starts with a formula trigger.
+func (e csvEncoder) text(s string) string {
+	if !e.formulaGuard || s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
+	}
+	return s
+}
+
+// texts applies text to each cell of cells, in place, and returns cells.
+func (e csvEncoder) texts(cells []string) []string {
+	if e.formulaGuard {
+		for i, c := range cells {
+			cells[i] = e.text(c)
+		}
+	}
+	return cells
 }
 
 // appendRecord appends one record and its line end to dst.

@@ -170,7 +170,7 @@ func TestCSVEncoding(t *testing.T) {
 		{":", []string{"12:30", "x"}, "\"12:30\":x\n"},
 		{"", []string{"a,b"}, "\"a,b\"\n"},
 	} {
-		if got := string(newCSVEncoder(c.sep).appendRecord(nil, c.fields)); got != c.want {
+		if got := string(newCSVEncoder(c.sep, false).appendRecord(nil, c.fields)); got != c.want {
 			t.Errorf("sep %q %q: got %q, want %q", c.sep, c.fields, got, c.want)
 		}
 	}

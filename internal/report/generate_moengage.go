@@ -267,13 +267,18 @@ func (c *moeCSV) encodeRow(dst []byte, id, date, locale, variation string, nodes
 	}
 	cells = append(cells, p.view.Name(id), moeCampaignType(dt), moeDeliveryTypeLabels[dt], moeChannelLabels[ch], status, sent,
 		p.view.Parent(id), tags)
+	cells = p.enc.texts(cells) // the identity cells; metric cells below are numbers, goal names text
 	for _, col := range c.columns {
 		cell, ok := col.cells[ch]
 		if !ok {
 			cells = append(cells, "")
 			continue
 		}
-		cells = append(cells, moeValue(cell, nodes, locale, variation, goals))
+		v := moeValue(cell, nodes, locale, variation, goals)
+		if cell.kind == cellGoalName {
+			v = p.enc.text(v)
+		}
+		cells = append(cells, v)
 	}
 	return p.enc.appendRecord(dst, cells)
 }

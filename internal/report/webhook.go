@@ -36,7 +36,8 @@ const WebhookEvent = "report.run.finished"
 var DefaultWebhookRetries = []time.Duration{30 * time.Second, 60 * time.Second, 120 * time.Second}
 
 // ErrWebhookAddressRefused is the error of a delivery whose host resolves to an address the SSRF guard refuses
-// (loopback, private, link-local, unspecified or multicast; SPEC §12.9). Such deliveries are not retried.
+// (loopback, private, link-local, unspecified, multicast and the other special-purpose ranges that are not
+// globally reachable; SPEC §12.9, see PublicAddress). Such deliveries are not retried.
 var ErrWebhookAddressRefused = errors.New("webhook: destination address refused")
 
 // WebhookConfig configures NewWebhookSender.
@@ -64,9 +65,10 @@ type WebhookSender struct {
 }
 
 // NewWebhookSender returns a sender. Its HTTP client uses no proxy, follows no redirects, and — unless
-// AllowPrivate — refuses to connect to loopback, private (RFC 1918, fc00::/7), link-local (169.254.0.0/16,
-// fe80::/10), unspecified or multicast addresses. The check runs on the address actually dialed, after DNS
-// resolution, so a name cannot be re-pointed between a check and the connection.
+// AllowPrivate — refuses to connect to any address PublicAddress rejects (loopback, private, link-local,
+// unspecified, multicast, carrier-grade NAT, documentation, benchmarking, reserved, …). The check runs on the
+// address actually dialed, after DNS resolution, so a name cannot be re-pointed between a check and the
+// connection.
 func NewWebhookSender(cfg WebhookConfig) *WebhookSender {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
@@ -139,19 +141,76 @@ func guardDial(network, address string, _ syscall.RawConn) error {
 	return nil
 }
 
-// PublicAddress reports whether a webhook may connect to ip: not loopback, private (RFC 1918, fc00::/7),
-// link-local (169.254.0.0/16, fe80::/10), unspecified (0.0.0.0/8, ::) or multicast (nor broadcast). IPv4-mapped
-// IPv6 addresses are judged as IPv4.
+// nonPublicPrefixes are the IANA special-purpose ranges (IPv4 and IPv6 Special-Purpose Address Registries) that
+// are not globally reachable, besides those netip classifies (loopback, RFC 1918 and fc00::/7, link-local,
+// multicast, unspecified). A webhook must not reach any of them: carrier-grade NAT space hosts cloud metadata
+// services on some providers (100.100.100.200), the others are reserved, documentation or benchmarking space.
+var nonPublicPrefixes = func() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range []string{
+		"0.0.0.0/8",       // "this network" (RFC 791)
+		"100.64.0.0/10",   // shared address space, carrier-grade NAT (RFC 6598)
+		"192.0.0.0/24",    // IETF protocol assignments (RFC 6890)
+		"192.0.2.0/24",    // documentation, TEST-NET-1 (RFC 5737)
+		"198.18.0.0/15",   // benchmarking (RFC 2544)
+		"198.51.100.0/24", // documentation, TEST-NET-2 (RFC 5737)
+		"203.0.113.0/24",  // documentation, TEST-NET-3 (RFC 5737)
+		"240.0.0.0/4",     // reserved (RFC 1112), including 255.255.255.255, limited broadcast
+		"::/96",           // IPv4-compatible addresses (deprecated, RFC 4291), with :: and ::1
+		"64:ff9b:1::/48",  // local-use IPv4/IPv6 translation (RFC 8215)
+		"100::/64",        // discard-only (RFC 6666)
+		"2001::/23",       // IETF protocol assignments (RFC 2928): Teredo, benchmarking 2001:2::/48, ORCHID
+		"2001:db8::/32",   // documentation (RFC 3849)
+		"3fff::/20",       // documentation (RFC 9637)
+		"5f00::/16",       // segment routing SIDs (RFC 9602)
+		"fec0::/10",       // site-local (deprecated, RFC 3879)
+	} {
+		out = append(out, netip.MustParsePrefix(p))
+	}
+	return out
+}()
+
+// Prefixes whose addresses embed an IPv4 address, judged by that address.
+var (
+	nat64Prefix = netip.MustParsePrefix("64:ff9b::/96") // IPv4/IPv6 translation (RFC 6052): the last 32 bits
+	sixToFour   = netip.MustParsePrefix("2002::/16")    // 6to4 (RFC 3056): bits 16–47
+)
+
+// PublicAddress reports whether a webhook may connect to ip (SPEC §12.9): not loopback, private (RFC 1918,
+// fc00::/7), link-local (169.254.0.0/16, fe80::/10), unspecified, multicast, nor any other special-purpose range
+// that is not globally reachable (nonPublicPrefixes: carrier-grade NAT 100.64.0.0/10, benchmarking
+// 198.18.0.0/15, documentation, reserved 240.0.0.0/4, broadcast, …). IPv4-mapped IPv6 addresses (::ffff:0:0/96)
+// are judged as IPv4, and so are the IPv4 addresses embedded in NAT64 (64:ff9b::/96) and 6to4 (2002::/16)
+// addresses.
 func PublicAddress(ip netip.Addr) bool {
 	ip = ip.Unmap()
 	switch {
 	case !ip.IsValid(), ip.IsLoopback(), ip.IsPrivate(), ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast(),
 		ip.IsInterfaceLocalMulticast(), ip.IsMulticast(), ip.IsUnspecified():
 		return false
-	case ip.Is4() && (ip.As4()[0] == 0 || ip == netip.AddrFrom4([4]byte{255, 255, 255, 255})):
-		return false
+	case nat64Prefix.Contains(ip):
+		b := ip.As16()
+		return PublicAddress(netip.AddrFrom4([4]byte(b[12:16])))
+	case sixToFour.Contains(ip):
+		b := ip.As16()
+		return PublicAddress(netip.AddrFrom4([4]byte(b[2:6])))
+	}
+	for _, p := range nonPublicPrefixes {
+		if p.Contains(ip) {
+			return false
+		}
 	}
 	return true
+}
+
+// webhookOrigin returns scheme://host[:port] of a webhook URL, the only part of it that is logged: paths and
+// queries of webhook URLs often carry tokens.
+func webhookOrigin(target string) string {
+	u, err := url.Parse(target)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return "(invalid URL)"
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // WebhookPayload is the body of SPEC §8.11, members in that order. Members that do not apply (a FAILED run has no
@@ -229,7 +288,7 @@ func (s *WebhookSender) Deliver(ctx context.Context, target, key string, body []
 	out := WebhookOutcome{DeliveryID: s.cfg.NewDeliveryID()}
 	u, err := url.Parse(target)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
-		out.Err = fmt.Errorf("webhook: invalid URL %q", target)
+		out.Err = errors.New("webhook: invalid URL (an absolute http or https URL without user info is required)")
 		return out
 	}
 	for attempt := 0; ; attempt++ {
@@ -254,7 +313,7 @@ func (s *WebhookSender) attempt(ctx context.Context, target, key, deliveryID str
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(body))
 	if err != nil {
-		return 0, err
+		return 0, errors.New("webhook: invalid URL")
 	}
 	ts := s.cfg.Now().Unix()
 	h := req.Header
@@ -266,6 +325,12 @@ func (s *WebhookSender) attempt(ctx context.Context, target, key, deliveryID str
 	h.Set("X-Campaignstats-Signature", WebhookSignature(key, ts, body))
 	resp, err := s.client.Do(req)
 	if err != nil {
+		// A *url.Error quotes the whole URL, tokens included: keep only its origin (the cause stays wrapped, so
+		// errors.Is still finds ErrWebhookAddressRefused).
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = fmt.Errorf("webhook: %s %s: %w", ue.Op, webhookOrigin(target), ue.Err)
+		}
 		return 0, err
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -334,7 +399,7 @@ func (n *WebhookNotifier) RunFinished(_ context.Context, ws domain.Workspace, re
 		if !out.Delivered {
 			status, result = store.WebhookFailed, "failed"
 			n.logger.Warn("webhook delivery failed", "workspace_id", ws.ID, "run_id", run.ID, "delivery", out.DeliveryID,
-				"attempts", out.Attempts, "status", out.StatusCode, "error", out.Err.Error())
+				"target", webhookOrigin(target), "attempts", out.Attempts, "status", out.StatusCode, "error", out.Err.Error())
 		}
 		n.deliveries.WithLabelValues(result).Inc()
 		if err := n.status.SetRunWebhookStatus(context.WithoutCancel(n.ctx), run.ID, status); err != nil {
