@@ -40,7 +40,7 @@ func TestOpenStoreCorruptFile(t *testing.T) {
 			if err := os.Mkdir(dir, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			st, err := OpenStore(ctx, storeConfig(dir), time.Now)
+			st, err := OpenStores(ctx, storeConfig(dir), time.Now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,7 +53,7 @@ func TestOpenStoreCorruptFile(t *testing.T) {
 			if err := os.WriteFile(path, corrupt(b), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			st, err = OpenStore(ctx, storeConfig(dir), time.Now)
+			st, err = OpenStores(ctx, storeConfig(dir), time.Now)
 			if err == nil {
 				st.Close()
 				t.Fatal("a corrupt database file opened")
@@ -73,7 +73,7 @@ func TestOpenStoreCorruptFile(t *testing.T) {
 // (this test binary) opens the store and holds it.
 func TestOpenStoreHeldByAnotherProcess(t *testing.T) {
 	if dir := os.Getenv(heldOpenEnv); dir != "" {
-		st, err := OpenStore(context.Background(), storeConfig(dir), time.Now)
+		st, err := OpenStores(context.Background(), storeConfig(dir), time.Now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +99,7 @@ func TestOpenStoreHeldByAnotherProcess(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	st, err := OpenStore(context.Background(), storeConfig(dir), time.Now)
+	st, err := OpenStores(context.Background(), storeConfig(dir), time.Now)
 	if err == nil {
 		st.Close()
 		t.Fatal("opened a store another process holds")
