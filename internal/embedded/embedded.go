@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/campaignstats/campaignstats/internal/derive"
@@ -94,9 +95,40 @@ func Open(ctx context.Context, o Options) (*System, error) {
 	s.stop = stop
 	go func() {
 		defer close(s.done)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.maintain(bg, o.Logger)
+		}()
 		w.Run(bg)
+		wg.Wait()
 	}()
 	return s, nil
+}
+
+// MaintainInterval is how often the store's compaction policy is looked at.
+const MaintainInterval = 2 * time.Second
+
+// maintain runs the store's compaction (reads that touch only the campaigns asked for) until ctx ends.
+func (s *System) maintain(ctx context.Context, log *slog.Logger) {
+	tick := time.NewTicker(MaintainInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		start := time.Now()
+		done, err := s.Store.Maintain(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Warn("compaction failed", "error", err.Error())
+		case done:
+			log.Info("compacted the event log", "duration_ms", time.Since(start).Milliseconds())
+		}
+	}
 }
 
 // Freshness returns the wait of stats.WithFreshness: until the worker's derived data reflects every event the

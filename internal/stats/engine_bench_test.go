@@ -55,6 +55,9 @@ func loadDemo(b *testing.B, events int) (*embedded.System, *demo.Generator, time
 		return nil
 	})
 	flush()
+	if err := sys.Store.Compact(ctx); err != nil { // as the service does once ingest pauses
+		b.Fatal(err)
+	}
 	return sys, gen, end
 }
 

@@ -45,6 +45,15 @@ type Store struct {
 	writeMu sync.Mutex
 	// seq is the event log's watermark: the highest Seq stored.
 	seq store.Seq
+	// cells maps every (platform, default, locale, variation) stored to its id; nextCell is the next id. The map
+	// grows with the distinct dimension values, not with events or users.
+	cells    map[cellKey]int32
+	nextCell int32
+	dict     *cellDict // the same, by id, for readers
+	// lastAppend is when the log last grew (compaction waits for a quiet moment).
+	lastAppend time.Time
+	// compactMu serialises compactions.
+	compactMu sync.Mutex
 	// catalog caches every workspace's campaigns once loaded; all catalog writes go through this store under
 	// writeMu, so the cache is exact. Guarded by catalogMu for readers.
 	catalogMu sync.RWMutex
@@ -82,7 +91,8 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 		return nil, fmt.Errorf("open duckdb %q: %w", dbPath, err)
 	}
 	db := sql.OpenDB(connector)
-	s := &Store{reader: reader{q: db}, db: db, now: now, catalog: map[string]map[string]domain.Campaign{}}
+	dict := &cellDict{byID: map[int32]cellKey{}}
+	s := &Store{reader: reader{q: db, cells: dict}, db: db, now: now, catalog: map[string]map[string]domain.Campaign{}, dict: dict}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -93,6 +103,10 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 		return nil, fmt.Errorf("read the event log's watermark: %w", err)
 	}
 	s.seq = store.Seq(seq)
+	if err := s.loadCells(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -142,6 +156,28 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// loadCells reads the cell dictionary.
+func (s *Store) loadCells(ctx context.Context) error {
+	s.cells = map[cellKey]int32{}
+	s.nextCell = 1
+	rows, err := s.db.QueryContext(ctx, `SELECT id, platform, pdef, locale, variation FROM cells`)
+	if err != nil {
+		return fmt.Errorf("load cells: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int32
+		var k cellKey
+		if err := rows.Scan(&id, &k.platform, &k.pdef, &k.locale, &k.variation); err != nil {
+			return fmt.Errorf("load cells: %w", err)
+		}
+		s.cells[k] = id
+		s.dict.add(id, k)
+		s.nextCell = max(s.nextCell, id+1)
+	}
+	return rows.Err()
 }
 
 // Ping reports whether the database answers and the schema is current.

@@ -14,6 +14,7 @@ import (
 	"github.com/campaignstats/campaignstats/internal/store"
 	"github.com/campaignstats/campaignstats/internal/store/storetest"
 	duckdb "github.com/duckdb/duckdb-go/v2"
+	"github.com/google/go-cmp/cmp"
 )
 
 func open(t *testing.T, path string) *Store {
@@ -160,5 +161,76 @@ func TestReportLayoutMigration(t *testing.T) {
 		if err := json.Unmarshal(r.Definition, &def); err != nil || def.Layout != want || def.Name == "" {
 			t.Errorf("%s: definition %s after the migration (%v), want layout %q", id, r.Definition, err, want)
 		}
+	}
+}
+
+// TestCompactionKeepsAnswers checks that moving the log's tail into facts changes no node query's answer, that
+// events appended after a compaction are read from the tail, and that a snapshot opened before a compaction keeps
+// answering as it did.
+func TestCompactionKeepsAnswers(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "db.duckdb"))
+	defer s.Close()
+	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	batch := func(from, n int) {
+		var evs []domain.Event
+		for i := from; i < from+n; i++ {
+			user := fmt.Sprint("uid:u", i%17)
+			evs = append(evs, domain.Event{UUID: fmt.Sprint("e", i), TimeMS: base + int64(i)*60_000, Campaign: true, UserKey: user,
+				User: domain.HashUser(user), CampaignID: fmt.Sprint("c", i%5), Channels: domain.ChannelSetOf(domain.ChannelPush),
+				Counter: domain.Counter(1 + i%3), Class: domain.ClassSend, Platform: []string{"", "ios", "web"}[i%3],
+				PlatformDefault: domain.DefaultAndroid, Locale: []string{"", "en", "fr"}[i%3], Source: "streams"})
+		}
+		if _, err := s.Append(ctx, []store.EventBatch{{WorkspaceID: "w", ReceivedAt: time.Now(), Events: evs}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	targets := []store.AggregateTarget{{ID: "c1", Units: []store.AggregateUnit{{ID: "c1", Channel: domain.ChannelPush}}},
+		{ID: "P", Units: []store.AggregateUnit{{ID: "c2", Channel: domain.ChannelPush}, {ID: "c3", Channel: domain.ChannelPush}}}}
+	answer := func(r store.Aggregator) map[string]int64 {
+		t.Helper()
+		out := map[string]int64{}
+		for _, unique := range []bool{false, true} {
+			rows, err := r.Aggregate(ctx, store.AggregateQuery{WorkspaceID: "w", FromMS: base, ToMS: base + 400*60_000, Unique: unique, Targets: targets})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, row := range rows {
+				out[fmt.Sprintf("%t/%+v/%s", unique, row.NodeRef, row.Metric)] += row.Value
+			}
+		}
+		return out
+	}
+	batch(0, 120)
+	before := answer(s)
+	if err := s.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(before, answer(s)); diff != "" {
+		t.Fatalf("after a compaction (-before +after):\n%s", diff)
+	}
+	snap, err := s.Snapshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch(120, 120)
+	grown := answer(s)
+	if cmp.Equal(before, grown) {
+		t.Fatal("events appended after the compaction are not read")
+	}
+	if err := s.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(grown, answer(s)); diff != "" {
+		t.Fatalf("after the second compaction (-before +after):\n%s", diff)
+	}
+	if diff := cmp.Diff(before, answer(snap)); diff != "" {
+		t.Fatalf("a snapshot opened before the compaction (-want +got):\n%s", diff)
+	}
+	if err := snap.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if done, err := s.Maintain(ctx); err != nil || done {
+		t.Fatalf("maintain without a tail: %t %v", done, err)
 	}
 }

@@ -17,10 +17,12 @@ import (
 // under the writer lock, with Seqs from a counter loaded at start-up. Everything derived from them (catalog
 // inference, credits) is computed above the store.
 
-// eventCols are the events table's columns in appender order.
-const eventCols = `seq, ws, uuid, uuid_hash, ts, is_campaign, code, name, user_hi, user_lo, campaign_id, parent_id, channels,
-	counter, class, platform, pdef, locale, variation, failure_key, attributes, source, received_at, campaign_name,
-	inferred_channel, delivery_type, tags`
+// cellKey is what an event's cell (table cells) stands for.
+type cellKey struct {
+	platform          string
+	pdef              uint8
+	locale, variation string
+}
 
 // Append implements store.EventLog.
 func (s *Store) Append(ctx context.Context, batches []store.EventBatch) (store.Seq, error) {
@@ -36,6 +38,31 @@ func (s *Store) Append(ctx context.Context, batches []store.EventBatch) (store.S
 		return 0, fmt.Errorf("append: begin: %w", err)
 	}
 	seq := s.seq
+	// Cells of the new events: known ones from memory, new ones inserted in this transaction.
+	newCells := map[cellKey]int32{}
+	cellOf := func(e *domain.Event) int32 {
+		k := cellKey{e.Platform, uint8(e.PlatformDefault), e.Locale, e.Variation}
+		if id, ok := s.cells[k]; ok {
+			return id
+		}
+		if id, ok := newCells[k]; ok {
+			return id
+		}
+		id := s.nextCell + int32(len(newCells))
+		newCells[k] = id
+		return id
+	}
+	for _, b := range batches {
+		for i := range b.Events {
+			cellOf(&b.Events[i])
+		}
+	}
+	for k, id := range newCells {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO cells VALUES (?, ?, ?, ?, ?)`, id, k.platform, k.pdef, k.locale, k.variation); err != nil {
+			conn.ExecContext(ctx, `ROLLBACK`)
+			return 0, fmt.Errorf("append: cells: %w", err)
+		}
+	}
 	err = conn.Raw(func(dc any) error {
 		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "events")
 		if err != nil {
@@ -65,7 +92,7 @@ func (s *Store) Append(ctx context.Context, batches []store.EventBatch) (store.S
 				if err := app.AppendRow(int64(seq), b.WorkspaceID, e.UUID, store.UUIDHash(b.WorkspaceID, e.UUID), e.TimeMS, e.Campaign,
 					e.Code, e.Name, user.Hi, user.Lo, e.CampaignID, e.ParentCampaignID, uint16(e.Channels), uint8(e.Counter),
 					uint8(e.Class), e.Platform, uint8(e.PlatformDefault), e.Locale, e.Variation, e.FailureKey, attrs, e.Source,
-					received, e.CampaignName, string(e.InferredChannel), string(e.DeliveryType), tags); err != nil {
+					received, e.CampaignName, string(e.InferredChannel), string(e.DeliveryType), tags, cellOf(e)); err != nil {
 					app.Close()
 					return fmt.Errorf("append event: %w", err)
 				}
@@ -84,6 +111,12 @@ func (s *Store) Append(ctx context.Context, batches []store.EventBatch) (store.S
 		return 0, fmt.Errorf("append: %w", err)
 	}
 	s.seq = seq
+	for k, id := range newCells {
+		s.cells[k] = id
+		s.dict.add(id, k)
+	}
+	s.nextCell += int32(len(newCells))
+	s.lastAppend = s.now()
 	return seq, nil
 }
 

@@ -20,11 +20,6 @@ import (
 // sqlString quotes s as a SQL string literal.
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// platformExpr resolves an event's platform under its unit's channel (domain.ResolvePlatform in SQL).
-const platformExpr = `CASE WHEN m.chkey <> '' THEN m.chkey WHEN e.platform <> '' THEN e.platform
-	WHEN e.pdef = 1 THEN 'android' WHEN e.pdef = 2 THEN 'web'
-	WHEN e.pdef = 3 THEN (CASE WHEN m.onsite THEN 'web' ELSE 'android' END) ELSE 'unknown' END`
-
 // groupingSets are the node shapes of every (target, day): each of platform (p), locale (l) and variation (v) is
 // either a grouping key or rolled up, less the shapes the query leaves out, plus (v) alone — the nodes of every
 // variation over all platforms and locales, whose control groups are the uplift bases (store.NodeShapes). extra
@@ -48,21 +43,23 @@ func groupingSets(shapes store.NodeShapes, extra string) string {
 }
 
 // nodeKeyCols selects (gp, p, gl, l, gv, v) — the grouping flags and keys of platform, locale and variation — in a
-// node query grouped by groupingSets(shapes, …), with constants for the dimensions that are always rolled up.
-func nodeKeyCols(shapes store.NodeShapes) string {
+// node query grouped by groupingSets(shapes, …), with constants of the keys' SQL type for the dimensions that are
+// always rolled up.
+func nodeKeyCols(shapes store.NodeShapes, keyType string) string {
 	p, l := "grouping(p) AS gp, p", "grouping(l) AS gl, l"
 	if shapes.OnlyAllPlatforms {
-		p = "1 AS gp, NULL::VARCHAR AS p"
+		p = "1 AS gp, NULL::" + keyType + " AS p"
 	}
 	if shapes.OnlyAllLocales {
-		l = "1 AS gl, NULL::VARCHAR AS l"
+		l = "1 AS gl, NULL::" + keyType + " AS l"
 	}
 	return p + ", " + l + ", grouping(v) AS gv, v"
 }
 
 // reader answers the metric engine's queries (store.Reader without the catalog) through a queryer.
 type reader struct {
-	q queryer
+	q     queryer
+	cells *cellDict
 }
 
 const msPerDay = 86_400_000
@@ -103,14 +100,11 @@ func (r *reader) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store
 	if len(q.Targets) == 0 {
 		return nil, nil
 	}
+	codes := r.cells.codes(q.Targets)
 	var values []string
 	for ti, t := range q.Targets {
 		for _, u := range t.Units {
-			chkey := ""
-			if u.Channel.PlatformIsChannel() {
-				chkey = string(u.Channel)
-			}
-			values = append(values, fmt.Sprintf("(%s, %d, %d, %s, %t)", sqlString(u.ID), ti, uint16(u.Channel.Bit()), sqlString(chkey), u.Channel == domain.ChannelOnSite))
+			values = append(values, fmt.Sprintf("(%s, %d, %d, %d)", sqlString(u.ID), ti, uint16(u.Channel.Bit()), codes.mode(u.Channel)))
 		}
 	}
 	failureCounters := fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery)
@@ -126,20 +120,32 @@ func (r *reader) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store
 		counterFilter = fmt.Sprintf("((1::UINTEGER << e.counter) & %d) <> 0", mask)
 		failureCounters = "NULL"
 	}
-	with := `WITH m(unit, tgt, chbit, chkey, onsite) AS (VALUES ` + strings.Join(values, ", ") + `),
+	// Events are read from facts (sorted by campaign: zone maps skip other campaigns) and from the log's tail not
+	// yet compacted into it; their cells become integer platform, locale and variation codes under each unit's
+	// channel (x), so that every grouping is on integers.
+	with := `WITH m(unit, tgt, chbit, mode) AS (VALUES ` + strings.Join(values, ", ") + `),
+x(cell, mode, pc, lc, vc) AS (VALUES ` + codes.values() + `),
+src AS (
+	SELECT campaign_id, ts, user_hi, user_lo, counter, channels, cell, failure_key FROM facts
+	WHERE ws = ? AND campaign_id IN (SELECT unit FROM m) AND ts >= ? AND ts < ?
+	UNION ALL
+	SELECT campaign_id, ts, user_hi, user_lo, counter, channels, cell, failure_key FROM events
+	WHERE seq > (SELECT seq FROM facts_watermark WHERE id = 1) AND ws = ? AND is_campaign AND campaign_id IN (SELECT unit FROM m)
+		AND ts >= ? AND ts < ?
+),
 ev AS (
-	SELECT m.tgt AS tgt, ` + dayExpr("e.ts", q.Days, q.FromMS, q.ToMS) + ` AS d, ` + platformExpr + ` AS p, e.locale AS l, e.variation AS v, e.user_hi AS uh, e.user_lo AS ul,
+	SELECT m.tgt AS tgt, ` + dayExpr("e.ts", q.Days, q.FromMS, q.ToMS) + ` AS d, x.pc AS p, x.lc AS l, x.vc AS v, e.user_hi AS uh, e.user_lo AS ul,
 		e.counter AS counter, CASE WHEN e.counter IN (` + failureCounters + `) THEN e.failure_key ELSE '' END AS fk
-	FROM events e JOIN m ON e.campaign_id = m.unit
-	WHERE e.ws = ? AND e.ts >= ? AND e.ts < ? AND e.is_campaign AND ` + counterFilter + ` AND (e.channels & m.chbit) <> 0
+	FROM src e JOIN m ON e.campaign_id = m.unit JOIN x ON x.cell = e.cell AND x.mode = m.mode
+	WHERE ` + counterFilter + ` AND (e.channels & m.chbit) <> 0
 )`
-	args := []any{q.WorkspaceID, q.FromMS, q.ToMS}
+	args := []any{q.WorkspaceID, q.FromMS, q.ToMS, q.WorkspaceID, q.FromMS, q.ToMS}
 	var out []store.AggregateRow
 	add := func(r store.AggregateRow) { out = append(out, r) }
 	if !q.Unique {
 		query := with + `,
 base AS (SELECT tgt, d, p, l, v, counter, fk, count(*) AS n FROM ev GROUP BY tgt, d, p, l, v, counter, fk)
-SELECT tgt, d, ` + nodeKeyCols(q.Shapes) + `, counter, fk, sum(n)::BIGINT FROM base GROUP BY ` + groupingSets(q.Shapes, ", counter, fk")
+SELECT tgt, d, ` + nodeKeyCols(q.Shapes, "INTEGER") + `, counter, fk, sum(n)::BIGINT FROM base GROUP BY ` + groupingSets(q.Shapes, ", counter, fk")
 		// Several counters feed one metric: sum them so that each (node, metric) is one row.
 		sums := map[store.AggregateRow]int64{}
 		var order []store.AggregateRow
@@ -149,7 +155,7 @@ SELECT tgt, d, ` + nodeKeyCols(q.Shapes) + `, counter, fk, sum(n)::BIGINT FROM b
 			}
 			sums[r] += n
 		}
-		err := r.scanNodes(ctx, query, args, q.Targets, func(node store.NodeRef, vals []any) {
+		err := codes.scanNodes(ctx, r.q, query, args, q.Targets, func(node store.NodeRef, vals []any) {
 			counter, fk, n := *vals[0].(*uint8), *vals[1].(*string), *vals[2].(*int64)
 			row := store.AggregateRow{NodeRef: node}
 			for _, m := range metrics {
@@ -185,13 +191,13 @@ SELECT tgt, d, ` + nodeKeyCols(q.Shapes) + `, counter, fk, sum(n)::BIGINT FROM b
 	)
 	query := with + `,
 s1 AS (SELECT tgt, d, p, l, v, uh, ul, bit_or(1::UINTEGER << counter) AS mask FROM ev GROUP BY tgt, d, p, l, v, uh, ul),
-s2 AS (SELECT tgt, d, ` + nodeKeyCols(q.Shapes) + `, bit_or(mask) AS mask FROM s1 GROUP BY ` + groupingSets(q.Shapes, ", uh, ul") + `),
+s2 AS (SELECT tgt, d, ` + nodeKeyCols(q.Shapes, "INTEGER") + `, bit_or(mask) AS mask FROM s1 GROUP BY ` + groupingSets(q.Shapes, ", uh, ul") + `),
 counts AS (SELECT tgt, d, gp, p, gl, l, gv, v, ` + strconv.Itoa(partCounts) + ` AS part, '' AS fk, ` + strings.Join(cols, ", ") + `
 	FROM s2 GROUP BY tgt, d, gp, p, gl, l, gv, v)`
 	parts := []string{"SELECT * FROM counts"}
 	if withFailures {
 		query += `,
-failures AS (SELECT tgt, d, ` + nodeKeyCols(q.Shapes) + `, ` + strconv.Itoa(partFailures) + ` AS part, fk, count(DISTINCT (uh, ul)) AS m0
+failures AS (SELECT tgt, d, ` + nodeKeyCols(q.Shapes, "INTEGER") + `, ` + strconv.Itoa(partFailures) + ` AS part, fk, count(DISTINCT (uh, ul)) AS m0
 	FROM ev WHERE fk <> '' GROUP BY ` + groupingSets(q.Shapes, ", fk") + `)`
 		parts = append(parts, "SELECT * FROM failures")
 	}
@@ -201,7 +207,7 @@ failures AS (SELECT tgt, d, ` + nodeKeyCols(q.Shapes) + `, ` + strconv.Itoa(part
 		dest = append(dest, new(sql.NullInt64))
 	}
 	value := func(vals []any, i int) int64 { return vals[2+i].(*sql.NullInt64).Int64 }
-	err := r.scanNodes(ctx, query, args, q.Targets, func(node store.NodeRef, vals []any) {
+	err := codes.scanNodes(ctx, r.q, query, args, q.Targets, func(node store.NodeRef, vals []any) {
 		if *vals[0].(*int) == partFailures {
 			add(store.AggregateRow{NodeRef: node, Metric: domain.FailurePrefix + *vals[1].(*string), Value: value(vals, 0)})
 			return
@@ -284,7 +290,7 @@ cr AS (
 	WHERE c.ws = ? AND c.ts >= ? AND c.ts < ? AND (c.type = ? OR c.type = 0)
 ),
 nodes AS (
-	SELECT tgt, d, `+nodeKeyCols(q.Shapes)+`, grp, goal, eid, any_value(uh) AS uh, any_value(ul) AS ul, any_value(revenue) AS revenue
+	SELECT tgt, d, `+nodeKeyCols(q.Shapes, "VARCHAR")+`, grp, goal, eid, any_value(uh) AS uh, any_value(ul) AS ul, any_value(revenue) AS revenue
 	FROM cr GROUP BY `+groupingSets(q.Shapes, ", grp, goal, eid")+`
 )
 SELECT tgt, d, gp, p, gl, l, gv, v, grp, goal, count(*), count(DISTINCT (uh, ul)), sum(revenue)::BIGINT

@@ -41,7 +41,7 @@ func (s *Store) Snapshot(ctx context.Context) (store.Snapshot, error) {
 		conn.Close()
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
-	return &snapshot{reader: reader{q: tx}, conn: conn, tx: tx}, nil
+	return &snapshot{reader: reader{q: tx, cells: s.dict}, conn: conn, tx: tx}, nil
 }
 
 // Campaigns returns the workspace's catalog as it was when the snapshot opened, sorted by id.
