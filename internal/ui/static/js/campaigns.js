@@ -254,8 +254,7 @@ export function renderCampaigns(el, params, live) {
     kids.hidden = open;
     if (open || kids.dataset.loaded) return;
     kids.dataset.loaded = 'true';
-    const cell = h('td', {colspan: '5'}, loading('Loading executions…'));
-    clear(kids).append(h('tr', {class: 'child'}, cell));
+    clear(kids).append(h('tr', {class: 'child'}, h('td', {colspan: '5'}, loading('Loading executions…'))));
     try {
       const execs = [];
       for (let page = 1; page <= 7; page++) {
@@ -273,7 +272,7 @@ export function renderCampaigns(el, params, live) {
       }
     } catch (e) {
       delete kids.dataset.loaded;
-      clear(cell).append(errorBox(e, 'Could not load executions:'));
+      clear(kids).append(h('tr', {class: 'child'}, h('td', {colspan: '5'}, errorBox(e, 'Could not load executions:'))));
     }
   }
 

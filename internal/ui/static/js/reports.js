@@ -55,12 +55,15 @@ export function renderReports(el, live) {
   runsBox.append(empty('Choose a report above to see its runs.'));
 
   async function loadList() {
+    list.setAttribute('aria-busy', 'true');
     try {
       const res = await api.reports();
       if (!live()) return;
       showList(res.reports || []);
     } catch (e) {
       if (live()) clear(list).append(errorBox(e, 'Could not load reports:'));
+    } finally {
+      list.removeAttribute('aria-busy');
     }
   }
 
@@ -118,6 +121,7 @@ export function renderReports(el, live) {
     if (runs.some((x) => !FINAL.has(x.status)) && tries < 300) {
       poll = setTimeout(() => refreshRuns(r, tries + 1), 1000);
     } else if (tries > 0) {
+      if (runs.length) status.textContent = `${r.name}: the last run is ${runs[0].status.toLowerCase()}.`;
       loadList();
     }
   }
