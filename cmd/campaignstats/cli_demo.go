@@ -83,6 +83,8 @@ workspace_id: %s
 report_key:   %s
 data_key:     %s
 
+Dashboard: %s/ui/ (sign in with the workspace_id and report_key above)
+
 Stats for the most recent campaigns:
   curl -s -X POST %s/core-services/v1/campaign-stats \
     -u '%s:%s' -H 'MOE-APPKEY: %s' -H 'Content-Type: application/json' \
@@ -94,7 +96,7 @@ Send one more event:
     -d '{"events":[{"event_code":"MOE_EMAIL_OPEN","event_uuid":"demo-extra-1","event_time":%d,"uid":"u1","event_attributes":{"campaign_id":"demo_email_001"}}]}'
 
 Press Ctrl-C to stop.
-`, base, cfg.DataDir, ws.ID, ws.ReportKey, ws.DataKey,
+`, base, cfg.DataDir, ws.ID, ws.ReportKey, ws.DataKey, base,
 		base, ws.ID, ws.ReportKey, ws.ID, start, today, download,
 		base, ws.ID, ws.ID, ws.DataKey, time.Now().Unix())
 	return serveUntilDone(ctx, srv, cfg, logger)

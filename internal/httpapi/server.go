@@ -24,6 +24,7 @@ import (
 	"github.com/campaignstats/campaignstats/internal/report"
 	"github.com/campaignstats/campaignstats/internal/stats"
 	"github.com/campaignstats/campaignstats/internal/store"
+	"github.com/campaignstats/campaignstats/internal/ui"
 	"github.com/campaignstats/campaignstats/internal/workspace"
 )
 
@@ -114,6 +115,7 @@ func (s *Server) routes() {
 	m.HandleFunc("/campaign_reports/rest_api/{APP_ID}/{FILENAME}", s.handleDownload) // download.go
 
 	m.HandleFunc("/admin/v1/", s.admin)
+	m.Handle(ui.Prefix, ui.Handler()) // the dashboard: embedded static files over the public APIs (internal/ui)
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeAPIError(w, apiNotFound) })
 }
 
@@ -252,7 +254,7 @@ func routeOf(path string) string {
 		{"/core-services/v1/campaign-stats", "/core-services/v1/campaign-stats"},
 		{"/core-services/v1/campaigns/", "/core-services/v1/campaigns"},
 		{"/campaign_reports/rest_api/", "/campaign_reports/rest_api"},
-		{"/admin/v1/", "/admin/v1"},
+		{"/admin/v1/", "/admin/v1"}, {ui.Prefix, "/ui"},
 		{"/healthz", "/healthz"}, {"/readyz", "/readyz"}, {"/metrics", "/metrics"}, {"/openapi.yaml", "/openapi.yaml"},
 	} {
 		if len(path) >= len(p.prefix) && path[:len(p.prefix)] == p.prefix {
