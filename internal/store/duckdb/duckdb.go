@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,11 +29,16 @@ var migrationFS embed.FS
 
 // Options tune the embedded database.
 type Options struct {
-	// MemoryLimit is DuckDB's memory_limit (e.g. "4GB"); "" keeps DuckDB's default.
+	// MemoryLimit is DuckDB's memory_limit (e.g. "4GB"); "" means DefaultMemoryLimit. DuckDB spills larger
+	// sorts and aggregations to a temporary directory beside the database file.
 	MemoryLimit string
-	// Threads is DuckDB's thread count; 0 keeps DuckDB's default (all cores).
+	// Threads is DuckDB's thread count; 0 means one per CPU.
 	Threads int
 }
+
+// DefaultMemoryLimit bounds DuckDB's memory when Options.MemoryLimit is empty: the service's memory is set by
+// configuration, not by how much data it holds (DuckDB's own default is 80% of the machine).
+const DefaultMemoryLimit = "512MB"
 
 // Store is the DuckDB-backed store.
 type Store struct {
@@ -73,13 +79,14 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 	// The settings apply to every pooled connection, opened at any time: they must not depend on ctx, which may be
 	// a request's or the process's signal context.
 	connector, err := duckdb.NewConnector(dbPath, func(ex driver.ExecerContext) error {
-		var stmts []string
-		if opts.MemoryLimit != "" {
-			stmts = append(stmts, "SET memory_limit = '"+strings.ReplaceAll(opts.MemoryLimit, "'", "")+"'")
+		limit, threads := opts.MemoryLimit, opts.Threads
+		if limit == "" {
+			limit = DefaultMemoryLimit
 		}
-		if opts.Threads > 0 {
-			stmts = append(stmts, "SET threads = "+strconv.Itoa(opts.Threads))
+		if threads <= 0 {
+			threads = runtime.NumCPU()
 		}
+		stmts := []string{"SET memory_limit = '" + strings.ReplaceAll(limit, "'", "") + "'", "SET threads = " + strconv.Itoa(threads)}
 		for _, s := range stmts {
 			if _, err := ex.ExecContext(context.Background(), s, nil); err != nil {
 				return fmt.Errorf("%s: %w", s, err)
