@@ -176,14 +176,31 @@ func (w *Worker) next(ctx context.Context, after store.Seq) ([]store.StoredEvent
 			w.queue[0] = first[i:]
 			break
 		}
+		w.queue[0] = nil // the backing array must not keep a processed batch reachable
 		w.queue = w.queue[1:]
 	}
 	if len(w.queue) > 0 && w.queue[0][0].Seq == after+1 {
-		out := w.queue[0]
-		if len(out) > w.batch {
-			out, w.queue[0] = out[:w.batch:w.batch], out[w.batch:]
+		// One step takes every queued batch up to the step size: a step's cost is mostly fixed (a catalog
+		// transaction, a credits transaction), so small requests arriving faster than steps must not mean one
+		// step each.
+		var out []store.StoredEvent
+		if first := w.queue[0]; len(first) > w.batch {
+			out, w.queue[0] = first[:w.batch:w.batch], first[w.batch:]
 		} else {
-			w.queue = w.queue[1:]
+			k, total := 1, len(first)
+			for k < len(w.queue) && total+len(w.queue[k]) <= w.batch {
+				total += len(w.queue[k])
+				k++
+			}
+			out = first
+			if k > 1 {
+				out = make([]store.StoredEvent, 0, total)
+				for _, b := range w.queue[:k] {
+					out = append(out, b...)
+				}
+			}
+			clear(w.queue[:k]) // the backing array must not keep processed batches reachable
+			w.queue = w.queue[k:]
 		}
 		w.queued -= len(out)
 		w.queueMu.Unlock()

@@ -141,8 +141,14 @@ const specExamplesAdminToken = "spec-examples-admin-token-0123456789"
 // startSpecServer starts the real server in-process with a temporary data directory.
 func startSpecServer(t *testing.T) *client.Client {
 	t.Helper()
+	return startSpecServerWaiting(t, 30*time.Second) // numbers, not timing, are checked here: never read derived data early on a loaded machine
+}
+
+// startSpecServerWaiting starts the server with the given --derive-wait.
+func startSpecServerWaiting(t *testing.T, deriveWait time.Duration) *client.Client {
+	t.Helper()
 	cfg := config.Default()
-	cfg.DeriveWait = 30 * time.Second // numbers, not timing, are checked here: never read derived data early on a loaded machine
+	cfg.DeriveWait = deriveWait
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
 	cfg.AdminToken = specExamplesAdminToken

@@ -44,6 +44,9 @@ type Options struct {
 	AttributionCacheBytes int64
 	// FreshnessWait bounds how long reads wait for derived data (0: DefaultFreshnessWait).
 	FreshnessWait time.Duration
+
+	// holdWorker, when set, delays the worker's start until it is closed (tests of the freshness wait).
+	holdWorker chan struct{}
 }
 
 // System is the running single-node data path.
@@ -101,6 +104,12 @@ func Open(ctx context.Context, o Options) (*System, error) {
 			defer wg.Done()
 			s.maintain(bg, o.Logger)
 		}()
+		if o.holdWorker != nil {
+			select {
+			case <-o.holdWorker:
+			case <-bg.Done():
+			}
+		}
 		w.Run(bg)
 		wg.Wait()
 	}()

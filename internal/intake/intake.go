@@ -141,6 +141,7 @@ func (s *Service) Commit(ctx context.Context, req Request) (Result, error) {
 			n++
 		}
 		group := append([]*pending(nil), s.queue[:n]...)
+		clear(s.queue[:n]) // the backing array must not keep committed requests (and their events) reachable
 		s.queue = s.queue[n:]
 		s.queueMu.Unlock()
 		ctx := context.WithoutCancel(ctx) // the group commits for every member, whoever leads it

@@ -64,6 +64,14 @@ type Store struct {
 	// writeMu, so the cache is exact. Guarded by catalogMu for readers.
 	catalogMu sync.RWMutex
 	catalog   map[string]map[string]domain.Campaign
+	// workspaces caches workspaces by id as read (every authenticated request asks); the writers below replace
+	// an entry after their write, and the database file's lock makes this process its only writer, so a key
+	// rotation or suspension is seen by the next request. Workspaces are created by administrators, so the map
+	// grows with them, not with traffic; unknown ids are not cached.
+	// workspacesGen counts those writes, so a read that raced one does not cache what it read.
+	workspacesMu  sync.RWMutex
+	workspaces    map[string]domain.Workspace
+	workspacesGen uint64
 }
 
 var _ store.Store = (*Store)(nil)
@@ -243,11 +251,27 @@ func (s *Store) CreateWorkspace(ctx context.Context, w domain.Workspace) error {
 	if err != nil {
 		return fmt.Errorf("insert workspace: %w", err)
 	}
+	s.forgetWorkspace(w.ID)
 	return nil
+}
+
+// forgetWorkspace drops id from the workspace cache after a write.
+func (s *Store) forgetWorkspace(id string) {
+	s.workspacesMu.Lock()
+	delete(s.workspaces, id)
+	s.workspacesGen++
+	s.workspacesMu.Unlock()
 }
 
 // Workspace returns one workspace.
 func (s *Store) Workspace(ctx context.Context, id string) (domain.Workspace, error) {
+	s.workspacesMu.RLock()
+	w, ok := s.workspaces[id]
+	gen := s.workspacesGen
+	s.workspacesMu.RUnlock()
+	if ok {
+		return w, nil
+	}
 	w, err := scanWorkspace(s.db.QueryRowContext(ctx, `SELECT `+workspaceCols+` FROM workspaces WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return w, fmt.Errorf("workspace %s: %w", id, domain.ErrNotFound)
@@ -255,6 +279,14 @@ func (s *Store) Workspace(ctx context.Context, id string) (domain.Workspace, err
 	if err != nil {
 		return w, fmt.Errorf("read workspace: %w", err)
 	}
+	s.workspacesMu.Lock()
+	if s.workspacesGen == gen {
+		if s.workspaces == nil {
+			s.workspaces = map[string]domain.Workspace{}
+		}
+		s.workspaces[id] = w
+	}
+	s.workspacesMu.Unlock()
 	return w, nil
 }
 
@@ -285,8 +317,18 @@ func (s *Store) UpdateWorkspace(ctx context.Context, w domain.Workspace) error {
 	if err != nil {
 		return fmt.Errorf("update workspace: %w", err)
 	}
+	s.forgetWorkspace(w.ID)
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("workspace %s: %w", w.ID, domain.ErrNotFound)
 	}
 	return nil
+}
+
+// MemoryUsage returns the bytes DuckDB's buffer manager holds (duckdb_memory()), which its memory_limit bounds.
+func (s *Store) MemoryUsage(ctx context.Context) (int64, error) {
+	var n sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory()`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("memory usage: %w", err)
+	}
+	return n.Int64, nil
 }

@@ -89,6 +89,10 @@ func testWorkspaces(t *testing.T, s store.MetaStore) {
 	if err := s.UpdateWorkspace(ctx, a); err != nil {
 		t.Fatal(err)
 	}
+	// A read after the update sees it (a key rotation or suspension applies to the next request).
+	if got, err := s.Workspace(ctx, a.ID); err != nil || got.DataKey != "rotated" || got.Status != domain.WorkspaceDisabled {
+		t.Fatalf("workspace after update: %+v %v", got, err)
+	}
 	list, err := s.ListWorkspaces(ctx, "")
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,282 @@
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/campaignstats/campaignstats/internal/catalog"
+	"github.com/campaignstats/campaignstats/internal/demo"
+	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/ingest"
+	"github.com/campaignstats/campaignstats/internal/intake"
+	"github.com/campaignstats/campaignstats/internal/store/duckdb"
+)
+
+func openSystem(t testing.TB, o Options) *System {
+	t.Helper()
+	if o.DataDir == "" {
+		o.DataDir = t.TempDir()
+	}
+	o.DuckDB = duckdb.Options{MemoryLimit: "512MB", Threads: 2}
+	s, err := Open(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
+var end = time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC)
+
+// demoEvents decodes the demo generator's Streams events (campaign events and goal events of its users) and
+// hands them to each in batches of about batchBytes of JSON.
+func demoEvents(t testing.TB, o demo.Options, batchBytes int, each func([]domain.Event)) {
+	t.Helper()
+	var buf bytes.Buffer
+	flush := func() {
+		if buf.Len() == 0 {
+			return
+		}
+		items, err := ingest.DecodeStreams(buf.Bytes(), true, end)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs := make([]domain.Event, 0, len(items))
+		for _, it := range items {
+			if it.Event != nil {
+				evs = append(evs, *it.Event)
+			}
+		}
+		each(evs)
+		buf.Reset()
+	}
+	if err := demo.New(o).Generate(func(line []byte) error {
+		buf.Write(line)
+		if buf.Len() >= batchBytes {
+			flush()
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	flush()
+}
+
+// TestFreshnessWaitsForTheWorker checks the read side of the visibility contract: System.Fresh (what Stats calls
+// first) returns only once the worker has derived everything acknowledged before the call, and with the worker
+// stuck it gives up after FreshnessWait without failing the read.
+func TestFreshnessWaitsForTheWorker(t *testing.T) {
+	ctx := context.Background()
+	hold := make(chan struct{})
+	s := openSystem(t, Options{FreshnessWait: time.Minute, holdWorker: hold})
+	evs := []domain.Event{
+		{UUID: "a", TimeMS: end.UnixMilli() - 3600_000, Campaign: true, CampaignID: "c", UserKey: "uid:1", User: domain.HashUser("uid:1"),
+			Channels: domain.ChannelSetOf(domain.ChannelPush), Counter: domain.CounterSent, Class: domain.ClassSend, Source: "streams"},
+		{UUID: "b", TimeMS: end.UnixMilli() - 60_000, Name: "Purchase", UserKey: "uid:1", User: domain.HashUser("uid:1"), Source: "streams"},
+	}
+	if _, err := s.Intake.Commit(ctx, intakeRequest(evs)); err != nil {
+		t.Fatal(err)
+	}
+	wm := s.Intake.Watermark()
+	done := make(chan error, 1)
+	go func() { done <- s.Fresh(ctx) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Fresh returned (%v) while the worker had not started; progress %d, watermark %d", err, s.Worker.Progress(), wm)
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(hold)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if p := s.Worker.Progress(); p < wm {
+		t.Fatalf("Fresh returned with the worker at %d, before the watermark %d of the events acknowledged earlier", p, wm)
+	}
+
+	stuck := openSystem(t, Options{FreshnessWait: 50 * time.Millisecond, holdWorker: make(chan struct{})})
+	if _, err := stuck.Intake.Commit(ctx, intakeRequest(evs)); err != nil {
+		t.Fatal(err)
+	}
+	if err := stuck.Fresh(ctx); err != nil {
+		t.Fatalf("a read with the worker behind failed: %v", err)
+	}
+}
+
+// TestIngestCostDoesNotGrowWithTheStore measures, in one run, the per-event cost of ingesting the same kind of
+// traffic (demo events: campaign events and goal events of the same users, through the intake and the derivation
+// worker until it has caught up) into an empty store and into one already holding CAMPAIGNSTATS_STORE_EVENTS
+// events (default 2,000,000; compacted, as the background policy leaves it). The ratio must stay under 2: no step
+// of the append path may scan what is stored. Skipped with -short and under the race detector.
+func TestIngestCostDoesNotGrowWithTheStore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills a store with millions of events")
+	}
+	if raceDetector {
+		t.Skip("measures cost ratios on millions of events; run without -race (as .ci/run does)")
+	}
+	stored := 2_000_000
+	if v := os.Getenv("CAMPAIGNSTATS_STORE_EVENTS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("CAMPAIGNSTATS_STORE_EVENTS: %v", err)
+		}
+		stored = n
+	}
+	ctx := context.Background()
+	empty, large := openSystem(t, Options{}), openSystem(t, Options{})
+	users, campaigns := stored/10+10_000, 200
+	fill := demo.Options{Campaigns: campaigns, Users: users, Days: 90, Events: stored, Seed: 1, End: end}
+	putDemoCatalog(t, empty, fill)
+	putDemoCatalog(t, large, fill)
+	start := time.Now()
+	demoEvents(t, fill, 4<<20, func(evs []domain.Event) {
+		if _, err := large.Intake.Commit(ctx, intakeRequest(evs)); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if err := large.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := large.Store.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("filled the store with %d events in %v", large.Intake.Watermark(), time.Since(start).Round(time.Millisecond))
+
+	// The measured traffic: 100K new events of the same campaigns in requests of about 1,400 events.
+	var batches [][]domain.Event
+	demoEvents(t, demo.Options{Campaigns: campaigns, Users: users, Days: 90, Events: 100_000, Seed: 2, End: end}, 400<<10,
+		func(evs []domain.Event) {
+			for i := range evs {
+				// Users of their own: the work per event (attribution looks at a user's history) is then the same
+				// in both stores, and only the size of what is stored differs.
+				evs[i].UserKey = "measured-" + evs[i].UserKey
+				evs[i].User = domain.HashUser(evs[i].UserKey)
+			}
+			batches = append(batches, evs)
+		})
+	n := 0
+	for _, b := range batches {
+		n += len(b)
+	}
+	ingestAll := func(s *System, batches [][]domain.Event) time.Duration {
+		runtime.GC()
+		start := time.Now()
+		for _, b := range batches {
+			res, err := s.Intake.Commit(ctx, intakeRequest(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Accepted() != len(b) {
+				t.Fatalf("accepted %d of %d", res.Accepted(), len(b))
+			}
+		}
+		committed := time.Since(start)
+		if err := s.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("committed in %v, derived %v later", committed, time.Since(start)-committed)
+		return time.Since(start)
+	}
+	// Alternate halves between the stores so that a noisy moment of the machine hits both.
+	half := len(batches) / 2
+	e1, l1 := ingestAll(empty, batches[:half]), ingestAll(large, batches[:half])
+	l2, e2 := ingestAll(large, batches[half:]), ingestAll(empty, batches[half:])
+	emptyCost, largeCost := e1+e2, l1+l2
+	ratio := float64(largeCost) / float64(emptyCost)
+	t.Logf("%d events: %.1f µs/event into the empty store, %.1f µs/event into the store of %d events: ratio %.2f",
+		n, float64(emptyCost.Microseconds())/float64(n), float64(largeCost.Microseconds())/float64(n), stored, ratio)
+	if ratio > 2 {
+		t.Errorf("ingest into a store of %d events costs %.2f× the cost into an empty one (limit 2×)", stored, ratio)
+	}
+}
+
+// TestMemoryDoesNotGrowWithUserKeyLength ingests 10,000 users (five events each) with 16-byte keys into one system
+// and with 2 KiB keys into another, and compares what each ingest left on the Go heap. The 2 KiB keys total 20 MiB;
+// nothing in the process may keep a structure keyed by user key (the worker's index and the store key users by a
+// 128-bit hash), so the long keys may not cost more than a few MiB beyond the short ones. DuckDB's own memory
+// (table data it buffers) stays within its configured limit.
+func TestMemoryDoesNotGrowWithUserKeyLength(t *testing.T) {
+	ctx := context.Background()
+	const users = 10_000
+	heapAfter := func(keyLen int) (growth int64, duckdbBytes int64) {
+		s := openSystem(t, Options{})
+		var before runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		pad := bytes.Repeat([]byte("k"), keyLen)
+		for chunk := 0; chunk < users; chunk += 1000 {
+			evs := make([]domain.Event, 0, 5000)
+			for u := chunk; u < chunk+1000; u++ {
+				key := "uid:" + strconv.Itoa(u) + "-" + string(pad[:keyLen-len(strconv.Itoa(u))-5])
+				for i := range 5 {
+					e := domain.Event{UUID: strconv.Itoa(u) + "-" + strconv.Itoa(i), TimeMS: end.UnixMilli() - int64(i+1)*3600_000,
+						UserKey: key, User: domain.HashUser(key), Source: "streams"}
+					if i < 4 {
+						e.Campaign, e.CampaignID, e.Channels, e.Counter, e.Class = true, "c"+strconv.Itoa(i), domain.ChannelSetOf(domain.ChannelPush), domain.CounterSent, domain.ClassSend
+					} else {
+						e.Name = "Purchase"
+					}
+					evs = append(evs, e)
+				}
+			}
+			if _, err := s.Intake.Commit(ctx, intakeRequest(evs)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Sync(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		mem, err := s.Store.MemoryUsage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int64(after.HeapAlloc) - int64(before.HeapAlloc), mem
+	}
+	short, shortDB := heapAfter(16)
+	long, longDB := heapAfter(2048)
+	t.Logf("Go heap growth: %.1f MiB with 16-byte keys, %.1f MiB with 2 KiB keys (20 MiB of keys); DuckDB memory %.1f / %.1f MiB",
+		float64(short)/(1<<20), float64(long)/(1<<20), float64(shortDB)/(1<<20), float64(longDB)/(1<<20))
+	if long-short > 4<<20 {
+		t.Errorf("2 KiB user keys grew the Go heap by %.1f MiB more than 16-byte keys (limit 4 MiB)", float64(long-short)/(1<<20))
+	}
+	if longDB > 512<<20 {
+		t.Errorf("DuckDB holds %.1f MiB, beyond its configured limit of 512 MiB", float64(longDB)/(1<<20))
+	}
+}
+
+func intakeRequest(evs []domain.Event) intake.Request {
+	return intake.Request{WorkspaceID: "w", ReceivedAt: end, Events: evs}
+}
+
+// putDemoCatalog writes the demo generator's catalog (goals, channels, parents) as explicit catalog values.
+func putDemoCatalog(t testing.TB, s *System, o demo.Options) {
+	t.Helper()
+	var cs []domain.Campaign
+	for _, c := range demo.New(o).Campaigns() {
+		body, err := json.Marshal(c.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fields, ferr := catalog.ParsePut(body, c.ID, ingest.ParseTime)
+		if ferr != nil {
+			t.Fatalf("demo campaign %s: %v", c.ID, ferr)
+		}
+		cs = append(cs, domain.Campaign{ID: c.ID, Explicit: fields, HasExplicit: true, CreatedAt: end, UpdatedAt: end})
+	}
+	if err := s.PutCampaigns(context.Background(), "w", cs); err != nil {
+		t.Fatal(err)
+	}
+}
