@@ -153,7 +153,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	quarantineGauge := prometheus.NewGauge(prometheus.GaugeOpts{Name: "campaignstats_quarantine_records", Help: "Quarantine records held."})
-	reg.MustRegister(quarantineGauge)
+	reg.MustRegister(quarantineGauge, newStoreMemoryCollector(st))
 	wsSvc := workspace.New(st, now, cfg.DefaultRateLimit)
 	engine := sys.Engine
 	files, err := openReportStorage(cfg)

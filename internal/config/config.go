@@ -15,18 +15,22 @@ import (
 
 // Config is the configuration of `campaignstats serve` (SPEC §10.2).
 type Config struct {
-	Addr             string
-	DataDir          string
-	Store            string
-	Redis            string
-	ReportStorage    string
-	S3Endpoint       string
-	TLSCert, TLSKey  string
-	MaxStreamBody    int64
-	MaxTrackBody     int64
-	DefaultRateLimit int
-	ReportRetention  time.Duration
-	ReportWorkers    int
+	Addr            string
+	DataDir         string
+	Store           string
+	Redis           string
+	ReportStorage   string
+	S3Endpoint      string
+	TLSCert, TLSKey string
+	MaxStreamBody   int64
+	MaxTrackBody    int64
+	// MaxIngestRequests and MaxIngestInflight are the admission limits of ingest (SPEC §12.13): requests
+	// processed at once, and decompressed body bytes they hold.
+	MaxIngestRequests int
+	MaxIngestInflight int64
+	DefaultRateLimit  int
+	ReportRetention   time.Duration
+	ReportWorkers     int
 	// DeriveWait bounds how long a read waits for inferred catalog values and credits to reflect the events
 	// acknowledged before it (SPEC §3.6).
 	DeriveWait          time.Duration
@@ -53,6 +57,8 @@ func Default() Config {
 		Store:               "embedded",
 		MaxStreamBody:       16 << 20,
 		MaxTrackBody:        128 << 10,
+		MaxIngestRequests:   32,
+		MaxIngestInflight:   128 << 20,
 		DefaultRateLimit:    100,
 		ReportRetention:     168 * time.Hour,
 		ReportWorkers:       2,
@@ -78,6 +84,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS key file")
 	fs.Func("max-stream-body", "Streams body limit (bytes or KiB/MiB/GiB)", sizeSetter(&c.MaxStreamBody))
 	fs.Func("max-track-body", "Track Event / Bulk Import body limit", sizeSetter(&c.MaxTrackBody))
+	fs.IntVar(&c.MaxIngestRequests, "max-ingest-requests", c.MaxIngestRequests, "ingest requests processed at once; more answer 503")
+	fs.Func("max-ingest-inflight", "decompressed ingest body bytes held at once; more answer 503 (default 128MiB)", sizeSetter(&c.MaxIngestInflight))
 	fs.IntVar(&c.DefaultRateLimit, "default-rate-limit", c.DefaultRateLimit, "per-minute limit for new workspaces")
 	fs.DurationVar(&c.ReportRetention, "report-retention", c.ReportRetention, "report file lifetime")
 	fs.IntVar(&c.ReportWorkers, "report-workers", c.ReportWorkers, "concurrent report runs per node")
@@ -164,6 +172,10 @@ func (c Config) Validate() error {
 	switch {
 	case c.MaxStreamBody <= 0 || c.MaxTrackBody <= 0:
 		return errors.New("body limits must be positive")
+	case c.MaxIngestRequests < 1:
+		return errors.New("--max-ingest-requests must be at least 1")
+	case c.MaxIngestInflight < c.MaxStreamBody || c.MaxIngestInflight < c.MaxTrackBody:
+		return errors.New("--max-ingest-inflight must be at least the largest body limit")
 	case c.DefaultRateLimit < 1 || c.DefaultRateLimit > 100000:
 		return errors.New("--default-rate-limit must be between 1 and 100000")
 	case c.ReportWorkers < 1:

@@ -45,6 +45,9 @@ func TestInvalidConfiguration(t *testing.T) {
 		{nil, map[string]string{"CAMPAIGNSTATS_ADMIN_TOKEN": "short"}, "at least 16"},
 		{[]string{"--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key"}, nil, "TLS file"},
 		{[]string{"--log-level", "loud"}, nil, "unknown level"},
+		{[]string{"--max-ingest-requests", "0"}, nil, "--max-ingest-requests must be at least 1"},
+		{[]string{"--max-ingest-inflight", "1MiB"}, nil, "--max-ingest-inflight must be at least the largest body limit"},
+		{nil, map[string]string{"CAMPAIGNSTATS_MAX_INGEST_INFLIGHT": "8MiB", "CAMPAIGNSTATS_MAX_STREAM_BODY": "16MiB"}, "--max-ingest-inflight"},
 		{nil, map[string]string{"CAMPAIGNSTATS_DEFAULT_RATE_LIMIT": "0"}, "between 1 and 100000"},
 	} {
 		_, err := Load(tc.args, env(tc.env))

@@ -99,7 +99,7 @@ func (s *Server) ingestRoute(_ string, h func(http.ResponseWriter, *http.Request
 		if !ok {
 			return
 		}
-		h(w, r, ws)
+		s.admit(w, r, func(w http.ResponseWriter, r *http.Request) { h(w, r, ws) })
 	}
 }
 

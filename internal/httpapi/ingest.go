@@ -69,7 +69,11 @@ func (s *Server) readBodyOr(w http.ResponseWriter, r *http.Request, limit int64,
 		fail(errContentEncoding)
 		return nil, false
 	}
-	body, err := io.ReadAll(io.LimitReader(src, limit+1))
+	body, err := io.ReadAll(io.LimitReader(charged(r.Context(), src), limit+1))
+	if errors.As(err, new(errOverBudget)) {
+		s.writeBusy(w, r) // the ingest envelope, never fail: a 503 is not an idempotent answer to keep
+		return nil, false
+	}
 	if int64(len(body)) > limit || compressed.over {
 		tooLarge()
 		return nil, false

@@ -10,6 +10,7 @@ type metrics struct {
 	ingestEvents *prometheus.CounterVec
 	rateLimited  *prometheus.CounterVec
 	storeErrors  *prometheus.CounterVec
+	ingestBusy   prometheus.Counter
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -24,7 +25,9 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Help: "Requests refused with 429 by family."}, []string{"family"}),
 		storeErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "campaignstats_store_errors_total",
 			Help: "Failed requests caused by the store, by operation."}, []string{"op"}),
+		ingestBusy: prometheus.NewCounter(prometheus.CounterOpts{Name: "campaignstats_ingest_busy_total",
+			Help: "Ingest requests refused with 503 because the admission limits were reached."}),
 	}
-	reg.MustRegister(m.requests, m.duration, m.ingestEvents, m.rateLimited, m.storeErrors)
+	reg.MustRegister(m.requests, m.duration, m.ingestEvents, m.rateLimited, m.storeErrors, m.ingestBusy)
 	return m
 }

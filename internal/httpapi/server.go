@@ -60,15 +60,20 @@ type Deps struct {
 // Server serves the HTTP API.
 type Server struct {
 	Deps
-	metrics  *metrics
-	draining atomic.Bool
-	mux      *http.ServeMux
-	inflight inflightKeys
+	metrics   *metrics
+	draining  atomic.Bool
+	mux       *http.ServeMux
+	inflight  inflightKeys
+	admission *admission
 }
 
 // New builds the server and its routes.
 func New(d Deps) *Server {
-	s := &Server{Deps: d, metrics: newMetrics(d.Registry)}
+	requests, inflight := d.Config.MaxIngestRequests, d.Config.MaxIngestInflight
+	if requests <= 0 || inflight <= 0 { // a configuration built by hand rather than by config.Load
+		requests, inflight = config.Default().MaxIngestRequests, config.Default().MaxIngestInflight
+	}
+	s := &Server{Deps: d, metrics: newMetrics(d.Registry), admission: newAdmission(requests, inflight)}
 	s.mux = http.NewServeMux()
 	s.routes()
 	return s

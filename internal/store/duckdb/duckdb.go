@@ -324,11 +324,26 @@ func (s *Store) UpdateWorkspace(ctx context.Context, w domain.Workspace) error {
 	return nil
 }
 
-// MemoryUsage returns the bytes DuckDB's buffer manager holds (duckdb_memory()), which its memory_limit bounds.
-func (s *Store) MemoryUsage(ctx context.Context) (int64, error) {
-	var n sql.NullInt64
-	if err := s.db.QueryRowContext(ctx, `SELECT sum(memory_usage_bytes)::BIGINT FROM duckdb_memory()`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("memory usage: %w", err)
+// MemoryUsage returns the memory DuckDB's buffer manager holds, in bytes by DuckDB's tag (BASE_TABLE, HASH_TABLE,
+// ORDER_BY, …), and the bytes it has spilled to temporary files.
+func (s *Store) MemoryUsage(ctx context.Context) (byTag map[string]int64, spilled int64, err error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT tag, memory_usage_bytes, temporary_storage_bytes FROM duckdb_memory()`)
+	if err != nil {
+		return nil, 0, fmt.Errorf("memory usage: %w", err)
 	}
-	return n.Int64, nil
+	defer rows.Close()
+	byTag = map[string]int64{}
+	for rows.Next() {
+		var tag string
+		var mem, tmp int64
+		if err := rows.Scan(&tag, &mem, &tmp); err != nil {
+			return nil, 0, fmt.Errorf("memory usage: %w", err)
+		}
+		byTag[tag] = mem
+		spilled += tmp
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, fmt.Errorf("memory usage: %w", err)
+	}
+	return byTag, spilled, nil
 }

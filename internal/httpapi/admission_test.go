@@ -1,0 +1,187 @@
+package httpapi
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/campaignstats/campaignstats/internal/config"
+)
+
+// gatedBody yields data up to gateAt bytes, then closes reached and blocks until release is closed.
+type gatedBody struct {
+	data    []byte
+	off     int
+	gateAt  int
+	reached chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func newGatedBody(data []byte, gateAt int) *gatedBody {
+	return &gatedBody{data: data, gateAt: gateAt, reached: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (g *gatedBody) Read(p []byte) (int, error) {
+	if g.off >= g.gateAt {
+		g.once.Do(func() { close(g.reached) })
+		<-g.release
+	}
+	if g.off >= len(g.data) {
+		return 0, io.EOF
+	}
+	end := len(g.data)
+	if g.off < g.gateAt {
+		end = g.gateAt
+	}
+	n := copy(p, g.data[g.off:end])
+	g.off += n
+	return n, nil
+}
+
+// serveGated starts a request whose body stops at gateAt bytes until the returned release func is called, and
+// waits until the handler has read that far; the response arrives on the channel.
+func (e *testEnv) serveGated(t *testing.T, path string, hdr map[string]string, body []byte, gateAt int) (func(), <-chan response) {
+	t.Helper()
+	g := newGatedBody(body, gateAt)
+	req := httptest.NewRequest("POST", path, g)
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	done := make(chan response, 1)
+	go func() {
+		rec := httptest.NewRecorder()
+		e.api.Handler().ServeHTTP(rec, req)
+		done <- response{rec.Code, rec.Header(), rec.Body.Bytes()}
+	}()
+	select {
+	case <-g.reached:
+	case r := <-done:
+		t.Fatalf("gated request finished early: %d %s", r.status, r.body)
+	}
+	return func() { close(g.release) }, done
+}
+
+// streamsBody is a Streams batch of n SMS_SENT events of campaign, with ids prefixed by tag and each event padded
+// to about pad bytes.
+func streamsBody(campaign, tag string, n, pad int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"events":[`)
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"event_code":"SMS_SENT","event_uuid":"%s-%d","event_time":"2025-03-10T08:00:00Z","uid":"u-%d","event_attributes":{"campaign_id":%q,"pad":%q}}`,
+			tag, i, i, campaign, strings.Repeat("p", pad))
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
+}
+
+// sentCount returns the campaign's TOTAL sent count on 2025-03-10 from the Stats API.
+func (e *testEnv) sentCount(t *testing.T, campaign string) int {
+	t.Helper()
+	ws := e.active
+	q := fmt.Sprintf(`{"request_id":"c","campaign_ids":[%q],"start_date":"2025-03-10","end_date":"2025-03-10","attribution_type":"VIEW_THROUGH","metric_type":"TOTAL"}`, campaign)
+	r := e.do(t, "POST", "/core-services/v1/campaign-stats", statsHeaders(ws), []byte(q))
+	if r.status != 200 {
+		t.Fatalf("stats: %d %s", r.status, r.body)
+	}
+	var n int
+	if i := strings.Index(string(r.body), `"sent":`); i >= 0 {
+		fmt.Sscanf(string(r.body[i+len(`"sent":`):]), "%d", &n)
+	}
+	return n
+}
+
+func assertBusy(t *testing.T, r response) {
+	t.Helper()
+	assertJSON(t, r, 503, ingestErr("ServiceUnavailable", "server", "server is busy; retry later"))
+	if got := r.header.Get("Retry-After"); got != "1" {
+		t.Fatalf("Retry-After %q, want 1", got)
+	}
+}
+
+// TestAdmissionRefusesOverTheRequestLimit: with every ingest slot taken, the next ingest request answers 503 with
+// Retry-After and stores nothing (SPEC §12.13); once the slot is free the same request is accepted. Reads are not
+// ingest and are not refused.
+func TestAdmissionRefusesOverTheRequestLimit(t *testing.T) {
+	e := newTestEnv(t, func(c *config.Config) { c.MaxIngestRequests = 1 })
+	ws := e.active
+	hdr := map[string]string{"Authorization": basic(ws.ID, ws.DataKey), "Content-Type": "application/json"}
+	held := streamsBody("held", "h", 3, 10)
+	release, heldDone := e.serveGated(t, "/v1/streams/"+ws.ID, hdr, held, len(held)/2)
+
+	second := streamsBody("second", "s", 2, 10)
+	assertBusy(t, e.do(t, "POST", "/v1/streams/"+ws.ID, hdr, second))
+	assertBusy(t, e.do(t, "POST", "/v1/event/"+ws.ID, hdr, []byte(`{"type":"event","customer_id":"c1","actions":[{"action":"Purchase","current_time":1741593600}]}`)))
+	if n := e.sentCount(t, "second"); n != 0 {
+		t.Fatalf("a refused request stored %d events", n)
+	}
+
+	release()
+	if r := <-heldDone; r.status != 200 {
+		t.Fatalf("held request: %d %s", r.status, r.body)
+	}
+	if r := e.do(t, "POST", "/v1/streams/"+ws.ID, hdr, second); r.status != 200 {
+		t.Fatalf("after the slot was freed: %d %s", r.status, r.body)
+	}
+	if a, b := e.sentCount(t, "held"), e.sentCount(t, "second"); a != 3 || b != 2 {
+		t.Fatalf("sent counts held=%d second=%d, want 3 and 2", a, b)
+	}
+	m := e.do(t, "GET", "/metrics", nil, nil)
+	if !strings.Contains(string(m.body), "campaignstats_ingest_busy_total 2\n") {
+		t.Fatalf("busy counter: %s", grepLines(string(m.body), "ingest_busy"))
+	}
+}
+
+// TestAdmissionRefusesOverTheByteLimit: the decompressed bytes held by requests in flight are bounded; a request
+// that would pass the bound answers 503 and stores nothing, and a refused Track request with an Idempotency-Key
+// is not remembered, so its retry is processed.
+func TestAdmissionRefusesOverTheByteLimit(t *testing.T) {
+	const budget = 64 << 10
+	e := newTestEnv(t, func(c *config.Config) {
+		c.MaxStreamBody, c.MaxTrackBody, c.MaxIngestInflight = budget, budget, budget
+	})
+	ws := e.active
+	hdr := map[string]string{"Authorization": basic(ws.ID, ws.DataKey), "Content-Type": "application/json"}
+	held := streamsBody("held", "h", 40, 1300) // about 58 KiB: within the body limit
+	if len(held) > budget || len(held) < budget-8<<10 {
+		t.Fatalf("held body is %d bytes", len(held))
+	}
+	release, heldDone := e.serveGated(t, "/v1/streams/"+ws.ID, hdr, held, len(held)-100)
+
+	// About 12 KiB once decompressed — over what is left — and far less compressed: the bytes counted are the
+	// decompressed ones.
+	second := streamsBody("second", "s", 8, 1300)
+	gzHdr := map[string]string{"Authorization": hdr["Authorization"], "Content-Type": "application/json", "Content-Encoding": "gzip"}
+	assertBusy(t, e.do(t, "POST", "/v1/streams/"+ws.ID, gzHdr, gz(second)))
+	track := map[string]string{"Authorization": hdr["Authorization"], "Content-Type": "application/json", "Idempotency-Key": "order-1"}
+	purchase := []byte(`{"type":"event","customer_id":"c1","actions":[{"action":"Purchase","attributes":{"note":"` + strings.Repeat("n", 10<<10) + `"},"current_time":1741593600}]}`)
+	assertBusy(t, e.do(t, "POST", "/v1/event/"+ws.ID, track, purchase))
+	// A small request still fits.
+	if r := e.do(t, "POST", "/v1/streams/"+ws.ID, hdr, streamsBody("small", "m", 1, 10)); r.status != 200 {
+		t.Fatalf("small request beside the held one: %d %s", r.status, r.body)
+	}
+
+	release()
+	if r := <-heldDone; r.status != 200 {
+		t.Fatalf("held request: %d %s", r.status, r.body)
+	}
+	if r := e.do(t, "POST", "/v1/streams/"+ws.ID, gzHdr, gz(second)); r.status != 200 {
+		t.Fatalf("after the bytes were returned: %d %s", r.status, r.body)
+	}
+	assertJSON(t, e.do(t, "POST", "/v1/event/"+ws.ID, track, purchase), 200,
+		`{"status":"success","message":"Your request has been accepted and will be processed soon.","request_id":"$RID"}`)
+	if a, b := e.sentCount(t, "held"), e.sentCount(t, "second"); a != 40 || b != 8 {
+		t.Fatalf("sent counts held=%d second=%d, want 40 and 8", a, b)
+	}
+	m := e.do(t, "GET", "/metrics", nil, nil)
+	if !strings.Contains(string(m.body), `campaignstats_ingest_events_total{endpoint="track",result="accepted"} 1`+"\n") {
+		t.Fatalf("track events accepted: %s", grepLines(string(m.body), "ingest_events_total"))
+	}
+}
