@@ -1,13 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -16,61 +11,6 @@ import (
 
 	"github.com/campaignstats/campaignstats/client"
 )
-
-const crashAdminToken = "crash-test-admin-token-01234"
-
-// buildBinary builds campaignstats once for the process tests.
-var buildBinary = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "campaignstats-bin-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "campaignstats")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
-// startServer runs `campaignstats serve` on a free port and returns its base URL and process.
-func startServer(t *testing.T, dataDir string) (string, *exec.Cmd) {
-	t.Helper()
-	bin, err := buildBinary()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--log-level", "info")
-	cmd.Env = append(os.Environ(), "CAMPAIGNSTATS_ADMIN_TOKEN="+crashAdminToken)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			var line struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"addr"`
-			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "listening" {
-				addr <- line.Addr
-			}
-		}
-	}()
-	select {
-	case a := <-addr:
-		return "http://" + a, cmd
-	case <-time.After(30 * time.Second):
-		t.Fatal("server did not start")
-	}
-	return "", nil
-}
 
 // TestCrashKeepsAcknowledgedEvents kills the server with SIGKILL right after a 200 from ingest, restarts it on
 // the same data directory and checks that every acknowledged event is counted exactly once (SPEC §3.6).
