@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"time"
 )
@@ -41,6 +42,18 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	return true, s.Compact(ctx)
 }
 
+// compactChunkRows bounds the rows one sorting statement of a compaction holds: the campaigns of a workspace are
+// rewritten in ranges of about this many rows (a larger campaign is a range of its own), so the sort's memory —
+// DuckDB's ORDER_BY buffers, charged to the store's memory limit — does not grow with the store, and queries
+// running beside a compaction keep their share of the limit.
+const compactChunkRows = 1_000_000
+
+// factsCols are the columns of facts, in order.
+const factsCols = `ws, campaign_id, ts, user_hi, user_lo, counter, channels, cell, failure_key, seq`
+
+// campaignRange is a range of campaign ids of one workspace, bounds included, rewritten by one statement.
+type campaignRange struct{ ws, from, to string }
+
 // Compact merges the log's tail into facts now.
 func (s *Store) Compact(ctx context.Context) error {
 	s.compactMu.Lock()
@@ -53,14 +66,28 @@ func (s *Store) Compact(ctx context.Context) error {
 		return fmt.Errorf("compaction: %w", err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE facts_next AS
-		SELECT * FROM (
-			SELECT ws, campaign_id, ts, user_hi, user_lo, counter, channels, cell, failure_key, seq FROM facts
-			UNION ALL
-			SELECT ws, campaign_id, ts, user_hi, user_lo, counter, channels, cell, failure_key, seq FROM events
-			WHERE seq > (SELECT seq FROM facts_watermark WHERE id = 1) AND seq <= ? AND is_campaign
-		) ORDER BY ws, campaign_id, ts`, int64(upTo)); err != nil {
+	const tail = `FROM events WHERE seq > (SELECT seq FROM facts_watermark WHERE id = 1) AND seq <= ? AND is_campaign`
+	ranges, err := compactionRanges(ctx, conn, s.compactChunk, `SELECT ws, campaign_id, count(*) FROM (
+		SELECT ws, campaign_id FROM facts UNION ALL SELECT ws, campaign_id `+tail+`
+	) GROUP BY ws, campaign_id ORDER BY ws, campaign_id`, int64(upTo))
+	if err != nil {
 		return fmt.Errorf("compaction: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE facts_next AS SELECT * FROM facts LIMIT 0`); err != nil {
+		return fmt.Errorf("compaction: %w", err)
+	}
+	// Ranges in key order, each sorted: facts_next is sorted as a whole. facts is sorted, so its zone maps hand
+	// each statement only the range's row groups; the tail is read by seq, which its zone maps bound.
+	const inRange = ` AND ws = ? AND campaign_id >= ? AND campaign_id <= ?`
+	for _, r := range ranges {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO facts_next SELECT * FROM (
+			SELECT `+factsCols+` FROM facts WHERE true`+inRange+`
+			UNION ALL
+			SELECT `+factsCols+` `+tail+inRange+`
+		) ORDER BY ws, campaign_id, ts`, r.ws, r.from, r.to, int64(upTo), r.ws, r.from, r.to); err != nil {
+			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS facts_next`)
+			return fmt.Errorf("compaction: %w", err)
+		}
 	}
 	swap := func() error {
 		if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
@@ -81,4 +108,29 @@ func (s *Store) Compact(ctx context.Context) error {
 		return fmt.Errorf("compaction: %w", err)
 	}
 	return nil
+}
+
+// compactionRanges groups the (workspace, campaign, rows) lines of query, in key order, into ranges of at most
+// chunk rows (or one campaign) within one workspace.
+func compactionRanges(ctx context.Context, conn *sql.Conn, chunk int64, query string, args ...any) ([]campaignRange, error) {
+	rows, err := conn.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []campaignRange
+	var n int64
+	for rows.Next() {
+		var ws, campaign string
+		var count int64
+		if err := rows.Scan(&ws, &campaign, &count); err != nil {
+			return nil, err
+		}
+		if k := len(out) - 1; k >= 0 && out[k].ws == ws && n+count <= chunk {
+			out[k].to, n = campaign, n+count
+			continue
+		}
+		out, n = append(out, campaignRange{ws: ws, from: campaign, to: campaign}), count
+	}
+	return out, rows.Err()
 }

@@ -60,6 +60,8 @@ type Store struct {
 	lastAppend time.Time
 	// compactMu serialises compactions.
 	compactMu sync.Mutex
+	// compactChunk is the rows one statement of a compaction sorts (compactChunkRows; smaller in tests).
+	compactChunk int64
 	// catalog caches every workspace's campaigns once loaded; all catalog writes go through this store under
 	// writeMu, so the cache is exact. Guarded by catalogMu for readers.
 	catalogMu sync.RWMutex
@@ -107,7 +109,8 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 	}
 	db := sql.OpenDB(connector)
 	dict := &cellDict{byID: map[int32]cellKey{}}
-	s := &Store{reader: reader{q: db, cells: dict}, db: db, now: now, catalog: map[string]map[string]domain.Campaign{}, dict: dict}
+	s := &Store{reader: reader{q: db, cells: dict}, db: db, now: now, catalog: map[string]map[string]domain.Campaign{}, dict: dict,
+		compactChunk: compactChunkRows}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

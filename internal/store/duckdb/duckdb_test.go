@@ -171,7 +171,19 @@ func TestCompactionKeepsAnswers(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "db.duckdb"))
 	defer s.Close()
+	s.compactChunk = 50 // several sorting statements per compaction
 	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	sorted := func() {
+		t.Helper()
+		var n, unsorted int64
+		if err := s.db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE (ws, campaign_id, ts) < prev) FROM (
+			SELECT ws, campaign_id, ts, lag((ws, campaign_id, ts)) OVER (ORDER BY rowid) AS prev FROM facts)`).Scan(&n, &unsorted); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 || unsorted != 0 {
+			t.Fatalf("facts holds %d rows, %d of them out of (workspace, campaign, time) order", n, unsorted)
+		}
+	}
 	batch := func(from, n int) {
 		var evs []domain.Event
 		for i := from; i < from+n; i++ {
@@ -209,6 +221,7 @@ func TestCompactionKeepsAnswers(t *testing.T) {
 	if diff := cmp.Diff(before, answer(s)); diff != "" {
 		t.Fatalf("after a compaction (-before +after):\n%s", diff)
 	}
+	sorted()
 	snap, err := s.Snapshot(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -224,6 +237,7 @@ func TestCompactionKeepsAnswers(t *testing.T) {
 	if diff := cmp.Diff(grown, answer(s)); diff != "" {
 		t.Fatalf("after the second compaction (-before +after):\n%s", diff)
 	}
+	sorted()
 	if diff := cmp.Diff(before, answer(snap)); diff != "" {
 		t.Fatalf("a snapshot opened before the compaction (-want +got):\n%s", diff)
 	}
