@@ -96,6 +96,7 @@ type Server struct {
 	files     blob.Store
 	notifier  *report.WebhookNotifier
 	http      *http.Server
+	pprof     *http.Server // --pprof-addr; nil when off
 	listener  net.Listener
 	served    chan error
 	stop      context.CancelFunc
@@ -212,6 +213,13 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 		s.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 		s.listener = tls.NewListener(ln, s.http.TLSConfig)
 	}
+	if cfg.PprofAddr != "" {
+		if err := s.servePprof(cfg.PprofAddr); err != nil {
+			ln.Close()
+			sys.Close()
+			return nil, err
+		}
+	}
 	go func() { s.served <- s.http.Serve(s.listener) }()
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
@@ -222,7 +230,8 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 	}()
 	s.workers = report.NewWorkers(reports, cfg.ReportWorkers)
 	s.workers.Start()
-	logger.Info("listening", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "store", cfg.Store)
+	logger.Info("listening", "addr", ln.Addr().String(), "data_dir", cfg.DataDir, "store", cfg.Store,
+		"dashboard", dashboardURL(cfg, ln.Addr()))
 	return s, nil
 }
 
@@ -305,6 +314,9 @@ func (s *Server) Done() <-chan error { return s.served }
 func (s *Server) Close(ctx context.Context) error {
 	s.api.StartDrain()
 	err := s.http.Shutdown(ctx)
+	if s.pprof != nil {
+		s.pprof.Close()
+	}
 	s.stop()
 	<-s.bgDone
 	<-s.schedDone

@@ -47,6 +47,8 @@ type Config struct {
 	// DuckDBMemoryLimit and DuckDBThreads bound the embedded store (empty / 0 = chosen from the machine).
 	DuckDBMemoryLimit string
 	DuckDBThreads     int
+	// PprofAddr, when set, serves Go's runtime profiles (net/http/pprof) on this separate address.
+	PprofAddr string
 }
 
 // Default returns the configuration that runs with no setup: embedded store in ./data.
@@ -97,6 +99,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or text")
 	fs.BoolVar(&c.AllowPrivateWebhooks, "allow-private-webhooks", c.AllowPrivateWebhooks, "allow webhooks to loopback, private and other non-public addresses")
 	fs.StringVar(&c.DuckDBMemoryLimit, "duckdb-memory-limit", c.DuckDBMemoryLimit, "embedded store memory limit, e.g. 4GB (default 512MB)")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve Go runtime profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060 (empty = off)")
 	fs.IntVar(&c.DuckDBThreads, "duckdb-threads", c.DuckDBThreads, "embedded store threads (0 = number of CPUs)")
 }
 
