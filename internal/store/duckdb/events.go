@@ -213,10 +213,28 @@ func scanStoredEvent(rows *sql.Rows) (store.StoredEvent, error) {
 	return e, nil
 }
 
-// ReadEvents implements store.EventLog. The log is appended in Seq order, so DuckDB's zone maps on seq skip the
-// row groups already read.
+// ReadEvents implements store.EventLog. It reads a range of seq, which the log's zone maps bound: `ORDER BY seq
+// LIMIT n` over `seq > after` would sort everything after the position (memory and time growing with how far
+// behind the reader is). Seqs are dense, so the range [after+1, after+limit] normally holds limit events; a gap
+// (none is made today) is skipped by looking up the next seq.
 func (s *Store) ReadEvents(ctx context.Context, after store.Seq, limit int) ([]store.StoredEvent, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+storedEventCols+` FROM events WHERE seq > ? ORDER BY seq LIMIT ?`, int64(after), limit)
+	out, err := s.readSeqRange(ctx, int64(after), int64(after)+int64(limit))
+	if err != nil || len(out) > 0 {
+		return out, err
+	}
+	var next sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT min(seq) FROM events WHERE seq > ?`, int64(after)).Scan(&next); err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	if !next.Valid {
+		return nil, nil
+	}
+	return s.readSeqRange(ctx, next.Int64-1, next.Int64-1+int64(limit))
+}
+
+// readSeqRange reads the events with after < seq <= through, in seq order.
+func (s *Store) readSeqRange(ctx context.Context, after, through int64) ([]store.StoredEvent, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+storedEventCols+` FROM events WHERE seq > ? AND seq <= ? ORDER BY seq`, after, through)
 	if err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
