@@ -145,7 +145,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 	if cfg.Store != "embedded" {
 		return nil, fmt.Errorf("store %q is not available in this build; use --store embedded", cfg.Store)
 	}
-	sys, err := embedded.Open(ctx, embedded.Options{DataDir: cfg.DataDir, Logger: logger, Now: now, FreshnessWait: cfg.DeriveWait,
+	sys, err := embedded.Open(ctx, embedded.Options{DataDir: cfg.DataDir, Logger: logger, Now: now, FreshnessWait: cfg.DeriveWait, MaxCampaigns: cfg.MaxCampaigns,
 		DuckDB: duckdb.Options{MemoryLimit: cfg.DuckDBMemoryLimit, Threads: cfg.DuckDBThreads}})
 	if err != nil {
 		return nil, openError(cfg, err)

@@ -28,9 +28,11 @@ type Config struct {
 	// processed at once, and decompressed body bytes they hold.
 	MaxIngestRequests int
 	MaxIngestInflight int64
-	DefaultRateLimit  int
-	ReportRetention   time.Duration
-	ReportWorkers     int
+	// MaxCampaigns bounds the campaigns of each workspace's catalog.
+	MaxCampaigns     int
+	DefaultRateLimit int
+	ReportRetention  time.Duration
+	ReportWorkers    int
 	// DeriveWait bounds how long a read waits for inferred catalog values and credits to reflect the events
 	// acknowledged before it (SPEC §3.6).
 	DeriveWait          time.Duration
@@ -61,6 +63,7 @@ func Default() Config {
 		MaxTrackBody:        128 << 10,
 		MaxIngestRequests:   32,
 		MaxIngestInflight:   128 << 20,
+		MaxCampaigns:        100_000,
 		DefaultRateLimit:    100,
 		ReportRetention:     168 * time.Hour,
 		ReportWorkers:       2,
@@ -88,6 +91,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.Func("max-track-body", "Track Event / Bulk Import body limit", sizeSetter(&c.MaxTrackBody))
 	fs.IntVar(&c.MaxIngestRequests, "max-ingest-requests", c.MaxIngestRequests, "ingest requests processed at once; more answer 503")
 	fs.Func("max-ingest-inflight", "decompressed ingest body bytes held at once; more answer 503 (default 128MiB)", sizeSetter(&c.MaxIngestInflight))
+	fs.IntVar(&c.MaxCampaigns, "max-campaigns", c.MaxCampaigns, "campaigns a workspace's catalog may hold; events and PUTs adding more are refused")
 	fs.IntVar(&c.DefaultRateLimit, "default-rate-limit", c.DefaultRateLimit, "per-minute limit for new workspaces")
 	fs.DurationVar(&c.ReportRetention, "report-retention", c.ReportRetention, "report file lifetime")
 	fs.IntVar(&c.ReportWorkers, "report-workers", c.ReportWorkers, "concurrent report runs per node")
@@ -179,6 +183,8 @@ func (c Config) Validate() error {
 		return errors.New("--max-ingest-requests must be at least 1")
 	case c.MaxIngestInflight < c.MaxStreamBody || c.MaxIngestInflight < c.MaxTrackBody:
 		return errors.New("--max-ingest-inflight must be at least the largest body limit")
+	case c.MaxCampaigns < 1:
+		return errors.New("--max-campaigns must be at least 1")
 	case c.DefaultRateLimit < 1 || c.DefaultRateLimit > 100000:
 		return errors.New("--default-rate-limit must be between 1 and 100000")
 	case c.ReportWorkers < 1:

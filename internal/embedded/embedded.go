@@ -44,6 +44,8 @@ type Options struct {
 	AttributionCacheBytes int64
 	// FreshnessWait bounds how long reads wait for derived data (0: DefaultFreshnessWait).
 	FreshnessWait time.Duration
+	// MaxCampaigns bounds the campaigns of each workspace's catalog (0: no limit; intake.Config.MaxCampaigns).
+	MaxCampaigns int
 
 	// holdWorker, when set, delays the worker's start until it is closed (tests of the freshness wait).
 	holdWorker chan struct{}
@@ -81,7 +83,7 @@ func Open(ctx context.Context, o Options) (*System, error) {
 		st.Close()
 		return nil, err
 	}
-	in, err := intake.New(ctx, intake.Config{Meta: st, Events: st, Logger: o.Logger,
+	in, err := intake.New(ctx, intake.Config{Meta: st, Events: st, Logger: o.Logger, MaxCampaigns: o.MaxCampaigns,
 		OnAppend: func(evs []store.StoredEvent, _ store.Seq) { w.Offer(evs) }, OnCatalog: w.CatalogChanged})
 	if err != nil {
 		w.Close()

@@ -2,14 +2,17 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/campaignstats/campaignstats/internal/config"
+	"github.com/campaignstats/campaignstats/internal/workspace"
 )
 
 // gatedBody yields data up to gateAt bytes, then closes reached and blocks until release is closed.
@@ -184,4 +187,46 @@ func TestAdmissionRefusesOverTheByteLimit(t *testing.T) {
 	if !strings.Contains(string(m.body), `campaignstats_ingest_events_total{endpoint="track",result="accepted"} 1`+"\n") {
 		t.Fatalf("track events accepted: %s", grepLines(string(m.body), "ingest_events_total"))
 	}
+}
+
+// TestCampaignLimit: a workspace's catalog holds at most --max-campaigns campaigns. Events of a new campaign past
+// the limit are rejected one by one (and quarantined), an explicit PUT of a new campaign is a 400; known campaigns
+// keep working, parents count, and other workspaces are not affected.
+func TestCampaignLimit(t *testing.T) {
+	e := newTestEnv(t, func(c *config.Config) { c.MaxCampaigns = 3 })
+	ws := e.active
+	hdr := map[string]string{"Authorization": basic(ws.ID, ws.DataKey), "Content-Type": "application/json"}
+	event := func(uuid, campaign, parent string) string {
+		p := ""
+		if parent != "" {
+			p = fmt.Sprintf(`,"parent_campaign_id":%q`, parent)
+		}
+		return fmt.Sprintf(`{"event_code":"SMS_SENT","event_uuid":%q,"event_time":"2025-03-10T08:00:00Z","uid":"u1","event_attributes":{"campaign_id":%q%s}}`, uuid, campaign, p)
+	}
+	body := `{"events":[` + strings.Join([]string{event("e1", "a", ""), event("e2", "b", "p"), event("e3", "c", ""), event("e4", "a", ""), event("e5", "p", "")}, ",") + `]}`
+	const msg = "the workspace already has the maximum of 3 campaigns"
+	assertJSON(t, e.do(t, "POST", "/v1/streams/"+ws.ID, hdr, []byte(body)), 200,
+		`{"status":"success","accepted":4,"duplicates":0,"rejected":1,"errors":[{"index":2,"event_uuid":"e3","message":"`+msg+`"}]}`)
+	put := func(id string) response {
+		return e.do(t, "PUT", "/v1/campaigns/"+ws.ID+"/"+id, hdr, []byte(`{"campaign_name":"N"}`))
+	}
+	assertJSON(t, put("d"), 400, ingestErr("InvalidParams", "campaign_id", msg))
+	if r := put("a"); r.status != 200 {
+		t.Fatalf("PUT of a known campaign: %d %s", r.status, r.body)
+	}
+	q := e.do(t, "GET", "/admin/v1/workspaces/"+ws.ID+"/quarantine?reason="+url.QueryEscape(msg), map[string]string{"Authorization": "Bearer " + adminToken}, nil)
+	if q.status != 200 || !strings.Contains(string(q.body), `"event_uuid":"e3"`) {
+		t.Fatalf("quarantine: %d %s", q.status, q.body)
+	}
+	if n := e.sentCount(t, "a"); n != 2 {
+		t.Fatalf("campaign a sent = %d, want 2", n)
+	}
+	// The limit is per workspace: a second workspace starts empty.
+	other, err := e.api.Workspaces.Create(context.Background(), workspace.CreateRequest{Name: "other", WorkspaceID: "eeeeeeeeeeeeeeeeeeeeeeee"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr2 := map[string]string{"Authorization": basic(other.ID, other.DataKey), "Content-Type": "application/json"}
+	assertJSON(t, e.do(t, "POST", "/v1/streams/"+other.ID, hdr2, []byte(`{"events":[`+event("e3", "c", "")+`]}`)), 200,
+		`{"status":"success","accepted":1,"duplicates":0,"rejected":0,"errors":[]}`)
 }

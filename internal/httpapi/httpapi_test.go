@@ -59,17 +59,18 @@ func newTestEnv(t *testing.T, mutate ...func(*config.Config)) *testEnv {
 	t.Helper()
 	ctx := context.Background()
 	e := &testEnv{now: time.Date(2025, 3, 10, 12, 0, 0, 0, time.UTC)}
-	sys, err := embedded.Open(ctx, embedded.Options{DataDir: t.TempDir(), DuckDB: duckdb.Options{MemoryLimit: "1GB", Threads: 2}, Now: e.clock, FreshnessWait: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := sys.Store
-	e.sys = sys
 	cfg := config.Default()
 	cfg.AdminToken = adminToken
 	for _, m := range mutate {
 		m(&cfg)
 	}
+	sys, err := embedded.Open(ctx, embedded.Options{DataDir: t.TempDir(), DuckDB: duckdb.Options{MemoryLimit: "1GB", Threads: 2}, Now: e.clock,
+		FreshnessWait: 30 * time.Second, MaxCampaigns: cfg.MaxCampaigns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := sys.Store
+	e.sys = sys
 	svc := workspace.New(st, e.clock, cfg.DefaultRateLimit)
 	api := New(Deps{Config: cfg, Store: st, Intake: sys.Intake, Fresh: sys.Fresh, Engine: sys.Engine, Workspaces: svc, Limiter: ratelimit.New(e.clock),
 		Logger: slog.New(slog.DiscardHandler), Now: e.clock, Registry: prometheus.NewRegistry(), OpenAPI: api.Spec()})

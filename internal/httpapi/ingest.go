@@ -93,6 +93,30 @@ func (s *Server) readBodyOr(w http.ResponseWriter, r *http.Request, limit int64,
 	return body, true
 }
 
+// refusedCampaigns admits the campaign and parent ids of the valid campaign events of items into the workspace's
+// catalog and returns those refused because it is full.
+func (s *Server) refusedCampaigns(ctx context.Context, ws string, items []ingest.Item) (map[string]bool, error) {
+	if s.Intake.CampaignLimit() == 0 {
+		return nil, nil
+	}
+	var ids []string
+	for _, it := range items {
+		if e := it.Event; e != nil && e.Campaign {
+			for _, id := range []string{e.CampaignID, e.ParentCampaignID} {
+				if id != "" {
+					ids = append(ids, id)
+				}
+			}
+		}
+	}
+	return s.Intake.AdmitCampaigns(ctx, ws, ids)
+}
+
+// campaignLimitMessage refuses a campaign that would pass the workspace's campaign limit (--max-campaigns).
+func (s *Server) campaignLimitMessage() string {
+	return fmt.Sprintf("the workspace already has the maximum of %d campaigns", s.Intake.CampaignLimit())
+}
+
 // mediaType returns the request's media type without parameters, lower-cased.
 func mediaType(r *http.Request) string {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
@@ -135,7 +159,15 @@ func (s *Server) handleStreams(w http.ResponseWriter, r *http.Request, ws domain
 		Message   string `json:"message"`
 	}
 	rejections := []rejection{}
+	full, err := s.refusedCampaigns(r.Context(), ws.ID, items)
+	if err != nil {
+		s.storeIngestError(w, r, err)
+		return
+	}
 	for _, it := range items {
+		if it.Event != nil && len(full) > 0 && (full[it.Event.CampaignID] || full[it.Event.ParentCampaignID]) {
+			it.Event, it.Reject = nil, s.campaignLimitMessage()
+		}
 		if it.Event != nil {
 			batch.Events = append(batch.Events, *it.Event)
 			continue
@@ -221,6 +253,16 @@ func (s *Server) handleCampaign(w http.ResponseWriter, r *http.Request, ws domai
 			if ferr != nil {
 				rejected = ferr
 				return nil, ferr
+			}
+			ids := make([]string, len(records))
+			for i, c := range records {
+				ids[i] = c.ID
+			}
+			if full, err := s.Intake.AdmitCampaigns(r.Context(), ws.ID, ids); err != nil {
+				return nil, err
+			} else if len(full) > 0 {
+				rejected = &catalog.FieldError{Attribute: "campaign_id", Message: s.campaignLimitMessage()}
+				return nil, rejected
 			}
 			created = isNew
 			return records, nil

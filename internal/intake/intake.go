@@ -28,6 +28,8 @@ type Config struct {
 	// OnCatalog, when set, is called after an explicit catalog write of a workspace (goals, windows, channels and
 	// parents change credits).
 	OnCatalog func(workspaceID string)
+	// MaxCampaigns bounds the campaigns of each workspace's catalog (0: no limit); see AdmitCampaigns.
+	MaxCampaigns int
 }
 
 // Service is the write path. It is safe for concurrent use.
@@ -37,6 +39,7 @@ type Service struct {
 	log       *slog.Logger
 	onAppend  func([]store.StoredEvent, store.Seq)
 	onCatalog func(string)
+	quota     *campaignQuota // nil: no campaign limit
 
 	// writeMu makes one committer at a time: it holds the dedup index and the log order.
 	writeMu sync.Mutex
@@ -53,6 +56,9 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{meta: cfg.Meta, events: cfg.Events, log: cfg.Logger, onAppend: cfg.OnAppend, onCatalog: cfg.OnCatalog}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxCampaigns > 0 {
+		s.quota = &campaignQuota{meta: cfg.Meta, max: cfg.MaxCampaigns, known: map[string]map[string]struct{}{}}
 	}
 	var hashes []uint64
 	if err := cfg.Events.UUIDHashes(ctx, func(hs []uint64) error {
