@@ -257,6 +257,24 @@ func (w *Worker) Wait(ctx context.Context, seq store.Seq) error {
 	}
 }
 
+// WaitProgress returns when the worker has processed the log through seq, when ctx ends, or when the worker has
+// failed; unlike Wait it does not wait for catalog changes, and it reports nothing: it paces writers
+// (backpressure), it does not guard reads.
+func (w *Worker) WaitProgress(ctx context.Context, seq store.Seq) {
+	w.mu.Lock()
+	for w.progress < seq && w.err == nil {
+		ch := w.changed
+		w.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+		}
+		w.mu.Lock()
+	}
+	w.mu.Unlock()
+}
+
 // signal wakes the waiters; the caller holds mu.
 func (w *Worker) signal() {
 	close(w.changed)

@@ -29,6 +29,14 @@ const (
 	AttributionDir = "attribution"
 )
 
+// MaxDeriveLag is how far (events) the derivation worker may fall behind the acknowledged log before ingest
+// acknowledgements wait for it; it is the worker's in-memory queue (derive.DefaultMaxQueued).
+const MaxDeriveLag = derive.DefaultMaxQueued
+
+// maxThrottle bounds how long one acknowledgement waits for the worker (a failing worker must not stop ingest: the
+// events are durable either way).
+const maxThrottle = 10 * time.Second
+
 // DefaultFreshnessWait bounds how long a read waits for derived data (inferred catalog values, credits) to reflect
 // the events acknowledged before it (SPEC §3.6: within 1 second).
 const DefaultFreshnessWait = time.Second
@@ -49,6 +57,8 @@ type Options struct {
 
 	// holdWorker, when set, delays the worker's start until it is closed (tests of the freshness wait).
 	holdWorker chan struct{}
+	// deriveLag replaces MaxDeriveLag when positive (tests of the backpressure).
+	deriveLag store.Seq
 }
 
 // System is the running single-node data path.
@@ -84,7 +94,21 @@ func Open(ctx context.Context, o Options) (*System, error) {
 		return nil, err
 	}
 	in, err := intake.New(ctx, intake.Config{Meta: st, Events: st, Logger: o.Logger, MaxCampaigns: o.MaxCampaigns,
-		OnAppend: func(evs []store.StoredEvent, _ store.Seq) { w.Offer(evs) }, OnCatalog: w.CatalogChanged})
+		OnAppend: func(evs []store.StoredEvent, _ store.Seq) { w.Offer(evs) }, OnCatalog: w.CatalogChanged,
+		Throttle: func(ctx context.Context, wm store.Seq) {
+			// Backpressure: an acknowledgement waits while the worker is more than MaxDeriveLag events behind, so
+			// that conversions stay within reach of the freshness wait and the worker within its in-memory queue.
+			lag := store.Seq(MaxDeriveLag)
+			if o.deriveLag > 0 {
+				lag = o.deriveLag
+			}
+			if wm <= lag {
+				return
+			}
+			ctx, cancel := context.WithTimeout(ctx, maxThrottle)
+			defer cancel()
+			w.WaitProgress(ctx, wm-lag)
+		}})
 	if err != nil {
 		w.Close()
 		st.Close()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
@@ -109,6 +110,49 @@ func TestFreshnessWaitsForTheWorker(t *testing.T) {
 	}
 	if err := stuck.Fresh(ctx); err != nil {
 		t.Fatalf("a read with the worker behind failed: %v", err)
+	}
+}
+
+// TestIngestWaitsForAWorkerFarBehind checks the backpressure: with the worker stopped, a request that leaves it
+// more than the allowed lag behind is committed (durable, counted) but not acknowledged until the worker catches
+// up; requests within the lag are acknowledged at once.
+func TestIngestWaitsForAWorkerFarBehind(t *testing.T) {
+	ctx := context.Background()
+	hold := make(chan struct{})
+	s := openSystem(t, Options{holdWorker: hold, deriveLag: 10})
+	batch := func(prefix string, n int) []domain.Event {
+		evs := make([]domain.Event, n)
+		for i := range evs {
+			user := fmt.Sprint("uid:", i)
+			evs[i] = domain.Event{UUID: fmt.Sprint(prefix, i), TimeMS: end.UnixMilli() - 3600_000, Campaign: true, CampaignID: "c",
+				UserKey: user, User: domain.HashUser(user), Channels: domain.ChannelSetOf(domain.ChannelPush),
+				Counter: domain.CounterSent, Class: domain.ClassSend, Source: "streams"}
+		}
+		return evs
+	}
+	if _, err := s.Intake.Commit(ctx, intakeRequest(batch("a", 8))); err != nil {
+		t.Fatalf("a request within the lag: %v", err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := s.Intake.Commit(ctx, intakeRequest(batch("b", 8)))
+		done <- err
+	}()
+	// The second request is durable (the watermark moves) but its acknowledgement waits for the worker.
+	for s.Intake.Watermark() < 16 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("acknowledged (%v) with the worker 16 events behind, allowed 10", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(hold)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if p := s.Worker.Progress(); p < 6 {
+		t.Fatalf("acknowledged with the worker at %d", p)
 	}
 }
 

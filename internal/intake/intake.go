@@ -30,6 +30,10 @@ type Config struct {
 	OnCatalog func(workspaceID string)
 	// MaxCampaigns bounds the campaigns of each workspace's catalog (0: no limit); see AdmitCampaigns.
 	MaxCampaigns int
+	// Throttle, when set, is called after a request is committed, before Commit returns, with the log's watermark:
+	// it delays the acknowledgement while the upkeep of derived data is too far behind, so that ingest cannot
+	// outrun it (backpressure).
+	Throttle func(ctx context.Context, watermark store.Seq)
 }
 
 // Service is the write path. It is safe for concurrent use.
@@ -40,6 +44,7 @@ type Service struct {
 	onAppend  func([]store.StoredEvent, store.Seq)
 	onCatalog func(string)
 	quota     *campaignQuota // nil: no campaign limit
+	throttle  func(context.Context, store.Seq)
 
 	// writeMu makes one committer at a time: it holds the dedup index and the log order.
 	writeMu sync.Mutex
@@ -53,7 +58,8 @@ type Service struct {
 
 // New returns the service, its dedup index seeded with every stored event (8 bytes per event).
 func New(ctx context.Context, cfg Config) (*Service, error) {
-	s := &Service{meta: cfg.Meta, events: cfg.Events, log: cfg.Logger, onAppend: cfg.OnAppend, onCatalog: cfg.OnCatalog}
+	s := &Service{meta: cfg.Meta, events: cfg.Events, log: cfg.Logger, onAppend: cfg.OnAppend, onCatalog: cfg.OnCatalog,
+		throttle: cfg.Throttle}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -128,6 +134,15 @@ const maxGroupEvents = 250_000
 // queue order with one append, so one sync serves many requests. If a group fails, its requests are retried one by
 // one, so one bad request fails alone.
 func (s *Service) Commit(ctx context.Context, req Request) (Result, error) {
+	res, err := s.commit(ctx, req)
+	if err == nil && s.throttle != nil && len(req.Events) > 0 {
+		s.throttle(ctx, s.Watermark())
+	}
+	return res, err
+}
+
+// commit is Commit without the throttle.
+func (s *Service) commit(ctx context.Context, req Request) (Result, error) {
 	p := &pending{req: req, done: make(chan struct{})}
 	s.queueMu.Lock()
 	s.queue = append(s.queue, p)
