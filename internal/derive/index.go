@@ -5,8 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/bloom"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
@@ -31,10 +34,37 @@ const (
 
 var throughKey = []byte("\x00through")
 
-// indexOptions are the Pebble options of the index: cache and memtable sizes bound its memory.
+// indexOptions are the Pebble options of the index: cache and memtable sizes bound its memory. Keys split into a
+// user prefix (kind, workspace, user) and a suffix (time, uuid); every level keeps a Bloom filter of the prefixes
+// of each table, so that a user's lookup (SeekPrefixGE) reads only the tables that hold the user instead of one
+// block of every table its key range overlaps.
 func indexOptions(cacheBytes int64) *pebble.Options {
-	return &pebble.Options{Cache: pebble.NewCache(cacheBytes), MemTableSize: uint64(max(cacheBytes/2, 4<<20)),
-		Logger: quietLogger{}}
+	opts := &pebble.Options{Cache: pebble.NewCache(cacheBytes), MemTableSize: uint64(max(cacheBytes/2, 4<<20)),
+		Comparer: indexComparer, Logger: quietLogger{}}
+	for i := range opts.Levels {
+		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+	}
+	return opts
+}
+
+// indexComparer orders keys bytewise, as Pebble's default comparer does, and splits entry keys after the user.
+var indexComparer = func() *pebble.Comparer {
+	c := *pebble.DefaultComparer
+	c.Name = "campaignstats.userindex.v1"
+	c.Split = splitUserKey
+	return &c
+}()
+
+// splitUserKey returns the length of an entry key's user prefix (kind, len(ws), ws, 16-byte user); other keys are
+// all prefix. Prefixes of different lengths differ before the shorter one ends (at the workspace length byte), so
+// ordering by prefix then suffix is the bytewise order Pebble requires.
+func splitUserKey(k []byte) int {
+	if len(k) >= 2 && (k[0] == kindInteraction || k[0] == kindGoal) {
+		if n := 2 + int(k[1]) + 16; len(k) >= n {
+			return n
+		}
+	}
+	return len(k)
 }
 
 // quietLogger drops Pebble's informational log lines; errors reach callers as errors.
@@ -50,6 +80,13 @@ func openIndex(dir string, cacheBytes int64) (*userIndex, error) {
 	opts := indexOptions(cacheBytes)
 	defer opts.Cache.Unref()
 	db, err := pebble.Open(dir, opts)
+	if err != nil && strings.Contains(err.Error(), "comparer name") {
+		// An index written by an earlier layout: it is a cache of the log, so it is dropped and rebuilt.
+		if rmErr := os.RemoveAll(dir); rmErr != nil {
+			return nil, fmt.Errorf("derive: drop the old user index in %s: %w", dir, rmErr)
+		}
+		db, err = pebble.Open(dir, opts)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("derive: open the user index in %s: %w", dir, err)
 	}
@@ -195,7 +232,7 @@ func scan(r pebble.Reader, kind byte, ws string, u domain.UserID, from, to int64
 		return fmt.Errorf("derive: index scan: %w", err)
 	}
 	defer it.Close()
-	for it.First(); it.Valid(); it.Next() {
+	for it.SeekPrefixGE(lo); it.Valid(); it.Next() { // SeekPrefixGE: the tables' Bloom filters skip other users
 		k := it.Key()
 		if !bytes.HasPrefix(k, prefix) || len(k) < len(prefix)+8 {
 			continue
