@@ -5,12 +5,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/jsonscan"
 )
 
 // FieldError is a validation failure: Attribute is the JSON path, Message the text.
@@ -197,11 +199,12 @@ func parseGoals(raw json.RawMessage) (*domain.GoalDetails, *FieldError) {
 	}
 	g := &domain.GoalDetails{Goals: []domain.Goal{}}
 	if w := m["attribution_window_in_hours"]; !isNull(w) {
-		var f float64
-		if err := json.Unmarshal(w, &f); err != nil || f != float64(int(f)) {
+		// Exactly: 36.0000000000000001 is a fraction, not 36. The range is checked against the effective channel.
+		v, _, ok := jsonscan.Integer(w, math.MinInt64, math.MaxInt64)
+		if !ok {
 			return nil, fieldErr(base+".attribution_window_in_hours", "attribution_window_in_hours must be an integer")
 		}
-		n := int(f)
+		n := int(v)
 		g.AttributionWindowHours = &n
 	}
 	if gs := m["goals"]; !isNull(gs) {

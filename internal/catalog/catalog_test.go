@@ -33,6 +33,9 @@ func TestParsePutRules(t *testing.T) {
 		{`{"conversion_goal_details":{"goals":[{"goal_name":"A","goal_event_name":"x","is_primary_goal":true},{"goal_name":"B","goal_event_name":"y","is_primary_goal":true}]}}`, "conversion_goal_details.goals[1].is_primary_goal", ""},
 		{`{"conversion_goal_details":{"goals":[{"goal_name":"A","goal_event_name":"x","goal_event_attribute":{"name":"a","condition":"near"}}]}}`, "conversion_goal_details.goals[0].goal_event_attribute.condition", ""},
 		{`{"control_group_details":{"campaign_control_group_percentage":101}}`, "control_group_details.campaign_control_group_percentage", ""},
+		// Integers are read exactly: this one only rounds to 36.
+		{`{"conversion_goal_details":{"attribution_window_in_hours":36.0000000000000001}}`, "conversion_goal_details.attribution_window_in_hours", "attribution_window_in_hours must be an integer"},
+		{`{"conversion_goal_details":{"attribution_window_in_hours":1e400}}`, "conversion_goal_details.attribution_window_in_hours", "attribution_window_in_hours must be an integer"},
 	} {
 		_, err := ParsePut([]byte(tc.body), "c1", parseTime)
 		if err == nil || err.Attribute != tc.attr || (tc.msg != "" && err.Message != tc.msg) {

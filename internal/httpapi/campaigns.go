@@ -6,11 +6,11 @@ import (
 	"math"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/jsonscan"
 )
 
 // This file serves the read side of the campaign catalog: Campaign Meta (SPEC §7.1) and child-campaign Executions
@@ -49,29 +49,29 @@ func metaRequestID(f fields) (string, *apiError) {
 }
 
 // requiredInt validates a required integer member: absent or null → missing_field; not a JSON number →
-// invalid_type; fractional, below lo or (when hi > 0) above hi → rangeText. Integral numbers such as 2.0 are
-// accepted, numeric strings are not (SPEC §5.3). Values beyond math.MaxInt32 are clamped (only possible without an
-// upper bound, i.e. for page, where they simply address a page past the end).
+// invalid_type; not an integer, below lo or (when hi > 0) above hi → rangeText. Numbers are read exactly
+// (jsonscan.Integer): 2.0 is accepted, 1.0000000000000000001 and numeric strings are not (SPEC §5.3). Values beyond
+// math.MaxInt32 are clamped (only possible without an upper bound, i.e. for page, where they simply address a page
+// past the end), however large.
 func requiredInt(f fields, name string, lo, hi int, rangeText string) (int, *apiError) {
 	if !f.present(name) {
 		return 0, fieldError("missing_field", name+" - is required")
 	}
-	raw := bytes.TrimSpace(f[name])
-	var n json.Number
-	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) || json.Unmarshal(raw, &n) != nil {
+	upper := int64(math.MaxInt64)
+	if hi > 0 {
+		upper = int64(hi)
+	}
+	v, isNumber, ok := jsonscan.Integer(f[name], int64(lo), upper)
+	if !isNumber {
 		return 0, fieldError("invalid_type", name+" - must be an integer")
 	}
-	v, err := strconv.ParseFloat(n.String(), 64)
-	if err != nil && !math.IsInf(v, 1) {
+	if !ok {
+		if d, _ := jsonscan.ParseDecimal(bytes.TrimSpace(f[name])); hi <= 0 && d.IsInt() && d.Sign() > 0 {
+			return math.MaxInt32, nil // beyond int64: a page past the end
+		}
 		return 0, fieldError("invalid_field_value", name+" - "+rangeText)
 	}
-	if v != math.Trunc(v) || v < float64(lo) || (hi > 0 && v > float64(hi)) {
-		return 0, fieldError("invalid_field_value", name+" - "+rangeText)
-	}
-	if v > math.MaxInt32 {
-		return math.MaxInt32, nil
-	}
-	return int(v), nil
+	return int(min(v, math.MaxInt32)), nil
 }
 
 // optionalBool validates an optional boolean member (null = absent).

@@ -20,6 +20,7 @@ import (
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/ingest"
 	"github.com/campaignstats/campaignstats/internal/intake"
+	"github.com/campaignstats/campaignstats/internal/jsonscan"
 	"github.com/campaignstats/campaignstats/internal/stats"
 	"github.com/campaignstats/campaignstats/internal/store"
 	"github.com/campaignstats/campaignstats/internal/workspace"
@@ -429,11 +430,11 @@ func parseFunnelEntry(raw json.RawMessage, at string, derived map[string]bool) (
 		if derived[name] {
 			return fail("stages."+name, fmt.Sprintf("stage %q is derived from events and cannot be posted", name))
 		}
-		var f float64
-		if err := json.Unmarshal(v, &f); err != nil || f != float64(int64(f)) || f < 0 || f > 1<<53 {
+		n, _, ok := jsonscan.Integer(v, 0, 1<<53) // exactly: 9007199254740993 is not 2^53, 1e-400 is not 0
+		if !ok {
 			return fail("stages."+name, "stage values must be integers between 0 and 2^53")
 		}
-		out = append(out, store.FunnelEntry{Date: date, Platform: platform, Locale: locale, Variation: variation, Stage: name, Value: int64(f)})
+		out = append(out, store.FunnelEntry{Date: date, Platform: platform, Locale: locale, Variation: variation, Stage: name, Value: n})
 	}
 	return out, nil
 }

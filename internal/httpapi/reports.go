@@ -2,13 +2,12 @@ package httpapi
 
 import (
 	"errors"
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/jsonscan"
 	"github.com/campaignstats/campaignstats/internal/report"
 	"github.com/campaignstats/campaignstats/internal/store"
 )
@@ -267,16 +266,18 @@ const (
 func (s *Server) handleReportRuns(w http.ResponseWriter, r *http.Request, ws domain.Workspace) {
 	limit := defaultRunsLimit
 	if v := strings.TrimSpace(r.URL.Query().Get("limit")); v != "" {
-		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		// Read exactly: 1e400 is a number out of range, 1.0000000000000000001 a fraction (SPEC §5.18).
+		d, ok := jsonscan.ParseDecimal([]byte(v))
+		if !ok {
 			writeAPIError(w, invalidField("invalid_type", "limit - must be an integer"))
 			return
 		}
-		if f != math.Trunc(f) || f < 1 || f > maxRunsLimit {
+		n, ok := d.Int64()
+		if !ok || n < 1 || n > maxRunsLimit {
 			writeAPIError(w, invalidField("invalid_field_value", "limit - must be an integer between 1 and 500"))
 			return
 		}
-		limit = int(f)
+		limit = int(n)
 	}
 	runs, err := s.Reports.Runs(r.Context(), ws, r.PathValue("report_id"), limit)
 	if err != nil {

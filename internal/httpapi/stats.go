@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
-	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,8 +12,14 @@ import (
 
 	"github.com/campaignstats/campaignstats/internal/attribution"
 	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/jsonscan"
 	"github.com/campaignstats/campaignstats/internal/stats"
 )
+
+// maxStatsOffset is the largest Stats offset served: the largest integer JSON numbers carry exactly (RFC 8259 §6),
+// so that current_page = offset / limit + 1 is exact. SPEC §5.3 sets no upper bound; a larger offset is refused
+// with a text that says so.
+const maxStatsOffset = 1<<53 - 1
 
 // attributionTypes are the accepted attribution_type values (SPEC §5.3).
 var attributionTypes = []string{"VIEW_THROUGH", "CLICK_THROUGH", "IN_SESSION", "TOTAL_CONVERSIONS", "CLICK_CONVERSIONS"}
@@ -72,24 +77,18 @@ func (f fields) requiredString(name string) (string, *apiError) {
 	return s, nil
 }
 
-// optionalInt validates an optional integer member: not a number → invalid_type; fractional or outside [lo, hi]
-// → rangeText.
+// optionalInt validates an optional integer member: not a JSON number → invalid_type; not an integer within
+// [lo, hi] → rangeText. Numbers are read exactly (jsonscan.Integer): 10.0 is 10, 10.0000000000000001 is a fraction.
 func (f fields) optionalInt(name string, def, lo, hi int, typeText, rangeText string) (int, *apiError) {
 	if !f.present(name) {
 		return def, nil
 	}
-	raw := bytes.TrimSpace(f[name])
-	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
+	v, isNumber, ok := jsonscan.Integer(f[name], int64(lo), int64(hi))
+	if !isNumber {
 		e := invalidField("invalid_type", name+" - "+typeText)
 		return 0, &e
 	}
-	var n json.Number
-	if err := json.Unmarshal(raw, &n); err != nil {
-		e := invalidField("invalid_type", name+" - "+typeText)
-		return 0, &e
-	}
-	v, err := strconv.ParseFloat(n.String(), 64)
-	if err != nil || v != math.Trunc(v) || v < float64(lo) || v > float64(hi) {
+	if !ok {
 		e := invalidField("invalid_field_value", name+" - "+rangeText)
 		return 0, &e
 	}
@@ -185,7 +184,10 @@ func parseStatsRequest(body []byte, ws domain.Workspace) (string, stats.Query, *
 		return "", q, e
 	}
 	q.Unique = metric == "UNIQUE"
-	if q.Offset, e = f.optionalInt("offset", 0, 0, math.MaxInt32, "must be an integer", "must be an integer greater than or equal to 0"); e != nil {
+	if q.Offset, e = f.optionalInt("offset", 0, 0, maxStatsOffset, "must be an integer", "must be an integer greater than or equal to 0"); e != nil {
+		if d, ok := jsonscan.ParseDecimal(bytes.TrimSpace(f["offset"])); ok && e.Code == "invalid_field_value" && d.IsInt() && d.Sign() > 0 {
+			e = fieldError("invalid_field_value", "offset - must be an integer between 0 and "+strconv.Itoa(maxStatsOffset))
+		}
 		return "", q, e
 	}
 	if q.Limit, e = f.optionalInt("limit", 10, 1, 10, "must be an integer", "must be an integer between 1 and 10"); e != nil {

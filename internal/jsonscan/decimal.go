@@ -147,6 +147,50 @@ func (d Decimal) Cmp(o Decimal) int {
 	return m
 }
 
+// IsInt reports whether d is an integer: it has no non-zero digit after the decimal point.
+func (d Decimal) IsInt() bool { return int64(len(d.digits)) <= d.exp }
+
+// Int64 returns d as an int64; ok is false when d is not an integer or lies outside the int64 range.
+func (d Decimal) Int64() (int64, bool) {
+	if !d.IsInt() || d.exp > 19 {
+		return 0, false
+	}
+	var v uint64 // at most 19 digits: below 10^19 < 2^64
+	for k := int64(0); k < d.exp; k++ {
+		c := byte('0')
+		if k < int64(len(d.digits)) {
+			c = d.digits[k]
+		}
+		v = v*10 + uint64(c-'0')
+	}
+	switch {
+	case d.neg && v == 1<<63:
+		return math.MinInt64, true
+	case v > math.MaxInt64:
+		return 0, false
+	case d.neg:
+		return -int64(v), true
+	}
+	return int64(v), true
+}
+
+// Integer reads raw, the text of a JSON value, as an integer within [lo, hi], exactly — without the rounding of a
+// float64, so that 10.0000000000000001 is a fraction, 9007199254740993 is not 2^53 and 1e-400 is not 0. isNumber is
+// false when raw (surrounding white space ignored) is not a JSON number; ok is true when it is one whose value is an
+// integer within [lo, hi], and v is then that value.
+func Integer(raw []byte, lo, hi int64) (v int64, isNumber, ok bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || SkipNumber(raw, 0) != len(raw) {
+		return 0, false, false
+	}
+	d, _ := ParseDecimal(raw) // the JSON number grammar is a subset of ParseDecimal's
+	v, ok = d.Int64()
+	if !ok || v < lo || v > hi {
+		return 0, true, false
+	}
+	return v, true, true
+}
+
 // Micros returns d in micro-units (d × 10⁶) rounded half away from zero; ok is false when the result does not fit
 // in an int64.
 func (d Decimal) Micros() (int64, bool) {

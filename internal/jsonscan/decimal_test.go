@@ -1,6 +1,7 @@
 package jsonscan
 
 import (
+	"math"
 	"strings"
 	"testing"
 )
@@ -91,6 +92,65 @@ func TestDecimalText(t *testing.T) {
 	for in, want := range tests {
 		if got := DecimalText([]byte(in)); got != want {
 			t.Errorf("DecimalText(%s) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestDecimalInt64(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		want  int64
+		ok    bool
+		isInt bool
+	}{
+		{"0", 0, true, true}, {"-0.0", 0, true, true}, {"10", 10, true, true}, {"10.0", 10, true, true}, {"1e2", 100, true, true},
+		{"12.5E+1", 125, true, true}, {"-7", -7, true, true},
+		{"10.0000000000000001", 0, false, false}, {"1e-400", 0, false, false}, {"-1e-400", 0, false, false}, {"0.5", 0, false, false},
+		{"9007199254740993", 9007199254740993, true, true},
+		{"9223372036854775807", math.MaxInt64, true, true}, {"9223372036854775808", 0, false, true},
+		{"-9223372036854775808", math.MinInt64, true, true}, {"-9223372036854775809", 0, false, true},
+		{"1e19", 0, false, true}, {"1e400", 0, false, true}, {"-1e400", 0, false, true},
+	} {
+		d, ok := ParseDecimal([]byte(c.in))
+		if !ok {
+			t.Fatalf("parse %q", c.in)
+		}
+		if d.IsInt() != c.isInt {
+			t.Errorf("%s: IsInt %v", c.in, d.IsInt())
+		}
+		if v, ok := d.Int64(); v != c.want || ok != c.ok {
+			t.Errorf("%s: Int64 = %d, %v; want %d, %v", c.in, v, ok, c.want, c.ok)
+		}
+	}
+}
+
+func TestInteger(t *testing.T) {
+	for _, c := range []struct {
+		raw          string
+		lo, hi       int64
+		v            int64
+		isNumber, ok bool
+	}{
+		{" 10 ", 1, 10, 10, true, true},
+		{"10.0", 1, 10, 10, true, true},
+		{"10.0000000000000001", 1, 10, 0, true, false},
+		{"11", 1, 10, 0, true, false},
+		{"0", 1, 10, 0, true, false},
+		{"1e-400", 0, 10, 0, true, false},
+		{"1e400", 0, math.MaxInt64, 0, true, false},
+		{"9007199254740993", 0, 1 << 53, 0, true, false},
+		{"9007199254740992", 0, 1 << 53, 1 << 53, true, true},
+		{`"10"`, 1, 10, 0, false, false},
+		{"+10", 1, 10, 0, false, false},
+		{"010", 1, 10, 0, false, false},
+		{"true", 1, 10, 0, false, false},
+		{"null", 1, 10, 0, false, false},
+		{"", 1, 10, 0, false, false},
+		{"1 2", 1, 10, 0, false, false},
+	} {
+		v, isNumber, ok := Integer([]byte(c.raw), c.lo, c.hi)
+		if v != c.v || isNumber != c.isNumber || ok != c.ok {
+			t.Errorf("Integer(%q, %d, %d) = %d, %v, %v; want %d, %v, %v", c.raw, c.lo, c.hi, v, isNumber, ok, c.v, c.isNumber, c.ok)
 		}
 	}
 }

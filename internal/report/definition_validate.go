@@ -5,15 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/jsonscan"
 )
 
 // Validation error codes (SPEC §5.18).
@@ -162,18 +161,14 @@ func stringArray(raw json.RawMessage, field, elemReason string) ([]string, *Inva
 	return out, nil
 }
 
-// integer decodes an integral JSON number (10.0 accepted, "10" not) within [lo, hi].
+// integer decodes an integral JSON number (10.0 accepted, "10" not) within [lo, hi], exactly: 90.0000000000000001
+// is a fraction, not 90.
 func integer(raw json.RawMessage, field string, lo, hi int) (int, *InvalidError) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
+	v, isNumber, ok := jsonscan.Integer(raw, int64(lo), int64(hi))
+	if !isNumber {
 		return 0, wrongType(field, "must be an integer")
 	}
-	var n json.Number
-	if err := json.Unmarshal(raw, &n); err != nil {
-		return 0, wrongType(field, "must be an integer")
-	}
-	v, err := strconv.ParseFloat(n.String(), 64)
-	if err != nil || v != math.Trunc(v) || v < float64(lo) || v > float64(hi) {
+	if !ok {
 		return 0, badValue(field, fmt.Sprintf("must be an integer between %d and %d", lo, hi))
 	}
 	return int(v), nil

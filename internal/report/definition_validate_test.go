@@ -122,6 +122,8 @@ func TestParseDefinitionErrors(t *testing.T) {
 		{`{"name":"R","range":{"last_days":"7"}}`, "invalid_type", "range.last_days - must be an integer"},
 		{`{"name":"R","range":{"last_days":0}}`, "invalid_field_value", "range.last_days - must be an integer between 1 and 90"},
 		{`{"name":"R","range":{"last_days":91}}`, "invalid_field_value", "range.last_days - must be an integer between 1 and 90"},
+		{`{"name":"R","range":{"last_days":90.0000000000000001}}`, "invalid_field_value", "range.last_days - must be an integer between 1 and 90"},
+		{`{"name":"R","range":{"last_days":1e400}}`, "invalid_field_value", "range.last_days - must be an integer between 1 and 90"},
 		{`{"name":"R","range":{"last_days":1.5}}`, "invalid_field_value", "range.last_days - must be an integer between 1 and 90"},
 		{`{"name":"R","range":{"end_date":"2025-01-01"}}`, "missing_field", "range.start_date - is required"},
 		{`{"name":"R","range":{"start_date":"2025-01-01"}}`, "missing_field", "range.end_date - is required"},
