@@ -3,8 +3,10 @@ package httpapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/campaignstats/campaignstats/internal/config"
 	"github.com/campaignstats/campaignstats/internal/workspace"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // gatedBody yields data up to gateAt bytes, then closes reached and blocks until release is closed.
@@ -229,4 +232,35 @@ func TestCampaignLimit(t *testing.T) {
 	hdr2 := map[string]string{"Authorization": basic(other.ID, other.DataKey), "Content-Type": "application/json"}
 	assertJSON(t, e.do(t, "POST", "/v1/streams/"+other.ID, hdr2, []byte(`{"events":[`+event("e3", "c", "")+`]}`)), 200,
 		`{"status":"success","accepted":1,"duplicates":0,"rejected":0,"errors":[]}`)
+}
+
+// TestAbandonedRequestIsNotAServerFault: a request whose client went away fails with context.Canceled; that is
+// logged at INFO and not counted as a store error, while a real failure is logged at ERROR and counted.
+func TestAbandonedRequestIsNotAServerFault(t *testing.T) {
+	var logs bytes.Buffer
+	reg := prometheus.NewRegistry()
+	s := New(Deps{Config: config.Default(), Logger: slog.New(slog.NewJSONHandler(&logs, nil)), Registry: reg})
+	storeErrors := func() int {
+		mfs, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mf := range mfs {
+			if mf.GetName() == "campaignstats_store_errors_total" {
+				return len(mf.GetMetric())
+			}
+		}
+		return 0
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	r := httptest.NewRequest("POST", "/core-services/v1/campaign-stats", nil).WithContext(ctx)
+	s.logError(r, fmt.Errorf("stats: node query: %w", context.Canceled))
+	if strings.Contains(logs.String(), `"level":"ERROR"`) || storeErrors() != 0 {
+		t.Fatalf("an abandoned request was logged as a fault: %s", logs.String())
+	}
+	s.logError(httptest.NewRequest("POST", "/core-services/v1/campaign-stats", nil), errors.New("stats: disk full"))
+	if !strings.Contains(logs.String(), `"level":"ERROR"`) || storeErrors() != 1 {
+		t.Fatalf("a store failure was not logged at ERROR and counted: %s", logs.String())
+	}
 }

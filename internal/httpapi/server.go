@@ -270,6 +270,11 @@ func routeOf(path string) string {
 }
 
 func (s *Server) logError(r *http.Request, err error) {
+	if r.Context().Err() != nil && errors.Is(err, context.Canceled) {
+		// The client went away (or the server stopped waiting for it): not a fault of the server.
+		s.Logger.Info("request abandoned", "request_id", requestID(r.Context()), "route", info(r.Context()).route, "error", err.Error())
+		return
+	}
 	s.Logger.Error("request failed", "request_id", requestID(r.Context()), "route", info(r.Context()).route, "error", err.Error())
 	s.metrics.storeErrors.WithLabelValues(info(r.Context()).route).Inc()
 }
