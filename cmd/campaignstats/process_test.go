@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,7 +39,15 @@ type serverProcess struct {
 	Started time.Duration // from exec to the "listening" log line
 
 	mu    sync.Mutex
-	lines []string // the server's log lines (JSON)
+	lines []string      // the server's log lines (JSON)
+	eof   chan struct{} // closed when the log pipe is drained (the process has exited)
+}
+
+// Wait waits for the process to exit, after every log line it wrote has been collected, and returns Cmd.Wait's
+// error (nil for exit status 0).
+func (p *serverProcess) Wait() error {
+	<-p.eof
+	return p.Cmd.Wait()
 }
 
 // Logs returns the log lines written so far.
@@ -102,10 +111,11 @@ func startServerProcess(t *testing.T, dataDir string, flags ...string) *serverPr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &serverProcess{Cmd: cmd}
+	p := &serverProcess{Cmd: cmd, eof: make(chan struct{})}
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	addr := make(chan string, 1)
 	go func() {
+		defer close(p.eof)
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 4<<20)
 		for sc.Scan() {
@@ -120,6 +130,7 @@ func startServerProcess(t *testing.T, dataDir string, flags ...string) *serverPr
 				addr <- line.Addr
 			}
 		}
+		io.Copy(io.Discard, stderr) // a line too long to scan must not block the server's logging
 	}()
 	select {
 	case a := <-addr:

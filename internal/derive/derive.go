@@ -12,6 +12,7 @@ package derive
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -449,7 +450,7 @@ func newState(cs []domain.Campaign) *wsState {
 	for _, c := range view.All() {
 		goals, _ := json.Marshal(view.Goals(c.ID))
 		sum := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s", view.Channel(c.ID), view.Parent(c.ID), goals))
-		st.sigs[c.ID] = string(sum[:])
+		st.sigs[c.ID] = hex.EncodeToString(sum[:]) // text: the signatures are stored as JSON, which mangles raw bytes
 	}
 	return st
 }

@@ -297,7 +297,7 @@ func goals(r pebble.Reader, ws string, u domain.UserID, from, to int64) ([]goalE
 // eachGoal calls fn with every indexed goal event of a workspace and its user.
 func (x *userIndex) eachGoal(ws string, fn func(u domain.UserID, g goalEvent) error) error {
 	prefix := append([]byte{kindGoal, byte(len(ws))}, ws...)
-	upper := append(append([]byte(nil), prefix...), 0xff)
+	upper := prefixEnd(prefix) // not prefix+0xff: a user's hash may start with 0xff
 	it, err := x.db.NewIter(&pebble.IterOptions{LowerBound: prefix, UpperBound: upper})
 	if err != nil {
 		return fmt.Errorf("derive: index scan: %w", err)
@@ -320,6 +320,17 @@ func (x *userIndex) eachGoal(ws string, fn func(u domain.UserID, g goalEvent) er
 		}
 	}
 	return it.Error()
+}
+
+// prefixEnd returns the smallest key greater than every key that starts with prefix (nil when there is none).
+func prefixEnd(prefix []byte) []byte {
+	end := bytes.Clone(prefix)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i]++; end[i] != 0 {
+			return end[:i+1]
+		}
+	}
+	return nil
 }
 
 // commit writes a batch with the new indexed-through Seq. It does not wait for the disk: the index is a cache of
