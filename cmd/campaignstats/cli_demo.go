@@ -55,6 +55,7 @@ func runDemo(ctx context.Context, args []string, getenv func(string) string, std
 		return exitUsage
 	}
 	logger := newLogger(cfg, stderr)
+	setGoMemoryLimit(cfg, getenv)
 	srv, err := app.Start(ctx, cfg, logger, time.Now)
 	if err != nil {
 		fmt.Fprintf(stderr, "campaignstats demo: %v\n", err)

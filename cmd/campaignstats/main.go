@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -112,12 +113,22 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	cfg.Version = version
 	logger := newLogger(cfg, stderr)
+	setGoMemoryLimit(cfg, getenv)
 	srv, err := app.Start(ctx, cfg, logger, time.Now)
 	if err != nil {
 		fmt.Fprintf(stderr, "campaignstats serve: %v\n", err)
 		return exitRuntime
 	}
 	return serveUntilDone(ctx, srv, cfg, logger)
+}
+
+// setGoMemoryLimit applies --go-memory-limit to the Go runtime unless GOMEMLIMIT is set (the runtime reads that
+// itself). The soft limit makes the collector work harder as the heap nears it, instead of letting the heap grow
+// to twice its live size, so the process's memory stays within its configuration.
+func setGoMemoryLimit(cfg config.Config, getenv func(string) string) {
+	if getenv("GOMEMLIMIT") == "" && cfg.GoMemoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.GoMemoryLimit)
+	}
 }
 
 // serveUntilDone waits for a signal (or a server failure), then shuts down gracefully.

@@ -51,6 +51,8 @@ type Config struct {
 	DuckDBThreads     int
 	// PprofAddr, when set, serves Go's runtime profiles (net/http/pprof) on this separate address.
 	PprofAddr string
+	// GoMemoryLimit is the Go runtime's soft memory limit set by serve (0: none; GOMEMLIMIT, when set, wins).
+	GoMemoryLimit int64
 }
 
 // Default returns the configuration that runs with no setup: embedded store in ./data.
@@ -62,7 +64,8 @@ func Default() Config {
 		MaxStreamBody:       16 << 20,
 		MaxTrackBody:        128 << 10,
 		MaxIngestRequests:   32,
-		MaxIngestInflight:   128 << 20,
+		MaxIngestInflight:   64 << 20,
+		GoMemoryLimit:       384 << 20,
 		MaxCampaigns:        100_000,
 		DefaultRateLimit:    100,
 		ReportRetention:     168 * time.Hour,
@@ -90,7 +93,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.Func("max-stream-body", "Streams body limit (bytes or KiB/MiB/GiB)", sizeSetter(&c.MaxStreamBody))
 	fs.Func("max-track-body", "Track Event / Bulk Import body limit", sizeSetter(&c.MaxTrackBody))
 	fs.IntVar(&c.MaxIngestRequests, "max-ingest-requests", c.MaxIngestRequests, "ingest requests processed at once; more answer 503")
-	fs.Func("max-ingest-inflight", "decompressed ingest body bytes held at once; more answer 503 (default 128MiB)", sizeSetter(&c.MaxIngestInflight))
+	fs.Func("max-ingest-inflight", "decompressed ingest body bytes held at once; more answer 503 (default 64MiB)", sizeSetter(&c.MaxIngestInflight))
 	fs.IntVar(&c.MaxCampaigns, "max-campaigns", c.MaxCampaigns, "campaigns a workspace's catalog may hold; events and PUTs adding more are refused")
 	fs.IntVar(&c.DefaultRateLimit, "default-rate-limit", c.DefaultRateLimit, "per-minute limit for new workspaces")
 	fs.DurationVar(&c.ReportRetention, "report-retention", c.ReportRetention, "report file lifetime")
@@ -103,6 +106,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or text")
 	fs.BoolVar(&c.AllowPrivateWebhooks, "allow-private-webhooks", c.AllowPrivateWebhooks, "allow webhooks to loopback, private and other non-public addresses")
 	fs.StringVar(&c.DuckDBMemoryLimit, "duckdb-memory-limit", c.DuckDBMemoryLimit, "embedded store memory limit, e.g. 4GB (default 512MB)")
+	fs.Func("go-memory-limit", "soft memory limit of the Go heap, e.g. 384MiB (default 384MiB; GOMEMLIMIT wins when set)", sizeSetter(&c.GoMemoryLimit))
 	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve Go runtime profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060 (empty = off)")
 	fs.IntVar(&c.DuckDBThreads, "duckdb-threads", c.DuckDBThreads, "embedded store threads (0 = number of CPUs)")
 }

@@ -16,9 +16,12 @@ var errBusy = ingestError{503, "ServiceUnavailable", "server", "server is busy; 
 const busyRetryAfter = 1
 
 // admission bounds the ingest requests processed at once and the decompressed body bytes they hold (SPEC §12.13).
-// A request takes a slot after authentication and charges its body's bytes as they are read; both are returned
-// when its handler ends. Over either limit the request is refused at once (never queued), before anything of it is
-// stored, so memory stays bounded by configuration whatever the number of clients.
+// A request takes a slot after authentication and, before reading its body, reserves the bytes it will hold: the
+// Content-Length of a plain body, or gzipExpansion times that of a gzip body (at most the body limit); bytes read
+// beyond the reservation are charged as they stream. Both are returned when its handler ends. Over either limit the
+// request is refused at once (never queued), before anything of it is stored, so memory stays bounded by
+// configuration whatever the number of clients. Reserving up front means requests do not each hold part of the
+// budget while refusing one another: a burst admits what fits and refuses the rest.
 type admission struct {
 	slots *semaphore.Weighted
 	bytes *semaphore.Weighted
@@ -28,10 +31,27 @@ func newAdmission(requests int, bytes int64) *admission {
 	return &admission{slots: semaphore.NewWeighted(int64(requests)), bytes: semaphore.NewWeighted(bytes)}
 }
 
+// gzipExpansion is the decompressed size reserved per compressed byte of a gzip body: JSON event batches compress
+// about 5–15 times; a body that expands more is charged as it streams.
+const gzipExpansion = 16
+
 // ticket is one admitted request's share of the limits.
 type ticket struct {
 	a       *admission
-	charged int64
+	charged int64 // reserved up front, plus what reads passed the reservation by
+	read    int64
+}
+
+// reserve charges n bytes up front; false when they do not fit.
+func (t *ticket) reserve(n int64) bool {
+	if n <= 0 {
+		return true
+	}
+	if !t.a.bytes.TryAcquire(n) {
+		return false
+	}
+	t.charged += n
+	return true
 }
 
 type ticketKey struct{}
@@ -71,18 +91,30 @@ type chargedReader struct {
 func (c chargedReader) Read(p []byte) (int, error) {
 	n, err := c.r.Read(p)
 	if n > 0 {
-		if !c.t.a.bytes.TryAcquire(int64(n)) {
-			return 0, errOverBudget{}
+		c.t.read += int64(n)
+		if extra := c.t.read - c.t.charged; extra > 0 {
+			if !c.t.a.bytes.TryAcquire(extra) {
+				return 0, errOverBudget{}
+			}
+			c.t.charged += extra
 		}
-		c.t.charged += int64(n)
 	}
 	return n, err
 }
 
-// charged wraps src so that its bytes count against the request's admission ticket, if it has one.
-func charged(ctx context.Context, src io.Reader) io.Reader {
-	if t, ok := ctx.Value(ticketKey{}).(*ticket); ok {
-		return chargedReader{r: src, t: t}
+// charged reserves the body's expected decompressed size (see admission) and wraps src so that bytes beyond it
+// count against the request's admission ticket, if it has one; ok is false when the reservation does not fit.
+func charged(r *http.Request, src io.Reader, gzipped bool, limit int64) (io.Reader, bool) {
+	t, has := r.Context().Value(ticketKey{}).(*ticket)
+	if !has {
+		return src, true
 	}
-	return src
+	expect := r.ContentLength
+	if gzipped && expect > 0 {
+		expect = min(expect*gzipExpansion, limit)
+	}
+	if !t.reserve(min(expect, limit)) {
+		return nil, false
+	}
+	return chargedReader{r: src, t: t}, true
 }

@@ -70,7 +70,12 @@ func (s *Server) readBodyOr(w http.ResponseWriter, r *http.Request, limit int64,
 		fail(errContentEncoding)
 		return nil, false
 	}
-	body, err := io.ReadAll(io.LimitReader(charged(r.Context(), src), limit+1))
+	src, admitted := charged(r, src, enc != "" && enc != "identity", limit)
+	if !admitted {
+		s.writeBusy(w, r)
+		return nil, false
+	}
+	body, err := io.ReadAll(io.LimitReader(src, limit+1))
 	if errors.As(err, new(errOverBudget)) {
 		s.writeBusy(w, r) // the ingest envelope, never fail: a 503 is not an idempotent answer to keep
 		return nil, false
