@@ -76,11 +76,7 @@ func TestCrashLoopCountsEventsOnce(t *testing.T) {
 	day := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
 
 	p := startServerProcess(t, dataDir)
-	c := client.New(p.Base)
-	ws, err := c.CreateWorkspace(ctx, crashAdminToken, client.CreateWorkspaceRequest{Name: "crash-loop"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ws := p.newWorkspace(t, "crash-loop")
 	// The goal campaign and its interactions (acknowledged before the first kill).
 	if _, _, err := c.PutCampaign(ctx, ws.WorkspaceID, ws.DataKey, "loop-goal", map[string]any{"campaign_name": "Loop goal",
 		"channel": "EMAIL", "conversion_goal_details": map[string]any{"attribution_window_in_hours": 240,

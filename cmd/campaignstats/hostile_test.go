@@ -431,11 +431,7 @@ func TestHostileInputs(t *testing.T) {
 	}
 	ctx := context.Background()
 	srv := startServerProcess(t, t.TempDir())
-	c := client.New(srv.Base)
-	ws, err := c.CreateWorkspace(ctx, crashAdminToken, client.CreateWorkspaceRequest{Name: "hostile"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ws := srv.newWorkspace(t, "hostile")
 	off, err := c.CreateWorkspace(ctx, crashAdminToken, client.CreateWorkspaceRequest{Name: "hostile-off"})
 	if err != nil {
 		t.Fatal(err)
@@ -1552,11 +1548,7 @@ func overloadCases(t *testing.T) []string {
 	srv := startServerProcess(t, t.TempDir(), "--max-ingest-requests", "1")
 	addr := strings.TrimPrefix(srv.Base, "http://")
 	ctx := context.Background()
-	c := client.New(srv.Base)
-	ws, err := c.CreateWorkspace(ctx, crashAdminToken, client.CreateWorkspaceRequest{Name: "overload"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ws := srv.newWorkspace(t, "overload")
 	id, dk := ws.WorkspaceID, ws.DataKey
 	if st, _, err := c.PutCampaign(ctx, id, dk, "oc1", map[string]any{"channel": "EMAIL"}); err != nil || st != 201 {
 		t.Fatalf("catalog PUT: %d %v", st, err)

@@ -35,11 +35,7 @@ func TestOverloadBoundsMemory(t *testing.T) {
 	)
 	ctx := context.Background()
 	p := startServerProcess(t, t.TempDir())
-	c := client.New(p.Base)
-	ws, err := c.CreateWorkspace(ctx, crashAdminToken, client.CreateWorkspaceRequest{Name: "overload"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ws := p.newWorkspace(t, "overload")
 	day := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
 	var sb strings.Builder
 	for i := 0; ; i++ {

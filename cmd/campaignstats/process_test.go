@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/campaignstats/campaignstats/client"
 )
 
 // crashAdminToken is the admin token of the server processes the tests start.
@@ -140,4 +143,15 @@ func startServerProcess(t *testing.T, dataDir string, flags ...string) *serverPr
 		t.Fatalf("server did not start; log:\n%s", strings.Join(p.Logs(), "\n"))
 	}
 	return nil
+}
+
+// newWorkspace creates a workspace through the server's admin API and returns a client of the server with it.
+func (p *serverProcess) newWorkspace(t *testing.T, name string) (*client.Client, *client.Workspace) {
+	t.Helper()
+	c := client.New(p.Base)
+	ws, err := c.CreateWorkspace(context.Background(), crashAdminToken, client.CreateWorkspaceRequest{Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, ws
 }

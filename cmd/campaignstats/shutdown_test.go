@@ -80,11 +80,7 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 	dataDir := t.TempDir()
 	flags := []string{"--duckdb-threads", "1", "--duckdb-memory-limit", "512MB"}
 	p := startServerProcess(t, dataDir, flags...)
-	c := client.New(p.Base)
-	ws, err := c.CreateWorkspace(ctx, crashAdminToken, client.CreateWorkspaceRequest{Name: "shutdown"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ws := p.newWorkspace(t, "shutdown")
 	day := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
 
 	// Load: 5 email campaigns, 7500 users each; sent and delivered for every user, opens and clicks for some.

@@ -37,11 +37,7 @@ func TestUserKeysMemoryAfterRestart(t *testing.T) {
 	dataDir := t.TempDir()
 	day := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
 	p := startServerProcess(t, dataDir)
-	c := client.New(p.Base)
-	ws, err := c.CreateWorkspace(ctx, crashAdminToken, client.CreateWorkspaceRequest{Name: "users"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, ws := p.newWorkspace(t, "users")
 	if _, _, err := c.PutCampaign(ctx, ws.WorkspaceID, ws.DataKey, "users", map[string]any{"campaign_name": "Users",
 		"channel": "EMAIL", "conversion_goal_details": map[string]any{"attribution_window_in_hours": 240,
 			"goals": []map[string]any{{"goal_name": "Purchase", "goal_event_name": "Purchase"}}}}); err != nil {
