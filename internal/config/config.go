@@ -15,15 +15,18 @@ import (
 
 // Config is the configuration of `campaignstats serve` (SPEC §10.2).
 type Config struct {
-	Addr            string
-	DataDir         string
-	Store           string
-	Redis           string
-	ReportStorage   string
-	S3Endpoint      string
-	TLSCert, TLSKey string
-	MaxStreamBody   int64
-	MaxTrackBody    int64
+	Addr          string
+	DataDir       string
+	Store         string
+	Meta          string
+	Redis         string
+	ReportStorage string
+	S3Endpoint    string
+	// S3AccessKey, S3SecretKey and S3Region come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION.
+	S3AccessKey, S3SecretKey, S3Region string
+	TLSCert, TLSKey                    string
+	MaxStreamBody                      int64
+	MaxTrackBody                       int64
 	// MaxIngestRequests and MaxIngestInflight are the admission limits of ingest (SPEC §12.13): requests
 	// processed at once, and decompressed body bytes they hold.
 	MaxIngestRequests int
@@ -84,10 +87,12 @@ func Default() Config {
 func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address")
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "embedded store and local report files")
-	fs.StringVar(&c.Store, "store", c.Store, "embedded or clickhouse://user:pass@host:9000/db")
-	fs.StringVar(&c.Redis, "redis", c.Redis, "redis://host:6379/0 for shared rate-limit counters")
-	fs.StringVar(&c.ReportStorage, "report-storage", c.ReportStorage, "report directory or s3://bucket/prefix (default <data-dir>/reports)")
-	fs.StringVar(&c.S3Endpoint, "s3-endpoint", c.S3Endpoint, "S3-compatible endpoint")
+	fs.StringVar(&c.Store, "store", c.Store, "events: embedded, or clickhouse://user:pass@host:9000/db (comma-separated URLs, one per shard); needs --meta")
+	fs.StringVar(&c.Meta, "meta", c.Meta, "metadata: postgres://user:pass@host:5432/db, shared by several nodes (empty = the embedded store in --data-dir); needs a clickhouse --store")
+	fs.StringVar(&c.Redis, "redis", c.Redis, "redis://host:6379/0 for rate-limit counters shared by every node")
+	fs.StringVar(&c.ReportStorage, "report-storage", c.ReportStorage, "report files: a directory or s3://bucket/prefix (default <data-dir>/reports)")
+	fs.StringVar(&c.ReportStorage, "blob", c.ReportStorage, "same as --report-storage")
+	fs.StringVar(&c.S3Endpoint, "s3-endpoint", c.S3Endpoint, "S3-compatible endpoint (https://host:port, or http:// for plain HTTP); credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS key file")
 	fs.Func("max-stream-body", "Streams body limit (bytes or KiB/MiB/GiB)", sizeSetter(&c.MaxStreamBody))
@@ -147,7 +152,31 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	c.AdminToken = getenv("CAMPAIGNSTATS_ADMIN_TOKEN")
+	c.S3AccessKey, c.S3SecretKey, c.S3Region = getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_REGION")
 	return c, c.Validate()
+}
+
+// Shared reports whether several nodes may share the stores: events in ClickHouse and metadata in PostgreSQL.
+func (c Config) Shared() bool { return c.Store != "embedded" && c.Meta != "" }
+
+// StoreShards returns the ClickHouse URLs of --store, one per shard.
+func (c Config) StoreShards() []string {
+	var out []string
+	for _, s := range strings.Split(c.Store, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// redactURL hides the password of a URL for messages and logs.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }
 
 type discard struct{}
@@ -157,14 +186,32 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 // Validate reports the first invalid value with a one-line message.
 func (c Config) Validate() error {
 	if c.Store != "embedded" {
-		u, err := url.Parse(c.Store)
-		if err != nil || u.Scheme != "clickhouse" || u.Host == "" {
-			return fmt.Errorf("--store: unknown store %q (want embedded or clickhouse://user:pass@host:9000/db)", c.Store)
+		for _, shard := range c.StoreShards() {
+			u, err := url.Parse(shard)
+			if err != nil || u.Scheme != "clickhouse" || u.Host == "" {
+				return fmt.Errorf("--store: unknown store %q (want embedded or clickhouse://user:pass@host:9000/db)", redactURL(shard))
+			}
 		}
+	}
+	if c.Meta != "" {
+		if u, err := url.Parse(c.Meta); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			return fmt.Errorf("--meta: unknown metadata store %q (want postgres://user:pass@host:5432/db)", redactURL(c.Meta))
+		}
+	}
+	if c.Meta != "" && c.Store == "embedded" {
+		return errors.New("--meta postgres://… needs --store clickhouse://… (events in ClickHouse, metadata in PostgreSQL)")
 	}
 	if c.Redis != "" {
 		if u, err := url.Parse(c.Redis); err != nil || u.Scheme != "redis" {
-			return fmt.Errorf("--redis: invalid URL %q", c.Redis)
+			return fmt.Errorf("--redis: invalid URL %q", redactURL(c.Redis))
+		}
+	}
+	if strings.HasPrefix(c.ReportStorage, "s3://") {
+		if u, err := url.Parse(c.ReportStorage); err != nil || u.Host == "" {
+			return fmt.Errorf("--report-storage: invalid S3 location %q (want s3://bucket/prefix)", c.ReportStorage)
+		}
+		if c.S3Endpoint == "" {
+			return errors.New("--report-storage s3://… needs --s3-endpoint")
 		}
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {

@@ -47,6 +47,12 @@ type Config struct {
 	// worker reads them back from the log.
 	MaxQueued int
 	Logger    *slog.Logger
+	// Shared says the stores are shared with other nodes, one of which (the leader) runs a worker at a time. The
+	// index and the signatures it records may then be older than the stored credits (another leader moved them
+	// on), and catalog changes made through other nodes are announced to no one. So Run first recomputes every
+	// credit of every workspace, and every round re-reads the catalogs of the workspaces it knows (a catalog
+	// change is reflected within PollInterval plus its recomputation).
+	Shared bool
 }
 
 // Defaults of Config.
@@ -75,6 +81,7 @@ type Worker struct {
 	queue     [][]store.StoredEvent // batches as offered, each in Seq order and contiguous with the next
 	queued    int
 	maxQueued int
+	shared    bool
 
 	mu       sync.Mutex
 	progress store.Seq
@@ -110,7 +117,7 @@ func Open(ctx context.Context, cfg Config) (*Worker, error) {
 	}
 	w := &Worker{meta: cfg.Meta, events: cfg.Events, index: x, batch: cfg.BatchSize, poll: cfg.PollInterval, log: cfg.Logger,
 		wake: make(chan struct{}, 1), dirty: map[string]bool{}, changed: make(chan struct{}), states: map[string]*wsState{},
-		maxQueued: cfg.MaxQueued}
+		maxQueued: cfg.MaxQueued, shared: cfg.Shared}
 	if cfg.FilterBits <= 0 {
 		cfg.FilterBits = DefaultFilterBits
 	}
@@ -292,6 +299,12 @@ func (w *Worker) Run(ctx context.Context) error {
 		w.fail(err)
 		return err
 	}
+	if w.shared {
+		if err := w.rebuildAll(ctx); err != nil {
+			w.fail(err)
+			return err
+		}
+	}
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -324,6 +337,11 @@ func (w *Worker) runOnce(ctx context.Context) error {
 	dirty := w.dirty
 	w.dirty = map[string]bool{}
 	w.mu.Unlock()
+	if w.shared {
+		for ws := range w.states {
+			dirty[ws] = true // changes made through other nodes are announced to no one
+		}
+	}
 	for ws := range dirty {
 		if err := w.refreshCatalog(ctx, ws); err != nil {
 			w.mu.Lock()
@@ -347,6 +365,27 @@ func (w *Worker) runOnce(ctx context.Context) error {
 		if n < w.batch {
 			return nil
 		}
+	}
+	return nil
+}
+
+// rebuildAll recomputes every credit of every workspace under its current catalog (a new leader of shared
+// stores: see Config.Shared).
+func (w *Worker) rebuildAll(ctx context.Context) error {
+	wss, err := w.meta.ListWorkspaces(ctx, "")
+	if err != nil {
+		return fmt.Errorf("derive: %w", err)
+	}
+	for _, ws := range wss {
+		cs, err := w.meta.Campaigns(ctx, ws.ID)
+		if err != nil {
+			return fmt.Errorf("derive: %w", err)
+		}
+		st := newState(cs)
+		if err := w.rebuild(ctx, ws.ID, st); err != nil {
+			return err
+		}
+		w.states[ws.ID] = st
 	}
 	return nil
 }

@@ -43,7 +43,7 @@ const DefaultFreshnessWait = time.Second
 
 // Options configure Open.
 type Options struct {
-	// DataDir holds the database file and the attribution index.
+	// DataDir holds the embedded database file (when Meta and Events are not given) and the attribution index.
 	DataDir string
 	DuckDB  duckdb.Options
 	Logger  *slog.Logger
@@ -55,16 +55,36 @@ type Options struct {
 	// MaxCampaigns bounds the campaigns of each workspace's catalog (0: no limit; intake.Config.MaxCampaigns).
 	MaxCampaigns int
 
+	// Meta and Events, when both set, are external stores (they are closed with the System); otherwise the
+	// embedded DuckDB store in DataDir holds both halves.
+	Meta   store.MetaStore
+	Events store.EventStore
+	// Cluster, when set, coordinates this node with the other nodes sharing Meta and Events.
+	Cluster Coordinator
+
 	// holdWorker, when set, delays the worker's start until it is closed (tests of the freshness wait).
 	holdWorker chan struct{}
 	// deriveLag replaces MaxDeriveLag when positive (tests of the backpressure).
 	deriveLag store.Seq
 }
 
-// System is the running single-node data path.
+// Coordinator coordinates the nodes that share one set of stores (cluster.Coordinator).
+type Coordinator interface {
+	// Exclusive runs fn while no other node appends to the event log.
+	Exclusive(ctx context.Context, fn func(ctx context.Context) error) error
+	// Lead runs lead whenever this node is the leader, with a context that ends when it no longer is, until ctx
+	// ends.
+	Lead(ctx context.Context, lead func(ctx context.Context))
+}
+
+// System is the running data path.
 type System struct {
+	// Store is the embedded store; nil when the stores are external.
 	Store  *duckdb.Store
+	Meta   store.MetaStore
+	Events store.EventStore
 	Intake *intake.Service
+	// Worker keeps derived data; nil in a cluster, where the leader's worker does (see Options.Cluster).
 	Worker *derive.Worker
 	Engine *stats.Engine
 	// Fresh waits, at most Options.FreshnessWait, until derived data reflects every event acknowledged before the
@@ -75,7 +95,8 @@ type System struct {
 	done chan struct{}
 }
 
-// Open opens the store, the worker and the intake, and starts the worker.
+// Open opens the stores (unless given), the worker and the intake, and starts the worker (in a cluster: starts
+// competing for the leader's role, which runs it).
 func Open(ctx context.Context, o Options) (*System, error) {
 	if o.Now == nil {
 		o.Now = time.Now
@@ -83,63 +104,158 @@ func Open(ctx context.Context, o Options) (*System, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	st, err := duckdb.Open(ctx, filepath.Join(o.DataDir, DBFile), o.DuckDB, o.Now)
-	if err != nil {
-		return nil, err
+	if o.FreshnessWait <= 0 {
+		o.FreshnessWait = DefaultFreshnessWait
 	}
-	w, err := derive.Open(ctx, derive.Config{Meta: st, Events: st, Dir: filepath.Join(o.DataDir, AttributionDir),
-		CacheBytes: o.AttributionCacheBytes, Logger: o.Logger})
-	if err != nil {
-		st.Close()
-		return nil, err
+	lag := store.Seq(MaxDeriveLag)
+	if o.deriveLag > 0 {
+		lag = o.deriveLag
 	}
-	in, err := intake.New(ctx, intake.Config{Meta: st, Events: st, Logger: o.Logger, MaxCampaigns: o.MaxCampaigns,
-		OnAppend: func(evs []store.StoredEvent, _ store.Seq) { w.Offer(evs) }, OnCatalog: w.CatalogChanged,
-		Throttle: func(ctx context.Context, wm store.Seq) {
+	s := &System{Meta: o.Meta, Events: o.Events, done: make(chan struct{})}
+	if s.Meta == nil || s.Events == nil {
+		st, err := duckdb.Open(ctx, filepath.Join(o.DataDir, DBFile), o.DuckDB, o.Now)
+		if err != nil {
+			return nil, err
+		}
+		s.Store, s.Meta, s.Events = st, st, st
+	}
+	workerConfig := derive.Config{Meta: s.Meta, Events: s.Events, Dir: filepath.Join(o.DataDir, AttributionDir),
+		CacheBytes: o.AttributionCacheBytes, Logger: o.Logger, Shared: o.Cluster != nil}
+	icfg := intake.Config{Meta: s.Meta, Events: s.Events, Logger: o.Logger, MaxCampaigns: o.MaxCampaigns}
+	if o.Cluster == nil {
+		w, err := derive.Open(ctx, workerConfig)
+		if err != nil {
+			s.closeStores()
+			return nil, err
+		}
+		s.Worker = w
+		icfg.OnAppend = func(evs []store.StoredEvent, _ store.Seq) { w.Offer(evs) }
+		icfg.OnCatalog = w.CatalogChanged
+		icfg.Throttle = func(ctx context.Context, wm store.Seq) {
 			// Backpressure: an acknowledgement waits while the worker is more than MaxDeriveLag events behind, so
 			// that conversions stay within reach of the freshness wait and the worker within its in-memory queue.
-			lag := store.Seq(MaxDeriveLag)
-			if o.deriveLag > 0 {
-				lag = o.deriveLag
-			}
 			if wm <= lag {
 				return
 			}
 			ctx, cancel := context.WithTimeout(ctx, maxThrottle)
 			defer cancel()
 			w.WaitProgress(ctx, wm-lag)
-		}})
+		}
+	} else {
+		icfg.Exclusive = o.Cluster.Exclusive
+		icfg.Throttle = func(ctx context.Context, wm store.Seq) {
+			if wm <= lag {
+				return
+			}
+			ctx, cancel := context.WithTimeout(ctx, maxThrottle)
+			defer cancel()
+			waitStoredProgress(ctx, s.Events, wm-lag)
+		}
+	}
+	in, err := intake.New(ctx, icfg)
 	if err != nil {
-		w.Close()
-		st.Close()
+		if s.Worker != nil {
+			s.Worker.Close()
+		}
+		s.closeStores()
 		return nil, err
 	}
-	s := &System{Store: st, Intake: in, Worker: w, done: make(chan struct{})}
-	if o.FreshnessWait <= 0 {
-		o.FreshnessWait = DefaultFreshnessWait
+	s.Intake = in
+	if s.Worker != nil {
+		s.Fresh = Freshness(s.Worker, in, o.FreshnessWait)
+	} else {
+		s.Fresh = sharedFreshness(s.Events, o.FreshnessWait)
 	}
-	s.Fresh = Freshness(w, in, o.FreshnessWait)
-	s.Engine = stats.New(st, stats.WithSnapshots(st), stats.WithFreshness(s.Fresh))
+	var opts []stats.Option
+	if s.Store != nil {
+		opts = append(opts, stats.WithSnapshots(s.Store))
+	}
+	s.Engine = stats.New(storeReader{s.Meta, s.Events}, append(opts, stats.WithFreshness(s.Fresh))...)
 	bg, stop := context.WithCancel(context.WithoutCancel(ctx))
 	s.stop = stop
 	go func() {
 		defer close(s.done)
 		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.maintain(bg, o.Logger)
-		}()
+		if s.Store != nil {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				s.maintain(bg, o.Logger)
+			}()
+		}
 		if o.holdWorker != nil {
 			select {
 			case <-o.holdWorker:
 			case <-bg.Done():
 			}
 		}
-		w.Run(bg)
+		if s.Worker != nil {
+			s.Worker.Run(bg)
+		} else {
+			o.Cluster.Lead(bg, func(ctx context.Context) { lead(ctx, workerConfig, o.Logger) })
+		}
 		wg.Wait()
 	}()
 	return s, nil
+}
+
+// lead runs a derivation worker while this node is the cluster's leader.
+func lead(ctx context.Context, cfg derive.Config, log *slog.Logger) {
+	w, err := derive.Open(ctx, cfg)
+	if err != nil {
+		log.Error("derived data upkeep: open the worker", "error", err.Error())
+		<-ctx.Done() // give the role up only with the lock; retrying here would loop on the same error
+		return
+	}
+	defer w.Close()
+	if err := w.Run(ctx); err != nil && ctx.Err() == nil {
+		log.Error("derived data upkeep stopped", "error", err.Error())
+		<-ctx.Done()
+	}
+}
+
+// storeReader is the metric engine's view of the two halves.
+type storeReader struct {
+	store.MetaStore
+	store.EventStore
+}
+
+// Campaigns resolves the ambiguity of the embedded store holding both halves.
+func (r storeReader) Campaigns(ctx context.Context, ws string) ([]domain.Campaign, error) {
+	return r.MetaStore.Campaigns(ctx, ws)
+}
+
+// progressPoll is how often a node that does not run the worker looks at the stored progress.
+const progressPoll = 20 * time.Millisecond
+
+// waitStoredProgress waits until the stored credit progress reaches seq, or ctx ends.
+func waitStoredProgress(ctx context.Context, ev store.EventStore, seq store.Seq) {
+	for {
+		p, err := ev.Progress(ctx)
+		if err == nil && p >= seq {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(progressPoll):
+		}
+	}
+}
+
+// sharedFreshness is the freshness wait of a cluster node: until the stored progress of the leader's worker
+// reaches the log's watermark as of the call (events acknowledged by any node before it), at most limit.
+func sharedFreshness(ev store.EventStore, limit time.Duration) func(context.Context) error {
+	return func(ctx context.Context) error {
+		c, cancel := context.WithTimeout(ctx, limit)
+		defer cancel()
+		wm, err := ev.Watermark(c)
+		if err != nil {
+			return ctx.Err() // reads then see the derived data as it is
+		}
+		waitStoredProgress(c, ev, wm)
+		return ctx.Err()
+	}
 }
 
 // MaintainInterval is how often the store's compaction policy is looked at.
@@ -180,6 +296,14 @@ func Freshness(w *derive.Worker, in *intake.Service, limit time.Duration) func(c
 
 // Sync waits, without a bound, until derived data reflects every acknowledged event (tests and tools).
 func (s *System) Sync(ctx context.Context) error {
+	if s.Worker == nil {
+		wm, err := s.Events.Watermark(ctx)
+		if err != nil {
+			return err
+		}
+		waitStoredProgress(ctx, s.Events, wm)
+		return ctx.Err()
+	}
 	return s.Worker.Wait(ctx, s.Intake.Watermark())
 }
 
@@ -206,5 +330,17 @@ func (s *System) PutCampaigns(ctx context.Context, ws string, cs []domain.Campai
 func (s *System) Close() error {
 	s.stop()
 	<-s.done
-	return errors.Join(s.Worker.Close(), s.Store.Close())
+	var err error
+	if s.Worker != nil {
+		err = s.Worker.Close()
+	}
+	return errors.Join(err, s.closeStores())
+}
+
+// closeStores closes the stores (once, when one backend holds both halves).
+func (s *System) closeStores() error {
+	if s.Store != nil {
+		return s.Store.Close()
+	}
+	return errors.Join(s.Events.Close(), s.Meta.Close())
 }

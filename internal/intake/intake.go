@@ -34,7 +34,15 @@ type Config struct {
 	// it delays the acknowledgement while the upkeep of derived data is too far behind, so that ingest cannot
 	// outrun it (backpressure).
 	Throttle func(ctx context.Context, watermark store.Seq)
+	// Exclusive, when set, runs every append — deduplication and the append itself — while no other writer of the
+	// event log appends (several nodes sharing one event store). Under it the dedup index first catches up with
+	// the events the other writers appended, read back from the log, so a uuid stored through any node is a
+	// duplicate on every node.
+	Exclusive func(ctx context.Context, fn func(ctx context.Context) error) error
 }
+
+// catchUpBatch is how many log events the dedup index reads at a time when it catches up with other writers.
+const catchUpBatch = 50_000
 
 // Service is the write path. It is safe for concurrent use.
 type Service struct {
@@ -45,12 +53,15 @@ type Service struct {
 	onCatalog func(string)
 	quota     *campaignQuota // nil: no campaign limit
 	throttle  func(context.Context, store.Seq)
+	exclusive func(context.Context, func(context.Context) error) error
 
 	// writeMu makes one committer at a time: it holds the dedup index and the log order.
 	writeMu sync.Mutex
 	queueMu sync.Mutex
 	queue   []*pending
 	uuids   *uuidSet
+	// seen is the log Seq through which every stored event's hash is in uuids.
+	seen store.Seq
 	// watermark is the log's watermark after the latest append acknowledged by this node.
 	watermarkMu sync.Mutex
 	watermark   store.Seq
@@ -59,13 +70,20 @@ type Service struct {
 // New returns the service, its dedup index seeded with every stored event (8 bytes per event).
 func New(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{meta: cfg.Meta, events: cfg.Events, log: cfg.Logger, onAppend: cfg.OnAppend, onCatalog: cfg.OnCatalog,
-		throttle: cfg.Throttle}
+		throttle: cfg.Throttle, exclusive: cfg.Exclusive}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if cfg.MaxCampaigns > 0 {
 		s.quota = &campaignQuota{meta: cfg.Meta, max: cfg.MaxCampaigns, known: map[string]map[string]struct{}{}}
 	}
+	// The watermark is read first: events appended meanwhile by another writer are read again when the index
+	// catches up, which adds nothing twice that matters (a hash present twice is still just present).
+	wm, err := cfg.Events.Watermark(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("intake: %w", err)
+	}
+	s.watermark, s.seen = wm, wm
 	var hashes []uint64
 	if err := cfg.Events.UUIDHashes(ctx, func(hs []uint64) error {
 		hashes = append(hashes, hs...)
@@ -74,11 +92,6 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("intake: load the dedup index: %w", err)
 	}
 	s.uuids = newUUIDSet(hashes)
-	wm, err := cfg.Events.Watermark(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("intake: %w", err)
-	}
-	s.watermark = wm
 	return s, nil
 }
 
@@ -183,8 +196,45 @@ func (s *Service) commit(ctx context.Context, req Request) (Result, error) {
 	}
 }
 
-// commitGroup deduplicates and stores the requests of a group; the caller holds writeMu.
+// commitGroup deduplicates and stores the requests of a group, under the Exclusive lock when there is one; the
+// caller holds writeMu.
 func (s *Service) commitGroup(ctx context.Context, group []*pending) error {
+	if s.exclusive == nil {
+		return s.appendGroup(ctx, group)
+	}
+	return s.exclusive(ctx, func(ctx context.Context) error {
+		if err := s.catchUp(ctx); err != nil {
+			return err
+		}
+		return s.appendGroup(ctx, group)
+	})
+}
+
+// catchUp adds the hashes of the events other writers appended since s.seen to the dedup index; the caller holds
+// the Exclusive lock.
+func (s *Service) catchUp(ctx context.Context) error {
+	for {
+		evs, err := s.events.ReadEvents(ctx, s.seen, catchUpBatch)
+		if err != nil {
+			return fmt.Errorf("intake: catch up with other writers: %w", err)
+		}
+		if len(evs) == 0 {
+			return nil
+		}
+		hashes := make([]uint64, len(evs))
+		for i := range evs {
+			hashes[i] = store.UUIDHash(evs[i].WorkspaceID, evs[i].UUID)
+		}
+		s.uuids.add(hashes)
+		s.seen = evs[len(evs)-1].Seq
+		if len(evs) < catchUpBatch {
+			return nil
+		}
+	}
+}
+
+// appendGroup deduplicates and stores the requests of a group.
+func (s *Service) appendGroup(ctx context.Context, group []*pending) error {
 	type ref struct{ g, i int }
 	hashes := map[ref]uint64{}
 	seen := map[string]bool{}
@@ -249,6 +299,7 @@ func (s *Service) commitGroup(ctx context.Context, group []*pending) error {
 			return fmt.Errorf("intake: append: %w", err)
 		}
 		s.uuids.add(newHashes)
+		s.seen = wm
 		s.watermarkMu.Lock()
 		s.watermark = max(s.watermark, wm)
 		s.watermarkMu.Unlock()
