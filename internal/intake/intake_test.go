@@ -204,3 +204,56 @@ func TestQuarantineStored(t *testing.T) {
 		t.Fatalf("quarantine record: %+v %v", got, err)
 	}
 }
+
+// TestWritersSharingALog runs two services over one event log, as two nodes sharing a store do, each appending under
+// one shared lock: a uuid stored through one is a duplicate through the other, also when the other service was
+// opened before it was stored (its dedup index catches up from the log under the lock).
+func TestWritersSharingALog(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t, filepath.Join(t.TempDir(), "db.duckdb"))
+	defer st.Close()
+	var lock sync.Mutex
+	exclusive := func(ctx context.Context, fn func(context.Context) error) error {
+		lock.Lock()
+		defer lock.Unlock()
+		return fn(ctx)
+	}
+	a, err := New(ctx, Config{Meta: st, Events: st, Exclusive: exclusive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(ctx, Config{Meta: st, Events: st, Exclusive: exclusive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := a.Commit(ctx, Request{WorkspaceID: "w", ReceivedAt: t0, Events: []domain.Event{sent("e1", "u1"), sent("e2", "u2")}}); err != nil || res.Accepted() != 2 {
+		t.Fatalf("a: %+v %v", res, err)
+	}
+	res, err := b.Commit(ctx, Request{WorkspaceID: "w", ReceivedAt: t0, Events: []domain.Event{sent("e2", "u9"), sent("e3", "u3")}})
+	if err != nil || fmt.Sprint(res.Duplicate) != "[true false]" {
+		t.Fatalf("b after a: %+v %v", res, err)
+	}
+	res, err = a.Commit(ctx, Request{WorkspaceID: "w", ReceivedAt: t0, Events: []domain.Event{sent("e3", "u3"), sent("e1", "u1"), sent("e4", "u4")}})
+	if err != nil || fmt.Sprint(res.Duplicate) != "[true true false]" {
+		t.Fatalf("a after b: %+v %v", res, err)
+	}
+	// Many requests through both at once: every uuid is stored once.
+	var wg sync.WaitGroup
+	for i := 0; i < 40; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := a
+			if i%2 == 1 {
+				s = b
+			}
+			if _, err := s.Commit(ctx, Request{WorkspaceID: "w", ReceivedAt: t0, Events: []domain.Event{sent(fmt.Sprint("x", i/4), "u")}}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := len(stored(t, st)); got != 4+10 {
+		t.Fatalf("stored %d events, want 14: %v", got, stored(t, st))
+	}
+}
