@@ -67,7 +67,8 @@ type workspaceTarget struct {
 func (t *workspaceTarget) register(fs *flag.FlagSet) {
 	fs.StringVar(&t.server, "server", t.server, "server base URL: use its admin API (needs CAMPAIGNSTATS_ADMIN_TOKEN)")
 	fs.StringVar(&t.cfg.DataDir, "data-dir", t.cfg.DataDir, "embedded store directory (without --server)")
-	fs.StringVar(&t.cfg.Store, "store", t.cfg.Store, "store (without --server)")
+	fs.StringVar(&t.cfg.Store, "store", t.cfg.Store, "event store (without --server)")
+	fs.StringVar(&t.cfg.Meta, "meta", t.cfg.Meta, "metadata store (without --server)")
 	fs.IntVar(&t.cfg.DefaultRateLimit, "default-rate-limit", t.cfg.DefaultRateLimit, "rate limit of workspaces created without --rate-limit (without --server)")
 }
 

@@ -43,6 +43,7 @@ commands:
   stats       call the Stats API
   report      create|list|get|update|delete|run|runs|download report definitions and files
   bench       load-test a server: ingest throughput, Stats latency, time to visibility
+  migrate     create or upgrade the schema of the configured stores (ClickHouse, PostgreSQL)
   version     print the version
 
 Every flag can be set through CAMPAIGNSTATS_<FLAG> (e.g. --data-dir ↔ CAMPAIGNSTATS_DATA_DIR).
@@ -79,6 +80,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return runBench(ctx, rest, getenv, stdout, stderr)
 	case "bench-naive": // internal: one phase of the bench's naive baseline, run as a child process
 		return runBenchNaive(ctx, stdin, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "campaignstats", version)
 		return exitOK

@@ -19,6 +19,7 @@ import (
 
 	"github.com/campaignstats/campaignstats/api"
 	"github.com/campaignstats/campaignstats/internal/blob"
+	"github.com/campaignstats/campaignstats/internal/cluster"
 	"github.com/campaignstats/campaignstats/internal/config"
 	"github.com/campaignstats/campaignstats/internal/embedded"
 	"github.com/campaignstats/campaignstats/internal/httpapi"
@@ -49,32 +50,6 @@ func openReportStorage(cfg config.Config) (blob.Store, error) {
 	return files, nil
 }
 
-// Stores are the opened halves of the storage contract and the deployment's optional capabilities.
-type Stores struct {
-	Meta   store.MetaStore
-	Events store.EventStore
-	// Snapshots opens consistent snapshots for report runs (SPEC §8.4); nil when the deployment has none.
-	Snapshots store.Snapshotter
-	close     func() error
-}
-
-// Close closes the stores.
-func (s Stores) Close() error { return s.close() }
-
-// OpenStores opens the configured stores without the service around them (the workspace commands use it). Only
-// the embedded store exists so far: one DuckDB database holds both halves and takes snapshots with its MVCC
-// transactions.
-func OpenStores(ctx context.Context, cfg config.Config, now func() time.Time) (Stores, error) {
-	if cfg.Store != "embedded" {
-		return Stores{}, fmt.Errorf("store %q is not available in this build; use --store embedded", cfg.Store)
-	}
-	st, err := duckdb.Open(ctx, filepath.Join(cfg.DataDir, DBFile), duckdb.Options{MemoryLimit: cfg.DuckDBMemoryLimit, Threads: cfg.DuckDBThreads}, now)
-	if err != nil {
-		return Stores{}, openError(cfg, err)
-	}
-	return Stores{Meta: st, Events: st, Snapshots: st, close: st.Close}, nil
-}
-
 // openError names the likely cause of a failure to open the embedded store.
 func openError(cfg config.Config, err error) error {
 	if isLockConflict(err) {
@@ -89,6 +64,7 @@ type Server struct {
 	logger    *slog.Logger
 	store     store.MetaStore
 	sys       *embedded.System
+	coord     *cluster.Coordinator // nil unless nodes share the stores
 	api       *httpapi.Server
 	ws        *workspace.Service
 	reports   *report.Service
@@ -142,24 +118,49 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 			opt(&o)
 		}
 	}
+	eo := embedded.Options{DataDir: cfg.DataDir, Logger: logger, Now: now, FreshnessWait: cfg.DeriveWait, MaxCampaigns: cfg.MaxCampaigns,
+		DuckDB: duckdb.Options{MemoryLimit: cfg.DuckDBMemoryLimit, Threads: cfg.DuckDBThreads}}
+	var coord *cluster.Coordinator
 	if cfg.Store != "embedded" {
-		return nil, fmt.Errorf("store %q is not available in this build; use --store embedded", cfg.Store)
+		stores, err := openStores(ctx, cfg, logger, now)
+		if err != nil {
+			return nil, err
+		}
+		if coord, err = openCoordinator(ctx, cfg, logger); err != nil {
+			stores.Close()
+			return nil, err
+		}
+		eo.Meta, eo.Events = stores.Meta, stores.Events
+		if coord != nil {
+			eo.Cluster = coord
+		}
 	}
-	sys, err := embedded.Open(ctx, embedded.Options{DataDir: cfg.DataDir, Logger: logger, Now: now, FreshnessWait: cfg.DeriveWait, MaxCampaigns: cfg.MaxCampaigns,
-		DuckDB: duckdb.Options{MemoryLimit: cfg.DuckDBMemoryLimit, Threads: cfg.DuckDBThreads}})
+	sys, err := embedded.Open(ctx, eo)
 	if err != nil {
+		if coord != nil {
+			coord.Close()
+		}
 		return nil, openError(cfg, err)
 	}
-	st := sys.Store
+	st := sys.Meta
+	closeSys := func() {
+		sys.Close()
+		if coord != nil {
+			coord.Close()
+		}
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	quarantineGauge := prometheus.NewGauge(prometheus.GaugeOpts{Name: "campaignstats_quarantine_records", Help: "Quarantine records held."})
-	reg.MustRegister(quarantineGauge, newStoreMemoryCollector(st))
+	reg.MustRegister(quarantineGauge)
+	if sys.Store != nil {
+		reg.MustRegister(newStoreMemoryCollector(sys.Store))
+	}
 	wsSvc := workspace.New(st, now, cfg.DefaultRateLimit)
 	engine := sys.Engine
 	files, err := openReportStorage(cfg)
 	if err != nil {
-		sys.Close()
+		closeSys()
 		return nil, err
 	}
 	var notifier *report.WebhookNotifier
@@ -175,7 +176,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 	}
 	gen, err := build(ReportDeps{Config: cfg, Store: st, Engine: engine, Logger: logger, Now: now, Registerer: reg})
 	if err != nil {
-		sys.Close()
+		closeSys()
 		return nil, fmt.Errorf("report generator: %w", err)
 	}
 	reports := report.NewService(st, report.Options{Now: now, Logger: logger, Generator: gen, Metrics: report.NewMetrics(reg),
@@ -187,16 +188,19 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		sys.Close()
+		closeSys()
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	// Runs left RUNNING by a previous process (crash or timeout) go back to the queue (SPEC §8.4).
-	if n, err := reports.RequeueInterrupted(ctx); err != nil {
-		logger.Warn("re-queue interrupted report runs", "error", err.Error())
-	} else if n > 0 {
-		logger.Info("re-queued interrupted report runs", "runs", n)
+	// Runs left RUNNING by a previous process (crash or timeout) go back to the queue (SPEC §8.4). Nodes sharing
+	// the stores leave that to the runs' leases instead: a run RUNNING here may be another node's.
+	if coord == nil {
+		if n, err := reports.RequeueInterrupted(ctx); err != nil {
+			logger.Warn("re-queue interrupted report runs", "error", err.Error())
+		} else if n > 0 {
+			logger.Info("re-queued interrupted report runs", "runs", n)
+		}
 	}
-	s := &Server{cfg: cfg, logger: logger, store: st, sys: sys, api: api, ws: wsSvc, reports: reports, files: files, notifier: notifier,
+	s := &Server{cfg: cfg, logger: logger, store: st, sys: sys, coord: coord, api: api, ws: wsSvc, reports: reports, files: files, notifier: notifier,
 		listener: ln, served: make(chan error, 1),
 		bgDone: make(chan struct{}), schedDone: make(chan struct{})}
 	// Bounded headers and timeouts so that a slow client cannot hold a connection forever (SPEC §12.10).
@@ -207,7 +211,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
 		if err != nil {
 			ln.Close()
-			sys.Close()
+			closeSys()
 			return nil, fmt.Errorf("load TLS key pair: %w", err)
 		}
 		s.http.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
@@ -216,7 +220,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 	if cfg.PprofAddr != "" {
 		if err := s.servePprof(cfg.PprofAddr); err != nil {
 			ln.Close()
-			sys.Close()
+			closeSys()
 			return nil, err
 		}
 	}
@@ -328,6 +332,9 @@ func (s *Server) Close(ctx context.Context) error {
 	}
 	if cerr := s.sys.Close(); cerr != nil {
 		err = errors.Join(err, cerr)
+	}
+	if s.coord != nil {
+		s.coord.Close()
 	}
 	return err
 }
