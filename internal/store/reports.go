@@ -76,7 +76,8 @@ type ReportRun struct {
 	Error         string
 	WebhookStatus string // WebhookNone, WebhookPending, WebhookDelivered, WebhookFailed
 	// ClaimedBy names the worker owner (one per process) that holds a RUNNING run; ClaimToken is unique per
-	// claim and must be presented to finish or re-queue it. Both are "" unless the run is RUNNING.
+	// claim and must be presented to finish, renew or re-queue it. Both are "" unless the run is RUNNING. The
+	// claim's lease (RunClaim.LeaseUntil, RenewRun) is bookkeeping of the store and not part of the record.
 	ClaimedBy  string
 	ClaimToken string
 	// FileDeleted is set once the retention sweeper removed the run's file (MarkRunFileDeleted).
@@ -96,11 +97,15 @@ type SchedulePlan struct {
 // not write to the store; it may read from it.
 type SchedulePlanner func(ctx context.Context, r Report, now time.Time) (SchedulePlan, error)
 
-// RunClaim asks for the oldest QUEUED run.
+// RunClaim asks for the oldest claimable run: a QUEUED run, or a RUNNING run whose lease expired before At.
 type RunClaim struct {
 	Owner string // ReportRun.ClaimedBy
 	Token string // ReportRun.ClaimToken, unique per claim
 	At    time.Time
+	// LeaseUntil is when the claim lapses unless renewed (RenewRun): from then on another ClaimRun may take the run
+	// over. Zero means the claim never lapses (a single-node store, whose interrupted runs are re-queued at
+	// start-up by RequeueRuns).
+	LeaseUntil time.Time
 }
 
 // RunOutcome finishes a RUNNING run.
@@ -157,12 +162,19 @@ type Reports interface {
 	// occurrences yields one run because the planner computes the next occurrence after now. A planner error
 	// leaves that report due and is returned (joined) after the other reports were claimed.
 	ClaimDueSchedules(ctx context.Context, now time.Time, plan SchedulePlanner) ([]ReportRun, error)
-	// ClaimRun moves the oldest QUEUED run to RUNNING (started_at = c.At, claimed by c.Owner with c.Token).
-	// ok is false when no run is queued.
+	// ClaimRun moves the oldest claimable run (by creation) to RUNNING, started_at = c.At, claimed by c.Owner with
+	// c.Token and leased until c.LeaseUntil. Claimable are QUEUED runs and RUNNING runs whose lease expired before
+	// c.At (their holder stopped renewing it: a crashed or stalled node); taking such a run over ends the old
+	// claim, so FinishRun and RenewRun with the old token get domain.ErrConflict. ok is false when no run is
+	// claimable.
 	ClaimRun(ctx context.Context, c RunClaim) (run ReportRun, ok bool, err error)
+	// RenewRun extends the lease of a RUNNING run held by claimToken to until (zero: no expiry). It succeeds as long
+	// as no other claim took the run over, even after the lease expired. domain.ErrConflict when the run is not
+	// RUNNING under that token; domain.ErrNotFound when unknown.
+	RenewRun(ctx context.Context, runID, claimToken string, until time.Time) error
 	// FinishRun ends a RUNNING run held by o.ClaimToken. On RunSuccessful every other SUCCESSFUL run of the same
 	// workspace with the same filename is marked superseded (SPEC §8.5). domain.ErrConflict when the run is not
-	// RUNNING under that token (re-queued or finished meanwhile); domain.ErrNotFound when unknown.
+	// RUNNING under that token (re-queued, finished or taken over meanwhile); domain.ErrNotFound when unknown.
 	FinishRun(ctx context.Context, o RunOutcome) (ReportRun, error)
 	// RequeueRun returns a RUNNING run held by claimToken to QUEUED (graceful shutdown). No error when the run is
 	// no longer held by that token.

@@ -69,16 +69,35 @@ type Process struct {
 // Start starts name with args in its own process group, output to logFile; the test's cleanup stops it (Stop).
 func Start(t testing.TB, logFile string, name string, args ...string) *Process {
 	t.Helper()
-	out, err := os.Create(logFile)
+	return StartCmd(t, logFile, exec.Command(name, args...))
+}
+
+// StartCmd is Start for a prepared command (e.g. one with SysProcAttr.Credential set): its output goes to logFile,
+// it runs in its own process group, and the test's cleanup stops it.
+func StartCmd(t testing.TB, logFile string, cmd *exec.Cmd) *Process {
+	t.Helper()
+	p, err := startProcess(logFile, cmd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(name, args...)
+	t.Cleanup(p.Stop)
+	return p
+}
+
+// startProcess starts cmd in its own process group with its output in logFile; nothing stops it.
+func startProcess(logFile string, cmd *exec.Cmd) (*Process, error) {
+	out, err := os.Create(logFile)
+	if err != nil {
+		return nil, err
+	}
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	cmd.SysProcAttr.Setpgid = true
 	if err := cmd.Start(); err != nil {
 		out.Close()
-		t.Fatalf("start %s: %v", name, err)
+		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
 	p := &Process{Cmd: cmd, Log: logFile, done: make(chan struct{})}
 	go func() {
@@ -86,8 +105,7 @@ func Start(t testing.TB, logFile string, name string, args ...string) *Process {
 		out.Close()
 		close(p.done)
 	}()
-	t.Cleanup(p.Stop)
-	return p
+	return p, nil
 }
 
 // Exited reports whether the process has ended.

@@ -13,7 +13,7 @@ import (
 
 // Report definitions and runs (SPEC §8). Every write holds writeMu, and every multi-statement write runs in one
 // transaction, so claims are exact within the process; the claim statements are also written as compare-and-set
-// updates (WHERE status = 'QUEUED', WHERE next_run_at = <the value read>) so that they stay correct on a store
+// updates (WHERE <still claimable>, WHERE next_run_at = <the value read>) so that they stay correct on a store
 // shared by several processes.
 
 const reportCols = `id, ws, name, stem, definition, next_run_at, created_at, updated_at, deleted`
@@ -362,14 +362,28 @@ func (s *Store) ClaimDueSchedules(ctx context.Context, now time.Time, plan store
 	return created, errors.Join(planErrs...)
 }
 
-// ClaimRun moves the oldest queued run to RUNNING.
+// claimableRun is the condition of a run ClaimRun may take: QUEUED, or RUNNING with a lease that expired before the
+// claim's time (the one parameter).
+const claimableRun = `(status = 'QUEUED' OR (status = 'RUNNING' AND lease_until IS NOT NULL AND lease_until < ?))`
+
+// leaseMS is the stored form of a lease expiry: NULL for none.
+func leaseMS(until time.Time) any {
+	if until.IsZero() {
+		return nil
+	}
+	return until.UnixMilli()
+}
+
+// ClaimRun moves the oldest claimable run (QUEUED, or RUNNING with an expired lease) to RUNNING.
 func (s *Store) ClaimRun(ctx context.Context, c store.RunClaim) (store.ReportRun, bool, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	r, err := scanRun(s.db.QueryRowContext(ctx, `UPDATE report_runs SET status = ?, started_at = ?, claimed_by = ?, claim_token = ?
-		WHERE status = ? AND id = (SELECT id FROM report_runs WHERE status = ? ORDER BY created_at, seq LIMIT 1)
+	at := c.At.UnixMilli()
+	r, err := scanRun(s.db.QueryRowContext(ctx, `UPDATE report_runs SET status = ?, started_at = ?, claimed_by = ?, claim_token = ?,
+		lease_until = ?
+		WHERE `+claimableRun+` AND id = (SELECT id FROM report_runs WHERE `+claimableRun+` ORDER BY created_at, seq LIMIT 1)
 		RETURNING `+runCols,
-		store.RunRunning, c.At.UnixMilli(), c.Owner, c.Token, store.RunQueued, store.RunQueued))
+		store.RunRunning, at, c.Owner, c.Token, leaseMS(c.LeaseUntil), at, at))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, false, nil
 	}
@@ -402,8 +416,8 @@ func (s *Store) FinishRun(ctx context.Context, o store.RunOutcome) (store.Report
 	}
 	defer tx.Rollback()
 	r, err := scanRun(tx.QueryRowContext(ctx, `UPDATE report_runs SET status = ?, finished_at = ?, filename = ?, file_size = ?,
-		sha256 = ?, row_count = ?, expires_at = ?, error = ?, webhook_status = ?, claimed_by = '', claim_token = ''
-		WHERE id = ? AND status = ? AND claim_token = ? RETURNING `+runCols,
+		sha256 = ?, row_count = ?, expires_at = ?, error = ?, webhook_status = ?, claimed_by = '', claim_token = '',
+		lease_until = NULL WHERE id = ? AND status = ? AND claim_token = ? RETURNING `+runCols,
 		o.Status, o.FinishedAt.UnixMilli(), filename, size, sum, rowCount, expires, errText, webhook,
 		o.RunID, store.RunRunning, o.ClaimToken))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -428,11 +442,29 @@ func (s *Store) FinishRun(ctx context.Context, o store.RunOutcome) (store.Report
 	return r, nil
 }
 
+// RenewRun extends the lease of a run held by token.
+func (s *Store) RenewRun(ctx context.Context, runID, token string, until time.Time) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	res, err := s.db.ExecContext(ctx, `UPDATE report_runs SET lease_until = ? WHERE id = ? AND status = ? AND claim_token = ?`,
+		leaseMS(until), runID, store.RunRunning, token)
+	if err != nil {
+		return fmt.Errorf("renew run: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.ReportRun(ctx, runID); err != nil {
+			return err
+		}
+		return fmt.Errorf("run %s is not held by this claim: %w", runID, domain.ErrConflict)
+	}
+	return nil
+}
+
 // RequeueRun returns one held run to QUEUED.
 func (s *Store) RequeueRun(ctx context.Context, runID, token string) error {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	if _, err := s.db.ExecContext(ctx, `UPDATE report_runs SET status = ?, started_at = NULL, claimed_by = '', claim_token = ''
+	if _, err := s.db.ExecContext(ctx, `UPDATE report_runs SET status = ?, started_at = NULL, claimed_by = '', claim_token = '', lease_until = NULL
 		WHERE id = ? AND status = ? AND claim_token = ?`, store.RunQueued, runID, store.RunRunning, token); err != nil {
 		return fmt.Errorf("requeue run: %w", err)
 	}
@@ -443,7 +475,7 @@ func (s *Store) RequeueRun(ctx context.Context, runID, token string) error {
 func (s *Store) RequeueRuns(ctx context.Context, owner string) (int, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
-	res, err := s.db.ExecContext(ctx, `UPDATE report_runs SET status = ?, started_at = NULL, claimed_by = '', claim_token = ''
+	res, err := s.db.ExecContext(ctx, `UPDATE report_runs SET status = ?, started_at = NULL, claimed_by = '', claim_token = '', lease_until = NULL
 		WHERE status = ? AND (? = '' OR claimed_by = ?)`, store.RunQueued, store.RunRunning, owner, owner)
 	if err != nil {
 		return 0, fmt.Errorf("requeue runs: %w", err)

@@ -23,6 +23,7 @@ func runReports(t *testing.T, newStore func(t *testing.T) store.MetaStore) {
 	t.Run("DeleteReportFailsQueuedRuns", func(t *testing.T) { testDeleteReportRuns(t, newStore(t)) })
 	t.Run("ClaimDueSchedules", func(t *testing.T) { testClaimDueSchedules(t, newStore(t)) })
 	t.Run("ConcurrentClaims", func(t *testing.T) { testConcurrentClaims(t, newStore(t)) })
+	t.Run("RunLeases", func(t *testing.T) { testRunLeases(t, newStore(t)) })
 	t.Run("RunRetention", func(t *testing.T) { testRunRetention(t, newStore(t)) })
 }
 
@@ -515,39 +516,151 @@ func testConcurrentClaims(t *testing.T, s store.MetaStore) {
 	if n, _ := s.CountQueuedRuns(ctx); sum != reports || n != reports {
 		t.Fatalf("concurrent schedule claims created %d runs (%d queued), want %d", sum, n, reports)
 	}
-	claimed := make([][]string, claimers)
-	for i := 0; i < claimers; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			for {
-				r, ok, err := s.ClaimRun(ctx, store.RunClaim{Owner: fmt.Sprint("w", i), Token: fmt.Sprint("t", i), At: t0})
-				if err != nil {
-					errs[i] = err
-					return
+	// Every queued run is claimed once; then, their leases expired, every run is taken over once.
+	for round, at := range []time.Time{t0, t0.Add(2 * time.Minute)} {
+		claimed := make([][]store.ReportRun, claimers)
+		for i := 0; i < claimers; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				for {
+					r, ok, err := s.ClaimRun(ctx, store.RunClaim{Owner: fmt.Sprint("w", i), Token: fmt.Sprintf("t%d-%d-%d", round, i, len(claimed[i])),
+						At: at, LeaseUntil: at.Add(time.Minute)})
+					if err != nil {
+						errs[i] = err
+						return
+					}
+					if !ok {
+						return
+					}
+					claimed[i] = append(claimed[i], r)
 				}
-				if !ok {
-					return
+			}(i)
+		}
+		wg.Wait()
+		seen := map[string]bool{}
+		for i := range claimed {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			for _, r := range claimed[i] {
+				if seen[r.ID] {
+					t.Fatalf("round %d: run %s claimed twice", round, r.ID)
 				}
-				claimed[i] = append(claimed[i], r.ID)
+				seen[r.ID] = true
+				if got, _ := s.ReportRun(ctx, r.ID); got.ClaimToken != r.ClaimToken || got.Status != store.RunRunning {
+					t.Fatalf("round %d: run %s holds %+v, want the token %s", round, r.ID, got, r.ClaimToken)
+				}
 			}
-		}(i)
-	}
-	wg.Wait()
-	seen := map[string]bool{}
-	for i := range claimed {
-		if errs[i] != nil {
-			t.Fatal(errs[i])
 		}
-		for _, id := range claimed[i] {
-			if seen[id] {
-				t.Fatalf("run %s claimed twice", id)
-			}
-			seen[id] = true
+		if len(seen) != reports {
+			t.Fatalf("round %d: claimed %d runs, want %d", round, len(seen), reports)
 		}
 	}
-	if len(seen) != reports {
-		t.Fatalf("claimed %d runs, want %d", len(seen), reports)
+}
+
+// testRunLeases checks the leases of RUNNING runs: a run whose lease has not expired is not claimable, renewing
+// extends the lease, an expired lease lets another owner take the run over with a new token (oldest run first), and
+// the old token then can neither renew nor finish the run. A claim without a lease never expires.
+func testRunLeases(t *testing.T, s store.MetaStore) {
+	defer s.Close()
+	ctx := context.Background()
+	for _, id := range []string{"r1", "r2", "r3"} {
+		if err := s.CreateReport(ctx, rep(id, "Report "+id, t0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, id := range []string{"old", "new"} {
+		if err := s.CreateRun(ctx, queued(id, fmt.Sprint("r", i+1), t0.Add(time.Duration(i)*time.Second))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leased := func(owner, token string, at, until time.Time) (store.ReportRun, bool) {
+		t.Helper()
+		r, ok, err := s.ClaimRun(ctx, store.RunClaim{Owner: owner, Token: token, At: at, LeaseUntil: until})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r, ok
+	}
+	wantConflict := func(what string, err error) {
+		t.Helper()
+		if !errors.Is(err, domain.ErrConflict) {
+			t.Fatalf("%s: %v, want ErrConflict", what, err)
+		}
+	}
+	start := t0.Add(time.Minute)
+	c1, ok := leased("n1", "tok1", start, start.Add(30*time.Second))
+	if !ok || c1.ID != "old" || c1.Status != store.RunRunning || c1.ClaimedBy != "n1" || c1.ClaimToken != "tok1" || !c1.StartedAt.Equal(start) {
+		t.Fatalf("leased claim: %+v %t", c1, ok)
+	}
+	// A live lease keeps the run: the next claim takes the queued run, then nothing is claimable.
+	if c2, ok := leased("n2", "tok2", start.Add(20*time.Second), start.Add(50*time.Second)); !ok || c2.ID != "new" {
+		t.Fatalf("claim beside a live lease: %+v %t", c2, ok)
+	}
+	if r, ok := leased("n3", "tok3", start.Add(30*time.Second), time.Time{}); ok {
+		t.Fatalf("claimed %+v at the instant its lease ends", r)
+	}
+	// Renewing extends the lease.
+	if err := s.RenewRun(ctx, "old", "tok1", start.Add(90*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := leased("n3", "tok3", start.Add(45*time.Second), time.Time{}); ok {
+		t.Fatalf("claimed a renewed run: %+v", r)
+	}
+	wantConflict("renew with a wrong token", s.RenewRun(ctx, "old", "wrong", start.Add(time.Hour)))
+	if err := s.RenewRun(ctx, "nope", "tok1", start.Add(time.Hour)); !errors.Is(err, domain.ErrNotFound) {
+		t.Fatalf("renew an unknown run: %v, want ErrNotFound", err)
+	}
+	// Both leases expired: the oldest run is taken over first, with the new owner's token and start time.
+	later := start.Add(2 * time.Minute)
+	taken, ok := leased("n3", "tok3", later, later.Add(time.Minute))
+	if !ok || taken.ID != "old" || taken.Status != store.RunRunning || taken.ClaimedBy != "n3" || taken.ClaimToken != "tok3" ||
+		!taken.StartedAt.Equal(later) {
+		t.Fatalf("take-over of an expired lease: %+v %t", taken, ok)
+	}
+	// The old holder's token stops working.
+	wantConflict("renew with a taken-over token", s.RenewRun(ctx, "old", "tok1", later.Add(time.Hour)))
+	_, err := s.FinishRun(ctx, store.RunOutcome{RunID: "old", ClaimToken: "tok1", Status: store.RunFailed, FinishedAt: later, Error: "late"})
+	wantConflict("finish with a taken-over token", err)
+	if r, ok := leased("n4", "tok4", later, time.Time{}); !ok || r.ID != "new" {
+		t.Fatalf("take-over of the second expired lease: %+v %t", r, ok)
+	}
+	if r, ok := leased("n5", "tok5", later, later.Add(time.Minute)); ok {
+		t.Fatalf("claimed %+v with no expired lease", r)
+	}
+	done, err := s.FinishRun(ctx, store.RunOutcome{RunID: "old", ClaimToken: "tok3", Status: store.RunSuccessful, FinishedAt: later.Add(time.Second),
+		Filename: "Report_r1_20250301.zip", ExpiresAt: later.Add(time.Hour)})
+	if err != nil || done.Status != store.RunSuccessful || done.ClaimToken != "" || done.ClaimedBy != "" {
+		t.Fatalf("finish by the new holder: %+v %v", done, err)
+	}
+	wantConflict("renew a finished run", s.RenewRun(ctx, "old", "tok3", later.Add(time.Hour)))
+	// "new" was claimed without a lease: it is never taken over.
+	if r, ok := leased("n5", "tok5", later.Add(1000*time.Hour), time.Time{}); ok {
+		t.Fatalf("claimed a run held without a lease: %+v", r)
+	}
+	// Renewing to zero removes the expiry; re-queuing drops the lease with the claim.
+	if err := s.CreateRun(ctx, queued("third", "r3", later)); err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := leased("n6", "tok6", later, later.Add(time.Second)); !ok || r.ID != "third" {
+		t.Fatalf("claim: %+v %t", r, ok)
+	}
+	if err := s.RenewRun(ctx, "third", "tok6", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := leased("n7", "tok7", later.Add(time.Hour), time.Time{}); ok {
+		t.Fatalf("claimed a run renewed without expiry: %+v", r)
+	}
+	if err := s.RequeueRun(ctx, "third", "tok6"); err != nil {
+		t.Fatal(err)
+	}
+	wantConflict("renew a re-queued run", s.RenewRun(ctx, "third", "tok6", later.Add(time.Hour)))
+	if r, ok := leased("n7", "tok7", later.Add(time.Hour), time.Time{}); !ok || r.ID != "third" {
+		t.Fatalf("claim after re-queue: %+v %t", r, ok)
+	}
+	if r, ok := leased("n8", "tok8", later.Add(1000*time.Hour), time.Time{}); ok {
+		t.Fatalf("a re-queued run kept its old lease: %+v", r)
 	}
 }
 
