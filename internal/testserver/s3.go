@@ -69,6 +69,9 @@ func S3(t testing.TB) (endpoint, accessKey, secretKey string) {
 	// Every port is chosen here, gRPC ones included, so none falls back to SeaweedFS's "HTTP port + 10000" default.
 	ports := distinctFreePorts(t, 8)
 	port := func(i int) string { return strconv.Itoa(ports[i]) }
+	// weed puts a Unix socket per gRPC service at a fixed path in /tmp, named after its port, and leaves some behind.
+	// Registered before Start, this cleanup runs after the server has stopped.
+	t.Cleanup(func() { removeGRPCSockets(ports[1], ports[3], ports[5], ports[7]) })
 	p := Start(t, filepath.Join(dir, "weed.log"), bin, "server",
 		"-dir="+dataDir, "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
 		"-master.port="+port(0), "-master.port.grpc="+port(1), "-master.telemetry=false", "-master.volumeSizeLimitMB=64",
@@ -99,6 +102,15 @@ func storesAnObject(ctx context.Context, client *minio.Client) error {
 		return fmt.Errorf("put object: %w", err)
 	}
 	return nil
+}
+
+// removeGRPCSockets removes the Unix sockets weed server creates for the gRPC services on these ports.
+func removeGRPCSockets(grpcPorts ...int) {
+	for _, port := range grpcPorts {
+		for _, service := range []string{"master", "volume", "filer", "s3"} {
+			os.Remove(fmt.Sprintf("/tmp/seaweedfs-%s-grpc-%d.sock", service, port))
+		}
+	}
 }
 
 // distinctFreePorts returns n different free ports.
