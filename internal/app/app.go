@@ -183,7 +183,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 		Retention: cfg.ReportRetention})
 	api := httpapi.New(httpapi.Deps{
 		Config: cfg, Store: st, Intake: sys.Intake, Fresh: sys.Fresh, Engine: engine, Workspaces: wsSvc,
-		Limiter: ratelimit.New(now), Logger: logger, Now: now, Registry: reg, OpenAPI: api.Spec(), Reports: reports,
+		Limiter: httpapi.InProcess(ratelimit.New(now)), Logger: logger, Now: now, Registry: reg, OpenAPI: api.Spec(), Reports: reports,
 		ReportFiles: files,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)

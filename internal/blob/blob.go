@@ -1,6 +1,6 @@
 // Package blob stores report files (SPEC §8.4–§8.10): one namespace per workspace, files published atomically, read
 // back with random access for HTTP Range requests, deleted by the retention sweeper. Dir keeps them in a directory
-// (which may be shared by several API nodes); an S3-compatible implementation can satisfy the same interface later.
+// (which may be shared by several API nodes); S3 keeps them in a bucket of an S3-compatible service.
 package blob
 
 import (
@@ -36,11 +36,13 @@ type Object interface {
 // Store holds report files per workspace.
 type Store interface {
 	// Put streams a new file: write receives a writer, and the file becomes visible under name only after write
-	// returned nil and every byte is durable (written to a temporary file, synced, then renamed over any previous
-	// file of that name). When write fails, or ctx ends, nothing is published and the previous file, if any, stays.
+	// returned nil and every byte is durable (Dir: written to a temporary file, synced, then renamed over any
+	// previous file of that name; S3: a multipart upload completed only then). When write fails, or ctx ends, nothing
+	// is published and the previous file, if any, stays.
 	Put(ctx context.Context, workspaceID, name string, write func(io.Writer) error) (Info, error)
-	// Open opens a published file for reading; ErrNotFound when it does not exist. A reader keeps reading the
-	// version it opened even when a later Put replaces or Delete removes the name.
+	// Open opens a published file for reading; ErrNotFound when it does not exist. A reader never reads bytes of
+	// another version: Dir's keeps reading the version it opened even when a later Put replaces or Delete removes
+	// the name; S3's reads fail from then on (see S3).
 	Open(ctx context.Context, workspaceID, name string) (Object, error)
 	// Delete removes a published file; ErrNotFound when it does not exist.
 	Delete(ctx context.Context, workspaceID, name string) error

@@ -142,9 +142,16 @@ func (s *Server) apiAuth(w http.ResponseWriter, r *http.Request, requireAppKey b
 	return ws, true
 }
 
-// rateLimit applies SPEC §5.4 for a family, setting the RateLimit-* headers; ok is false when 429 was written.
-func (s *Server) rateLimit(w http.ResponseWriter, ws domain.Workspace, family string) bool {
-	d := s.Limiter.Allow(ws.ID+"/"+family, ws.RateLimitPerMinute)
+// rateLimit applies SPEC §5.4 for a family, setting the RateLimit-* headers; ok is false when 429 (or, when the
+// limiter could not decide, 503) was written.
+func (s *Server) rateLimit(w http.ResponseWriter, r *http.Request, ws domain.Workspace, family string) bool {
+	d, err := s.Limiter.Allow(r.Context(), ws.ID+"/"+family, ws.RateLimitPerMinute)
+	if err != nil {
+		s.Logger.Error("rate limit check failed", "request_id", requestID(r.Context()), "route", info(r.Context()).route,
+			"error", err.Error())
+		writeAPIError(w, apiUnavailable)
+		return false
+	}
 	h := w.Header()
 	h.Set("RateLimit-Limit", fmt.Sprint(d.Limit))
 	h.Set("RateLimit-Remaining", fmt.Sprint(d.Remaining))

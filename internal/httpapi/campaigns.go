@@ -409,7 +409,7 @@ func pageBounds(n, page, limit int) (int, int) {
 // handleMeta is POST /core-services/v1/campaigns/meta (SPEC §7.1).
 func (s *Server) handleMeta(w http.ResponseWriter, r *http.Request) {
 	ws, ok := s.apiAuth(w, r, true)
-	if !ok || !s.rateLimit(w, ws, "campaigns") {
+	if !ok || !s.rateLimit(w, r, ws, "campaigns") {
 		return
 	}
 	body, ok := readAPIBody(w, r)
@@ -506,7 +506,7 @@ func executionStatus(c *domain.Campaign) string {
 // handleExecutions is POST /core-services/v1/campaigns/{parent_campaign_id}/executions (SPEC §7.2).
 func (s *Server) handleExecutions(w http.ResponseWriter, r *http.Request) {
 	ws, ok := s.apiAuth(w, r, true)
-	if !ok || !s.rateLimit(w, ws, "campaigns") {
+	if !ok || !s.rateLimit(w, r, ws, "campaigns") {
 		return
 	}
 	body, ok := readAPIBody(w, r)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -72,7 +73,7 @@ func newTestEnv(t *testing.T, mutate ...func(*config.Config)) *testEnv {
 	st := sys.Store
 	e.sys = sys
 	svc := workspace.New(st, e.clock, cfg.DefaultRateLimit)
-	api := New(Deps{Config: cfg, Store: st, Intake: sys.Intake, Fresh: sys.Fresh, Engine: sys.Engine, Workspaces: svc, Limiter: ratelimit.New(e.clock),
+	api := New(Deps{Config: cfg, Store: st, Intake: sys.Intake, Fresh: sys.Fresh, Engine: sys.Engine, Workspaces: svc, Limiter: InProcess(ratelimit.New(e.clock)),
 		Logger: slog.New(slog.DiscardHandler), Now: e.clock, Registry: prometheus.NewRegistry(), OpenAPI: api.Spec()})
 	e.api = api
 	e.srv = httptest.NewServer(api.Handler())
@@ -414,6 +415,24 @@ func TestStatsRateLimit(t *testing.T) {
 	e.advance(30 * time.Second)
 	if r := e.do(t, "POST", "/core-services/v1/campaign-stats", statsHeaders(e.active), []byte(`{}`)); r.status != 400 {
 		t.Fatalf("after the window: %d", r.status)
+	}
+}
+
+// failingLimiter is a RateLimiter that can never decide.
+type failingLimiter struct{}
+
+func (failingLimiter) Allow(context.Context, string, int) (ratelimit.Decision, error) {
+	return ratelimit.Decision{}, errors.New("limiter backend unreachable")
+}
+
+// TestRateLimiterFailure checks that a request whose rate limit cannot be decided is answered 503 without being run.
+func TestRateLimiterFailure(t *testing.T) {
+	e := newTestEnv(t)
+	e.api.Limiter = failingLimiter{}
+	r := e.do(t, "POST", "/core-services/v1/campaign-stats", statsHeaders(e.active), []byte(`{}`))
+	assertJSON(t, r, 503, apiErr(503, "Service Unavailable", "The service is unavailable; retry later.", "unavailable"))
+	if r.header.Get("RateLimit-Limit") != "" {
+		t.Fatalf("RateLimit headers without a decision: %v", r.header)
 	}
 }
 

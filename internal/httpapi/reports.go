@@ -47,7 +47,7 @@ func (s *Server) reportRoute(handlers map[string]reportHandler) http.HandlerFunc
 			writeAPIError(w, apiWorkspaceMismatch)
 			return
 		}
-		if !s.rateLimit(w, ws, reportsFamily) {
+		if !s.rateLimit(w, r, ws, reportsFamily) {
 			return
 		}
 		if s.Reports == nil {

@@ -42,11 +42,13 @@ type Deps struct {
 	Fresh      func(ctx context.Context) error
 	Engine     *stats.Engine
 	Workspaces *workspace.Service
-	Limiter    *ratelimit.Limiter
-	Logger     *slog.Logger
-	Now        func() time.Time
-	Registry   *prometheus.Registry
-	OpenAPI    []byte
+	// Limiter applies SPEC §5.4: InProcess(ratelimit.New(now)) counts on this node alone, a *ratelimit.FailOpen
+	// shares the counts of every node through Redis.
+	Limiter  RateLimiter
+	Logger   *slog.Logger
+	Now      func() time.Time
+	Registry *prometheus.Registry
+	OpenAPI  []byte
 	// Reports serves the report-definition API (SPEC §8.1: definitions, manual runs, run lists). Nil answers
 	// 503 unavailable on /v1/reports/… after authentication.
 	Reports *report.Service
@@ -55,6 +57,23 @@ type Deps struct {
 	ReportFiles blob.Store
 	// ReportRuns finds the run that produced a downloaded file; nil uses Store (store.Reports implements it).
 	ReportRuns ReportRunFinder
+}
+
+// RateLimiter decides whether a request of key (workspace/family) is admitted under limit requests per rolling
+// minute, returning the values of the RateLimit-* headers. An error means no decision could be made; the request is
+// then answered 503.
+type RateLimiter interface {
+	Allow(ctx context.Context, key string, limit int) (ratelimit.Decision, error)
+}
+
+// InProcess adapts the in-process limiter, which counts the requests of this node alone, to RateLimiter.
+func InProcess(l *ratelimit.Limiter) RateLimiter { return inProcessLimiter{l} }
+
+type inProcessLimiter struct{ limiter *ratelimit.Limiter }
+
+// Allow asks the in-process limiter; it never fails.
+func (l inProcessLimiter) Allow(_ context.Context, key string, limit int) (ratelimit.Decision, error) {
+	return l.limiter.Allow(key, limit), nil
 }
 
 // Server serves the HTTP API.

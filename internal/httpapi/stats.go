@@ -230,7 +230,7 @@ func (s *Server) statsRequest(w http.ResponseWriter, r *http.Request, pathWorksp
 		writeAPIError(w, apiWorkspaceMismatch)
 		return "", stats.Query{}, false
 	}
-	if !s.rateLimit(w, ws, "stats") {
+	if !s.rateLimit(w, r, ws, "stats") {
 		return "", stats.Query{}, false
 	}
 	body, ok := readAPIBody(w, r)
