@@ -34,20 +34,51 @@ import (
 // DBFile is the embedded database file name inside --data-dir.
 const DBFile = embedded.DBFile
 
-// openReportStorage opens the report file directory (--report-storage, default <data-dir>/reports).
-func openReportStorage(cfg config.Config) (blob.Store, error) {
+// openReportStorage opens where report files live: a directory (--report-storage, default <data-dir>/reports), or
+// an S3-compatible bucket (s3://bucket/prefix with --s3-endpoint and the AWS_* credentials).
+func openReportStorage(ctx context.Context, cfg config.Config) (blob.Store, error) {
 	dir := cfg.ReportStorage
 	if dir == "" {
 		dir = filepath.Join(cfg.DataDir, "reports")
 	}
 	if strings.HasPrefix(dir, "s3://") {
-		return nil, fmt.Errorf("--report-storage %s: S3 storage is not available in this build; use a directory", dir)
+		u, err := url.Parse(dir)
+		if err != nil {
+			return nil, fmt.Errorf("--report-storage: %w", err)
+		}
+		endpoint, useSSL := cfg.S3Endpoint, true
+		if e, ok := strings.CutPrefix(endpoint, "http://"); ok {
+			endpoint, useSSL = e, false
+		} else {
+			endpoint = strings.TrimPrefix(endpoint, "https://")
+		}
+		files, err := blob.OpenS3(ctx, blob.S3Options{Endpoint: strings.TrimSuffix(endpoint, "/"), Bucket: u.Host,
+			Prefix: strings.Trim(u.Path, "/"), AccessKey: cfg.S3AccessKey, SecretKey: cfg.S3SecretKey, UseSSL: useSSL, Region: cfg.S3Region})
+		if err != nil {
+			return nil, fmt.Errorf("report storage %s: %w", dir, err)
+		}
+		return files, nil
 	}
 	files, err := blob.OpenDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("report storage %s: %w", dir, err)
 	}
 	return files, nil
+}
+
+// openRateLimiter returns the rate limiter: in process, or shared by every node through Redis (--redis), falling
+// back to the node's own counts while Redis fails.
+func openRateLimiter(cfg config.Config, now func() time.Time, logger *slog.Logger, reg prometheus.Registerer) (httpapi.RateLimiter, func() error, error) {
+	local := ratelimit.New(now)
+	if cfg.Redis == "" {
+		return httpapi.InProcess(local), func() error { return nil }, nil
+	}
+	opts, err := ratelimit.RedisOptions(cfg.Redis)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--redis: %w", err)
+	}
+	client := redis.NewClient(opts)
+	return ratelimit.NewFailOpen(ratelimit.NewRedis(client, now, "campaignstats:ratelimit:"), local, now, logger, reg), client.Close, nil
 }
 
 // openError names the likely cause of a failure to open the embedded store.
@@ -65,6 +96,7 @@ type Server struct {
 	store     store.MetaStore
 	sys       *embedded.System
 	coord     *cluster.Coordinator // nil unless nodes share the stores
+	closeRest func() error         // closes what Start opened besides the HTTP side (stores, cluster, limiter)
 	api       *httpapi.Server
 	ws        *workspace.Service
 	reports   *report.Service
@@ -143,12 +175,21 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 		return nil, openError(cfg, err)
 	}
 	st := sys.Meta
-	closeSys := func() {
-		sys.Close()
+	// closers close, in reverse order, what Start opened besides the HTTP side.
+	closers := []func() error{func() error {
 		if coord != nil {
 			coord.Close()
 		}
+		return nil
+	}, sys.Close}
+	closeAll := func() error {
+		var errs []error
+		for i := len(closers) - 1; i >= 0; i-- {
+			errs = append(errs, closers[i]())
+		}
+		return errors.Join(errs...)
 	}
+	closeSys := func() { closeAll() }
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	quarantineGauge := prometheus.NewGauge(prometheus.GaugeOpts{Name: "campaignstats_quarantine_records", Help: "Quarantine records held."})
@@ -158,7 +199,13 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 	}
 	wsSvc := workspace.New(st, now, cfg.DefaultRateLimit)
 	engine := sys.Engine
-	files, err := openReportStorage(cfg)
+	limiter, closeLimiter, err := openRateLimiter(cfg, now, logger, reg)
+	if err != nil {
+		closeSys()
+		return nil, err
+	}
+	closers = append(closers, closeLimiter)
+	files, err := openReportStorage(ctx, cfg)
 	if err != nil {
 		closeSys()
 		return nil, err
@@ -183,7 +230,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 		Retention: cfg.ReportRetention})
 	api := httpapi.New(httpapi.Deps{
 		Config: cfg, Store: st, Intake: sys.Intake, Fresh: sys.Fresh, Engine: engine, Workspaces: wsSvc,
-		Limiter: httpapi.InProcess(ratelimit.New(now)), Logger: logger, Now: now, Registry: reg, OpenAPI: api.Spec(), Reports: reports,
+		Limiter: limiter, Logger: logger, Now: now, Registry: reg, OpenAPI: api.Spec(), Reports: reports,
 		ReportFiles: files,
 	})
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -200,7 +247,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 			logger.Info("re-queued interrupted report runs", "runs", n)
 		}
 	}
-	s := &Server{cfg: cfg, logger: logger, store: st, sys: sys, coord: coord, api: api, ws: wsSvc, reports: reports, files: files, notifier: notifier,
+	s := &Server{cfg: cfg, logger: logger, store: st, sys: sys, closeRest: closeAll, api: api, ws: wsSvc, reports: reports, files: files, notifier: notifier,
 		listener: ln, served: make(chan error, 1),
 		bgDone: make(chan struct{}), schedDone: make(chan struct{})}
 	// Bounded headers and timeouts so that a slow client cannot hold a connection forever (SPEC §12.10).
@@ -330,11 +377,8 @@ func (s *Server) Close(ctx context.Context) error {
 	if s.notifier != nil {
 		s.notifier.Close() // pending webhook retries stop; their runs keep webhook_status "pending"
 	}
-	if cerr := s.sys.Close(); cerr != nil {
+	if cerr := s.closeRest(); cerr != nil {
 		err = errors.Join(err, cerr)
-	}
-	if s.coord != nil {
-		s.coord.Close()
 	}
 	return err
 }
