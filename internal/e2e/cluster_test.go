@@ -1,0 +1,103 @@
+package e2e
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/campaignstats/campaignstats/client"
+	"github.com/campaignstats/campaignstats/internal/app"
+	"github.com/campaignstats/campaignstats/internal/config"
+	"github.com/campaignstats/campaignstats/internal/testserver"
+)
+
+// clusterConfig is the configuration of one node of a cluster: events on the ClickHouse shards, metadata and locks
+// in PostgreSQL, rate limits in Redis.
+func clusterConfig(t *testing.T, shards []string, meta, redisAddr string) config.Config {
+	cfg := config.Default()
+	cfg.Addr = "127.0.0.1:0"
+	cfg.DataDir = t.TempDir()
+	cfg.Store = strings.Join(shards, ",")
+	cfg.Meta = meta
+	cfg.Redis = "redis://" + redisAddr + "/0"
+	cfg.AdminToken = "e2e-admin-token-0123456789"
+	cfg.DeriveWait = 30 * time.Second // numbers, not timing, are checked here
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// startCluster starts the external stores (2 ClickHouse shards, PostgreSQL, Redis), migrates them and starts n
+// campaignstats nodes on them. It returns the nodes and the configuration they share.
+func startCluster(t *testing.T, n int) ([]*app.Server, config.Config) {
+	t.Helper()
+	chs := testserver.StartClickHouse(t, 2)
+	meta := testserver.Postgres(t)
+	redisAddr, _ := testserver.Redis(t)
+	cfg := clusterConfig(t, chs.DSNs("campaignstats"), meta, redisAddr)
+	if _, err := app.Migrate(t.Context(), cfg, time.Now); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	var nodes []*app.Server
+	for i := 0; i < n; i++ {
+		cfg.DataDir = t.TempDir()
+		srv, err := app.Start(t.Context(), cfg, slog.New(slog.DiscardHandler), time.Now)
+		if err != nil {
+			t.Fatalf("start node %d: %v", i, err)
+		}
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer cancel()
+			if err := srv.Close(ctx); err != nil {
+				t.Errorf("close node %d: %v", i, err)
+			}
+		})
+		nodes = append(nodes, srv)
+	}
+	return nodes, cfg
+}
+
+// roundRobin sends each request to the next node in turn, as a load balancer does.
+type roundRobin struct {
+	hosts []string
+	next  atomic.Uint64
+	base  http.RoundTripper
+}
+
+func (r *roundRobin) RoundTrip(req *http.Request) (*http.Response, error) {
+	i := r.next.Add(1) - 1
+	req = req.Clone(req.Context())
+	req.URL.Host = r.hosts[i%uint64(len(r.hosts))]
+	req.Host = ""
+	return r.base.RoundTrip(req)
+}
+
+// roundRobinClient is a client whose requests alternate between the nodes.
+func roundRobinClient(nodes []*app.Server) *client.Client {
+	rr := &roundRobin{base: http.DefaultTransport}
+	for _, n := range nodes {
+		rr.hosts = append(rr.hosts, n.Addr())
+	}
+	return client.New(nodes[0].URL(), client.WithHTTPClient(&http.Client{Transport: rr, Timeout: 2 * time.Minute}))
+}
+
+// TestClusterEndToEnd replays the end-to-end workloads (every channel, both metric types, every attribution type,
+// three arrival orders) against two nodes sharing ClickHouse (2 shards behind a Distributed table), PostgreSQL and
+// Redis, every request going to the other node than the one before — ingest, catalog writes, funnel posts and
+// Stats alike — and compares every answer with the reference model, as TestEndToEnd does for one embedded node.
+// Consecutive Stats requests of one workspace are answered by different nodes and must all equal the reference.
+func TestClusterEndToEnd(t *testing.T) {
+	nodes, cfg := startCluster(t, 2)
+	c := roundRobinClient(nodes)
+	extraUntil := time.Now().Add(e2eExtraBudget)
+	for _, opt := range workloadConfigs {
+		t.Run(strings.ReplaceAll(opt.Timezone, "/", "_"), func(t *testing.T) {
+			runOrders(t, c, cfg.AdminToken, opt, extraUntil)
+		})
+	}
+}
