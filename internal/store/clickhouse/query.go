@@ -103,7 +103,7 @@ const pdefSlots = 4
 // index), chbit (the unit channel's bit: events feed it when they carry it), fixed (1 when the channel decides the
 // platform whatever the event's) and pmap (the platform of each platform default, for events without a platform;
 // index least(pdef, pdefSlots) + 1), so that an event's platform under its unit's channel is
-// if(fixed = 0 AND platform != '', platform, pmap[least(pdef, pdefSlots) + 1]) — domain.ResolvePlatform.
+// if(fixed = 0 AND platform != ”, platform, pmap[least(pdef, pdefSlots) + 1]) — domain.ResolvePlatform.
 func eventUnits(targets []store.AggregateTarget) string {
 	var ids, pmaps []string
 	var tgts []uint32
