@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
 	"github.com/campaignstats/campaignstats/internal/store"
 )
 
@@ -92,37 +90,13 @@ func (s *Store) insertTombstones(ctx context.Context, u store.CreditUpdate, step
 
 // insertCredits stores the step's credits on the shards of their users.
 func (s *Store) insertCredits(ctx context.Context, credits []store.Credit, step int64) error {
-	perShard := make([]driver.Batch, len(s.shards))
-	defer func() {
-		for _, b := range perShard {
-			if b != nil && !b.IsSent() {
-				b.Abort()
-			}
-		}
-	}()
+	rows := make([][][]any, len(s.shards))
 	for _, c := range credits {
 		shard := s.shardOf(c.User)
-		if perShard[shard] == nil {
-			batch, err := s.shards[shard].PrepareBatch(ctx, insertCredits)
-			if err != nil {
-				return fmt.Errorf("shard %d: credits: %w", shard, err)
-			}
-			perShard[shard] = batch
-		}
-		if err := perShard[shard].Append(step, c.WorkspaceID, c.GoalUUID, c.User.Hi, c.User.Lo, c.TimeMS, c.Unit, c.Goal, uint8(c.Type),
-			uint8(c.Group), c.Platform, c.Locale, c.Variation, c.RevenueMicros); err != nil {
-			return fmt.Errorf("shard %d: credit of %s: %w", shard, c.GoalUUID, err)
-		}
+		rows[shard] = append(rows[shard], []any{step, c.WorkspaceID, c.GoalUUID, c.User.Hi, c.User.Lo, c.TimeMS, c.Unit, c.Goal,
+			uint8(c.Type), uint8(c.Group), c.Platform, c.Locale, c.Variation, c.RevenueMicros})
 	}
-	for i, b := range perShard {
-		if b == nil {
-			continue
-		}
-		if err := b.Send(); err != nil {
-			return fmt.Errorf("shard %d: insert credits: %w", i, err)
-		}
-	}
-	return nil
+	return s.insertPerShard(ctx, insertCredits, rows)
 }
 
 // Progress implements store.Credits: the progress committed with the last step, read from the journal.

@@ -102,8 +102,8 @@ const pdefSlots = 4
 // eventUnits returns a constant table (a subquery) of one row per (unit, target): campaign_id, tgt (the target's
 // index), chbit (the unit channel's bit: events feed it when they carry it), fixed (1 when the channel decides the
 // platform whatever the event's) and pmap (the platform of each platform default, for events without a platform;
-// index least(pdef, pdefSlots) + 1), so that an event's platform under its unit's channel is
-// if(fixed = 0 AND platform != ”, platform, pmap[least(pdef, pdefSlots) + 1]) — domain.ResolvePlatform.
+// index least(pdef, pdefSlots) + 1). An event's platform under its unit's channel (domain.ResolvePlatform) is
+// then its own when it has one and the channel does not fix it, else pmap's (eventPlatform).
 func eventUnits(targets []store.AggregateTarget) string {
 	var ids, pmaps []string
 	var tgts []uint32
