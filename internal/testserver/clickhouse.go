@@ -107,6 +107,10 @@ func StartClickHouse(t testing.TB, shards int) *ClickHouseCluster {
 func (s *ClickHouseServer) Start() {
 	s.t.Helper()
 	s.proc = Start(s.t, filepath.Join(s.dir, "log", "stdout.log"), s.binary, "--config-file="+s.config)
+	// At the test's end the server is killed rather than stopped: its data is thrown away, and a graceful stop
+	// waits seconds for the connections the other shards' Distributed tables keep open to it.
+	proc := s.proc
+	s.t.Cleanup(proc.Kill)
 	s.waitPing()
 }
 

@@ -230,3 +230,27 @@ func insertRow(ctx context.Context, conn driver.Conn, insert string, values ...a
 	}
 	return batch.Send()
 }
+
+// insertPerShard inserts rows[i] into shard i with the insert statement, one synchronous insert per shard, shard
+// after shard. A failure leaves the earlier shards' rows stored (the journal makes them invisible).
+func (s *Store) insertPerShard(ctx context.Context, insert string, rows [][][]any) error {
+	for shard, shardRows := range rows {
+		if len(shardRows) == 0 {
+			continue
+		}
+		batch, err := s.shards[shard].PrepareBatch(ctx, insert)
+		if err != nil {
+			return fmt.Errorf("shard %d: %w", shard, err)
+		}
+		for _, row := range shardRows {
+			if err := batch.Append(row...); err != nil {
+				batch.Abort()
+				return fmt.Errorf("shard %d: %w", shard, err)
+			}
+		}
+		if err := batch.Send(); err != nil {
+			return fmt.Errorf("shard %d: %w", shard, err)
+		}
+	}
+	return nil
+}

@@ -54,17 +54,10 @@ func (s *Store) Append(ctx context.Context, batches []store.EventBatch) (store.S
 	return store.Seq(last), nil
 }
 
-// insertEvents inserts the events with Seqs after+1, after+2, … into the shards of their users, one batch per
-// shard.
+// insertEvents inserts the events with Seqs after+1, after+2, … into the shards of their users, one insert per
+// shard, shard after shard.
 func (s *Store) insertEvents(ctx context.Context, batches []store.EventBatch, after int64) error {
-	perShard := make([]driver.Batch, len(s.shards))
-	defer func() {
-		for _, b := range perShard {
-			if b != nil && !b.IsSent() {
-				b.Abort()
-			}
-		}
-	}()
+	rows := make([][][]any, len(s.shards))
 	seq := after
 	for _, b := range batches {
 		received := b.ReceivedAt.UnixMilli()
@@ -89,30 +82,13 @@ func (s *Store) insertEvents(ctx context.Context, batches []store.EventBatch, af
 				tags = &ts
 			}
 			shard := s.shardOf(user)
-			if perShard[shard] == nil {
-				batch, err := s.shards[shard].PrepareBatch(ctx, insertEvents)
-				if err != nil {
-					return fmt.Errorf("shard %d: %w", shard, err)
-				}
-				perShard[shard] = batch
-			}
-			if err := perShard[shard].Append(seq, b.WorkspaceID, e.UUID, store.UUIDHash(b.WorkspaceID, e.UUID), e.TimeMS, boolByte(e.Campaign),
-				e.Code, e.Name, user.Hi, user.Lo, e.CampaignID, e.ParentCampaignID, uint16(e.Channels), uint8(e.Counter),
-				uint8(e.Class), e.Platform, uint8(e.PlatformDefault), e.Locale, e.Variation, e.FailureKey, attrs, e.Source,
-				received, e.CampaignName, string(e.InferredChannel), string(e.DeliveryType), tags); err != nil {
-				return fmt.Errorf("shard %d: event %s: %w", shard, e.UUID, err)
-			}
+			rows[shard] = append(rows[shard], []any{seq, b.WorkspaceID, e.UUID, store.UUIDHash(b.WorkspaceID, e.UUID), e.TimeMS,
+				boolByte(e.Campaign), e.Code, e.Name, user.Hi, user.Lo, e.CampaignID, e.ParentCampaignID, uint16(e.Channels),
+				uint8(e.Counter), uint8(e.Class), e.Platform, uint8(e.PlatformDefault), e.Locale, e.Variation, e.FailureKey, attrs,
+				e.Source, received, e.CampaignName, string(e.InferredChannel), string(e.DeliveryType), tags})
 		}
 	}
-	for i, b := range perShard {
-		if b == nil {
-			continue
-		}
-		if err := b.Send(); err != nil {
-			return fmt.Errorf("shard %d: insert events: %w", i, err)
-		}
-	}
-	return nil
+	return s.insertPerShard(ctx, insertEvents, rows)
 }
 
 func boolByte(b bool) uint8 {
