@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/store"
 )
 
 // writeJSON writes v as the JSON body with status.
@@ -62,7 +63,7 @@ func (s *Server) writeIngestError(w http.ResponseWriter, r *http.Request, e inge
 // storeIngestError maps a store failure to 503 (unavailable) or 500, logging the cause once.
 func (s *Server) storeIngestError(w http.ResponseWriter, r *http.Request, err error) {
 	s.logError(r, err)
-	if errors.Is(err, domain.ErrUnavailable) || errors.Is(err, errShuttingDown) {
+	if store.Unavailable(err) || errors.Is(err, errShuttingDown) {
 		s.writeIngestError(w, r, errUnavailable)
 		return
 	}
@@ -114,7 +115,7 @@ func (s *Server) storeAPIError(w http.ResponseWriter, r *http.Request, err error
 	switch {
 	case errors.Is(err, domain.ErrNotFound):
 		writeAPIError(w, notFound("Not found."))
-	case errors.Is(err, domain.ErrUnavailable), errors.Is(err, errShuttingDown):
+	case store.Unavailable(err), errors.Is(err, errShuttingDown):
 		s.logError(r, err)
 		writeAPIError(w, apiUnavailable)
 	default:

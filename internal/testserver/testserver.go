@@ -95,6 +95,10 @@ func startProcess(logFile string, cmd *exec.Cmd) (*Process, error) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
 	cmd.SysProcAttr.Setpgid = true
+	if cmd.SysProcAttr.Pdeathsig == 0 {
+		// A test binary that dies (a panic, a timeout) must not leave servers behind.
+		cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
+	}
 	if err := cmd.Start(); err != nil {
 		out.Close()
 		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
