@@ -75,8 +75,12 @@ XML
 start_postgres() {
   local d=$dir/postgres
   mkdir -p "$d/socket"
-  [ "$(id -u)" = 0 ] && chown -R postgres "$d"
-  as_postgres "$pg_bin/initdb" -D "$d/data" -U campaignstats --auth=trust >"$dir/postgres-initdb.log" 2>&1
+  if [ "$(id -u)" = 0 ]; then
+    chown -R postgres "$d"
+    runuser -u postgres -- test -w "$d" || die "user postgres cannot reach $d: use a directory every user can traverse"
+  fi
+  as_postgres "$pg_bin/initdb" -D "$d/data" -U campaignstats --auth=trust >"$dir/postgres-initdb.log" 2>&1 ||
+    { cat "$dir/postgres-initdb.log" >&2; die "initdb failed"; }
   as_postgres setsid "$pg_bin/postgres" -D "$d/data" -k "$d/socket" -h 127.0.0.1 -p "$pg_port" >"$d/postgres.log" 2>&1 &
   started $!
   wait_for postgres 30 as_postgres "$pg_bin/pg_isready" -h 127.0.0.1 -p "$pg_port"
@@ -135,6 +139,13 @@ stop_all() {
     kill -KILL -- "-$pid" 2>/dev/null || true
   done
   rm -f "$dir/pids"
+  # PostgreSQL runs under runuser as its own session: stop the postmaster by the PID it records.
+  local pm=$dir/postgres/data/postmaster.pid
+  if [ -f "$pm" ]; then
+    local pid; pid=$(head -1 "$pm")
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
 }
 
 case "$cmd" in
