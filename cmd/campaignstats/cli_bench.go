@@ -77,7 +77,7 @@ const naiveUnavailable = "--naive needs a binary built with the naive DuckDB bas
 func runBench(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	server := fs.String("server", "", "server URL (empty: start an embedded server in a temporary directory)")
+	server := fs.String("server", "", "server URL, or several nodes' URLs separated by commas (requests go to each in turn); empty: start an embedded server in a temporary directory")
 	wsID := fs.String("workspace", "", "workspace id (with --server)")
 	dataKey := fs.String("data-key", "", "data key (with --server)")
 	reportKey := fs.String("report-key", "", "report key (with --server)")
@@ -155,7 +155,8 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	end := time.Now().UTC().Truncate(24 * time.Hour)
 	gen := demo.New(demo.Options{Campaigns: *campaigns, Users: *users, Days: *days, Events: *events, Seed: *seed, End: end, Prefix: "bench"})
-	c := client.New(base)
+	nodes := strings.Split(base, ",")
+	c := client.New(nodes[0], client.WithNodes(nodes...))
 	b := &bencher{c: c, ws: *wsID, dataKey: *dataKey, reportKey: *reportKey, stderr: stderr}
 	res := benchResult{Campaigns: *campaigns, Users: *users, Days: *days}
 

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,28 +61,13 @@ func startCluster(t *testing.T, n int) ([]*app.Server, config.Config) {
 	return nodes, cfg
 }
 
-// roundRobin sends each request to the next node in turn, as a load balancer does.
-type roundRobin struct {
-	hosts []string
-	next  atomic.Uint64
-	base  http.RoundTripper
-}
-
-func (r *roundRobin) RoundTrip(req *http.Request) (*http.Response, error) {
-	i := r.next.Add(1) - 1
-	req = req.Clone(req.Context())
-	req.URL.Host = r.hosts[i%uint64(len(r.hosts))]
-	req.Host = ""
-	return r.base.RoundTrip(req)
-}
-
 // roundRobinClient is a client whose requests alternate between the nodes.
 func roundRobinClient(nodes []*app.Server) *client.Client {
-	rr := &roundRobin{base: http.DefaultTransport}
+	var urls []string
 	for _, n := range nodes {
-		rr.hosts = append(rr.hosts, n.Addr())
+		urls = append(urls, n.URL())
 	}
-	return client.New(nodes[0].URL(), client.WithHTTPClient(&http.Client{Transport: rr, Timeout: 2 * time.Minute}))
+	return client.New(nodes[0].URL(), client.WithHTTPClient(&http.Client{Timeout: 2 * time.Minute}), client.WithNodes(urls...))
 }
 
 // TestClusterEndToEnd replays the end-to-end workloads (every channel, both metric types, every attribution type,
