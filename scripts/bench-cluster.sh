@@ -24,4 +24,4 @@ echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(go ver
 "$bin" bench --server "$node0,$node1" --workspace "$ws" --data-key "$dk" --report-key "$rk" \
   --events "$EVENTS" --campaigns "$CAMPAIGNS" --users "$USERS" --days "$DAYS" --stats-calls 200 "${@:5}"
 echo "ClickHouse data size: $(du -sh "$work/cluster/clickhouse-0/data" | cut -f1) + $(du -sh "$work/cluster/clickhouse-1/data" | cut -f1)" >&2
-echo "peak RSS: $(for p in $(pgrep -f "$work/cluster" ); do grep -h VmHWM /proc/$p/status 2>/dev/null | awk -v p=$p '{printf "%s:%s MiB ", p, int($2/1024)}'; done)" >&2
+echo "peak RSS: $(for p in $(pgrep -f "$work/cluster" ); do grep -h VmHWM /proc/$p/status 2>/dev/null | awk -v p="$(ps -o comm= -p $p)" '{printf "%s %s MiB; ", p, int($2/1024)}'; done)" >&2
