@@ -11,8 +11,10 @@ import (
 	"github.com/campaignstats/campaignstats/internal/store"
 )
 
-// ProcessNext claims the oldest QUEUED run, generates it and finishes it; ok is false when no run was queued.
-// When ctx ends while the Generator fails (shutdown), the run returns to QUEUED instead of failing.
+// ProcessNext claims the oldest claimable run (QUEUED, or RUNNING under a lease that expired), generates it and
+// finishes it; ok is false when no run was claimable. The claim is leased for the service's lease duration and
+// renewed while the run is generated. When ctx ends while the Generator fails (shutdown), the run returns to QUEUED
+// instead of failing.
 func (s *Service) ProcessNext(ctx context.Context) (ok bool, err error) {
 	// The snapshot opens before the claim sets started_at: whatever is received after started_at commits after
 	// the snapshot and stays out of the file (SPEC §8.4).
