@@ -23,5 +23,10 @@ dk=$(sed -n 's/.*"data_key": "\([0-9a-f]*\)".*/\1/p' "$work/ws.json")
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/{print $2}') GiB; $(go version)" >&2
 "$bin" bench --server "$node0,$node1" --workspace "$ws" --data-key "$dk" --report-key "$rk" \
   --events "$EVENTS" --campaigns "$CAMPAIGNS" --users "$USERS" --days "$DAYS" --stats-calls 200 "${@:5}"
+# Where the ClickHouse time went, from the first shard's query log (it initiates the Distributed reads).
+ch=$(( ${PORT_BASE:-19100} ))
+clickhouse-client --port "$ch" -q "SYSTEM FLUSH LOGS" >/dev/null 2>&1 || true
+echo "ClickHouse queries on shard 0 (initiator), by kind: count, mean ms, total s" >&2
+clickhouse-client --port "$ch" -q "SELECT replaceRegexpAll(substring(query, 1, 70), '[0-9]+', 'N') AS kind, count(), round(avg(query_duration_ms)), round(sum(query_duration_ms) / 1000, 1) FROM system.query_log WHERE type = 2 AND is_initial_query GROUP BY kind ORDER BY sum(query_duration_ms) DESC LIMIT 12 FORMAT TSV" >&2 || true
 echo "ClickHouse data size: $(du -sh "$work/cluster/clickhouse-0/data" | cut -f1) + $(du -sh "$work/cluster/clickhouse-1/data" | cut -f1)" >&2
 echo "peak RSS: $(for p in $(pgrep -f "$work/cluster" ); do grep -h VmHWM /proc/$p/status 2>/dev/null | awk -v p="$(ps -o comm= -p $p)" '{printf "%s %s MiB; ", p, int($2/1024)}'; done)" >&2
