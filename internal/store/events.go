@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/campaignstats/campaignstats/internal/attribution"
@@ -97,4 +98,36 @@ type Credits interface {
 	ApplyCredits(ctx context.Context, u CreditUpdate) error
 	// Progress returns the last Progress applied (0 when none).
 	Progress(ctx context.Context) (Seq, error)
+}
+
+// Rows is what SendHashes reads: the rows of a query (database/sql's and ClickHouse's both fit).
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}
+
+// SendHashes reads a query's single uint64 column and calls fn with the values in batches of up to 65,536 (a
+// backend's UUIDHashes). fn's error is returned as is.
+func SendHashes(rows Rows, fn func(hashes []uint64) error) error {
+	buf := make([]uint64, 0, 1<<16)
+	for rows.Next() {
+		var h uint64
+		if err := rows.Scan(&h); err != nil {
+			return fmt.Errorf("uuid hashes: %w", err)
+		}
+		if buf = append(buf, h); len(buf) == cap(buf) {
+			if err := fn(buf); err != nil {
+				return err
+			}
+			buf = buf[:0]
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("uuid hashes: %w", err)
+	}
+	if len(buf) > 0 {
+		return fn(buf)
+	}
+	return nil
 }

@@ -147,9 +147,6 @@ func (s *Store) StoredUUIDs(ctx context.Context, ws string, uuids []string) (map
 	return out, nil
 }
 
-// uuidHashBatch is how many hashes UUIDHashes hands over at a time.
-const uuidHashBatch = 1 << 16
-
 // UUIDHashes implements store.EventLog.
 func (s *Store) UUIDHashes(ctx context.Context, fn func([]uint64) error) error {
 	wm, err := s.watermark(ctx)
@@ -161,24 +158,8 @@ func (s *Store) UUIDHashes(ctx context.Context, fn func([]uint64) error) error {
 		return fmt.Errorf("clickhouse: uuid hashes: %w", err)
 	}
 	defer rows.Close()
-	buf := make([]uint64, 0, uuidHashBatch)
-	for rows.Next() {
-		var h uint64
-		if err := rows.Scan(&h); err != nil {
-			return fmt.Errorf("clickhouse: uuid hashes: %w", err)
-		}
-		if buf = append(buf, h); len(buf) == cap(buf) {
-			if err := fn(buf); err != nil {
-				return err
-			}
-			buf = buf[:0]
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("clickhouse: uuid hashes: %w", err)
-	}
-	if len(buf) > 0 {
-		return fn(buf)
+	if err := store.SendHashes(rows, fn); err != nil {
+		return fmt.Errorf("clickhouse: %w", err)
 	}
 	return nil
 }

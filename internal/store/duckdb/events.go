@@ -153,26 +153,7 @@ func (s *Store) UUIDHashes(ctx context.Context, fn func([]uint64) error) error {
 		return fmt.Errorf("uuid hashes: %w", err)
 	}
 	defer rows.Close()
-	buf := make([]uint64, 0, 1<<16)
-	for rows.Next() {
-		var h uint64
-		if err := rows.Scan(&h); err != nil {
-			return fmt.Errorf("uuid hashes: %w", err)
-		}
-		if buf = append(buf, h); len(buf) == cap(buf) {
-			if err := fn(buf); err != nil {
-				return err
-			}
-			buf = buf[:0]
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("uuid hashes: %w", err)
-	}
-	if len(buf) > 0 {
-		return fn(buf)
-	}
-	return nil
+	return store.SendHashes(rows, fn)
 }
 
 // Watermark implements store.EventLog.
