@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/campaignstats/campaignstats/internal/attribution"
@@ -100,34 +99,41 @@ type Credits interface {
 	Progress(ctx context.Context) (Seq, error)
 }
 
-// Rows is what SendHashes reads: the rows of a query (database/sql's and ClickHouse's both fit).
+// Rows is what SendBatches reads: the rows of a query (database/sql's and ClickHouse's both fit).
 type Rows interface {
 	Next() bool
 	Scan(dest ...any) error
 	Err() error
 }
 
-// SendHashes reads a query's single uint64 column and calls fn with the values in batches of up to 65,536 (a
-// backend's UUIDHashes). fn's error is returned as is.
-func SendHashes(rows Rows, fn func(hashes []uint64) error) error {
-	buf := make([]uint64, 0, 1<<16)
+// SendBatches scans every row of a query with scan and calls fn with the values in batches of up to size, as a
+// backend's UUIDHashes and UserEventsNamed hand their results over. fn's error is returned as is.
+func SendBatches[T any](rows Rows, size int, scan func(Rows) (T, error), fn func([]T) error) error {
+	batch := make([]T, 0, size)
 	for rows.Next() {
-		var h uint64
-		if err := rows.Scan(&h); err != nil {
-			return fmt.Errorf("uuid hashes: %w", err)
+		v, err := scan(rows)
+		if err != nil {
+			return err
 		}
-		if buf = append(buf, h); len(buf) == cap(buf) {
-			if err := fn(buf); err != nil {
+		if batch = append(batch, v); len(batch) == size {
+			if err := fn(batch); err != nil {
 				return err
 			}
-			buf = buf[:0]
+			batch = make([]T, 0, size) // fn may keep the batch it was given
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("uuid hashes: %w", err)
+		return err
 	}
-	if len(buf) > 0 {
-		return fn(buf)
+	if len(batch) > 0 {
+		return fn(batch)
 	}
 	return nil
+}
+
+// ScanUint64 scans a row of one uint64 column (SendBatches of uuid hashes).
+func ScanUint64(rows Rows) (uint64, error) {
+	var v uint64
+	err := rows.Scan(&v)
+	return v, err
 }

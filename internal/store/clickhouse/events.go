@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
-
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
 )
@@ -158,8 +156,8 @@ func (s *Store) UUIDHashes(ctx context.Context, fn func([]uint64) error) error {
 		return fmt.Errorf("clickhouse: uuid hashes: %w", err)
 	}
 	defer rows.Close()
-	if err := store.SendHashes(rows, fn); err != nil {
-		return fmt.Errorf("clickhouse: %w", err)
+	if err := store.SendBatches(rows, 1<<16, store.ScanUint64, fn); err != nil {
+		return fmt.Errorf("clickhouse: uuid hashes: %w", err)
 	}
 	return nil
 }
@@ -169,7 +167,7 @@ const storedEventCols = `ws, seq, received_at, uuid, ts, is_campaign, code, name
 	channels, counter, class, platform, pdef, locale, variation, failure_key, attributes, source, campaign_name,
 	inferred_channel, delivery_type, tags`
 
-func scanStoredEvent(rows driver.Rows) (store.StoredEvent, error) {
+func scanStoredEvent(rows store.Rows) (store.StoredEvent, error) {
 	var e store.StoredEvent
 	var seq int64
 	var channels uint16
@@ -246,24 +244,8 @@ func (s *Store) UserEventsNamed(ctx context.Context, ws string, names []string, 
 		return fmt.Errorf("clickhouse: user events: %w", err)
 	}
 	defer rows.Close()
-	var batch []store.StoredEvent
-	for rows.Next() {
-		e, err := scanStoredEvent(rows)
-		if err != nil {
-			return fmt.Errorf("clickhouse: user events: %w", err)
-		}
-		if batch = append(batch, e); len(batch) == userEventBatch {
-			if err := fn(batch); err != nil {
-				return err
-			}
-			batch = nil
-		}
-	}
-	if err := rows.Err(); err != nil {
+	if err := store.SendBatches(rows, userEventBatch, scanStoredEvent, fn); err != nil {
 		return fmt.Errorf("clickhouse: user events: %w", err)
-	}
-	if len(batch) > 0 {
-		return fn(batch)
 	}
 	return nil
 }

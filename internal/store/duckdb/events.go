@@ -153,7 +153,10 @@ func (s *Store) UUIDHashes(ctx context.Context, fn func([]uint64) error) error {
 		return fmt.Errorf("uuid hashes: %w", err)
 	}
 	defer rows.Close()
-	return store.SendHashes(rows, fn)
+	if err := store.SendBatches(rows, 1<<16, store.ScanUint64, fn); err != nil {
+		return fmt.Errorf("uuid hashes: %w", err)
+	}
+	return nil
 }
 
 // Watermark implements store.EventLog.
@@ -168,7 +171,7 @@ const storedEventCols = `ws, seq, received_at, uuid, ts, is_campaign, code, name
 	channels, counter, class, platform, pdef, locale, variation, failure_key, attributes, source, campaign_name,
 	inferred_channel, delivery_type, tags`
 
-func scanStoredEvent(rows *sql.Rows) (store.StoredEvent, error) {
+func scanStoredEvent(rows store.Rows) (store.StoredEvent, error) {
 	var e store.StoredEvent
 	var seq int64
 	var channels uint16
@@ -242,24 +245,8 @@ func (s *Store) UserEventsNamed(ctx context.Context, ws string, names []string, 
 		return fmt.Errorf("user events: %w", err)
 	}
 	defer rows.Close()
-	var batch []store.StoredEvent
-	for rows.Next() {
-		e, err := scanStoredEvent(rows)
-		if err != nil {
-			return fmt.Errorf("user events: %w", err)
-		}
-		if batch = append(batch, e); len(batch) == 4096 {
-			if err := fn(batch); err != nil {
-				return err
-			}
-			batch = nil
-		}
-	}
-	if err := rows.Err(); err != nil {
+	if err := store.SendBatches(rows, 4096, scanStoredEvent, fn); err != nil {
 		return fmt.Errorf("user events: %w", err)
-	}
-	if len(batch) > 0 {
-		return fn(batch)
 	}
 	return nil
 }
