@@ -128,7 +128,19 @@ type Options struct {
 	// PollInterval is how often idle workers look for runs queued by other nodes (default 2s); runs created
 	// through this Service wake them at once.
 	PollInterval time.Duration
+	// LeaseDuration is how long a worker's claim holds a run without being renewed (default DefaultLeaseDuration):
+	// when a node stops renewing (a crash, a stall), another node takes the run over once the lease expired.
+	LeaseDuration time.Duration
+	// LeaseRenewInterval is how often a worker renews the lease of the run it generates (default
+	// DefaultLeaseRenewInterval, at most a third of LeaseDuration).
+	LeaseRenewInterval time.Duration
 }
+
+// Defaults of the leases of running runs (Options.LeaseDuration, Options.LeaseRenewInterval).
+const (
+	DefaultLeaseDuration      = 30 * time.Second
+	DefaultLeaseRenewInterval = 10 * time.Second
+)
 
 // Service manages report definitions, schedules and runs (SPEC §8.1–§8.4).
 type Service struct {
@@ -142,12 +154,15 @@ type Service struct {
 	owner     string
 	poll      time.Duration
 	wake      chan struct{}
+	// lease is how long a claim holds a run; renewEvery how often a running run's lease is renewed.
+	lease      time.Duration
+	renewEvery time.Duration
 }
 
 // NewService builds a service over st.
 func NewService(st Store, o Options) *Service {
 	s := &Service{st: st, now: o.Now, logger: o.Logger, gen: o.Generator, metrics: o.Metrics, retention: o.Retention,
-		owner: o.Owner, poll: o.PollInterval, wake: make(chan struct{}, 1)}
+		owner: o.Owner, poll: o.PollInterval, wake: make(chan struct{}, 1), lease: o.LeaseDuration, renewEvery: o.LeaseRenewInterval}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -166,6 +181,13 @@ func NewService(st Store, o Options) *Service {
 	if s.poll <= 0 {
 		s.poll = 2 * time.Second
 	}
+	if s.lease <= 0 {
+		s.lease = DefaultLeaseDuration
+	}
+	if s.renewEvery <= 0 {
+		s.renewEvery = DefaultLeaseRenewInterval
+	}
+	s.renewEvery = min(s.renewEvery, s.lease/3)
 	if obs, ok := o.Generator.(RunObserver); ok {
 		s.observer = obs
 	}

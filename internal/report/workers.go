@@ -11,8 +11,10 @@ import (
 	"github.com/campaignstats/campaignstats/internal/store"
 )
 
-// ProcessNext claims the oldest QUEUED run, generates it and finishes it; ok is false when no run was queued.
-// When ctx ends while the Generator fails (shutdown), the run returns to QUEUED instead of failing.
+// ProcessNext claims the oldest claimable run (QUEUED, or RUNNING under a lease that expired), generates it and
+// finishes it; ok is false when no run was claimable. The claim is leased for the service's lease duration and
+// renewed while the run is generated. When ctx ends while the Generator fails (shutdown), the run returns to QUEUED
+// instead of failing.
 func (s *Service) ProcessNext(ctx context.Context) (ok bool, err error) {
 	// The snapshot opens before the claim sets started_at: whatever is received after started_at commits after
 	// the snapshot and stays out of the file (SPEC §8.4).
@@ -27,7 +29,8 @@ func (s *Service) ProcessNext(ctx context.Context) (ok bool, err error) {
 			s.logger.Warn("report snapshot release failed", "error", rerr.Error())
 		}
 	}()
-	run, ok, err := s.st.ClaimRun(ctx, store.RunClaim{Owner: s.owner, Token: newID(), At: s.now().UTC().Truncate(time.Millisecond)})
+	at := s.now().UTC().Truncate(time.Millisecond)
+	run, ok, err := s.st.ClaimRun(ctx, store.RunClaim{Owner: s.owner, Token: newID(), At: at, LeaseUntil: at.Add(s.lease)})
 	if err != nil || !ok {
 		return false, err
 	}
@@ -37,10 +40,19 @@ func (s *Service) ProcessNext(ctx context.Context) (ok bool, err error) {
 	return true, nil
 }
 
-// execute runs a claimed run to its end with gen.
+// errLeaseLost ends the generation of a run that another node took over (its lease expired before it was renewed).
+var errLeaseLost = errors.New("report run taken over by another worker: its lease expired")
+
+// execute runs a claimed run to its end with gen, renewing its lease meanwhile. A run whose claim is lost (another
+// node took it over after its lease expired) is abandoned: generation is cancelled and the run left to its new
+// holder.
 func (s *Service) execute(ctx context.Context, run Run, gen Generator) {
 	bg := context.WithoutCancel(ctx)
 	log := s.logger.With("workspace_id", run.WorkspaceID, "report_id", run.ReportID, "run_id", run.ID)
+	runCtx, cancelRun := context.WithCancelCause(ctx)
+	defer cancelRun(nil)
+	stopRenewing := s.renewLease(bg, run, cancelRun)
+	defer stopRenewing()
 	var ws domain.Workspace
 	var rep Report
 	var res Result
@@ -62,12 +74,17 @@ func (s *Service) execute(ctx context.Context, run Run, gen Generator) {
 		if gen == nil {
 			return ErrGenerationUnavailable
 		}
-		res, err = s.generate(ctx, gen, ws, rep, run)
+		res, err = s.generate(runCtx, gen, ws, rep, run)
 		if err == nil && res.Filename == "" {
 			err = errors.New("report generator returned no file")
 		}
 		return err
 	}()
+	stopRenewing()
+	if errors.Is(context.Cause(runCtx), errLeaseLost) {
+		log.Warn("report run abandoned: another worker took it over after its lease expired")
+		return
+	}
 	if genErr != nil && ctx.Err() != nil {
 		// Shutting down: the run goes back to the queue for the next start (SPEC §8.4, §10.3).
 		if err := s.st.RequeueRun(bg, run.ID, run.ClaimToken); err != nil {
@@ -107,6 +124,41 @@ func (s *Service) execute(ctx context.Context, run Run, gen Generator) {
 	}
 	if s.observer != nil {
 		s.observer.RunFinished(bg, ws, rep, done)
+	}
+}
+
+// renewLease renews the run's lease every renewEvery until the returned stop is called (stop may be called more
+// than once). When the store answers that the run is no longer held by this claim, it calls cancel with
+// errLeaseLost and stops.
+func (s *Service) renewLease(ctx context.Context, run Run, cancel context.CancelCauseFunc) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ticker := time.NewTicker(s.renewEvery)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ticker.C:
+			}
+			err := s.st.RenewRun(ctx, run.ID, run.ClaimToken, s.now().UTC().Add(s.lease))
+			switch {
+			case errors.Is(err, domain.ErrConflict) || errors.Is(err, domain.ErrNotFound):
+				cancel(errLeaseLost)
+				return
+			case err != nil:
+				// Transient: the lease holds until it expires, and the next tick tries again.
+				s.logger.Warn("report run lease renewal failed", "run_id", run.ID, "error", err.Error())
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(done) })
+		wg.Wait()
 	}
 }
 

@@ -45,7 +45,6 @@ const uniqueViolation = "23505"
 // Store is the PostgreSQL-backed MetaStore.
 type Store struct {
 	pool *pgxpool.Pool
-	now  func() time.Time
 }
 
 var _ store.MetaStore = (*Store)(nil)
@@ -68,7 +67,7 @@ func Open(ctx context.Context, dsn string, now func() time.Time) (*Store, error)
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool, now: now}, nil
+	return &Store{pool: pool}, nil
 }
 
 // Migrate applies the pending migrations of the schema to the database named by dsn and returns. Migrations are

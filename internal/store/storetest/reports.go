@@ -591,7 +591,8 @@ func testRunLeases(t *testing.T, s store.MetaStore) {
 	}
 	start := t0.Add(time.Minute)
 	c1, ok := leased("n1", "tok1", start, start.Add(30*time.Second))
-	if !ok || c1.ID != "old" || c1.Status != store.RunRunning || c1.ClaimedBy != "n1" || c1.ClaimToken != "tok1" || !c1.StartedAt.Equal(start) {
+	if !ok || c1.ID != "old" || c1.Status != store.RunRunning || c1.ClaimedBy != "n1" || c1.ClaimToken != "tok1" || c1.StartedAt == nil ||
+		!c1.StartedAt.Equal(start) {
 		t.Fatalf("leased claim: %+v %t", c1, ok)
 	}
 	// A live lease keeps the run: the next claim takes the queued run, then nothing is claimable.
@@ -616,7 +617,7 @@ func testRunLeases(t *testing.T, s store.MetaStore) {
 	later := start.Add(2 * time.Minute)
 	taken, ok := leased("n3", "tok3", later, later.Add(time.Minute))
 	if !ok || taken.ID != "old" || taken.Status != store.RunRunning || taken.ClaimedBy != "n3" || taken.ClaimToken != "tok3" ||
-		!taken.StartedAt.Equal(later) {
+		taken.StartedAt == nil || !taken.StartedAt.Equal(later) {
 		t.Fatalf("take-over of an expired lease: %+v %t", taken, ok)
 	}
 	// The old holder's token stops working.
