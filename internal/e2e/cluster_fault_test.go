@@ -304,7 +304,8 @@ func TestClusterShardDown(t *testing.T) {
 func TestClusterReportTakeover(t *testing.T) {
 	cl := startClusterStores(t)
 	endpoint, accessKey, secretKey := testserver.S3(t)
-	const lease = 2 * time.Second
+	// Short enough for a quick test, long enough that a loaded machine does not miss a renewal (every lease/3).
+	const lease = 3 * time.Second
 	cfg := cl.Config
 	cfg.ReportStorage = "s3://campaignstats-reports/cluster"
 	cfg.S3Endpoint = "http://" + endpoint
@@ -375,6 +376,7 @@ func TestClusterReportTakeover(t *testing.T) {
 	}
 
 	child.Kill()
+	killed := time.Now()
 	waitCtx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
 	done, err := nc.WaitReportRun(waitCtx, ws.WorkspaceID, ws.ReportKey, rep.ReportID, run.RunID, 100*time.Millisecond)
@@ -389,6 +391,7 @@ func TestClusterReportTakeover(t *testing.T) {
 	if r := runState(nc); r.Status != client.RunSuccessful {
 		t.Fatalf("run listed as %s after it finished", r.Status)
 	}
+	t.Logf("run %s finished by the second node %s after the first was killed", run.RunID, time.Since(killed).Round(time.Millisecond))
 
 	var file bytes.Buffer
 	info, err := nc.DownloadReport(ctx, ws.WorkspaceID, ws.ReportKey, wantName, &file, nil)
