@@ -36,6 +36,9 @@ type Config struct {
 	DefaultRateLimit int
 	ReportRetention  time.Duration
 	ReportWorkers    int
+	// ReportLease is how long a node's claim holds a report run without being renewed (renewed every third of
+	// it): once it expired, another node takes the run over.
+	ReportLease time.Duration
 	// DeriveWait bounds how long a read waits for inferred catalog values and credits to reflect the events
 	// acknowledged before it (SPEC §3.6).
 	DeriveWait          time.Duration
@@ -73,6 +76,7 @@ func Default() Config {
 		DefaultRateLimit:    100,
 		ReportRetention:     168 * time.Hour,
 		ReportWorkers:       2,
+		ReportLease:         30 * time.Second,
 		DeriveWait:          time.Second,
 		WebhookTimeout:      10 * time.Second,
 		QuarantineRetention: 720 * time.Hour,
@@ -103,6 +107,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.IntVar(&c.DefaultRateLimit, "default-rate-limit", c.DefaultRateLimit, "per-minute limit for new workspaces")
 	fs.DurationVar(&c.ReportRetention, "report-retention", c.ReportRetention, "report file lifetime")
 	fs.IntVar(&c.ReportWorkers, "report-workers", c.ReportWorkers, "concurrent report runs per node")
+	fs.DurationVar(&c.ReportLease, "report-lease", c.ReportLease, "how long a node's claim holds a report run without renewal; another node takes the run over after it")
 	fs.DurationVar(&c.DeriveWait, "derive-wait", c.DeriveWait, "how long a read waits for conversions and inferred catalog values to reflect the events acknowledged before it")
 	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", c.WebhookTimeout, "webhook timeout per attempt")
 	fs.DurationVar(&c.QuarantineRetention, "quarantine-retention", c.QuarantineRetention, "quarantine retention (0 = forever)")
@@ -240,6 +245,8 @@ func (c Config) Validate() error {
 		return errors.New("--default-rate-limit must be between 1 and 100000")
 	case c.ReportWorkers < 1:
 		return errors.New("--report-workers must be at least 1")
+	case c.ReportLease < time.Second:
+		return errors.New("--report-lease must be at least 1s")
 	case c.DeriveWait < 0:
 		return errors.New("--derive-wait must not be negative")
 	case c.ReportRetention <= 0:

@@ -14,7 +14,7 @@ func TestDefaultsMatchSpec(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != ":8080" || c.DataDir != "./data" || c.Store != "embedded" || c.MaxStreamBody != 16<<20 || c.MaxTrackBody != 128<<10 ||
-		c.DefaultRateLimit != 100 || c.ReportRetention != 168*time.Hour || c.ReportWorkers != 2 || c.WebhookTimeout != 10*time.Second ||
+		c.DefaultRateLimit != 100 || c.ReportRetention != 168*time.Hour || c.ReportWorkers != 2 || c.ReportLease != 30*time.Second || c.WebhookTimeout != 10*time.Second ||
 		c.QuarantineRetention != 720*time.Hour || c.ShutdownTimeout != 30*time.Second || c.LogLevel != "info" || c.LogFormat != "json" {
 		t.Fatalf("defaults differ from SPEC §10.2: %+v", c)
 	}
@@ -49,10 +49,34 @@ func TestInvalidConfiguration(t *testing.T) {
 		{[]string{"--max-ingest-inflight", "1MiB"}, nil, "--max-ingest-inflight must be at least the largest body limit"},
 		{nil, map[string]string{"CAMPAIGNSTATS_MAX_INGEST_INFLIGHT": "8MiB", "CAMPAIGNSTATS_MAX_STREAM_BODY": "16MiB"}, "--max-ingest-inflight"},
 		{nil, map[string]string{"CAMPAIGNSTATS_DEFAULT_RATE_LIMIT": "0"}, "between 1 and 100000"},
+		{[]string{"--report-lease", "999ms"}, nil, "--report-lease must be at least 1s"},
+		{nil, map[string]string{"CAMPAIGNSTATS_REPORT_LEASE": "0s"}, "--report-lease must be at least 1s"},
+		{[]string{"--report-lease", "long"}, nil, "invalid"},
 	} {
 		_, err := Load(tc.args, env(tc.env))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v %v: got %v, want an error containing %q", tc.args, tc.env, err, tc.want)
+		}
+	}
+}
+
+func TestReportLease(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		want time.Duration
+	}{
+		{nil, nil, 30 * time.Second},
+		{[]string{"--report-lease", "1s"}, nil, time.Second},
+		{nil, map[string]string{"CAMPAIGNSTATS_REPORT_LEASE": "2m"}, 2 * time.Minute},
+		{[]string{"--report-lease", "45s"}, map[string]string{"CAMPAIGNSTATS_REPORT_LEASE": "2m"}, 45 * time.Second},
+	} {
+		c, err := Load(tc.args, env(tc.env))
+		if err != nil {
+			t.Fatalf("%v %v: %v", tc.args, tc.env, err)
+		}
+		if c.ReportLease != tc.want {
+			t.Errorf("%v %v: ReportLease = %v, want %v", tc.args, tc.env, c.ReportLease, tc.want)
 		}
 	}
 }

@@ -31,34 +31,61 @@ func clusterConfig(t *testing.T, shards []string, meta, redisAddr string) config
 	return cfg
 }
 
-// startCluster starts the external stores (2 ClickHouse shards, PostgreSQL, Redis), migrates them and starts n
-// campaignstats nodes on them. It returns the nodes and the configuration they share.
-func startCluster(t *testing.T, n int) ([]*app.Server, config.Config) {
+// testCluster is a cluster of campaignstats nodes and the external servers they share.
+type testCluster struct {
+	// Nodes are the in-process nodes, in start order.
+	Nodes []*app.Server
+	// Config is the configuration the nodes share (each node gets its own DataDir).
+	Config config.Config
+	// ClickHouse holds the shards, in shard order.
+	ClickHouse *testserver.ClickHouseCluster
+	// Redis is the rate-limit server's process (testserver.RestartRedis replaces it).
+	Redis *testserver.Process
+}
+
+// startClusterStores starts the external stores (2 ClickHouse shards, PostgreSQL, Redis) and migrates them; the
+// returned cluster has no node yet.
+func startClusterStores(t *testing.T) *testCluster {
 	t.Helper()
 	chs := testserver.StartClickHouse(t, 2)
 	meta := testserver.Postgres(t)
-	redisAddr, _ := testserver.Redis(t)
+	redisAddr, redisProc := testserver.Redis(t)
 	cfg := clusterConfig(t, chs.DSNs("campaignstats"), meta, redisAddr)
 	if _, err := app.Migrate(t.Context(), cfg, time.Now); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	var nodes []*app.Server
-	for i := 0; i < n; i++ {
-		cfg.DataDir = t.TempDir()
-		srv, err := app.Start(t.Context(), cfg, slog.New(slog.DiscardHandler), time.Now)
-		if err != nil {
-			t.Fatalf("start node %d: %v", i, err)
-		}
-		t.Cleanup(func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-			defer cancel()
-			if err := srv.Close(ctx); err != nil {
-				t.Errorf("close node %d: %v", i, err)
-			}
-		})
-		nodes = append(nodes, srv)
+	return &testCluster{Config: cfg, ClickHouse: chs, Redis: redisProc}
+}
+
+// startNode starts one more in-process node with cfg (given its own data directory), closed when the test ends.
+func (c *testCluster) startNode(t *testing.T, cfg config.Config, opts ...app.Option) *app.Server {
+	t.Helper()
+	cfg.DataDir = t.TempDir()
+	i := len(c.Nodes)
+	srv, err := app.Start(t.Context(), cfg, slog.New(slog.DiscardHandler), time.Now, opts...)
+	if err != nil {
+		t.Fatalf("start node %d: %v", i, err)
 	}
-	return nodes, cfg
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := srv.Close(ctx); err != nil {
+			t.Errorf("close node %d: %v", i, err)
+		}
+	})
+	c.Nodes = append(c.Nodes, srv)
+	return srv
+}
+
+// startCluster starts the external stores (2 ClickHouse shards, PostgreSQL, Redis), migrates them and starts n
+// campaignstats nodes on them.
+func startCluster(t *testing.T, n int) *testCluster {
+	t.Helper()
+	c := startClusterStores(t)
+	for i := 0; i < n; i++ {
+		c.startNode(t, c.Config)
+	}
+	return c
 }
 
 // roundRobinClient is a client whose requests alternate between the nodes.
@@ -76,12 +103,12 @@ func roundRobinClient(nodes []*app.Server) *client.Client {
 // Stats alike — and compares every answer with the reference model, as TestEndToEnd does for one embedded node.
 // Consecutive Stats requests of one workspace are answered by different nodes and must all equal the reference.
 func TestClusterEndToEnd(t *testing.T) {
-	nodes, cfg := startCluster(t, 2)
-	c := roundRobinClient(nodes)
+	cl := startCluster(t, 2)
+	c := roundRobinClient(cl.Nodes)
 	extraUntil := time.Now().Add(e2eExtraBudget)
 	for _, opt := range workloadConfigs {
 		t.Run(strings.ReplaceAll(opt.Timezone, "/", "_"), func(t *testing.T) {
-			runOrders(t, c, cfg.AdminToken, opt, extraUntil)
+			runOrders(t, c, cl.Config.AdminToken, opt, extraUntil)
 		})
 	}
 }
