@@ -108,7 +108,7 @@ func connect(ctx context.Context, opts Options, createDatabase bool) (*Store, er
 	for i, dsn := range opts.Shards {
 		o, err := ch.ParseDSN(dsn)
 		if err != nil {
-			return nil, fmt.Errorf("clickhouse: shard %d: %w", i, err)
+			return nil, errorf("clickhouse: shard %d: %w", i, err)
 		}
 		parsed[i] = o
 	}
@@ -120,7 +120,7 @@ func connect(ctx context.Context, opts Options, createDatabase bool) (*Store, er
 		database = DefaultDatabase
 	}
 	if !validIdentifier(database) {
-		return nil, fmt.Errorf("clickhouse: database name %q: use letters, digits and _", database)
+		return nil, errorf("clickhouse: database name %q: use letters, digits and _", database)
 	}
 	cluster := opts.Cluster
 	if cluster == "" {
@@ -146,14 +146,14 @@ func connect(ctx context.Context, opts Options, createDatabase bool) (*Store, er
 			}
 			if err != nil {
 				s.Close()
-				return nil, fmt.Errorf("clickhouse: shard %d: create database: %w", i, err)
+				return nil, errorf("clickhouse: shard %d: create database: %w", i, err)
 			}
 		}
 		o.Auth.Database = database
 		conn, err := ch.Open(o)
 		if err != nil {
 			s.Close()
-			return nil, fmt.Errorf("clickhouse: shard %d: %w", i, err)
+			return nil, errorf("clickhouse: shard %d: %w", i, err)
 		}
 		s.shards = append(s.shards, conn)
 	}
@@ -185,10 +185,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	for i, c := range s.shards {
 		var version uint32
 		if err := c.QueryRow(ctx, `SELECT max(version) FROM schema_versions`).Scan(&version); err != nil {
-			return fmt.Errorf("clickhouse: shard %d: schema version: %w", i, err)
+			return errorf("clickhouse: shard %d: schema version: %w", i, err)
 		}
 		if version != want {
-			return fmt.Errorf("clickhouse: shard %d: schema version %d, want %d (run Migrate)", i, version, want)
+			return errorf("clickhouse: shard %d: schema version %d, want %d (run Migrate)", i, version, want)
 		}
 	}
 	return nil

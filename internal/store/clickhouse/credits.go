@@ -25,7 +25,7 @@ func (s *Store) ApplyCredits(ctx context.Context, u store.CreditUpdate) error {
 	ctx = context.WithoutCancel(ctx)
 	_, cur, err := s.journal(ctx)
 	if err != nil {
-		return fmt.Errorf("clickhouse: apply credits: %w", err)
+		return errorf("clickhouse: apply credits: %w", err)
 	}
 	if len(u.Rebuild) == 0 && len(u.Replace) == 0 && len(u.Credits) == 0 && u.Progress == 0 {
 		return nil
@@ -33,26 +33,26 @@ func (s *Store) ApplyCredits(ctx context.Context, u store.CreditUpdate) error {
 	if cur.unfinished() {
 		for _, table := range []string{"credits", "credit_tombstones"} {
 			if err := s.deleteAbove(ctx, table, "step", cur.committed); err != nil {
-				return fmt.Errorf("clickhouse: apply credits: clean up an unfinished step: %w", err)
+				return errorf("clickhouse: apply credits: clean up an unfinished step: %w", err)
 			}
 		}
 	}
 	step := cur.committed + 1
 	if err := s.writeRecord(ctx, streamCredits, record{op: cur.op + 1, committed: cur.committed, pending: step, progress: cur.progress}); err != nil {
-		return fmt.Errorf("clickhouse: apply credits: %w", err)
+		return errorf("clickhouse: apply credits: %w", err)
 	}
 	if err := s.insertTombstones(ctx, u, step); err != nil {
-		return fmt.Errorf("clickhouse: apply credits: %w", err)
+		return errorf("clickhouse: apply credits: %w", err)
 	}
 	if err := s.insertCredits(ctx, u.Credits, step); err != nil {
-		return fmt.Errorf("clickhouse: apply credits: %w", err)
+		return errorf("clickhouse: apply credits: %w", err)
 	}
 	progress := cur.progress
 	if u.Progress > 0 {
 		progress = int64(u.Progress)
 	}
 	if err := s.writeRecord(ctx, streamCredits, record{op: cur.op + 2, committed: step, pending: step, progress: progress}); err != nil {
-		return fmt.Errorf("clickhouse: apply credits: commit: %w", err)
+		return errorf("clickhouse: apply credits: commit: %w", err)
 	}
 	return nil
 }
@@ -103,7 +103,7 @@ func (s *Store) insertCredits(ctx context.Context, credits []store.Credit, step 
 func (s *Store) Progress(ctx context.Context) (store.Seq, error) {
 	_, cur, err := s.journal(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("clickhouse: progress: %w", err)
+		return 0, errorf("clickhouse: progress: %w", err)
 	}
 	return store.Seq(cur.progress), nil
 }

@@ -25,7 +25,7 @@ func (s *Store) Append(ctx context.Context, batches []store.EventBatch) (store.S
 	ctx = context.WithoutCancel(ctx)
 	cur, _, err := s.journal(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("clickhouse: append: %w", err)
+		return 0, errorf("clickhouse: append: %w", err)
 	}
 	n := 0
 	for _, b := range batches {
@@ -36,18 +36,18 @@ func (s *Store) Append(ctx context.Context, batches []store.EventBatch) (store.S
 	}
 	if cur.unfinished() {
 		if err := s.deleteAbove(ctx, "events", "seq", cur.committed); err != nil {
-			return 0, fmt.Errorf("clickhouse: append: clean up an unfinished append: %w", err)
+			return 0, errorf("clickhouse: append: clean up an unfinished append: %w", err)
 		}
 	}
 	last := cur.committed + int64(n)
 	if err := s.writeRecord(ctx, streamEvents, record{op: cur.op + 1, committed: cur.committed, pending: last}); err != nil {
-		return 0, fmt.Errorf("clickhouse: append: %w", err)
+		return 0, errorf("clickhouse: append: %w", err)
 	}
 	if err := s.insertEvents(ctx, batches, cur.committed); err != nil {
-		return 0, fmt.Errorf("clickhouse: append: %w", err)
+		return 0, errorf("clickhouse: append: %w", err)
 	}
 	if err := s.writeRecord(ctx, streamEvents, record{op: cur.op + 2, committed: last, pending: last}); err != nil {
-		return 0, fmt.Errorf("clickhouse: append: commit: %w", err)
+		return 0, errorf("clickhouse: append: commit: %w", err)
 	}
 	return store.Seq(last), nil
 }
@@ -101,7 +101,7 @@ func boolByte(b bool) uint8 {
 func (s *Store) Watermark(ctx context.Context) (store.Seq, error) {
 	cur, _, err := s.journal(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("clickhouse: watermark: %w", err)
+		return 0, errorf("clickhouse: watermark: %w", err)
 	}
 	return store.Seq(cur.committed), nil
 }
@@ -120,7 +120,7 @@ func (s *Store) StoredUUIDs(ctx context.Context, ws string, uuids []string) (map
 	}
 	wm, err := s.watermark(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse: stored uuids: %w", err)
+		return nil, errorf("clickhouse: stored uuids: %w", err)
 	}
 	hashes := make([]uint64, len(uuids))
 	for i, u := range uuids {
@@ -129,18 +129,18 @@ func (s *Store) StoredUUIDs(ctx context.Context, ws string, uuids []string) (map
 	rows, err := s.shards[0].Query(ctx, `SELECT DISTINCT uuid FROM `+s.eventsTable+`
 		PREWHERE ws = ? AND has(?, uuid_hash) AND seq <= ? WHERE has(?, uuid)`, ws, hashes, wm, uuids)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse: stored uuids: %w", err)
+		return nil, errorf("clickhouse: stored uuids: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var u string
 		if err := rows.Scan(&u); err != nil {
-			return nil, fmt.Errorf("clickhouse: stored uuids: %w", err)
+			return nil, errorf("clickhouse: stored uuids: %w", err)
 		}
 		out[u] = true
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("clickhouse: stored uuids: %w", err)
+		return nil, errorf("clickhouse: stored uuids: %w", err)
 	}
 	return out, nil
 }
@@ -149,15 +149,15 @@ func (s *Store) StoredUUIDs(ctx context.Context, ws string, uuids []string) (map
 func (s *Store) UUIDHashes(ctx context.Context, fn func([]uint64) error) error {
 	wm, err := s.watermark(ctx)
 	if err != nil {
-		return fmt.Errorf("clickhouse: uuid hashes: %w", err)
+		return errorf("clickhouse: uuid hashes: %w", err)
 	}
 	rows, err := s.shards[0].Query(ctx, `SELECT uuid_hash FROM `+s.eventsTable+` WHERE seq <= ?`, wm)
 	if err != nil {
-		return fmt.Errorf("clickhouse: uuid hashes: %w", err)
+		return errorf("clickhouse: uuid hashes: %w", err)
 	}
 	defer rows.Close()
 	if err := store.SendBatches(rows, 1<<16, store.ScanUint64, fn); err != nil {
-		return fmt.Errorf("clickhouse: uuid hashes: %w", err)
+		return errorf("clickhouse: uuid hashes: %w", err)
 	}
 	return nil
 }
@@ -199,7 +199,7 @@ func scanStoredEvent(rows store.Rows) (store.StoredEvent, error) {
 func (s *Store) ReadEvents(ctx context.Context, after store.Seq, limit int) ([]store.StoredEvent, error) {
 	wm, err := s.watermark(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse: read events: %w", err)
+		return nil, errorf("clickhouse: read events: %w", err)
 	}
 	through := min(int64(after)+int64(limit), wm)
 	if limit <= 0 || through <= int64(after) {
@@ -208,19 +208,19 @@ func (s *Store) ReadEvents(ctx context.Context, after store.Seq, limit int) ([]s
 	rows, err := s.shards[0].Query(ctx, `SELECT `+storedEventCols+` FROM `+s.eventsTable+`
 		WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?`, int64(after), through, limit)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse: read events: %w", err)
+		return nil, errorf("clickhouse: read events: %w", err)
 	}
 	defer rows.Close()
 	var out []store.StoredEvent
 	for rows.Next() {
 		e, err := scanStoredEvent(rows)
 		if err != nil {
-			return nil, fmt.Errorf("clickhouse: read events: %w", err)
+			return nil, errorf("clickhouse: read events: %w", err)
 		}
 		out = append(out, e)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("clickhouse: read events: %w", err)
+		return nil, errorf("clickhouse: read events: %w", err)
 	}
 	return out, nil
 }
@@ -236,16 +236,16 @@ func (s *Store) UserEventsNamed(ctx context.Context, ws string, names []string, 
 	}
 	wm, err := s.watermark(ctx)
 	if err != nil {
-		return fmt.Errorf("clickhouse: user events: %w", err)
+		return errorf("clickhouse: user events: %w", err)
 	}
 	rows, err := s.shards[0].Query(ctx, `SELECT `+storedEventCols+` FROM `+s.eventsTable+`
 		PREWHERE ws = ? AND is_campaign = 0 AND seq <= ? WHERE has(?, name) OR has(?, code)`, ws, wm, names, names)
 	if err != nil {
-		return fmt.Errorf("clickhouse: user events: %w", err)
+		return errorf("clickhouse: user events: %w", err)
 	}
 	defer rows.Close()
 	if err := store.SendBatches(rows, userEventBatch, scanStoredEvent, fn); err != nil {
-		return fmt.Errorf("clickhouse: user events: %w", err)
+		return errorf("clickhouse: user events: %w", err)
 	}
 	return nil
 }

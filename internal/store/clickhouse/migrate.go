@@ -59,19 +59,19 @@ func Migrate(ctx context.Context, opts Options) error {
 		cluster = DefaultCluster
 	}
 	if !validIdentifier(cluster) {
-		return fmt.Errorf("clickhouse: migrate: cluster name %q: use letters, digits and _", cluster)
+		return errorf("clickhouse: migrate: cluster name %q: use letters, digits and _", cluster)
 	}
 	distributed, err := fs.ReadFile(schemaFS, "distributed.sql")
 	if err != nil {
-		return fmt.Errorf("clickhouse: migrate: %w", err)
+		return errorf("clickhouse: migrate: %w", err)
 	}
 	for i, conn := range s.shards {
 		if err := conn.Exec(ctx, createSchemaVersions); err != nil {
-			return fmt.Errorf("clickhouse: migrate: shard %d: %w", i, err)
+			return errorf("clickhouse: migrate: shard %d: %w", i, err)
 		}
 		var applied uint32
 		if err := conn.QueryRow(ctx, `SELECT max(version) FROM schema_versions`).Scan(&applied); err != nil {
-			return fmt.Errorf("clickhouse: migrate: shard %d: %w", i, err)
+			return errorf("clickhouse: migrate: shard %d: %w", i, err)
 		}
 		for _, m := range migrations() {
 			if m.version <= applied {
@@ -79,15 +79,15 @@ func Migrate(ctx context.Context, opts Options) error {
 			}
 			body, err := fs.ReadFile(schemaFS, "migrations/"+m.name)
 			if err != nil {
-				return fmt.Errorf("clickhouse: migrate: %w", err)
+				return errorf("clickhouse: migrate: %w", err)
 			}
 			for _, st := range statements(string(body)) {
 				if err := conn.Exec(ctx, st); err != nil {
-					return fmt.Errorf("clickhouse: migrate: shard %d: %s: %w", i, m.name, err)
+					return errorf("clickhouse: migrate: shard %d: %s: %w", i, m.name, err)
 				}
 			}
 			if err := insertRow(ctx, conn, `INSERT INTO schema_versions (version, applied_at)`, m.version, time.Now().UTC()); err != nil {
-				return fmt.Errorf("clickhouse: migrate: shard %d: record %s: %w", i, m.name, err)
+				return errorf("clickhouse: migrate: shard %d: record %s: %w", i, m.name, err)
 			}
 		}
 		if len(s.shards) == 1 {
@@ -96,7 +96,7 @@ func Migrate(ctx context.Context, opts Options) error {
 		sql := strings.NewReplacer("{cluster}", cluster, "{database}", s.database).Replace(string(distributed))
 		for _, st := range statements(sql) {
 			if err := conn.Exec(ctx, st); err != nil {
-				return fmt.Errorf("clickhouse: migrate: shard %d: distributed tables: %w", i, err)
+				return errorf("clickhouse: migrate: shard %d: distributed tables: %w", i, err)
 			}
 		}
 	}

@@ -220,7 +220,7 @@ func (s *Store) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store.
 	}
 	wm, err := s.watermark(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse: aggregate: %w", err)
+		return nil, errorf("clickhouse: aggregate: %w", err)
 	}
 	failureCounters := fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery)
 	metrics := domain.CounterMetricSets()
@@ -275,7 +275,7 @@ GROUP BY ` + nodeKeys + `, counter, fk`
 				sum(row, int64(n))
 			}
 		}); err != nil {
-			return nil, fmt.Errorf("clickhouse: aggregate: %w", err)
+			return nil, errorf("clickhouse: aggregate: %w", err)
 		}
 		for _, row := range order {
 			row.Value = sums[row]
@@ -305,7 +305,7 @@ GROUP BY ` + nodeKeys
 			out = append(out, store.AggregateRow{NodeRef: node, Metric: m.Name, Value: int64(values[i])})
 		}
 	}); err != nil {
-		return nil, fmt.Errorf("clickhouse: aggregate: %w", err)
+		return nil, errorf("clickhouse: aggregate: %w", err)
 	}
 	if !withFailures {
 		return out, nil
@@ -318,7 +318,7 @@ GROUP BY ` + nodeKeys + `, failure_key`
 	if err := s.scanRows(ctx, query, args, k.dest(&fk, &users), func() {
 		out = append(out, store.AggregateRow{NodeRef: nodeRef(q.Targets, &k), Metric: domain.FailurePrefix + fk, Value: int64(users)})
 	}); err != nil {
-		return nil, fmt.Errorf("clickhouse: aggregate failure keys: %w", err)
+		return nil, errorf("clickhouse: aggregate failure keys: %w", err)
 	}
 	return out, nil
 }
@@ -355,7 +355,7 @@ func (s *Store) Conversions(ctx context.Context, q store.ConversionQuery) ([]sto
 	}
 	_, cur, err := s.journal(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse: conversions: %w", err)
+		return nil, errorf("clickhouse: conversions: %w", err)
 	}
 	variation := fmt.Sprintf("multiIf(grp = %d, %s, grp = %d, %s, variation)", attribution.CampaignControl, quote(domain.CampaignControlGroup),
 		attribution.GlobalControl, quote(domain.GlobalControlGroup))
@@ -379,7 +379,7 @@ func (s *Store) Conversions(ctx context.Context, q store.ConversionQuery) ([]sto
 		out = append(out, store.ConversionRow{NodeRef: nodeRef(q.Targets, &k), Group: attribution.Group(grp), Goal: goal,
 			Total: int64(total), Unique: int64(users), RevenueMicros: revenue})
 	}); err != nil {
-		return nil, fmt.Errorf("clickhouse: conversions: %w", err)
+		return nil, errorf("clickhouse: conversions: %w", err)
 	}
 	return out, nil
 }
@@ -389,7 +389,7 @@ func (s *Store) Conversions(ctx context.Context, q store.ConversionQuery) ([]sto
 func (s *Store) ActiveCampaigns(ctx context.Context, ws string, fromMS, toMS int64, t attribution.Type) ([]string, error) {
 	events, credits, err := s.journal(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("clickhouse: active campaigns: %w", err)
+		return nil, errorf("clickhouse: active campaigns: %w", err)
 	}
 	seen := map[string]bool{}
 	var id string
@@ -397,13 +397,13 @@ func (s *Store) ActiveCampaigns(ctx context.Context, ws string, fromMS, toMS int
 	if err := s.scanRows(ctx, `SELECT DISTINCT campaign_id FROM `+s.eventsTable+`
 		PREWHERE ws = ? AND is_campaign = 1 AND ts >= ? AND ts < ? AND seq <= ?`,
 		[]any{ws, fromMS, toMS, events.committed}, []any{&id}, add); err != nil {
-		return nil, fmt.Errorf("clickhouse: active campaigns: %w", err)
+		return nil, errorf("clickhouse: active campaigns: %w", err)
 	}
 	if err := s.scanRows(ctx, `SELECT DISTINCT unit FROM `+s.creditsTable+`
 		PREWHERE ws = ? AND ts >= ? AND ts < ? AND (type = ? OR type = 0) AND step <= ?
 		WHERE `+s.visibleCredits(), append([]any{ws, fromMS, toMS, uint8(t), credits.committed}, visibleCreditsArgs(ws, credits.committed)...),
 		[]any{&id}, add); err != nil {
-		return nil, fmt.Errorf("clickhouse: active campaigns: %w", err)
+		return nil, errorf("clickhouse: active campaigns: %w", err)
 	}
 	out := make([]string, 0, len(seen))
 	for id := range seen {
