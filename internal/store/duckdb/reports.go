@@ -16,49 +16,11 @@ import (
 // updates (WHERE <still claimable>, WHERE next_run_at = <the value read>) so that they stay correct on a store
 // shared by several processes.
 
-const reportCols = `id, ws, name, stem, definition, next_run_at, created_at, updated_at, deleted`
-
-const runCols = `id, ws, report_id, status, run_trigger, scheduled_for, created_at, started_at, finished_at,
-	range_start, range_end, filename, file_size, sha256, row_count, expires_at, superseded, error, webhook_status,
-	claimed_by, claim_token, file_deleted`
-
 type scanner interface{ Scan(...any) error }
 
-func msPtr(v sql.NullInt64) *time.Time {
-	if !v.Valid {
-		return nil
-	}
-	t := time.UnixMilli(v.Int64).UTC()
-	return &t
-}
+func scanReport(sc scanner) (store.Report, error) { return store.ScanReport(sc.Scan) }
 
-func scanReport(sc scanner) (store.Report, error) {
-	var r store.Report
-	var def string
-	var next sql.NullInt64
-	var created, updated int64
-	if err := sc.Scan(&r.ID, &r.WorkspaceID, &r.Name, &r.Stem, &def, &next, &created, &updated, &r.Deleted); err != nil {
-		return r, err
-	}
-	r.Definition = []byte(def)
-	r.NextRunAt = msPtr(next)
-	r.CreatedAt, r.UpdatedAt = time.UnixMilli(created).UTC(), time.UnixMilli(updated).UTC()
-	return r, nil
-}
-
-func scanRun(sc scanner) (store.ReportRun, error) {
-	var r store.ReportRun
-	var scheduled, started, finished, expires sql.NullInt64
-	var created int64
-	if err := sc.Scan(&r.ID, &r.WorkspaceID, &r.ReportID, &r.Status, &r.Trigger, &scheduled, &created, &started, &finished,
-		&r.RangeStart, &r.RangeEnd, &r.Filename, &r.Size, &r.SHA256, &r.Rows, &expires, &r.Superseded, &r.Error,
-		&r.WebhookStatus, &r.ClaimedBy, &r.ClaimToken, &r.FileDeleted); err != nil {
-		return r, err
-	}
-	r.CreatedAt = time.UnixMilli(created).UTC()
-	r.ScheduledFor, r.StartedAt, r.FinishedAt, r.ExpiresAt = msPtr(scheduled), msPtr(started), msPtr(finished), msPtr(expires)
-	return r, nil
-}
+func scanRun(sc scanner) (store.ReportRun, error) { return store.ScanRun(sc.Scan) }
 
 func scanRuns(rows *sql.Rows) ([]store.ReportRun, error) {
 	defer rows.Close()
@@ -85,7 +47,7 @@ func insertRun(ctx context.Context, ex execer, r store.ReportRun) error {
 	if webhook == "" {
 		webhook = store.WebhookNone
 	}
-	_, err := ex.ExecContext(ctx, `INSERT INTO report_runs (seq, `+runCols+`)
+	_, err := ex.ExecContext(ctx, `INSERT INTO report_runs (seq, `+store.RunColumns+`)
 		VALUES (nextval('report_run_seq'), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.WorkspaceID, r.ReportID, store.RunQueued, r.Trigger, nullableMS(r.ScheduledFor), r.CreatedAt.UnixMilli(),
 		nil, nil, r.RangeStart, r.RangeEnd, "", int64(0), "", int64(0), nil, false, "", webhook, "", "", false)
@@ -123,7 +85,7 @@ func (s *Store) CreateReport(ctx context.Context, r store.Report) error {
 	if n >= store.MaxReportsPerWorkspace {
 		return fmt.Errorf("workspace %s: %w", r.WorkspaceID, store.ErrTooManyReports)
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO reports (`+reportCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, false)`,
+	_, err = s.db.ExecContext(ctx, `INSERT INTO reports (`+store.ReportColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, false)`,
 		r.ID, r.WorkspaceID, r.Name, r.Stem, string(r.Definition), nullableMS(r.NextRunAt), r.CreatedAt.UnixMilli(), r.UpdatedAt.UnixMilli())
 	if err != nil {
 		return fmt.Errorf("insert report: %w", err)
@@ -183,7 +145,7 @@ func (s *Store) DeleteReport(ctx context.Context, ws, id string, at time.Time) e
 
 // Report returns one report (deleted ones included).
 func (s *Store) Report(ctx context.Context, ws, id string) (store.Report, error) {
-	r, err := scanReport(s.db.QueryRowContext(ctx, `SELECT `+reportCols+` FROM reports WHERE ws = ? AND id = ?`, ws, id))
+	r, err := scanReport(s.db.QueryRowContext(ctx, `SELECT `+store.ReportColumns+` FROM reports WHERE ws = ? AND id = ?`, ws, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("report %s: %w", id, domain.ErrNotFound)
 	}
@@ -195,7 +157,7 @@ func (s *Store) Report(ctx context.Context, ws, id string) (store.Report, error)
 
 // ListReports returns the non-deleted reports ordered by name.
 func (s *Store) ListReports(ctx context.Context, ws string) ([]store.Report, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+reportCols+` FROM reports WHERE ws = ? AND NOT deleted ORDER BY lower(name), name, id`, ws)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+store.ReportColumns+` FROM reports WHERE ws = ? AND NOT deleted ORDER BY lower(name), name, id`, ws)
 	if err != nil {
 		return nil, fmt.Errorf("list reports: %w", err)
 	}
@@ -247,7 +209,7 @@ func (s *Store) CreateRun(ctx context.Context, run store.ReportRun) error {
 
 // ReportRun returns one run.
 func (s *Store) ReportRun(ctx context.Context, id string) (store.ReportRun, error) {
-	r, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+runCols+` FROM report_runs WHERE id = ?`, id))
+	r, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+store.RunColumns+` FROM report_runs WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("run %s: %w", id, domain.ErrNotFound)
 	}
@@ -259,7 +221,7 @@ func (s *Store) ReportRun(ctx context.Context, id string) (store.ReportRun, erro
 
 // ListRuns returns a report's runs newest first.
 func (s *Store) ListRuns(ctx context.Context, ws, reportID string, limit int) ([]store.ReportRun, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+runCols+` FROM report_runs WHERE ws = ? AND report_id = ?
+	rows, err := s.db.QueryContext(ctx, `SELECT `+store.RunColumns+` FROM report_runs WHERE ws = ? AND report_id = ?
 		ORDER BY created_at DESC, seq DESC LIMIT ?`, ws, reportID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
@@ -273,7 +235,7 @@ func (s *Store) ListRuns(ctx context.Context, ws, reportID string, limit int) ([
 
 // LatestRuns returns the newest run of each report of the workspace.
 func (s *Store) LatestRuns(ctx context.Context, ws string) (map[string]store.ReportRun, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+runCols+` FROM report_runs WHERE ws = ?
+	rows, err := s.db.QueryContext(ctx, `SELECT `+store.RunColumns+` FROM report_runs WHERE ws = ?
 		QUALIFY row_number() OVER (PARTITION BY report_id ORDER BY created_at DESC, seq DESC) = 1`, ws)
 	if err != nil {
 		return nil, fmt.Errorf("latest runs: %w", err)
@@ -307,7 +269,7 @@ func (s *Store) ClaimDueSchedules(ctx context.Context, now time.Time, plan store
 		return nil, fmt.Errorf("claim schedules: %w", err)
 	}
 	defer tx.Rollback()
-	rows, err := tx.QueryContext(ctx, `SELECT `+reportCols+` FROM reports WHERE NOT deleted AND next_run_at IS NOT NULL AND next_run_at <= ?
+	rows, err := tx.QueryContext(ctx, `SELECT `+store.ReportColumns+` FROM reports WHERE NOT deleted AND next_run_at IS NOT NULL AND next_run_at <= ?
 		ORDER BY next_run_at, id`, now.UnixMilli())
 	if err != nil {
 		return nil, fmt.Errorf("claim schedules: %w", err)
@@ -382,7 +344,7 @@ func (s *Store) ClaimRun(ctx context.Context, c store.RunClaim) (store.ReportRun
 	r, err := scanRun(s.db.QueryRowContext(ctx, `UPDATE report_runs SET status = ?, started_at = ?, claimed_by = ?, claim_token = ?,
 		lease_until = ?
 		WHERE `+claimableRun+` AND id = (SELECT id FROM report_runs WHERE `+claimableRun+` ORDER BY created_at, seq LIMIT 1)
-		RETURNING `+runCols,
+		RETURNING `+store.RunColumns,
 		store.RunRunning, at, c.Owner, c.Token, leaseMS(c.LeaseUntil), at, at))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, false, nil
@@ -417,7 +379,7 @@ func (s *Store) FinishRun(ctx context.Context, o store.RunOutcome) (store.Report
 	defer tx.Rollback()
 	r, err := scanRun(tx.QueryRowContext(ctx, `UPDATE report_runs SET status = ?, finished_at = ?, filename = ?, file_size = ?,
 		sha256 = ?, row_count = ?, expires_at = ?, error = ?, webhook_status = ?, claimed_by = '', claim_token = '',
-		lease_until = NULL WHERE id = ? AND status = ? AND claim_token = ? RETURNING `+runCols,
+		lease_until = NULL WHERE id = ? AND status = ? AND claim_token = ? RETURNING `+store.RunColumns,
 		o.Status, o.FinishedAt.UnixMilli(), filename, size, sum, rowCount, expires, errText, webhook,
 		o.RunID, store.RunRunning, o.ClaimToken))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -500,7 +462,7 @@ func (s *Store) SetRunWebhookStatus(ctx context.Context, runID, status string) e
 
 // RunByFilename returns the current run that produced filename.
 func (s *Store) RunByFilename(ctx context.Context, ws, filename string) (store.ReportRun, error) {
-	r, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+runCols+` FROM report_runs
+	r, err := scanRun(s.db.QueryRowContext(ctx, `SELECT `+store.RunColumns+` FROM report_runs
 		WHERE ws = ? AND filename = ? AND status = ? AND NOT superseded ORDER BY finished_at DESC, seq DESC LIMIT 1`,
 		ws, filename, store.RunSuccessful))
 	if errors.Is(err, sql.ErrNoRows) {
@@ -514,7 +476,7 @@ func (s *Store) RunByFilename(ctx context.Context, ws, filename string) (store.R
 
 // ExpiredRuns returns successful runs whose files expired and were not yet deleted.
 func (s *Store) ExpiredRuns(ctx context.Context, now time.Time, limit int) ([]store.ReportRun, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+runCols+` FROM report_runs
+	rows, err := s.db.QueryContext(ctx, `SELECT `+store.RunColumns+` FROM report_runs
 		WHERE status = ? AND expires_at <= ? AND NOT file_deleted AND NOT superseded ORDER BY expires_at, seq LIMIT ?`,
 		store.RunSuccessful, now.UnixMilli(), limit)
 	if err != nil {

@@ -19,43 +19,13 @@ import (
 // skipped by every other claimer, and a row whose claim committed meanwhile no longer matches the condition when it
 // is re-read, so each occurrence and each run is claimed exactly once.
 
-const reportCols = `id, ws, name, stem, definition, next_run_at, created_at, updated_at, deleted`
-
-const runCols = `id, ws, report_id, status, run_trigger, scheduled_for, created_at, started_at, finished_at,
-	range_start, range_end, filename, file_size, sha256, row_count, expires_at, superseded, error, webhook_status,
-	claimed_by, claim_token, file_deleted`
-
 // claimableRun is the condition of a run ClaimRun may take: QUEUED, or RUNNING with a lease that expired before the
 // claim's time ($1).
 const claimableRun = `(status = 'QUEUED' OR (status = 'RUNNING' AND lease_until < $1))`
 
-func scanReport(row pgx.Row) (store.Report, error) {
-	var r store.Report
-	var def string
-	var next *int64
-	var created, updated int64
-	if err := row.Scan(&r.ID, &r.WorkspaceID, &r.Name, &r.Stem, &def, &next, &created, &updated, &r.Deleted); err != nil {
-		return r, err
-	}
-	r.Definition, r.NextRunAt = []byte(def), fromNullableMS(next)
-	r.CreatedAt, r.UpdatedAt = fromMS(created), fromMS(updated)
-	return r, nil
-}
+func scanReport(row pgx.Row) (store.Report, error) { return store.ScanReport(row.Scan) }
 
-func scanRun(row pgx.Row) (store.ReportRun, error) {
-	var r store.ReportRun
-	var scheduled, started, finished, expires *int64
-	var created int64
-	if err := row.Scan(&r.ID, &r.WorkspaceID, &r.ReportID, &r.Status, &r.Trigger, &scheduled, &created, &started, &finished,
-		&r.RangeStart, &r.RangeEnd, &r.Filename, &r.Size, &r.SHA256, &r.Rows, &expires, &r.Superseded, &r.Error,
-		&r.WebhookStatus, &r.ClaimedBy, &r.ClaimToken, &r.FileDeleted); err != nil {
-		return r, err
-	}
-	r.CreatedAt = fromMS(created)
-	r.ScheduledFor, r.StartedAt, r.FinishedAt, r.ExpiresAt = fromNullableMS(scheduled), fromNullableMS(started), fromNullableMS(finished),
-		fromNullableMS(expires)
-	return r, nil
-}
+func scanRun(row pgx.Row) (store.ReportRun, error) { return store.ScanRun(row.Scan) }
 
 // collectRuns reads every row of rows as runs.
 func collectRuns(rows pgx.Rows) ([]store.ReportRun, error) {
@@ -80,7 +50,7 @@ func insertRun(ctx context.Context, q querier, r store.ReportRun) error {
 	if webhook == "" {
 		webhook = store.WebhookNone
 	}
-	_, err := q.Exec(ctx, `INSERT INTO report_runs (`+runCols+`)
+	_, err := q.Exec(ctx, `INSERT INTO report_runs (`+store.RunColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, NULL, $8, $9, '', 0, '', 0, NULL, false, '', $10, '', '', false)`,
 		r.ID, r.WorkspaceID, r.ReportID, store.RunQueued, r.Trigger, nullableMS(r.ScheduledFor), ms(r.CreatedAt),
 		r.RangeStart, r.RangeEnd, webhook)
@@ -123,7 +93,7 @@ func (s *Store) CreateReport(ctx context.Context, r store.Report) error {
 			outcome = fmt.Errorf("workspace %s: %w", r.WorkspaceID, store.ErrTooManyReports)
 			return outcome
 		}
-		_, err = tx.Exec(ctx, `INSERT INTO reports (`+reportCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false)`,
+		_, err = tx.Exec(ctx, `INSERT INTO reports (`+store.ReportColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, false)`,
 			r.ID, r.WorkspaceID, r.Name, r.Stem, string(r.Definition), nullableMS(r.NextRunAt), ms(r.CreatedAt), ms(r.UpdatedAt))
 		if isUniqueViolation(err) {
 			outcome = fmt.Errorf("report %s (%q): %w", r.ID, r.Name, domain.ErrConflict)
@@ -213,7 +183,7 @@ func (s *Store) DeleteReport(ctx context.Context, workspaceID, id string, at tim
 
 // Report returns one report of the workspace, deleted ones included.
 func (s *Store) Report(ctx context.Context, workspaceID, id string) (store.Report, error) {
-	r, err := scanReport(s.pool.QueryRow(ctx, `SELECT `+reportCols+` FROM reports WHERE ws = $1 AND id = $2`, workspaceID, id))
+	r, err := scanReport(s.pool.QueryRow(ctx, `SELECT `+store.ReportColumns+` FROM reports WHERE ws = $1 AND id = $2`, workspaceID, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, fmt.Errorf("report %s: %w", id, domain.ErrNotFound)
 	}
@@ -225,7 +195,7 @@ func (s *Store) Report(ctx context.Context, workspaceID, id string) (store.Repor
 
 // ListReports returns the workspace's non-deleted reports ordered by name (ignoring case, then exact).
 func (s *Store) ListReports(ctx context.Context, workspaceID string) ([]store.Report, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+reportCols+` FROM reports WHERE ws = $1 AND NOT deleted ORDER BY lower(name), name, id`, workspaceID)
+	rows, err := s.pool.Query(ctx, `SELECT `+store.ReportColumns+` FROM reports WHERE ws = $1 AND NOT deleted ORDER BY lower(name), name, id`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list reports: %w", err)
 	}
@@ -275,7 +245,7 @@ func (s *Store) CreateRun(ctx context.Context, run store.ReportRun) error {
 
 // ReportRun returns one run; domain.ErrNotFound when unknown.
 func (s *Store) ReportRun(ctx context.Context, id string) (store.ReportRun, error) {
-	r, err := scanRun(s.pool.QueryRow(ctx, `SELECT `+runCols+` FROM report_runs WHERE id = $1`, id))
+	r, err := scanRun(s.pool.QueryRow(ctx, `SELECT `+store.RunColumns+` FROM report_runs WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, fmt.Errorf("run %s: %w", id, domain.ErrNotFound)
 	}
@@ -287,7 +257,7 @@ func (s *Store) ReportRun(ctx context.Context, id string) (store.ReportRun, erro
 
 // ListRuns returns a report's runs newest first (creation order), at most limit.
 func (s *Store) ListRuns(ctx context.Context, workspaceID, reportID string, limit int) ([]store.ReportRun, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+runCols+` FROM report_runs WHERE ws = $1 AND report_id = $2
+	rows, err := s.pool.Query(ctx, `SELECT `+store.RunColumns+` FROM report_runs WHERE ws = $1 AND report_id = $2
 		ORDER BY created_at DESC, seq DESC LIMIT $3`, workspaceID, reportID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list runs: %w", err)
@@ -301,7 +271,7 @@ func (s *Store) ListRuns(ctx context.Context, workspaceID, reportID string, limi
 
 // LatestRuns returns the newest run of every report of the workspace that has one, keyed by report id.
 func (s *Store) LatestRuns(ctx context.Context, workspaceID string) (map[string]store.ReportRun, error) {
-	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (report_id) `+runCols+` FROM report_runs WHERE ws = $1
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (report_id) `+store.RunColumns+` FROM report_runs WHERE ws = $1
 		ORDER BY report_id, created_at DESC, seq DESC`, workspaceID)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: latest runs: %w", err)
@@ -335,7 +305,7 @@ func (s *Store) ClaimDueSchedules(ctx context.Context, now time.Time, plan store
 	var planErrs []error
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		created, planErrs = []store.ReportRun{}, nil
-		rows, err := tx.Query(ctx, `SELECT `+reportCols+` FROM reports WHERE NOT deleted AND next_run_at <= $1
+		rows, err := tx.Query(ctx, `SELECT `+store.ReportColumns+` FROM reports WHERE NOT deleted AND next_run_at <= $1
 			ORDER BY next_run_at, id FOR UPDATE SKIP LOCKED`, ms(now))
 		if err != nil {
 			return fmt.Errorf("lock due reports: %w", err)
@@ -384,7 +354,7 @@ func (s *Store) ClaimRun(ctx context.Context, c store.RunClaim) (store.ReportRun
 	r, err := scanRun(s.pool.QueryRow(ctx, `UPDATE report_runs SET status = 'RUNNING', started_at = $1, claimed_by = $2,
 		claim_token = $3, lease_until = $4
 		WHERE id = (SELECT id FROM report_runs WHERE `+claimableRun+` ORDER BY created_at, seq LIMIT 1 FOR UPDATE SKIP LOCKED)
-		RETURNING `+runCols,
+		RETURNING `+store.RunColumns,
 		ms(c.At), c.Owner, c.Token, leaseMS(c.LeaseUntil)))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, false, nil
@@ -439,7 +409,7 @@ func (s *Store) FinishRun(ctx context.Context, o store.RunOutcome) (store.Report
 		done, err = scanRun(tx.QueryRow(ctx, `UPDATE report_runs SET status = $1, finished_at = $2, filename = $3, file_size = $4,
 			sha256 = $5, row_count = $6, expires_at = $7, error = $8, webhook_status = $9, claimed_by = '', claim_token = '',
 			lease_until = NULL
-			WHERE id = $10 AND status = $11 AND claim_token = $12 RETURNING `+runCols,
+			WHERE id = $10 AND status = $11 AND claim_token = $12 RETURNING `+store.RunColumns,
 			o.Status, ms(o.FinishedAt), filename, size, sum, rowCount, expires, errText, webhook, o.RunID, store.RunRunning, o.ClaimToken))
 		if errors.Is(err, pgx.ErrNoRows) {
 			held = false
@@ -499,7 +469,7 @@ func (s *Store) SetRunWebhookStatus(ctx context.Context, runID, status string) e
 
 // RunByFilename returns the latest SUCCESSFUL, non-superseded run of the workspace that produced filename.
 func (s *Store) RunByFilename(ctx context.Context, workspaceID, filename string) (store.ReportRun, error) {
-	r, err := scanRun(s.pool.QueryRow(ctx, `SELECT `+runCols+` FROM report_runs
+	r, err := scanRun(s.pool.QueryRow(ctx, `SELECT `+store.RunColumns+` FROM report_runs
 		WHERE ws = $1 AND filename = $2 AND status = $3 AND NOT superseded ORDER BY finished_at DESC, seq DESC LIMIT 1`,
 		workspaceID, filename, store.RunSuccessful))
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -514,7 +484,7 @@ func (s *Store) RunByFilename(ctx context.Context, workspaceID, filename string)
 // ExpiredRuns returns up to limit SUCCESSFUL, non-superseded runs with expires_at <= now whose file is not marked
 // deleted, oldest expiry first.
 func (s *Store) ExpiredRuns(ctx context.Context, now time.Time, limit int) ([]store.ReportRun, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+runCols+` FROM report_runs
+	rows, err := s.pool.Query(ctx, `SELECT `+store.RunColumns+` FROM report_runs
 		WHERE status = $1 AND expires_at <= $2 AND NOT file_deleted AND NOT superseded ORDER BY expires_at, seq LIMIT $3`,
 		store.RunSuccessful, ms(now), limit)
 	if err != nil {
