@@ -128,3 +128,26 @@ type Aggregator interface {
 	// counts over the node: across platforms in AllPlatforms nodes, across locales in AllLocales nodes, and so on.
 	Aggregate(ctx context.Context, q AggregateQuery) ([]AggregateRow, error)
 }
+
+// ZoneSpan is a stretch of time with one UTC offset in a location: instants before UntilMS (Unix ms; the last span
+// of a range has UntilMS 0, meaning "the rest") are OffsetMS ahead of UTC.
+type ZoneSpan struct {
+	UntilMS, OffsetMS int64
+}
+
+// ZoneSpans returns the offsets of loc over [fromMS, toMS), one span per stretch between transitions, from Go's zone
+// database; the backends turn them into the SQL of a local day (AggregateQuery.Days) so that days do not depend on
+// the time zone data of a database server.
+func ZoneSpans(loc *time.Location, fromMS, toMS int64) []ZoneSpan {
+	var spans []ZoneSpan
+	t := time.UnixMilli(fromMS).In(loc)
+	for {
+		_, offset := t.Zone()
+		_, end := t.ZoneBounds()
+		if end.IsZero() || end.UnixMilli() >= toMS || !end.After(t) {
+			return append(spans, ZoneSpan{OffsetMS: int64(offset) * 1000})
+		}
+		spans = append(spans, ZoneSpan{UntilMS: end.UnixMilli(), OffsetMS: int64(offset) * 1000})
+		t = end
+	}
+}

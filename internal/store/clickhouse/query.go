@@ -156,21 +156,16 @@ func dayExpr(col string, loc *time.Location, fromMS, toMS int64) string {
 	if loc == nil {
 		return "toInt32(0)"
 	}
-	t := time.UnixMilli(fromMS).In(loc)
-	var branches []string
-	for {
-		_, offset := t.Zone()
-		_, end := t.ZoneBounds()
-		if end.IsZero() || end.UnixMilli() >= toMS || !end.After(t) {
-			shift := strconv.FormatInt(int64(offset)*1000, 10)
-			if len(branches) > 0 {
-				shift = "multiIf(" + strings.Join(branches, ", ") + ", " + shift + ")"
-			}
-			return fmt.Sprintf("toInt32(intDiv(%s + %s, %d))", col, shift, msPerDay)
+	spans := store.ZoneSpans(loc, fromMS, toMS)
+	shift := strconv.FormatInt(spans[len(spans)-1].OffsetMS, 10)
+	if len(spans) > 1 {
+		var branches []string
+		for _, z := range spans[:len(spans)-1] {
+			branches = append(branches, fmt.Sprintf("%s < %d, %d", col, z.UntilMS, z.OffsetMS))
 		}
-		branches = append(branches, fmt.Sprintf("%s < %d, %d", col, end.UnixMilli(), int64(offset)*1000))
-		t = end
+		shift = "multiIf(" + strings.Join(branches, ", ") + ", " + shift + ")"
 	}
+	return fmt.Sprintf("toInt32(intDiv(%s + %s, %d))", col, shift, msPerDay)
 }
 
 // nodeRef turns the node keys scanned from a row into a NodeRef.

@@ -71,21 +71,16 @@ func dayExpr(col string, loc *time.Location, fromMS, toMS int64) string {
 	if loc == nil {
 		return "0"
 	}
-	t := time.UnixMilli(fromMS).In(loc)
-	var branches []string
-	for {
-		_, offset := t.Zone()
-		_, end := t.ZoneBounds()
-		if end.IsZero() || end.UnixMilli() >= toMS || !end.After(t) {
-			shift := fmt.Sprintf("%d", int64(offset)*1000)
-			if len(branches) > 0 {
-				shift = "CASE " + strings.Join(branches, " ") + " ELSE " + shift + " END"
-			}
-			return fmt.Sprintf("CAST((%s + %s) // %d AS INTEGER)", col, shift, msPerDay)
+	spans := store.ZoneSpans(loc, fromMS, toMS)
+	shift := fmt.Sprintf("%d", spans[len(spans)-1].OffsetMS)
+	if len(spans) > 1 {
+		var branches []string
+		for _, z := range spans[:len(spans)-1] {
+			branches = append(branches, fmt.Sprintf("WHEN %s < %d THEN %d", col, z.UntilMS, z.OffsetMS))
 		}
-		branches = append(branches, fmt.Sprintf("WHEN %s < %d THEN %d", col, end.UnixMilli(), int64(offset)*1000))
-		t = end
+		shift = "CASE " + strings.Join(branches, " ") + " ELSE " + shift + " END"
 	}
+	return fmt.Sprintf("CAST((%s + %s) // %d AS INTEGER)", col, shift, msPerDay)
 }
 
 // Aggregate computes node metrics for every target.
