@@ -20,24 +20,43 @@ import (
 // sqlString quotes s as a SQL string literal.
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// groupingSets are the node shapes of every (target, day): each of platform (p), locale (l) and variation (v) is
-// either a grouping key or rolled up, less the shapes the query leaves out, plus (v) alone — the nodes of every
-// variation over all platforms and locales, whose control groups are the uplift bases (store.NodeShapes). extra
-// columns follow each set.
-func groupingSets(shapes store.NodeShapes, extra string) string {
-	var sets []string
-	seen := map[string]bool{}
-	for _, set := range [][]string{{"p", "l", "v"}, {"p", "l"}, {"p", "v"}, {"p"}, {"l", "v"}, {"l"}, {"v"}, {}} {
-		left := (shapes.OnlyAllPlatforms && slices.Contains(set, "p")) || (shapes.OnlyAllLocales && slices.Contains(set, "l")) ||
-			(shapes.OnlyAllVariations && slices.Contains(set, "v"))
-		if left && !(len(set) == 1 && set[0] == "v") {
+// nodeSet is one node shape: which of platform (p), locale (l) and variation (v) are keys (the others are rolled
+// up).
+type nodeSet struct{ p, l, v bool }
+
+// nodeSets are the node shapes of every (target, day): each of platform, locale and variation is either a key or
+// rolled up, less the shapes the query leaves out, plus variation alone — the nodes of every variation over all
+// platforms and locales, whose control groups are the uplift bases (store.NodeShapes).
+func nodeSets(shapes store.NodeShapes) []nodeSet {
+	var out []nodeSet
+	for _, set := range []nodeSet{{true, true, true}, {true, true, false}, {true, false, true}, {true, false, false},
+		{false, true, true}, {false, true, false}, {false, false, true}, {false, false, false}} {
+		left := (shapes.OnlyAllPlatforms && set.p) || (shapes.OnlyAllLocales && set.l) || (shapes.OnlyAllVariations && set.v)
+		if left && set != (nodeSet{v: true}) {
 			continue
 		}
-		s := "(" + strings.Join(append([]string{"tgt", "d"}, set...), ", ") + extra + ")"
-		if !seen[s] {
-			seen[s] = true
-			sets = append(sets, s)
+		if !slices.Contains(out, set) {
+			out = append(out, set)
 		}
+	}
+	return out
+}
+
+// groupingSets is the GROUPING SETS clause of nodeSets(shapes), keyed by target and day; extra columns follow
+// each set.
+func groupingSets(shapes store.NodeShapes, extra string) string {
+	var sets []string
+	for _, set := range nodeSets(shapes) {
+		cols := []string{"tgt", "d"}
+		for _, k := range []struct {
+			on  bool
+			col string
+		}{{set.p, "p"}, {set.l, "l"}, {set.v, "v"}} {
+			if k.on {
+				cols = append(cols, k.col)
+			}
+		}
+		sets = append(sets, "("+strings.Join(cols, ", ")+extra+")")
 	}
 	return "GROUPING SETS (" + strings.Join(sets, ", ") + ")"
 }
@@ -60,6 +79,8 @@ func nodeKeyCols(shapes store.NodeShapes, keyType string) string {
 type reader struct {
 	q     queryer
 	cells *cellDict
+	// onQuery, when set, sees every UNIQUE node query before it runs (benchmarks explain them).
+	onQuery func(query string, args []any)
 }
 
 const msPerDay = 86_400_000
@@ -122,11 +143,11 @@ func (r *reader) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store
 x(cell, mode, pc, lc, vc) AS (VALUES ` + codes.values() + `),
 src AS (
 	SELECT campaign_id, ts, user_hi, user_lo, counter, channels, cell, failure_key FROM facts
-	WHERE ws = ? AND campaign_id IN (SELECT unit FROM m) AND ts >= ? AND ts < ?
+	WHERE ws = $1 AND campaign_id IN (SELECT unit FROM m) AND ts >= $2 AND ts < $3
 	UNION ALL
 	SELECT campaign_id, ts, user_hi, user_lo, counter, channels, cell, failure_key FROM events
-	WHERE seq > (SELECT seq FROM facts_watermark WHERE id = 1) AND ws = ? AND is_campaign AND campaign_id IN (SELECT unit FROM m)
-		AND ts >= ? AND ts < ?
+	WHERE seq > (SELECT seq FROM facts_watermark WHERE id = 1) AND ws = $1 AND is_campaign AND campaign_id IN (SELECT unit FROM m)
+		AND ts >= $2 AND ts < $3
 ),
 ev AS (
 	SELECT m.tgt AS tgt, ` + dayExpr("e.ts", q.Days, q.FromMS, q.ToMS) + ` AS d, x.pc AS p, x.lc AS l, x.vc AS v, e.user_hi AS uh, e.user_lo AS ul,
@@ -134,7 +155,7 @@ ev AS (
 	FROM src e JOIN m ON e.campaign_id = m.unit JOIN x ON x.cell = e.cell AND x.mode = m.mode
 	WHERE ` + counterFilter + ` AND (e.channels & m.chbit) <> 0
 )`
-	args := []any{q.WorkspaceID, q.FromMS, q.ToMS, q.WorkspaceID, q.FromMS, q.ToMS}
+	args := []any{q.WorkspaceID, q.FromMS, q.ToMS}
 	var out []store.AggregateRow
 	add := func(r store.AggregateRow) { out = append(out, r) }
 	if !q.Unique {
@@ -170,48 +191,9 @@ SELECT tgt, d, ` + nodeKeyCols(q.Shapes, "INTEGER") + `, counter, fk, sum(n)::BI
 		}
 		return out, err
 	}
-	// One statement over one materialized scan of the events: the per-user bit sets and, unless only some metrics
-	// are asked for, the distinct users per failure key.
-	withFailures := len(q.Metrics) == 0
-	if withFailures {
-		with = strings.Replace(with, "\nev AS (", "\nev AS MATERIALIZED (", 1)
-	}
-	var cols []string
-	for i, m := range metrics {
-		cols = append(cols, fmt.Sprintf("count(*) FILTER (WHERE mask & %d <> 0) AS m%d", m.Counters, i))
-	}
-	const (
-		partCounts = iota
-		partFailures
-	)
-	query := with + `,
-s1 AS (SELECT tgt, d, p, l, v, uh, ul, bit_or(1::UINTEGER << counter) AS mask FROM ev GROUP BY tgt, d, p, l, v, uh, ul),
-s2 AS (SELECT tgt, d, ` + nodeKeyCols(q.Shapes, "INTEGER") + `, bit_or(mask) AS mask FROM s1 GROUP BY ` + groupingSets(q.Shapes, ", uh, ul") + `),
-counts AS (SELECT tgt, d, gp, p, gl, l, gv, v, ` + strconv.Itoa(partCounts) + ` AS part, '' AS fk, ` + strings.Join(cols, ", ") + `
-	FROM s2 GROUP BY tgt, d, gp, p, gl, l, gv, v)`
-	parts := []string{"SELECT * FROM counts"}
-	if withFailures {
-		query += `,
-failures AS (SELECT tgt, d, ` + nodeKeyCols(q.Shapes, "INTEGER") + `, ` + strconv.Itoa(partFailures) + ` AS part, fk, count(DISTINCT (uh, ul)) AS m0
-	FROM ev WHERE fk <> '' GROUP BY ` + groupingSets(q.Shapes, ", fk") + `)`
-		parts = append(parts, "SELECT * FROM failures")
-	}
-	query += "\n" + strings.Join(parts, " UNION ALL BY NAME ")
-	dest := []any{new(int), new(string)}
-	for range metrics {
-		dest = append(dest, new(sql.NullInt64))
-	}
-	value := func(vals []any, i int) int64 { return vals[2+i].(*sql.NullInt64).Int64 }
-	err := codes.scanNodes(ctx, r.q, query, args, q.Targets, func(node store.NodeRef, vals []any) {
-		if *vals[0].(*int) == partFailures {
-			add(store.AggregateRow{NodeRef: node, Metric: domain.FailurePrefix + *vals[1].(*string), Value: value(vals, 0)})
-			return
-		}
-		for i, m := range metrics {
-			add(store.AggregateRow{NodeRef: node, Metric: m.Name, Value: value(vals, i)})
-		}
-	}, dest...)
-	return out, err
+	// One statement over one materialized scan of the events (uniqueSelect).
+	with = strings.Replace(with, "\nev AS (", "\nev AS MATERIALIZED (", 1)
+	return r.aggregateUnique(ctx, with+uniqueSelect(len(q.Metrics) == 0), args, q, codes, metrics)
 }
 
 // scanNodes runs a node query whose first eight columns are (tgt, d, grouping(p), p, grouping(l), l, grouping(v),

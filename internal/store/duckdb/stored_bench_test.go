@@ -1,0 +1,99 @@
+package duckdb
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/store"
+)
+
+// BenchmarkStoredAggregate measures UNIQUE node queries on a database file written by the service (for example a
+// copy of the data directory `scripts/bench.sh` fills; the file must not be open elsewhere):
+//
+//	CAMPAIGNSTATS_BENCH_DB=/path/campaignstats.duckdb go test -run '^$' -bench StoredAggregate ./internal/store/duckdb
+//
+// With CAMPAIGNSTATS_BENCH_EXPLAIN=/path/prefix it also writes each query and its EXPLAIN ANALYZE there.
+// It asks for the largest campaign and for the ten largest, over the last 30 days of data, with every node shape,
+// as a Stats call does. Without the variable it is skipped.
+func BenchmarkStoredAggregate(b *testing.B) {
+	path := os.Getenv("CAMPAIGNSTATS_BENCH_DB")
+	if path == "" {
+		b.Skip("CAMPAIGNSTATS_BENCH_DB is not set")
+	}
+	ctx := context.Background()
+	s, err := Open(ctx, path, Options{}, time.Now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	var ws string
+	var maxTS int64
+	if err := s.db.QueryRowContext(ctx, `SELECT ws, max(ts) FROM facts GROUP BY ws ORDER BY count(*) DESC LIMIT 1`).Scan(&ws, &maxTS); err != nil {
+		b.Fatal(err)
+	}
+	campaigns, err := s.Campaigns(ctx, ws)
+	if err != nil {
+		b.Fatal(err)
+	}
+	channels := map[string]domain.Channel{}
+	for _, c := range campaigns {
+		channels[c.ID] = domain.Channel(c.Inferred.Channel.Value)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT campaign_id FROM facts WHERE ws = ? GROUP BY campaign_id ORDER BY count(*) DESC LIMIT 10`, ws)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var targets []store.AggregateTarget
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			b.Fatal(err)
+		}
+		targets = append(targets, store.AggregateTarget{ID: id, Units: []store.AggregateUnit{{ID: id, Channel: channels[id]}}})
+	}
+	rows.Close()
+	to := maxTS - maxTS%msPerDay
+	from := to - 30*msPerDay
+	for _, bc := range []struct {
+		name    string
+		targets []store.AggregateTarget
+	}{{"largest", targets[:1]}, {"top10", targets}} {
+		b.Run(bc.name, func(b *testing.B) {
+			q := store.AggregateQuery{WorkspaceID: ws, FromMS: from, ToMS: to, Unique: true, Targets: bc.targets}
+			if path := os.Getenv("CAMPAIGNSTATS_BENCH_EXPLAIN"); path != "" {
+				explain(b, s, q, path+"."+bc.name)
+			}
+			var n int
+			for b.Loop() {
+				out, err := s.Aggregate(ctx, q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(out)
+			}
+			b.ReportMetric(float64(n), "rows")
+		})
+	}
+}
+
+// explain writes the UNIQUE node query of q and DuckDB's EXPLAIN ANALYZE of it to the file path.
+func explain(b *testing.B, s *Store, q store.AggregateQuery, path string) {
+	var query string
+	var args []any
+	s.reader.onQuery = func(qs string, a []any) { query, args = qs, a }
+	_, err := s.Aggregate(context.Background(), q)
+	s.reader.onQuery = nil
+	if err != nil {
+		b.Fatal(err)
+	}
+	var kind, plan string
+	if err := s.db.QueryRowContext(context.Background(), "EXPLAIN (ANALYZE, FORMAT JSON) "+query, args...).Scan(&kind, &plan); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(query+"\n\n"+plan), 0o644); err != nil {
+		b.Fatal(err)
+	}
+}

@@ -1,0 +1,156 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/store"
+)
+
+// testAggregateRandom compares Aggregate, TOTAL and UNIQUE, with and without days, over random events against
+// a count written here from the definitions: TOTAL of a metric at a node is the number of the node's events with
+// one of its counters, UNIQUE the number of distinct users with at least one; a node is a (platform, locale,
+// variation) where each is a key or "all". Users move between platforms, locales and variations, appear under
+// two units of one target and fail with several keys, so that every node shape unions users from several finest
+// nodes.
+func testAggregateRandom(t *testing.T, s store.EventStore) {
+	defer s.Close()
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(7, 11))
+	counters := []domain.Counter{domain.CounterSent, domain.CounterSent, domain.CounterDelivered, domain.CounterImpression,
+		domain.CounterClick, domain.CounterFailedSend, domain.CounterFailedDelivery, domain.CounterOpened, domain.CounterHeldOutCampaign}
+	platforms := []string{"", "ios", "android", "web"}
+	locales := []string{"", "en", "fr"}
+	variations := []string{"", "variation_1", "variation_2"}
+	failures := []string{"Timeout", "Invalid token"}
+	units := []string{"P", "C", "Q"}
+	var events []domain.Event
+	for i := range 600 {
+		user := rng.IntN(40)
+		e := ev(fmt.Sprintf("r%d", i), time.Duration(rng.IntN(72*60))*time.Minute, fmt.Sprintf("u%d", user), units[rng.IntN(len(units))],
+			counters[rng.IntN(len(counters))])
+		// Most users keep one platform, locale and variation; some move.
+		pick := func(n int) int {
+			if rng.IntN(4) == 0 {
+				return rng.IntN(n)
+			}
+			return user % n
+		}
+		e.Platform, e.Locale, e.Variation = platforms[pick(len(platforms))], locales[pick(len(locales))], variations[pick(len(variations))]
+		if e.Platform == "" && rng.IntN(2) == 0 {
+			e.PlatformDefault = domain.DefaultUnknown
+		}
+		if e.Counter == domain.CounterFailedSend || e.Counter == domain.CounterFailedDelivery {
+			e.FailureKey = failures[rng.IntN(len(failures))]
+		}
+		if rng.IntN(10) == 0 {
+			e.Channels = domain.ChannelSetOf(domain.ChannelEmail) // not a push unit's event
+		}
+		events = append(events, e)
+	}
+	for i := 0; i < len(events); i += 150 {
+		appendEvents(t, s, "w", events[i:i+150]...)
+	}
+	targets := []store.AggregateTarget{target("P", domain.ChannelPush, "P", "C"), target("Q", domain.ChannelPush, "Q")}
+	unitsOf := map[string]int{"P": 0, "C": 0, "Q": 1}
+
+	reference := func(unique bool, from, to int64, days *time.Location) map[string]int64 {
+		totals := map[string]int64{}
+		users := map[string]map[domain.UserID]bool{}
+		for _, e := range events {
+			if e.TimeMS < from || e.TimeMS >= to || !e.Channels.Has(domain.ChannelPush) || e.Counter == domain.CounterNone {
+				continue
+			}
+			var day int32
+			if days != nil {
+				at := time.UnixMilli(e.TimeMS).In(days)
+				day = store.DayNumber(at.Date())
+			}
+			var metrics []string
+			for _, m := range domain.CounterMetricSets() {
+				if m.Counters&(1<<uint(e.Counter)) != 0 {
+					metrics = append(metrics, m.Name)
+				}
+			}
+			if (e.Counter == domain.CounterFailedSend || e.Counter == domain.CounterFailedDelivery) && e.FailureKey != "" {
+				metrics = append(metrics, domain.FailurePrefix+e.FailureKey)
+			}
+			p := domain.ResolvePlatform(domain.ChannelPush, e.Platform, e.PlatformDefault)
+			for _, np := range []string{"*", p} {
+				for _, nl := range []string{"*", e.Locale} {
+					for _, nv := range []string{"*", e.Variation} {
+						for _, m := range metrics {
+							key := fmt.Sprintf("%s/%d/%s/%s/%s/%s", targets[unitsOf[e.CampaignID]].ID, day, np, nl, nv, m)
+							totals[key]++
+							if users[key] == nil {
+								users[key] = map[domain.UserID]bool{}
+							}
+							users[key][domain.HashUser(e.UserKey)] = true
+						}
+					}
+				}
+			}
+		}
+		if !unique {
+			return totals
+		}
+		out := map[string]int64{}
+		for k, u := range users {
+			out[k] = int64(len(u))
+		}
+		return out
+	}
+	got := func(q store.AggregateQuery) map[string]int64 {
+		rows, err := s.Aggregate(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int64{}
+		for _, r := range rows {
+			if r.Value == 0 {
+				continue
+			}
+			p, l, v := r.Platform, r.Locale, r.Variation
+			if r.AllPlatforms {
+				p = "*"
+			}
+			if r.AllLocales {
+				l = "*"
+			}
+			if r.AllVariations {
+				v = "*"
+			}
+			key := fmt.Sprintf("%s/%d/%s/%s/%s/%s", r.Target, r.Day, p, l, v, r.Metric)
+			if _, dup := out[key]; dup {
+				t.Fatalf("two rows for %s", key)
+			}
+			out[key] = r.Value
+		}
+		return out
+	}
+	ranges := [][2]time.Duration{{-24 * time.Hour, 96 * time.Hour}, {13 * time.Hour, 40 * time.Hour}}
+	for _, unique := range []bool{false, true} {
+		for _, rg := range ranges {
+			for _, days := range []*time.Location{nil, time.UTC, time.FixedZone("+05:30", 330*60)} {
+				from, to := t0.Add(rg[0]).UnixMilli(), t0.Add(rg[1]).UnixMilli()
+				want := reference(unique, from, to, days)
+				have := got(store.AggregateQuery{WorkspaceID: "w", FromMS: from, ToMS: to, Unique: unique, Targets: targets, Days: days})
+				name := fmt.Sprintf("unique=%v range=%v days=%v", unique, rg, days)
+				for k, v := range want {
+					if have[k] != v {
+						t.Errorf("%s: %s = %d, want %d", name, k, have[k], v)
+					}
+				}
+				for k, v := range have {
+					if _, ok := want[k]; !ok {
+						t.Errorf("%s: unexpected %s = %d", name, k, v)
+					}
+				}
+			}
+		}
+	}
+}
