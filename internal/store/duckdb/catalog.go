@@ -75,6 +75,7 @@ const campaignCols = `id, explicit, has_explicit, inferred, created_at, updated_
 // queryer runs read queries: the database, a connection, or a snapshot's transaction.
 type queryer interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
 func queryCampaigns(ctx context.Context, q queryer, query string, args ...any) ([]domain.Campaign, error) {

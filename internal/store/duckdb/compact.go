@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/campaignstats/campaignstats/internal/domain"
 )
 
 // Compaction keeps node queries reading only the campaigns asked for. The facts table holds the campaign events of
@@ -54,7 +56,7 @@ const factsCols = `ws, campaign_id, ts, user_hi, user_lo, counter, channels, cel
 // campaignRange is a range of campaign ids of one workspace, bounds included, rewritten by one statement.
 type campaignRange struct{ ws, from, to string }
 
-// Compact merges the log's tail into facts now.
+// Compact merges the log's tail into facts now, and rebuilds the rollup from the new facts.
 func (s *Store) Compact(ctx context.Context) error {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
@@ -89,11 +91,16 @@ func (s *Store) Compact(ctx context.Context) error {
 			return fmt.Errorf("compaction: %w", err)
 		}
 	}
+	if err := s.buildRollup(ctx, conn, ranges); err != nil {
+		conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS facts_next`)
+		return fmt.Errorf("compaction: rollup: %w", err)
+	}
 	swap := func() error {
 		if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
 			return err
 		}
 		for _, q := range []string{`DROP TABLE facts`, `ALTER TABLE facts_next RENAME TO facts`,
+			`DROP TABLE rollup`, `ALTER TABLE rollup_next RENAME TO rollup`, `DROP TABLE rollup_zones`, `ALTER TABLE rollup_zones_next RENAME TO rollup_zones`,
 			`UPDATE facts_watermark SET seq = ` + fmt.Sprint(int64(upTo)) + ` WHERE id = 1`} {
 			if _, err := conn.ExecContext(ctx, q); err != nil {
 				conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
@@ -104,8 +111,53 @@ func (s *Store) Compact(ctx context.Context) error {
 		return err
 	}
 	if err := swap(); err != nil {
-		conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS facts_next`)
+		for _, t := range []string{"facts_next", "rollup_next", "rollup_zones_next"} {
+			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+t)
+		}
 		return fmt.Errorf("compaction: %w", err)
+	}
+	return nil
+}
+
+// buildRollup fills rollup_next and rollup_zones_next from facts_next (rows of the ranges, in order): one row per
+// (workspace, campaign, local day in the workspace's zone, cell, channels, user, failure key), sorted like facts.
+func (s *Store) buildRollup(ctx context.Context, conn *sql.Conn, ranges []campaignRange) error {
+	for _, q := range []string{`CREATE OR REPLACE TABLE rollup_next AS SELECT * FROM rollup LIMIT 0`,
+		`CREATE OR REPLACE TABLE rollup_zones_next AS SELECT * FROM rollup_zones LIMIT 0`} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	zones := map[string]*time.Location{}
+	for _, r := range ranges {
+		loc, ok := zones[r.ws]
+		if !ok {
+			// A workspace's time zone does not change (SPEC §2.1); one unknown here gets UTC days.
+			loc = time.UTC
+			if w, err := s.Workspace(ctx, r.ws); err == nil {
+				loc = w.Location()
+			}
+			zones[r.ws] = loc
+			if _, err := conn.ExecContext(ctx, `INSERT INTO rollup_zones_next VALUES (?, ?)`, r.ws, loc.String()); err != nil {
+				return err
+			}
+		}
+		const inRange = `FROM facts_next WHERE ws = ? AND campaign_id >= ? AND campaign_id <= ?`
+		var minTS, maxTS sql.NullInt64
+		if err := conn.QueryRowContext(ctx, `SELECT min(ts), max(ts) `+inRange, r.ws, r.from, r.to).Scan(&minTS, &maxTS); err != nil {
+			return err
+		}
+		if !minTS.Valid {
+			continue
+		}
+		if _, err := conn.ExecContext(ctx, `INSERT INTO rollup_next
+			SELECT ws, campaign_id, `+dayExpr("ts", loc, minTS.Int64, maxTS.Int64+1)+` AS day, cell, channels, user_hi, user_lo,
+				CASE WHEN counter IN (`+fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery)+`) THEN failure_key ELSE '' END AS fk,
+				bit_or(1::UINTEGER << counter) AS mask
+			`+inRange+` AND counter <> 0
+			GROUP BY ws, campaign_id, day, cell, channels, user_hi, user_lo, fk ORDER BY ws, campaign_id, day`, r.ws, r.from, r.to); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -107,11 +107,7 @@ func dayExpr(col string, loc *time.Location, fromMS, toMS int64) string {
 // Aggregate computes node metrics for every target.
 //
 // TOTAL counts events per finest node, counter and failure key once, then rolls those counts up to every node
-// shape with GROUPING SETS. UNIQUE avoids COUNT DISTINCT over grouping sets: it first reduces the events to one row
-// per (finest node, user) holding the bit set of the user's counters, rolls those rows up to the aggregate nodes
-// with bit_or, and then counts the users whose bits meet each metric's counters, so derived counters (attempted,
-// bounced, failed) are exact unions and every aggregate node counts distinct users. Failure keys, a small subset,
-// use COUNT DISTINCT.
+// shape with GROUPING SETS. UNIQUE is aggregateUnique: one aggregation per user, the rest rolled up in Go.
 func (r *reader) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store.AggregateRow, error) {
 	if len(q.Targets) == 0 {
 		return nil, nil
@@ -126,15 +122,18 @@ func (r *reader) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store
 	failureCounters := fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery)
 	metrics := domain.CounterMetricSets()
 	counterFilter := "e.counter <> 0"
+	var metricMask uint32 // the counters of the asked metrics; 0: every counter
 	if len(q.Metrics) > 0 {
 		// Only the events feeding the asked metrics are read; failure keys are not asked for.
 		metrics = slices.DeleteFunc(metrics, func(m domain.CounterMetric) bool { return !slices.Contains(q.Metrics, m.Name) })
-		var mask uint32
 		for _, m := range metrics {
-			mask |= uint32(m.Counters)
+			metricMask |= uint32(m.Counters)
 		}
-		counterFilter = fmt.Sprintf("((1::UINTEGER << e.counter) & %d) <> 0", mask)
+		counterFilter = fmt.Sprintf("((1::UINTEGER << e.counter) & %d) <> 0", metricMask)
 		failureCounters = "NULL"
+	}
+	if q.Unique {
+		return r.aggregateUnique(ctx, q, codes, strings.Join(values, ", "), metrics, metricMask)
 	}
 	// Events are read from facts (sorted by campaign: zone maps skip other campaigns) and from the log's tail not
 	// yet compacted into it; their cells become integer platform, locale and variation codes under each unit's
@@ -156,44 +155,38 @@ ev AS (
 	WHERE ` + counterFilter + ` AND (e.channels & m.chbit) <> 0
 )`
 	args := []any{q.WorkspaceID, q.FromMS, q.ToMS}
-	var out []store.AggregateRow
-	add := func(r store.AggregateRow) { out = append(out, r) }
-	if !q.Unique {
-		query := with + `,
+	query := with + `,
 base AS (SELECT tgt, d, p, l, v, counter, fk, count(*) AS n FROM ev GROUP BY tgt, d, p, l, v, counter, fk)
 SELECT tgt, d, ` + nodeKeyCols(q.Shapes, "INTEGER") + `, counter, fk, sum(n)::BIGINT FROM base GROUP BY ` + groupingSets(q.Shapes, ", counter, fk")
-		// Several counters feed one metric: sum them so that each (node, metric) is one row.
-		sums := map[store.AggregateRow]int64{}
-		var order []store.AggregateRow
-		sum := func(r store.AggregateRow, n int64) {
-			if _, ok := sums[r]; !ok {
-				order = append(order, r)
-			}
-			sums[r] += n
+	// Several counters feed one metric: sum them so that each (node, metric) is one row.
+	sums := map[store.AggregateRow]int64{}
+	var order []store.AggregateRow
+	sum := func(r store.AggregateRow, n int64) {
+		if _, ok := sums[r]; !ok {
+			order = append(order, r)
 		}
-		err := codes.scanNodes(ctx, r.q, query, args, q.Targets, func(node store.NodeRef, vals []any) {
-			counter, fk, n := *vals[0].(*uint8), *vals[1].(*string), *vals[2].(*int64)
-			row := store.AggregateRow{NodeRef: node}
-			for _, m := range metrics {
-				if m.Counters&(1<<uint(counter)) != 0 {
-					row.Metric = m.Name
-					sum(row, n)
-				}
-			}
-			if fk != "" {
-				row.Metric = domain.FailurePrefix + fk
+		sums[r] += n
+	}
+	err := codes.scanNodes(ctx, r.q, query, args, q.Targets, func(node store.NodeRef, vals []any) {
+		counter, fk, n := *vals[0].(*uint8), *vals[1].(*string), *vals[2].(*int64)
+		row := store.AggregateRow{NodeRef: node}
+		for _, m := range metrics {
+			if m.Counters&(1<<uint(counter)) != 0 {
+				row.Metric = m.Name
 				sum(row, n)
 			}
-		}, new(uint8), new(string), new(int64))
-		for _, row := range order {
-			row.Value = sums[row]
-			add(row)
 		}
-		return out, err
+		if fk != "" {
+			row.Metric = domain.FailurePrefix + fk
+			sum(row, n)
+		}
+	}, new(uint8), new(string), new(int64))
+	out := make([]store.AggregateRow, 0, len(order))
+	for _, row := range order {
+		row.Value = sums[row]
+		out = append(out, row)
 	}
-	// One statement over one materialized scan of the events (uniqueSelect).
-	with = strings.Replace(with, "\nev AS (", "\nev AS MATERIALIZED (", 1)
-	return r.aggregateUnique(ctx, with+uniqueSelect(len(q.Metrics) == 0), args, q, codes, metrics)
+	return out, err
 }
 
 // scanNodes runs a node query whose first eight columns are (tgt, d, grouping(p), p, grouping(l), l, grouping(v),

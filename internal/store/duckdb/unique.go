@@ -3,9 +3,12 @@ package duckdb
 import (
 	"cmp"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
@@ -28,17 +31,17 @@ const (
 	uniqueFailures        // (tgt, d, p, l, v, uh, ul, fk): a user with failure key fk at a finest node
 )
 
-// uniqueSelect is the rest of a UNIQUE node statement after with, which defines ev (one row per event: tgt, d, p,
-// l, v, uh, ul, counter, fk).
+// uniqueSelect is the rest of a UNIQUE node statement after with, which defines ev (tgt, d, p, l, v, uh, ul, mask,
+// fk: a user's counter bits at a finest node, from one event or one rollup row).
 func uniqueSelect(withFailures bool) string {
 	query := `,
-users AS MATERIALIZED (SELECT tgt, d, uh, ul, min(c) AS c, max(c) AS c2, bit_or(1::UINTEGER << counter) AS mask
-	FROM (SELECT tgt, d, uh, ul, counter, (p::BIGINT << 40) | (l::BIGINT << 20) | v::BIGINT AS c FROM ev) GROUP BY tgt, d, uh, ul)
+users AS MATERIALIZED (SELECT tgt, d, uh, ul, min(c) AS c, max(c) AS c2, bit_or(mask) AS mask
+	FROM (SELECT tgt, d, uh, ul, mask, (p::BIGINT << 40) | (l::BIGINT << 20) | v::BIGINT AS c FROM ev) GROUP BY tgt, d, uh, ul)
 SELECT ` + strconv.Itoa(uniqueSingles) + ` AS part, tgt, d, (c >> 40)::INTEGER AS p, ((c >> 20) & 1048575)::INTEGER AS l,
 	(c & 1048575)::INTEGER AS v, mask, count(*) AS k, 0::UBIGINT AS uh, 0::UBIGINT AS ul, '' AS fk
 FROM users WHERE c = c2 GROUP BY tgt, d, c, mask
 UNION ALL
-SELECT ` + strconv.Itoa(uniqueMulti) + `, e.tgt, e.d, e.p, e.l, e.v, bit_or(1::UINTEGER << e.counter), 0, e.uh, e.ul, ''
+SELECT ` + strconv.Itoa(uniqueMulti) + `, e.tgt, e.d, e.p, e.l, e.v, bit_or(e.mask), 0, e.uh, e.ul, ''
 FROM ev e SEMI JOIN (SELECT tgt, d, uh, ul FROM users WHERE c <> c2) mu ON e.tgt = mu.tgt AND e.d = mu.d AND e.uh = mu.uh AND e.ul = mu.ul
 GROUP BY e.tgt, e.d, e.p, e.l, e.v, e.uh, e.ul`
 	if withFailures {
@@ -200,9 +203,63 @@ func compareNodes(a, b nodeCode) int {
 	return cmp.Or(cmp.Compare(a.tgt, b.tgt), cmp.Compare(a.d, b.d), cmp.Compare(a.p, b.p), cmp.Compare(a.l, b.l), cmp.Compare(a.v, b.v))
 }
 
-// aggregateUnique runs a UNIQUE node statement (with, then uniqueSelect) and rolls its rows up.
-func (r *reader) aggregateUnique(ctx context.Context, query string, args []any, q store.AggregateQuery, codes *cellCodes,
-	metrics []domain.CounterMetric) ([]store.AggregateRow, error) {
+// aggregateUnique answers a UNIQUE AggregateQuery: values is the VALUES list of m (unit, tgt, chbit, mode);
+// metricMask, when not 0, the counters of the asked metrics (no failure keys then).
+//
+// The events come from the rollup when it covers the query (rollupDays), else from facts, and from the log's tail
+// not yet compacted into either, as (campaign, day, user, bits, channels, cell, failure key) rows.
+func (r *reader) aggregateUnique(ctx context.Context, q store.AggregateQuery, codes *cellCodes, values string,
+	metrics []domain.CounterMetric, metricMask uint32) ([]store.AggregateRow, error) {
+	withFailures := metricMask == 0
+	failureKey := "''"
+	if withFailures {
+		failureKey = fmt.Sprintf("CASE WHEN counter IN (%d, %d) THEN failure_key ELSE '' END", domain.CounterFailedSend, domain.CounterFailedDelivery)
+	}
+	day := "0"
+	if q.Days != nil {
+		day = dayExpr("ts", q.Days, q.FromMS, q.ToMS)
+	}
+	args := []any{q.WorkspaceID, q.FromMS, q.ToMS}
+	const units = `ws = $1 AND campaign_id IN (SELECT unit FROM m)`
+	tail := `SELECT campaign_id, ` + day + ` AS day, user_hi, user_lo, 1::UINTEGER << counter AS mask, channels, cell, ` + failureKey + ` AS fk
+	FROM events WHERE seq > (SELECT seq FROM facts_watermark WHERE id = 1) AND ` + units + ` AND is_campaign AND counter <> 0
+		AND ts >= $2 AND ts < $3`
+	src := `SELECT campaign_id, ` + day + ` AS day, user_hi, user_lo, 1::UINTEGER << counter AS mask, channels, cell, ` + failureKey + ` AS fk
+	FROM facts WHERE ` + units + ` AND counter <> 0 AND ts >= $2 AND ts < $3`
+	fromDay, toDay, ok, err := r.rollupDays(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		day := "day"
+		if q.Days == nil {
+			day = "0"
+		}
+		if !withFailures {
+			failureKey = "''"
+		} else {
+			failureKey = "fk"
+		}
+		src = `SELECT campaign_id, ` + day + ` AS day, user_hi, user_lo, mask, channels, cell, ` + failureKey + ` AS fk
+	FROM rollup WHERE ` + units + ` AND day >= $4 AND day < $5`
+		args = append(args, fromDay, toDay)
+	}
+	filter := "true"
+	if metricMask != 0 {
+		filter = fmt.Sprintf("(e.mask & %d) <> 0", metricMask)
+	}
+	query := `WITH m(unit, tgt, chbit, mode) AS (VALUES ` + values + `),
+x(cell, mode, pc, lc, vc) AS (VALUES ` + codes.values() + `),
+src AS (
+	` + src + `
+	UNION ALL
+	` + tail + `
+),
+ev AS MATERIALIZED (
+	SELECT m.tgt AS tgt, e.day AS d, x.pc AS p, x.lc AS l, x.vc AS v, e.user_hi AS uh, e.user_lo AS ul, e.mask AS mask, e.fk AS fk
+	FROM src e JOIN m ON e.campaign_id = m.unit JOIN x ON x.cell = e.cell AND x.mode = m.mode
+	WHERE ` + filter + ` AND (e.channels & m.chbit) <> 0
+)` + uniqueSelect(withFailures)
 	if r.onQuery != nil {
 		r.onQuery(query, args)
 	}
@@ -228,4 +285,29 @@ func (r *reader) aggregateUnique(ctx context.Context, query string, args []any, 
 		return nil, fmt.Errorf("node query: %w", err)
 	}
 	return roll.rows(codes, q.Targets), nil
+}
+
+// rollupDays reports whether the rollup answers q — its days are local days of the zone it was built in, so the
+// range must start and end at the first instant of a local day of that zone (midnight, or the end of a DST gap,
+// SPEC §2.9), and a split by day must be in that zone — and the range's first and end (excluded) day numbers.
+func (r *reader) rollupDays(ctx context.Context, q store.AggregateQuery) (from, to int32, ok bool, err error) {
+	var zone string
+	switch err := r.q.QueryRowContext(ctx, `SELECT zone FROM rollup_zones WHERE ws = ?`, q.WorkspaceID).Scan(&zone); {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, 0, false, nil
+	case err != nil:
+		return 0, 0, false, fmt.Errorf("rollup zone: %w", err)
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil || (q.Days != nil && q.Days.String() != loc.String()) {
+		return 0, 0, false, nil
+	}
+	midnight := func(ms int64) (int32, bool) {
+		y, m, d := time.UnixMilli(ms).In(loc).Date()
+		_, _, before := time.UnixMilli(ms - 1).In(loc).Date()
+		return store.DayNumber(y, m, d), before != d
+	}
+	from, okFrom := midnight(q.FromMS)
+	to, okTo := midnight(q.ToMS)
+	return from, to, okFrom && okTo, nil
 }

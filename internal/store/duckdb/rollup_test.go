@@ -1,0 +1,138 @@
+package duckdb
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/store"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestRollupAnswersLikeFacts checks that UNIQUE node queries read the rollup exactly when it covers them (whole
+// local days of the workspace's zone) and then answer as a store that never compacted does — whose answers the
+// conformance suite checks against a count from the definitions — before and after more events arrive.
+func TestRollupAnswersLikeFacts(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, plain := open(t, filepath.Join(dir, "a.duckdb")), open(t, filepath.Join(dir, "b.duckdb"))
+	defer s.Close()
+	defer plain.Close()
+	s.compactChunk = 300 // several statements per compaction
+	kolkata, _ := time.LoadLocation("Asia/Kolkata")
+	w := domain.Workspace{ID: "k", Name: "k", Timezone: "Asia/Kolkata", Status: domain.WorkspaceActive, RateLimitPerMinute: 100,
+		CreatedAt: time.Now(), ReportKey: "rk", DataKey: "dk"}
+	if err := s.CreateWorkspace(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2025, 3, 7, 0, 0, 0, 0, kolkata)
+	rng := rand.New(rand.NewPCG(3, 5))
+	counters := []domain.Counter{domain.CounterNone, domain.CounterSent, domain.CounterSent, domain.CounterDelivered, domain.CounterImpression,
+		domain.CounterClick, domain.CounterFailedSend, domain.CounterFailedDelivery, domain.CounterHeldOutGlobal}
+	seq := 0
+	appendBoth := func(n int) {
+		t.Helper()
+		var evs []domain.Event
+		for range n {
+			seq++
+			user := fmt.Sprint("uid:u", rng.IntN(60))
+			e := domain.Event{UUID: fmt.Sprint("e", seq), TimeMS: base.Add(time.Duration(rng.IntN(6*24*60)) * time.Minute).UnixMilli(),
+				Campaign: true, UserKey: user, User: domain.HashUser(user), CampaignID: fmt.Sprint("c", rng.IntN(4)),
+				Channels: domain.ChannelSetOf(domain.ChannelPush), Counter: counters[rng.IntN(len(counters))], Class: domain.ClassSend,
+				Platform: []string{"", "ios", "web"}[rng.IntN(3)], PlatformDefault: domain.DefaultAndroid,
+				Locale: []string{"", "en", "fr"}[rng.IntN(3)], Variation: []string{"", "variation_1"}[rng.IntN(2)], Source: "streams"}
+			if e.Counter == domain.CounterFailedSend || e.Counter == domain.CounterFailedDelivery {
+				e.FailureKey = []string{"Timeout", "Bad token"}[rng.IntN(2)]
+			}
+			if rng.IntN(8) == 0 {
+				e.Channels = domain.ChannelSetOf(domain.ChannelEmail)
+			}
+			evs = append(evs, e)
+		}
+		for _, st := range []*Store{s, plain} {
+			if _, err := st.Append(ctx, []store.EventBatch{{WorkspaceID: "k", ReceivedAt: time.Now(), Events: evs}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	targets := []store.AggregateTarget{{ID: "c1", Units: []store.AggregateUnit{{ID: "c1", Channel: domain.ChannelPush}}},
+		{ID: "P", Units: []store.AggregateUnit{{ID: "c2", Channel: domain.ChannelPush}, {ID: "c3", Channel: domain.ChannelPush}}}}
+	type query struct {
+		name   string
+		q      store.AggregateQuery
+		rollup bool // in the zone the rollup was built in
+	}
+	queries := func(zone *time.Location) []query {
+		day := func(n int) int64 {
+			d := base.In(zone)
+			return time.Date(d.Year(), d.Month(), d.Day()+n, 0, 0, 0, 0, zone).UnixMilli()
+		}
+		q := func(from, to int64, days *time.Location, metrics ...string) store.AggregateQuery {
+			return store.AggregateQuery{WorkspaceID: "k", FromMS: from, ToMS: to, Unique: true, Targets: targets, Days: days, Metrics: metrics}
+		}
+		shaped := q(day(0), day(7), nil)
+		shaped.Shapes = store.NodeShapes{OnlyAllPlatforms: true, OnlyAllLocales: true}
+		return []query{
+			{"whole days", q(day(1), day(4), nil), true},
+			{"all days", q(day(-1), day(8), nil), true},
+			{"by day", q(day(0), day(6), zone), true},
+			{"some metrics", q(day(1), day(5), nil, domain.MetricSent, domain.MetricClick), true},
+			{"shapes", shaped, true},
+			{"by day in another zone", q(day(0), day(6), time.UTC), false},
+			{"not at midnight", q(day(1)+3_600_000, day(4), nil), false},
+		}
+	}
+	check := func(stage string, zone *time.Location) {
+		t.Helper()
+		for _, c := range queries(zone) {
+			var read string
+			s.reader.onQuery = func(q string, _ []any) { read = q }
+			got, err := s.Aggregate(ctx, c.q)
+			s.reader.onQuery = nil
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := plain.Aggregate(ctx, c.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(rowMap(want), rowMap(got)); diff != "" {
+				t.Errorf("%s, %s (-facts +rollup):\n%s", stage, c.name, diff)
+			}
+			if len(want) == 0 {
+				t.Errorf("%s, %s: no rows", stage, c.name)
+			}
+			if used := strings.Contains(read, "FROM rollup"); used != c.rollup {
+				t.Errorf("%s, %s: rollup read %t, want %t", stage, c.name, used, c.rollup)
+			}
+		}
+	}
+	appendBoth(800)
+	if err := s.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("compacted", kolkata)
+	appendBoth(300) // a tail beside the rollup
+	check("with a tail", kolkata)
+
+	if err := s.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("compacted again", kolkata)
+}
+
+// rowMap keys rows by node and metric.
+func rowMap(rows []store.AggregateRow) map[string]int64 {
+	out := map[string]int64{}
+	for _, r := range rows {
+		if r.Value != 0 {
+			out[fmt.Sprintf("%+v/%s", r.NodeRef, r.Metric)] += r.Value
+		}
+	}
+	return out
+}
