@@ -84,14 +84,14 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("intake: %w", err)
 	}
 	s.watermark, s.seen = wm, wm
-	var hashes []uint64
+	s.uuids = newUUIDSet()
 	if err := cfg.Events.UUIDHashes(ctx, func(hs []uint64) error {
-		hashes = append(hashes, hs...)
+		s.uuids.load(hs)
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("intake: load the dedup index: %w", err)
 	}
-	s.uuids = newUUIDSet(hashes)
+	s.uuids.finishLoad()
 	return s, nil
 }
 

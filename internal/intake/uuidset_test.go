@@ -11,7 +11,10 @@ func TestUUIDSetMergesExactly(t *testing.T) {
 	for i := 0; i < 1000; i++ {
 		initial = append(initial, rng.Uint64())
 	}
-	s := newUUIDSet(append([]uint64(nil), initial...))
+	s := newUUIDSet()
+	s.load(initial[:600])
+	s.load(append(initial[600:], initial[:10]...)) // loaded twice: kept once
+	s.finishLoad()
 	added := map[uint64]bool{}
 	for round := 0; round < 5; round++ {
 		batch := make([]uint64, 30000)
@@ -31,13 +34,20 @@ func TestUUIDSetMergesExactly(t *testing.T) {
 			t.Fatalf("added hash %x lost", h)
 		}
 	}
-	if len(s.base) == 0 || len(s.delta) >= 1<<16 {
-		t.Fatalf("merge did not happen: base %d delta %d", len(s.base), len(s.delta))
+	if s.size < 1000+uuidSetMinMerge || len(s.delta) >= uuidSetMinMerge {
+		t.Fatalf("merge did not happen: runs %d delta %d", s.size, len(s.delta))
 	}
-	for i := 1; i < len(s.base); i++ {
-		if s.base[i-1] >= s.base[i] {
-			t.Fatalf("base not strictly sorted at %d", i)
+	total := 0
+	for ri, r := range s.runs {
+		total += len(r)
+		for i := range r {
+			if run(r[i]) != ri || (i > 0 && r[i-1] >= r[i]) {
+				t.Fatalf("run %d not strictly sorted hashes of its own top byte at %d", ri, i)
+			}
 		}
+	}
+	if total != s.size || total+len(s.delta) != len(initial)+len(added) {
+		t.Fatalf("runs hold %d (size %d) + delta %d, want %d distinct", total, s.size, len(s.delta), len(initial)+len(added))
 	}
 	misses := 0
 	for i := 0; i < 10000; i++ {
