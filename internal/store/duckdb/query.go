@@ -79,7 +79,7 @@ func nodeKeyCols(shapes store.NodeShapes, keyType string) string {
 type reader struct {
 	q     queryer
 	cells *cellDict
-	// onQuery, when set, sees every UNIQUE node query before it runs (benchmarks explain them).
+	// onQuery, when set, sees every UNIQUE and conversion node query before it runs (benchmarks explain them).
 	onQuery func(query string, args []any)
 }
 
@@ -243,38 +243,6 @@ func unitValues(targets []store.AggregateTarget) string {
 		}
 	}
 	return strings.Join(values, ", ")
-}
-
-// Conversions aggregates credits per node. Each goal event counts once per node: the credits are first reduced to
-// one row per (node, group, goal, goal event), then counted.
-func (r *reader) Conversions(ctx context.Context, q store.ConversionQuery) ([]store.ConversionRow, error) {
-	if len(q.Targets) == 0 {
-		return nil, nil
-	}
-	query := fmt.Sprintf(`WITH m(unit, tgt) AS (VALUES %s),
-cr AS (
-	SELECT m.tgt AS tgt, `+dayExpr("c.ts", q.Days, q.FromMS, q.ToMS)+` AS d, c.platform AS p, c.locale AS l,
-		CASE c.grp WHEN %d THEN '%s' WHEN %d THEN '%s' ELSE c.variation END AS v,
-		c.grp AS grp, c.goal AS goal, c.goal_uuid AS eid, c.user_hi AS uh, c.user_lo AS ul, c.revenue AS revenue
-	FROM credits c JOIN m ON c.unit = m.unit
-	WHERE c.ws = ? AND c.ts >= ? AND c.ts < ? AND (c.type = ? OR c.type = 0)
-),
-nodes AS (
-	SELECT tgt, d, `+nodeKeyCols(q.Shapes, "VARCHAR")+`, grp, goal, eid, any_value(uh) AS uh, any_value(ul) AS ul, any_value(revenue) AS revenue
-	FROM cr GROUP BY `+groupingSets(q.Shapes, ", grp, goal, eid")+`
-)
-SELECT tgt, d, gp, p, gl, l, gv, v, grp, goal, count(*), count(DISTINCT (uh, ul)), sum(revenue)::BIGINT
-FROM nodes GROUP BY tgt, d, gp, p, gl, l, gv, v, grp, goal`, unitValues(q.Targets),
-		attribution.CampaignControl, domain.CampaignControlGroup, attribution.GlobalControl, domain.GlobalControlGroup)
-	var out []store.ConversionRow
-	err := r.scanNodes(ctx, query, []any{q.WorkspaceID, q.FromMS, q.ToMS, uint8(q.Type)}, q.Targets, func(node store.NodeRef, vals []any) {
-		out = append(out, store.ConversionRow{NodeRef: node, Group: attribution.Group(*vals[0].(*uint8)), Goal: *vals[1].(*string),
-			Total: *vals[2].(*int64), Unique: *vals[3].(*int64), RevenueMicros: *vals[4].(*int64)})
-	}, new(uint8), new(string), new(int64), new(int64), new(int64))
-	if err != nil {
-		return nil, fmt.Errorf("conversions: %w", err)
-	}
-	return out, nil
 }
 
 // ---- funnel ----

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campaignstats/campaignstats/internal/attribution"
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
 )
@@ -76,7 +77,7 @@ func BenchmarkStoredAggregate(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			q := store.AggregateQuery{WorkspaceID: ws, FromMS: from, ToMS: to, Unique: true, Targets: bc.targets}
 			if path := os.Getenv("CAMPAIGNSTATS_BENCH_EXPLAIN"); path != "" {
-				explain(b, s, q, path+"."+bc.name)
+				explain(b, s, func() error { _, err := s.Aggregate(ctx, q); return err }, path+"."+bc.name)
 			}
 			var n int
 			for b.Loop() {
@@ -88,15 +89,30 @@ func BenchmarkStoredAggregate(b *testing.B) {
 			}
 			b.ReportMetric(float64(n), "rows")
 		})
+		b.Run(bc.name+"/conversions", func(b *testing.B) {
+			q := store.ConversionQuery{WorkspaceID: ws, FromMS: from, ToMS: to, Type: attribution.ViewThrough, Targets: bc.targets}
+			if path := os.Getenv("CAMPAIGNSTATS_BENCH_EXPLAIN"); path != "" {
+				explain(b, s, func() error { _, err := s.Conversions(ctx, q); return err }, path+"."+bc.name+".conversions")
+			}
+			var n int
+			for b.Loop() {
+				out, err := s.Conversions(ctx, q)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n = len(out)
+			}
+			b.ReportMetric(float64(n), "rows")
+		})
 	}
 }
 
-// explain writes the UNIQUE node query of q and DuckDB's EXPLAIN ANALYZE of it to the file path.
-func explain(b *testing.B, s *Store, q store.AggregateQuery, path string) {
+// explain writes the node query that run sends and DuckDB's EXPLAIN ANALYZE of it to the file path.
+func explain(b *testing.B, s *Store, run func() error, path string) {
 	var query string
 	var args []any
 	s.reader.onQuery = func(qs string, a []any) { query, args = qs, a }
-	_, err := s.Aggregate(context.Background(), q)
+	err := run()
 	s.reader.onQuery = nil
 	if err != nil {
 		b.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campaignstats/campaignstats/internal/attribution"
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
 )
@@ -149,6 +150,118 @@ func testAggregateRandom(t *testing.T, s store.EventStore) {
 					if _, ok := want[k]; !ok {
 						t.Errorf("%s: unexpected %s = %d", name, k, v)
 					}
+				}
+			}
+		}
+	}
+}
+
+// testConversionsRandom compares Conversions over random credits with a count written here from SPEC §12.1: at
+// every node, each credited goal event counts once (Total, with its revenue) and each user once (Unique), per
+// group and goal; control-group credits sit at their group's variation key. Goal events are credited to several
+// units of one target and in several finest nodes, and users convert several times, so that every node shape
+// unions goal events and users from several finest nodes.
+func testConversionsRandom(t *testing.T, s store.EventStore) {
+	defer s.Close()
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(9, 13))
+	targets := []store.AggregateTarget{target("P", domain.ChannelPush, "P", "C"), target("Q", domain.ChannelPush, "Q")}
+	targetOf := map[string]string{"P": "P", "C": "P", "Q": "Q"}
+	var credits []store.Credit
+	for g := range 250 {
+		uuid, user := fmt.Sprintf("g%d", g), fmt.Sprintf("u%d", rng.IntN(30))
+		at := t0.Add(time.Duration(rng.IntN(72*60)) * time.Minute)
+		goal := []string{"Purchase", "Signup"}[rng.IntN(2)]
+		revenue := int64(rng.IntN(5)) * 1_500_000
+		for range 1 + rng.IntN(3) { // the same goal event credited to several units and nodes
+			c := credit("w", uuid, user, at, []string{"P", "C", "Q"}[rng.IntN(3)], attribution.ViewThrough, attribution.Regular,
+				[]string{"android", "ios", "web"}[rng.IntN(3)], revenue)
+			c.Goal, c.Locale, c.Variation = goal, []string{"", "en", "fr"}[rng.IntN(3)], []string{"", "variation_1", "variation_2"}[rng.IntN(3)]
+			switch rng.IntN(6) {
+			case 0:
+				c.Type, c.Group, c.Variation = attribution.None, attribution.CampaignControl, ""
+			case 1:
+				c.Type = attribution.ClickThrough // not asked for
+			}
+			credits = append(credits, c)
+		}
+	}
+	if err := s.ApplyCredits(ctx, store.CreditUpdate{Credits: credits}); err != nil {
+		t.Fatal(err)
+	}
+	type sums struct {
+		goals map[string]int64 // uuid → revenue
+		users map[domain.UserID]bool
+	}
+	for _, rg := range [][2]time.Duration{{-24 * time.Hour, 96 * time.Hour}, {13 * time.Hour, 40 * time.Hour}} {
+		for _, days := range []*time.Location{nil, time.FixedZone("+05:30", 330*60)} {
+			from, to := t0.Add(rg[0]).UnixMilli(), t0.Add(rg[1]).UnixMilli()
+			want := map[string]*sums{}
+			for _, c := range credits {
+				if c.TimeMS < from || c.TimeMS >= to || (c.Type != attribution.ViewThrough && c.Type != attribution.None) {
+					continue
+				}
+				var day int32
+				if days != nil {
+					day = store.DayNumber(time.UnixMilli(c.TimeMS).In(days).Date())
+				}
+				v := c.Variation
+				if c.Group != attribution.Regular {
+					v = c.Group.String()
+				}
+				for _, np := range []string{"*", c.Platform} {
+					for _, nl := range []string{"*", c.Locale} {
+						for _, nv := range []string{"*", v} {
+							key := fmt.Sprintf("%s/%d/%s/%s/%s/%d/%s", targetOf[c.Unit], day, np, nl, nv, c.Group, c.Goal)
+							if want[key] == nil {
+								want[key] = &sums{goals: map[string]int64{}, users: map[domain.UserID]bool{}}
+							}
+							want[key].goals[c.GoalUUID] = c.RevenueMicros
+							want[key].users[c.User] = true
+						}
+					}
+				}
+			}
+			rows, err := s.Conversions(ctx, store.ConversionQuery{WorkspaceID: "w", FromMS: from, ToMS: to, Type: attribution.ViewThrough,
+				Targets: targets, Days: days})
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := fmt.Sprintf("range=%v days=%v", rg, days)
+			got := map[string]bool{}
+			for _, r := range rows {
+				p, l, v := r.Platform, r.Locale, r.Variation
+				if r.AllPlatforms {
+					p = "*"
+				}
+				if r.AllLocales {
+					l = "*"
+				}
+				if r.AllVariations {
+					v = "*"
+				}
+				key := fmt.Sprintf("%s/%d/%s/%s/%s/%d/%s", r.Target, r.Day, p, l, v, r.Group, r.Goal)
+				if got[key] {
+					t.Fatalf("%s: two rows for %s", name, key)
+				}
+				got[key] = true
+				w := want[key]
+				if w == nil {
+					t.Errorf("%s: unexpected %s %+v", name, key, r)
+					continue
+				}
+				var revenue int64
+				for _, rv := range w.goals {
+					revenue += rv
+				}
+				if r.Total != int64(len(w.goals)) || r.Unique != int64(len(w.users)) || r.RevenueMicros != revenue {
+					t.Errorf("%s: %s = total %d unique %d revenue %d, want %d %d %d", name, key, r.Total, r.Unique, r.RevenueMicros,
+						len(w.goals), len(w.users), revenue)
+				}
+			}
+			for key := range want {
+				if !got[key] {
+					t.Errorf("%s: missing %s", name, key)
 				}
 			}
 		}
