@@ -115,7 +115,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or text")
 	fs.BoolVar(&c.AllowPrivateWebhooks, "allow-private-webhooks", c.AllowPrivateWebhooks, "allow webhooks to loopback, private and other non-public addresses")
-	fs.StringVar(&c.DuckDBMemoryLimit, "duckdb-memory-limit", c.DuckDBMemoryLimit, "embedded store memory limit, e.g. 4GB (default 384MB)")
+	fs.StringVar(&c.DuckDBMemoryLimit, "duckdb-memory-limit", c.DuckDBMemoryLimit, "embedded store memory limit, e.g. 4GB (default 320MB)")
 	fs.Func("go-memory-limit", "soft memory limit of the Go heap, e.g. 384MiB (default 384MiB; GOMEMLIMIT wins when set)", sizeSetter(&c.GoMemoryLimit))
 	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve Go runtime profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060 (empty = off)")
 	fs.IntVar(&c.DuckDBThreads, "duckdb-threads", c.DuckDBThreads, "embedded store threads (0 = number of CPUs)")

@@ -48,7 +48,7 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 // rewritten in ranges of about this many rows (a larger campaign is a range of its own), so the sort's memory —
 // DuckDB's ORDER_BY buffers, charged to the store's memory limit — does not grow with the store, and queries
 // running beside a compaction keep their share of the limit.
-const compactChunkRows = 1_000_000
+const compactChunkRows = 500_000
 
 // factsCols are the columns of facts, in order.
 const factsCols = `ws, campaign_id, ts, user_hi, user_lo, counter, channels, cell, failure_key, seq`

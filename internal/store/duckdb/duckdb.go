@@ -38,7 +38,7 @@ type Options struct {
 
 // DefaultMemoryLimit bounds DuckDB's memory when Options.MemoryLimit is empty: the service's memory is set by
 // configuration, not by how much data it holds (DuckDB's own default is 80% of the machine).
-const DefaultMemoryLimit = "384MB"
+const DefaultMemoryLimit = "320MB"
 
 // Store is the DuckDB-backed store.
 type Store struct {
