@@ -151,3 +151,48 @@ func ZoneSpans(loc *time.Location, fromMS, toMS int64) []ZoneSpan {
 		t = end
 	}
 }
+
+// CounterSums turns TOTAL event counts per (node, counter, failure key) into AggregateRows: several counters feed
+// one metric, so their counts are added up, one row per (node, metric), in the order first seen.
+type CounterSums struct {
+	metrics []domain.CounterMetric
+	sums    map[AggregateRow]int64
+	order   []AggregateRow
+}
+
+// NewCounterSums returns empty sums of the metrics.
+func NewCounterSums(metrics []domain.CounterMetric) *CounterSums {
+	return &CounterSums{metrics: metrics, sums: map[AggregateRow]int64{}}
+}
+
+// Add counts n events of counter at node, with failure key fk ("" for none).
+func (c *CounterSums) Add(node NodeRef, counter domain.Counter, fk string, n int64) {
+	row := AggregateRow{NodeRef: node}
+	for _, m := range c.metrics {
+		if m.Counters&(1<<uint(counter)) != 0 {
+			row.Metric = m.Name
+			c.add(row, n)
+		}
+	}
+	if fk != "" {
+		row.Metric = domain.FailurePrefix + fk
+		c.add(row, n)
+	}
+}
+
+func (c *CounterSums) add(r AggregateRow, n int64) {
+	if _, ok := c.sums[r]; !ok {
+		c.order = append(c.order, r)
+	}
+	c.sums[r] += n
+}
+
+// Rows returns one row per (node, metric) counted.
+func (c *CounterSums) Rows() []AggregateRow {
+	out := make([]AggregateRow, 0, len(c.order))
+	for _, r := range c.order {
+		r.Value = c.sums[r]
+		out = append(out, r)
+	}
+	return out
+}

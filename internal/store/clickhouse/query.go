@@ -245,38 +245,16 @@ GROUP BY ` + nodeKeys + `, counter, fk`
 		if !withFailures {
 			query = strings.Replace(query, "if(counter IN ("+failureCounters+"), failure_key, '')", "''", 1)
 		}
-		// Several counters feed one metric: sum them so that each (node, metric) is one row.
-		sums := map[store.AggregateRow]int64{}
-		var order []store.AggregateRow
-		sum := func(r store.AggregateRow, n int64) {
-			if _, ok := sums[r]; !ok {
-				order = append(order, r)
-			}
-			sums[r] += n
-		}
+		sums := store.NewCounterSums(metrics)
 		var counter uint8
 		var fk string
 		var n uint64
 		if err := s.scanRows(ctx, query, args, k.dest(&counter, &fk, &n), func() {
-			row := store.AggregateRow{NodeRef: nodeRef(q.Targets, &k)}
-			for _, m := range metrics {
-				if m.Counters&(1<<uint(counter)) != 0 {
-					row.Metric = m.Name
-					sum(row, int64(n))
-				}
-			}
-			if fk != "" {
-				row.Metric = domain.FailurePrefix + fk
-				sum(row, int64(n))
-			}
+			sums.Add(nodeRef(q.Targets, &k), domain.Counter(counter), fk, int64(n))
 		}); err != nil {
 			return nil, errorf("clickhouse: aggregate: %w", err)
 		}
-		for _, row := range order {
-			row.Value = sums[row]
-			out = append(out, row)
-		}
-		return out, nil
+		return append(out, sums.Rows()...), nil
 	}
 	cols := make([]string, len(metrics))
 	values := make([]uint64, len(metrics))

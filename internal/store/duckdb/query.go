@@ -158,35 +158,11 @@ ev AS (
 	query := with + `,
 base AS (SELECT tgt, d, p, l, v, counter, fk, count(*) AS n FROM ev GROUP BY tgt, d, p, l, v, counter, fk)
 SELECT tgt, d, ` + nodeKeyCols(q.Shapes, "INTEGER") + `, counter, fk, sum(n)::BIGINT FROM base GROUP BY ` + groupingSets(q.Shapes, ", counter, fk")
-	// Several counters feed one metric: sum them so that each (node, metric) is one row.
-	sums := map[store.AggregateRow]int64{}
-	var order []store.AggregateRow
-	sum := func(r store.AggregateRow, n int64) {
-		if _, ok := sums[r]; !ok {
-			order = append(order, r)
-		}
-		sums[r] += n
-	}
+	sums := store.NewCounterSums(metrics)
 	err := codes.scanNodes(ctx, r.q, query, args, q.Targets, func(node store.NodeRef, vals []any) {
-		counter, fk, n := *vals[0].(*uint8), *vals[1].(*string), *vals[2].(*int64)
-		row := store.AggregateRow{NodeRef: node}
-		for _, m := range metrics {
-			if m.Counters&(1<<uint(counter)) != 0 {
-				row.Metric = m.Name
-				sum(row, n)
-			}
-		}
-		if fk != "" {
-			row.Metric = domain.FailurePrefix + fk
-			sum(row, n)
-		}
+		sums.Add(node, domain.Counter(*vals[0].(*uint8)), *vals[1].(*string), *vals[2].(*int64))
 	}, new(uint8), new(string), new(int64))
-	out := make([]store.AggregateRow, 0, len(order))
-	for _, row := range order {
-		row.Value = sums[row]
-		out = append(out, row)
-	}
-	return out, err
+	return sums.Rows(), err
 }
 
 // scanNodes runs a node query whose first eight columns are (tgt, d, grouping(p), p, grouping(l), l, grouping(v),

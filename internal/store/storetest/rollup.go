@@ -115,17 +115,7 @@ func testAggregateRandom(t *testing.T, s store.EventStore) {
 			if r.Value == 0 {
 				continue
 			}
-			p, l, v := r.Platform, r.Locale, r.Variation
-			if r.AllPlatforms {
-				p = "*"
-			}
-			if r.AllLocales {
-				l = "*"
-			}
-			if r.AllVariations {
-				v = "*"
-			}
-			key := fmt.Sprintf("%s/%d/%s/%s/%s/%s", r.Target, r.Day, p, l, v, r.Metric)
+			key := fmt.Sprintf("%s/%d/%s/%s", r.Target, r.Day, nodeKeys(r.NodeRef), r.Metric)
 			if _, dup := out[key]; dup {
 				t.Fatalf("two rows for %s", key)
 			}
@@ -230,17 +220,7 @@ func testConversionsRandom(t *testing.T, s store.EventStore) {
 			name := fmt.Sprintf("range=%v days=%v", rg, days)
 			got := map[string]bool{}
 			for _, r := range rows {
-				p, l, v := r.Platform, r.Locale, r.Variation
-				if r.AllPlatforms {
-					p = "*"
-				}
-				if r.AllLocales {
-					l = "*"
-				}
-				if r.AllVariations {
-					v = "*"
-				}
-				key := fmt.Sprintf("%s/%d/%s/%s/%s/%d/%s", r.Target, r.Day, p, l, v, r.Group, r.Goal)
+				key := fmt.Sprintf("%s/%d/%s/%d/%s", r.Target, r.Day, nodeKeys(r.NodeRef), r.Group, r.Goal)
 				if got[key] {
 					t.Fatalf("%s: two rows for %s", name, key)
 				}
@@ -266,4 +246,15 @@ func testConversionsRandom(t *testing.T, s store.EventStore) {
 			}
 		}
 	}
+}
+
+// nodeKeys is "platform/locale/variation" of a node, "*" for an aggregate key.
+func nodeKeys(n store.NodeRef) string {
+	key := func(all bool, k string) string {
+		if all {
+			return "*"
+		}
+		return k
+	}
+	return key(n.AllPlatforms, n.Platform) + "/" + key(n.AllLocales, n.Locale) + "/" + key(n.AllVariations, n.Variation)
 }

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sort"
 	"testing"
 	"time"
@@ -168,20 +169,11 @@ func pick(rows []store.AggregateRow, l, v string, metrics ...string) map[string]
 	}
 	out := map[string]int64{}
 	for _, r := range rows {
-		rp, rl, rv := r.Platform, r.Locale, r.Variation
-		if r.AllPlatforms {
-			rp = "*"
-		}
-		if r.AllLocales {
-			rl = "*"
-		}
-		if r.AllVariations {
-			rv = "*"
-		}
-		if rl != l || rv != v || !want[r.Metric] || r.Value == 0 {
+		keys := nodeKeys(r.NodeRef)
+		if !strings.HasSuffix(keys, "/"+l+"/"+v) || !want[r.Metric] || r.Value == 0 {
 			continue // metrics without a row are zero
 		}
-		out[fmt.Sprintf("%s/%s/%s/%s/%s", r.Target, rp, rl, rv, r.Metric)] = r.Value
+		out[fmt.Sprintf("%s/%s/%s", r.Target, keys, r.Metric)] = r.Value
 	}
 	return out
 }
