@@ -84,6 +84,9 @@ func (d *cellDict) codes(targets []store.AggregateTarget) *cellCodes {
 	return c
 }
 
+// maxCodes returns the largest platform, locale or variation code.
+func (c *cellCodes) maxCodes() int { return max(len(c.platforms), len(c.locales), len(c.variation)) }
+
 // mode returns the mode number of a unit's channel.
 func (c *cellCodes) mode(ch domain.Channel) int { return c.modes[modeKey(ch)] }
 

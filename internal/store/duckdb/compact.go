@@ -26,19 +26,22 @@ const (
 	compactQuiet = 3 * time.Second
 )
 
-// Maintain compacts when it is due: a long tail, or any tail once appends have paused. It returns whether it
+// Maintain compacts when it is due: a long tail, or any tail once appends have paused, or facts without a rollup
+// (a store written before the rollup existed) once appends have paused. It returns whether it
 // compacted. Callers run it periodically (one at a time is enough; concurrent calls serialise).
 func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	s.writeMu.Lock()
 	seq, quiet := s.seq, s.now().Sub(s.lastAppend) >= compactQuiet
 	s.writeMu.Unlock()
-	var watermark, facts int64
-	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT seq FROM facts_watermark WHERE id = 1), (SELECT count(*) FROM facts)`).
-		Scan(&watermark, &facts); err != nil {
+	var watermark, facts, zones int64
+	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT seq FROM facts_watermark WHERE id = 1), (SELECT count(*) FROM facts),
+		(SELECT count(*) FROM rollup_zones)`).Scan(&watermark, &facts, &zones); err != nil {
 		return false, fmt.Errorf("compaction: %w", err)
 	}
 	tail := int64(seq) - watermark
-	if tail <= 0 || !(quiet || tail >= max(compactMinTail, facts/compactTailShare)) {
+	// A store whose facts predate the rollup gets one at the next quiet moment, new events or not.
+	noRollup := facts > 0 && zones == 0 && quiet
+	if !noRollup && (tail <= 0 || !(quiet || tail >= max(compactMinTail, facts/compactTailShare))) {
 		return false, nil
 	}
 	return true, s.Compact(ctx)

@@ -81,6 +81,9 @@ type reader struct {
 	cells *cellDict
 	// onQuery, when set, sees every UNIQUE and conversion node query before it runs (benchmarks explain them).
 	onQuery func(query string, args []any)
+	// wideFrom is the smallest cell code that makes a UNIQUE query pack codes into a HUGEINT (0: 1<<20; tests
+	// lower it).
+	wideFrom int
 }
 
 const msPerDay = 86_400_000

@@ -124,6 +124,22 @@ func TestRollupAnswersLikeFacts(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("compacted again", kolkata)
+
+	// A store written before the rollup existed: facts, no rollup. Maintain builds it once appends are quiet.
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM rollup_zones; DELETE FROM rollup`); err != nil {
+		t.Fatal(err)
+	}
+	s.now = func() time.Time { return time.Now().Add(time.Minute) }
+	if done, err := s.Maintain(ctx); err != nil || !done {
+		t.Fatalf("maintain without a rollup: compacted %t, %v", done, err)
+	}
+	check("rollup built by maintenance", kolkata)
+	s.reader.wideFrom = 1 // finest nodes packed into a HUGEINT, as when there are 2^20 locales or more
+	check("codes packed wide", kolkata)
+	s.reader.wideFrom = 0
+	if done, err := s.Maintain(ctx); err != nil || done {
+		t.Fatalf("maintain with nothing to do: compacted %t, %v", done, err)
+	}
 }
 
 // rowMap keys rows by node and metric.

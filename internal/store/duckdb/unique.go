@@ -32,13 +32,20 @@ const (
 )
 
 // uniqueSelect is the rest of a UNIQUE node statement after with, which defines ev (tgt, d, p, l, v, uh, ul, mask,
-// fk: a user's counter bits at a finest node, from one event or one rollup row).
-func uniqueSelect(withFailures bool) string {
+// fk: a user's counter bits at a finest node, from one event or one rollup row). A finest node's three codes
+// (non-negative INTEGERs) are packed into one integer, so that one min and one max per user say whether it was seen
+// in one finest node: a BIGINT of 20 bits per code when every code is below 2^20 (wide false), else a HUGEINT.
+func uniqueSelect(withFailures, wide bool) string {
+	pack, unpack := `(p::BIGINT << 40) | (l::BIGINT << 20) | v::BIGINT`,
+		`(c >> 40)::INTEGER AS p, ((c >> 20) & 1048575)::INTEGER AS l, (c & 1048575)::INTEGER AS v`
+	if wide {
+		pack, unpack = `(p::HUGEINT << 64) | (l::HUGEINT << 32) | v::HUGEINT`,
+			`(c >> 64)::INTEGER AS p, ((c >> 32) & 4294967295)::INTEGER AS l, (c & 4294967295)::INTEGER AS v`
+	}
 	query := `,
 users AS MATERIALIZED (SELECT tgt, d, uh, ul, min(c) AS c, max(c) AS c2, bit_or(mask) AS mask
-	FROM (SELECT tgt, d, uh, ul, mask, (p::BIGINT << 40) | (l::BIGINT << 20) | v::BIGINT AS c FROM ev) GROUP BY tgt, d, uh, ul)
-SELECT ` + strconv.Itoa(uniqueSingles) + ` AS part, tgt, d, (c >> 40)::INTEGER AS p, ((c >> 20) & 1048575)::INTEGER AS l,
-	(c & 1048575)::INTEGER AS v, mask, count(*) AS k, 0::UBIGINT AS uh, 0::UBIGINT AS ul, '' AS fk
+	FROM (SELECT tgt, d, uh, ul, mask, ` + pack + ` AS c FROM ev) GROUP BY tgt, d, uh, ul)
+SELECT ` + strconv.Itoa(uniqueSingles) + ` AS part, tgt, d, ` + unpack + `, mask, count(*) AS k, 0::UBIGINT AS uh, 0::UBIGINT AS ul, '' AS fk
 FROM users WHERE c = c2 GROUP BY tgt, d, c, mask
 UNION ALL
 SELECT ` + strconv.Itoa(uniqueMulti) + `, e.tgt, e.d, e.p, e.l, e.v, bit_or(e.mask), 0, e.uh, e.ul, ''
@@ -259,7 +266,7 @@ ev AS MATERIALIZED (
 	SELECT m.tgt AS tgt, e.day AS d, x.pc AS p, x.lc AS l, x.vc AS v, e.user_hi AS uh, e.user_lo AS ul, e.mask AS mask, e.fk AS fk
 	FROM src e JOIN m ON e.campaign_id = m.unit JOIN x ON x.cell = e.cell AND x.mode = m.mode
 	WHERE ` + filter + ` AND (e.channels & m.chbit) <> 0
-)` + uniqueSelect(withFailures)
+)` + uniqueSelect(withFailures, codes.maxCodes() >= cmp.Or(r.wideFrom, 1<<20))
 	if r.onQuery != nil {
 		r.onQuery(query, args)
 	}
