@@ -32,7 +32,11 @@ type cellCodes struct {
 	platforms []string // code-1 → stored platform key
 	locales   []string // code-1 → locale
 	variation []string // code-1 → variation
+	// finest maps (cell, mode) to the platform, locale and variation codes of the VALUES list.
+	finest map[cellMode][3]int32
 }
+
+type cellMode struct{ cell, mode int32 }
 
 // modeKey is how a unit's channel resolves platforms (domain.ResolvePlatform): its name for channels whose
 // platform key is the channel, "onsite", or "device".
@@ -48,7 +52,7 @@ func modeKey(ch domain.Channel) string {
 
 // codes builds the mapping for the units of targets.
 func (d *cellDict) codes(targets []store.AggregateTarget) *cellCodes {
-	c := &cellCodes{modes: map[string]int{}}
+	c := &cellCodes{modes: map[string]int{}, finest: map[cellMode][3]int32{}}
 	chans := map[string]domain.Channel{}
 	for _, t := range targets {
 		for _, u := range t.Units {
@@ -77,8 +81,10 @@ func (d *cellDict) codes(targets []store.AggregateTarget) *cellCodes {
 	for id, k := range d.byID {
 		for mk, mode := range c.modes {
 			p := domain.ResolvePlatform(chans[mk], k.platform, domain.PlatformDefault(k.pdef))
-			c.values_ = append(c.values_, fmt.Sprintf("(%d, %d, %d, %d, %d)", id, mode, code(pCode, &c.platforms, p, false),
-				code(lCode, &c.locales, k.locale, true), code(vCode, &c.variation, k.variation, true)))
+			codes := [3]int32{int32(code(pCode, &c.platforms, p, false)), int32(code(lCode, &c.locales, k.locale, true)),
+				int32(code(vCode, &c.variation, k.variation, true))}
+			c.finest[cellMode{id, int32(mode)}] = codes
+			c.values_ = append(c.values_, fmt.Sprintf("(%d, %d, %d, %d, %d)", id, mode, codes[0], codes[1], codes[2]))
 		}
 	}
 	return c

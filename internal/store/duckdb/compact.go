@@ -5,8 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
-
-	"github.com/campaignstats/campaignstats/internal/domain"
 )
 
 // Compaction keeps node queries reading only the campaigns asked for. The facts table holds the campaign events of
@@ -26,8 +24,8 @@ const (
 	compactQuiet = 3 * time.Second
 )
 
-// Maintain compacts when it is due: a long tail, or any tail once appends have paused, or facts without a rollup
-// (a store written before the rollup existed) once appends have paused. It returns whether it
+// Maintain compacts when it is due: a long tail, or any tail once appends have paused, or facts without user sets
+// (a store written before they existed) once appends have paused. It returns whether it
 // compacted. Callers run it periodically (one at a time is enough; concurrent calls serialise).
 func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	s.writeMu.Lock()
@@ -35,13 +33,13 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	s.writeMu.Unlock()
 	var watermark, facts, zones int64
 	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT seq FROM facts_watermark WHERE id = 1), (SELECT count(*) FROM facts),
-		(SELECT count(*) FROM rollup_zones)`).Scan(&watermark, &facts, &zones); err != nil {
+		(SELECT count(*) FROM user_set_zones)`).Scan(&watermark, &facts, &zones); err != nil {
 		return false, fmt.Errorf("compaction: %w", err)
 	}
 	tail := int64(seq) - watermark
-	// A store whose facts predate the rollup gets one at the next quiet moment, new events or not.
-	noRollup := facts > 0 && zones == 0 && quiet
-	if !noRollup && (tail <= 0 || !(quiet || tail >= max(compactMinTail, facts/compactTailShare))) {
+	// A store whose facts predate the user sets gets them at the next quiet moment, new events or not.
+	noSets := facts > 0 && zones == 0 && quiet
+	if !noSets && (tail <= 0 || !(quiet || tail >= max(compactMinTail, facts/compactTailShare))) {
 		return false, nil
 	}
 	return true, s.Compact(ctx)
@@ -59,7 +57,7 @@ const factsCols = `ws, campaign_id, ts, user_hi, user_lo, counter, channels, cel
 // campaignRange is a range of campaign ids of one workspace, bounds included, rewritten by one statement.
 type campaignRange struct{ ws, from, to string }
 
-// Compact merges the log's tail into facts now, and rebuilds the rollup from the new facts.
+// Compact merges the log's tail into facts now, and rebuilds the user sets (usersets.go) from the new facts.
 func (s *Store) Compact(ctx context.Context) error {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
@@ -94,16 +92,19 @@ func (s *Store) Compact(ctx context.Context) error {
 			return fmt.Errorf("compaction: %w", err)
 		}
 	}
-	if err := s.buildRollup(ctx, conn, ranges); err != nil {
-		conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS facts_next`)
-		return fmt.Errorf("compaction: rollup: %w", err)
+	if err := s.buildUserSets(ctx, conn, ranges); err != nil {
+		for _, t := range []string{"facts_next", "user_sets_next", "user_ids_next", "user_set_zones_next"} {
+			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+t)
+		}
+		return fmt.Errorf("compaction: user sets: %w", err)
 	}
 	swap := func() error {
 		if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
 			return err
 		}
 		for _, q := range []string{`DROP TABLE facts`, `ALTER TABLE facts_next RENAME TO facts`,
-			`DROP TABLE rollup`, `ALTER TABLE rollup_next RENAME TO rollup`, `DROP TABLE rollup_zones`, `ALTER TABLE rollup_zones_next RENAME TO rollup_zones`,
+			`DROP TABLE user_sets`, `ALTER TABLE user_sets_next RENAME TO user_sets`, `DROP TABLE user_ids`, `ALTER TABLE user_ids_next RENAME TO user_ids`,
+			`DROP TABLE user_set_zones`, `ALTER TABLE user_set_zones_next RENAME TO user_set_zones`,
 			`UPDATE facts_watermark SET seq = ` + fmt.Sprint(int64(upTo)) + ` WHERE id = 1`} {
 			if _, err := conn.ExecContext(ctx, q); err != nil {
 				conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
@@ -114,53 +115,10 @@ func (s *Store) Compact(ctx context.Context) error {
 		return err
 	}
 	if err := swap(); err != nil {
-		for _, t := range []string{"facts_next", "rollup_next", "rollup_zones_next"} {
+		for _, t := range []string{"facts_next", "user_sets_next", "user_ids_next", "user_set_zones_next"} {
 			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+t)
 		}
 		return fmt.Errorf("compaction: %w", err)
-	}
-	return nil
-}
-
-// buildRollup fills rollup_next and rollup_zones_next from facts_next (rows of the ranges, in order): one row per
-// (workspace, campaign, local day in the workspace's zone, cell, channels, user, failure key), sorted like facts.
-func (s *Store) buildRollup(ctx context.Context, conn *sql.Conn, ranges []campaignRange) error {
-	for _, q := range []string{`CREATE OR REPLACE TABLE rollup_next AS SELECT * FROM rollup LIMIT 0`,
-		`CREATE OR REPLACE TABLE rollup_zones_next AS SELECT * FROM rollup_zones LIMIT 0`} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			return err
-		}
-	}
-	zones := map[string]*time.Location{}
-	for _, r := range ranges {
-		loc, ok := zones[r.ws]
-		if !ok {
-			// A workspace's time zone does not change (SPEC §2.1); one unknown here gets UTC days.
-			loc = time.UTC
-			if w, err := s.Workspace(ctx, r.ws); err == nil {
-				loc = w.Location()
-			}
-			zones[r.ws] = loc
-			if _, err := conn.ExecContext(ctx, `INSERT INTO rollup_zones_next VALUES (?, ?)`, r.ws, loc.String()); err != nil {
-				return err
-			}
-		}
-		const inRange = `FROM facts_next WHERE ws = ? AND campaign_id >= ? AND campaign_id <= ?`
-		var minTS, maxTS sql.NullInt64
-		if err := conn.QueryRowContext(ctx, `SELECT min(ts), max(ts) `+inRange, r.ws, r.from, r.to).Scan(&minTS, &maxTS); err != nil {
-			return err
-		}
-		if !minTS.Valid {
-			continue
-		}
-		if _, err := conn.ExecContext(ctx, `INSERT INTO rollup_next
-			SELECT ws, campaign_id, `+dayExpr("ts", loc, minTS.Int64, maxTS.Int64+1)+` AS day, cell, channels, user_hi, user_lo,
-				CASE WHEN counter IN (`+fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery)+`) THEN failure_key ELSE '' END AS fk,
-				bit_or(1::UINTEGER << counter) AS mask
-			`+inRange+` AND counter <> 0
-			GROUP BY ws, campaign_id, day, cell, channels, user_hi, user_lo, fk ORDER BY ws, campaign_id, day`, r.ws, r.from, r.to); err != nil {
-			return err
-		}
 	}
 	return nil
 }

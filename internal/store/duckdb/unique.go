@@ -3,12 +3,9 @@ package duckdb
 import (
 	"cmp"
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
-	"time"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
@@ -32,7 +29,7 @@ const (
 )
 
 // uniqueSelect is the rest of a UNIQUE node statement after with, which defines ev (tgt, d, p, l, v, uh, ul, mask,
-// fk: a user's counter bits at a finest node, from one event or one rollup row). A finest node's three codes
+// fk: a user's counter bits at a finest node, from one event). A finest node's three codes
 // (non-negative INTEGERs) are packed into one integer, so that one min and one max per user say whether it was seen
 // in one finest node: a BIGINT of 20 bits per code when every code is below 2^20 (wide false), else a HUGEINT.
 func uniqueSelect(withFailures, wide bool) string {
@@ -213,10 +210,15 @@ func compareNodes(a, b nodeCode) int {
 // aggregateUnique answers a UNIQUE AggregateQuery: values is the VALUES list of m (unit, tgt, chbit, mode);
 // metricMask, when not 0, the counters of the asked metrics (no failure keys then).
 //
-// The events come from the rollup when it covers the query (rollupDays), else from facts, and from the log's tail
-// not yet compacted into either, as (campaign, day, user, bits, channels, cell, failure key) rows.
+// The user sets answer it when they cover the query (userSetDays); otherwise the events come from facts and from
+// the log's tail not yet compacted into it, as (campaign, day, user, bits, channels, cell, failure key) rows.
 func (r *reader) aggregateUnique(ctx context.Context, q store.AggregateQuery, codes *cellCodes, values string,
 	metrics []domain.CounterMetric, metricMask uint32) ([]store.AggregateRow, error) {
+	if fromDay, toDay, ok, err := r.userSetDays(ctx, q); err != nil {
+		return nil, err
+	} else if ok {
+		return r.aggregateUniqueSets(ctx, q, codes, metrics, metricMask, fromDay, toDay)
+	}
 	withFailures := metricMask == 0
 	failureKey := "''"
 	if withFailures {
@@ -233,24 +235,6 @@ func (r *reader) aggregateUnique(ctx context.Context, q store.AggregateQuery, co
 		AND ts >= $2 AND ts < $3`
 	src := `SELECT campaign_id, ` + day + ` AS day, user_hi, user_lo, 1::UINTEGER << counter AS mask, channels, cell, ` + failureKey + ` AS fk
 	FROM facts WHERE ` + units + ` AND counter <> 0 AND ts >= $2 AND ts < $3`
-	fromDay, toDay, ok, err := r.rollupDays(ctx, q)
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		day := "day"
-		if q.Days == nil {
-			day = "0"
-		}
-		if !withFailures {
-			failureKey = "''"
-		} else {
-			failureKey = "fk"
-		}
-		src = `SELECT campaign_id, ` + day + ` AS day, user_hi, user_lo, mask, channels, cell, ` + failureKey + ` AS fk
-	FROM rollup WHERE ` + units + ` AND day >= $4 AND day < $5`
-		args = append(args, fromDay, toDay)
-	}
 	filter := "true"
 	if metricMask != 0 {
 		filter = fmt.Sprintf("(e.mask & %d) <> 0", metricMask)
@@ -292,29 +276,4 @@ ev AS MATERIALIZED (
 		return nil, fmt.Errorf("node query: %w", err)
 	}
 	return roll.rows(codes, q.Targets), nil
-}
-
-// rollupDays reports whether the rollup answers q — its days are local days of the zone it was built in, so the
-// range must start and end at the first instant of a local day of that zone (midnight, or the end of a DST gap,
-// SPEC §2.9), and a split by day must be in that zone — and the range's first and end (excluded) day numbers.
-func (r *reader) rollupDays(ctx context.Context, q store.AggregateQuery) (from, to int32, ok bool, err error) {
-	var zone string
-	switch err := r.q.QueryRowContext(ctx, `SELECT zone FROM rollup_zones WHERE ws = ?`, q.WorkspaceID).Scan(&zone); {
-	case errors.Is(err, sql.ErrNoRows):
-		return 0, 0, false, nil
-	case err != nil:
-		return 0, 0, false, fmt.Errorf("rollup zone: %w", err)
-	}
-	loc, err := time.LoadLocation(zone)
-	if err != nil || (q.Days != nil && q.Days.String() != loc.String()) {
-		return 0, 0, false, nil
-	}
-	midnight := func(ms int64) (int32, bool) {
-		y, m, d := time.UnixMilli(ms).In(loc).Date()
-		_, _, before := time.UnixMilli(ms - 1).In(loc).Date()
-		return store.DayNumber(y, m, d), before != d
-	}
-	from, okFrom := midnight(q.FromMS)
-	to, okTo := midnight(q.ToMS)
-	return from, to, okFrom && okTo, nil
 }

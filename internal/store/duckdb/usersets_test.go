@@ -14,10 +14,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestRollupAnswersLikeFacts checks that UNIQUE node queries read the rollup exactly when it covers them (whole
+// TestUserSetsAnswerLikeFacts checks that UNIQUE node queries read the user sets exactly when they cover them (whole
 // local days of the workspace's zone) and then answer as a store that never compacted does — whose answers the
 // conformance suite checks against a count from the definitions — before and after more events arrive.
-func TestRollupAnswersLikeFacts(t *testing.T) {
+func TestUserSetsAnswerLikeFacts(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	s, plain := open(t, filepath.Join(dir, "a.duckdb")), open(t, filepath.Join(dir, "b.duckdb"))
@@ -35,12 +35,12 @@ func TestRollupAnswersLikeFacts(t *testing.T) {
 	counters := []domain.Counter{domain.CounterNone, domain.CounterSent, domain.CounterSent, domain.CounterDelivered, domain.CounterImpression,
 		domain.CounterClick, domain.CounterFailedSend, domain.CounterFailedDelivery, domain.CounterHeldOutGlobal}
 	seq := 0
-	appendBoth := func(n int) {
+	appendBoth := func(n, users int) {
 		t.Helper()
 		var evs []domain.Event
 		for range n {
 			seq++
-			user := fmt.Sprint("uid:u", rng.IntN(60))
+			user := fmt.Sprint("uid:u", rng.IntN(users))
 			e := domain.Event{UUID: fmt.Sprint("e", seq), TimeMS: base.Add(time.Duration(rng.IntN(6*24*60)) * time.Minute).UnixMilli(),
 				Campaign: true, UserKey: user, User: domain.HashUser(user), CampaignID: fmt.Sprint("c", rng.IntN(4)),
 				Channels: domain.ChannelSetOf(domain.ChannelPush), Counter: counters[rng.IntN(len(counters))], Class: domain.ClassSend,
@@ -61,11 +61,13 @@ func TestRollupAnswersLikeFacts(t *testing.T) {
 		}
 	}
 	targets := []store.AggregateTarget{{ID: "c1", Units: []store.AggregateUnit{{ID: "c1", Channel: domain.ChannelPush}}},
-		{ID: "P", Units: []store.AggregateUnit{{ID: "c2", Channel: domain.ChannelPush}, {ID: "c3", Channel: domain.ChannelPush}}}}
+		{ID: "P", Units: []store.AggregateUnit{{ID: "c2", Channel: domain.ChannelPush}, {ID: "c3", Channel: domain.ChannelPush}}},
+		// c1 again, under another channel (its email events count here), beside c2 of P.
+		{ID: "Q", Units: []store.AggregateUnit{{ID: "c1", Channel: domain.ChannelEmail}, {ID: "c2", Channel: domain.ChannelPush}}}}
 	type query struct {
 		name   string
 		q      store.AggregateQuery
-		rollup bool // in the zone the rollup was built in
+		sets bool // in the zone the user sets were built in
 	}
 	queries := func(zone *time.Location) []query {
 		day := func(n int) int64 {
@@ -102,22 +104,22 @@ func TestRollupAnswersLikeFacts(t *testing.T) {
 				t.Fatal(err)
 			}
 			if diff := cmp.Diff(rowMap(want), rowMap(got)); diff != "" {
-				t.Errorf("%s, %s (-facts +rollup):\n%s", stage, c.name, diff)
+				t.Errorf("%s, %s (-facts +sets):\n%s", stage, c.name, diff)
 			}
 			if len(want) == 0 {
 				t.Errorf("%s, %s: no rows", stage, c.name)
 			}
-			if used := strings.Contains(read, "FROM rollup"); used != c.rollup {
-				t.Errorf("%s, %s: rollup read %t, want %t", stage, c.name, used, c.rollup)
+			if used := strings.Contains(read, "FROM user_sets"); used != c.sets {
+				t.Errorf("%s, %s: user sets read %t, want %t", stage, c.name, used, c.sets)
 			}
 		}
 	}
-	appendBoth(800)
+	appendBoth(800, 60)
 	if err := s.Compact(ctx); err != nil {
 		t.Fatal(err)
 	}
 	check("compacted", kolkata)
-	appendBoth(300) // a tail beside the rollup
+	appendBoth(300, 90) // a tail beside the user sets, with users new since the compaction
 	check("with a tail", kolkata)
 
 	if err := s.Compact(ctx); err != nil {
@@ -125,15 +127,15 @@ func TestRollupAnswersLikeFacts(t *testing.T) {
 	}
 	check("compacted again", kolkata)
 
-	// A store written before the rollup existed: facts, no rollup. Maintain builds it once appends are quiet.
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM rollup_zones; DELETE FROM rollup`); err != nil {
+	// A store written before the user sets existed: facts, no sets. Maintain builds them once appends are quiet.
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM user_set_zones; DELETE FROM user_sets; DELETE FROM user_ids`); err != nil {
 		t.Fatal(err)
 	}
 	s.now = func() time.Time { return time.Now().Add(time.Minute) }
 	if done, err := s.Maintain(ctx); err != nil || !done {
-		t.Fatalf("maintain without a rollup: compacted %t, %v", done, err)
+		t.Fatalf("maintain without user sets: compacted %t, %v", done, err)
 	}
-	check("rollup built by maintenance", kolkata)
+	check("user sets built by maintenance", kolkata)
 	s.reader.wideFrom = 1 // finest nodes packed into a HUGEINT, as when there are 2^20 locales or more
 	check("codes packed wide", kolkata)
 	s.reader.wideFrom = 0

@@ -1,0 +1,522 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/RoaringBitmap/roaring/v2"
+	"github.com/campaignstats/campaignstats/internal/domain"
+	"github.com/campaignstats/campaignstats/internal/store"
+	duckdb "github.com/duckdb/duckdb-go/v2"
+)
+
+// User sets: what UNIQUE node queries over whole local days read instead of events.
+//
+// Compaction numbers the users of each workspace densely (user_ids) and stores, per (workspace, campaign, local
+// day), one row whose sets column holds, for every (cell, channel set) of the day, the Roaring bitmap of the user
+// numbers of each counter and of each failure key. A query unions the bitmaps of its days per finest node
+// (platform, locale, variation under each unit's channel) and counter, then per node of every shape, and counts:
+// the cost is the size of the asked campaigns' sets, not of their events, and no aggregation keyed by user runs.
+// Events of the log's tail not yet compacted are read per user, mapped to their numbers (a user new since the
+// compaction gets a number above every stored one) and added to the same bitmaps.
+
+// setKind of a user set: the number of a counter, or failureSet for the users of one failure key.
+const failureSet = 0
+
+// setKey addresses one user set of a (campaign, day).
+type setKey struct {
+	cell     int32
+	channels uint16
+	kind     uint8  // a domain.Counter, or failureSet
+	fk       string // the failure key of a failureSet
+}
+
+// encodeSets writes the sets of one (campaign, day): per set its key (cell, channels and kind as uvarints, the
+// failure key with its length) and its portable Roaring serialization with its length, in key order.
+func encodeSets(sets map[setKey]*roaring.Bitmap) ([]byte, error) {
+	keys := make([]setKey, 0, len(sets))
+	for k := range sets {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b setKey) int {
+		if a.cell != b.cell {
+			return int(a.cell - b.cell)
+		}
+		if a.channels != b.channels {
+			return int(a.channels) - int(b.channels)
+		}
+		if a.kind != b.kind {
+			return int(a.kind) - int(b.kind)
+		}
+		return strings.Compare(a.fk, b.fk)
+	})
+	var out []byte
+	for _, k := range keys {
+		bm := sets[k]
+		bm.RunOptimize()
+		b, err := bm.ToBytes()
+		if err != nil {
+			return nil, fmt.Errorf("user set: %w", err)
+		}
+		out = binary.AppendUvarint(out, uint64(k.cell))
+		out = binary.AppendUvarint(out, uint64(k.channels))
+		out = append(out, k.kind)
+		out = binary.AppendUvarint(out, uint64(len(k.fk)))
+		out = append(out, k.fk...)
+		out = binary.AppendUvarint(out, uint64(len(b)))
+		out = append(out, b...)
+	}
+	return out, nil
+}
+
+// decodeSets calls fn with every set of an encoded (campaign, day); raw is its serialization (a slice of data,
+// which must not change while bitmaps read from it are in use).
+func decodeSets(data []byte, fn func(k setKey, raw []byte) error) error {
+	errCorrupt := errors.New("user sets: corrupt encoding")
+	uvarint := func() (uint64, error) {
+		v, n := binary.Uvarint(data)
+		if n <= 0 {
+			return 0, errCorrupt
+		}
+		data = data[n:]
+		return v, nil
+	}
+	for len(data) > 0 {
+		cell, err := uvarint()
+		if err != nil {
+			return err
+		}
+		channels, err := uvarint()
+		if err != nil || len(data) < 1 {
+			return errCorrupt
+		}
+		kind := data[0]
+		data = data[1:]
+		n, err := uvarint()
+		if err != nil || uint64(len(data)) < n {
+			return errCorrupt
+		}
+		fk := string(data[:n])
+		data = data[n:]
+		if n, err = uvarint(); err != nil || uint64(len(data)) < n {
+			return errCorrupt
+		}
+		if err := fn(setKey{cell: int32(cell), channels: uint16(channels), kind: kind, fk: fk}, data[:n]); err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	return nil
+}
+
+// buildUserSets fills user_ids_next, user_sets_next and user_set_zones_next from facts_next (rows of the ranges,
+// in order), with local days in each workspace's time zone.
+func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []campaignRange) error {
+	for _, q := range []string{
+		`CREATE OR REPLACE TABLE user_set_zones_next AS SELECT * FROM user_set_zones LIMIT 0`,
+		`CREATE OR REPLACE TABLE user_sets_next AS SELECT * FROM user_sets LIMIT 0`,
+		`CREATE OR REPLACE TABLE user_ids_next AS SELECT ws, user_hi, user_lo, (row_number() OVER (PARTITION BY ws))::UINTEGER AS uid
+			FROM (SELECT DISTINCT ws, user_hi, user_lo FROM facts_next WHERE counter <> 0)`,
+	} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	zones := map[string]*time.Location{}
+	for _, r := range ranges {
+		loc, ok := zones[r.ws]
+		if !ok {
+			// A workspace's time zone does not change (SPEC §2.1); one unknown here gets UTC days.
+			loc = time.UTC
+			if w, err := s.Workspace(ctx, r.ws); err == nil {
+				loc = w.Location()
+			}
+			zones[r.ws] = loc
+			if _, err := conn.ExecContext(ctx, `INSERT INTO user_set_zones_next VALUES (?, ?)`, r.ws, loc.String()); err != nil {
+				return err
+			}
+		}
+		if err := buildRangeSets(ctx, conn, r, loc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// daySets is one (campaign, day) of user sets being built, then encoded.
+type daySets struct {
+	campaign string
+	day      int32
+	sets     map[setKey]*roaring.Bitmap
+	data     []byte
+}
+
+// buildRangeSets appends the user sets of one range of campaigns to user_sets_next. The range's sets are held
+// encoded until its rows are read (a range is at most compactChunkRows events, or one campaign), then appended.
+func buildRangeSets(ctx context.Context, conn *sql.Conn, r campaignRange, loc *time.Location) error {
+	const inRange = `FROM facts_next WHERE ws = ? AND campaign_id >= ? AND campaign_id <= ?`
+	var minTS, maxTS sql.NullInt64
+	if err := conn.QueryRowContext(ctx, `SELECT min(ts), max(ts) `+inRange, r.ws, r.from, r.to).Scan(&minTS, &maxTS); err != nil {
+		return err
+	}
+	if !minTS.Valid {
+		return nil
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT f.campaign_id, f.day, f.cell, f.channels, f.fk, f.mask, u.uid FROM (
+			SELECT campaign_id, `+dayExpr("ts", loc, minTS.Int64, maxTS.Int64+1)+` AS day, cell, channels, user_hi, user_lo,
+				CASE WHEN counter IN (`+fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery)+`) THEN failure_key ELSE '' END AS fk,
+				bit_or(1::UINTEGER << counter) AS mask
+			`+inRange+` AND counter <> 0
+			GROUP BY campaign_id, day, cell, channels, user_hi, user_lo, fk
+		) f JOIN user_ids_next u ON u.ws = ? AND u.user_hi = f.user_hi AND u.user_lo = f.user_lo
+		ORDER BY f.campaign_id, f.day`, r.ws, r.from, r.to, r.ws)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var days []*daySets
+	var cur *daySets
+	finish := func() error {
+		if cur == nil {
+			return nil
+		}
+		data, err := encodeSets(cur.sets)
+		cur.sets, cur.data = nil, data
+		return err
+	}
+	var campaign, fk string
+	var day, cell int32
+	var channels uint16
+	var mask, uid uint32
+	for rows.Next() {
+		if err := rows.Scan(&campaign, &day, &cell, &channels, &fk, &mask, &uid); err != nil {
+			return err
+		}
+		if cur == nil || cur.campaign != campaign || cur.day != day {
+			if err := finish(); err != nil {
+				return err
+			}
+			cur = &daySets{campaign: campaign, day: day, sets: map[setKey]*roaring.Bitmap{}}
+			days = append(days, cur)
+		}
+		add := func(k setKey) {
+			bm, ok := cur.sets[k]
+			if !ok {
+				bm = roaring.New()
+				cur.sets[k] = bm
+			}
+			bm.Add(uid)
+		}
+		for m := mask; m != 0; m &= m - 1 {
+			add(setKey{cell: cell, channels: channels, kind: uint8(bits.TrailingZeros32(m))})
+		}
+		if fk != "" {
+			add(setKey{cell: cell, channels: channels, kind: failureSet, fk: fk})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if err := finish(); err != nil {
+		return err
+	}
+	rows.Close()
+	return conn.Raw(func(dc any) error {
+		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "user_sets_next")
+		if err != nil {
+			return err
+		}
+		for _, d := range days {
+			if err := app.AppendRow(r.ws, d.campaign, d.day, d.data); err != nil {
+				app.Close()
+				return err
+			}
+		}
+		return app.Close()
+	})
+}
+
+// userSetDays reports whether the user sets answer q — their days are local days of the zone they were built in,
+// so the range must start and end at the first instant of a local day of that zone (midnight, or the end of a DST
+// gap, SPEC §2.9), and a split by day must be in that zone — and the range's first and end (excluded) day numbers.
+func (r *reader) userSetDays(ctx context.Context, q store.AggregateQuery) (from, to int32, ok bool, err error) {
+	var zone string
+	switch err := r.q.QueryRowContext(ctx, `SELECT zone FROM user_set_zones WHERE ws = ?`, q.WorkspaceID).Scan(&zone); {
+	case errors.Is(err, sql.ErrNoRows):
+		return 0, 0, false, nil
+	case err != nil:
+		return 0, 0, false, fmt.Errorf("user set zone: %w", err)
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil || (q.Days != nil && q.Days.String() != loc.String()) {
+		return 0, 0, false, nil
+	}
+	midnight := func(ms int64) (int32, bool) {
+		y, m, d := time.UnixMilli(ms).In(loc).Date()
+		_, _, before := time.UnixMilli(ms - 1).In(loc).Date()
+		return store.DayNumber(y, m, d), before != d
+	}
+	from, okFrom := midnight(q.FromMS)
+	to, okTo := midnight(q.ToMS)
+	return from, to, okFrom && okTo, nil
+}
+
+// unitRef is one unit of a query's targets: the target's index, its channel bit and platform mode.
+type unitRef struct {
+	tgt   int
+	chbit uint16
+	mode  int32
+}
+
+// nodeSetLists gathers the bitmaps of one node, per counter and per failure key, to be unioned once.
+type nodeSetLists struct {
+	counters [32][]*roaring.Bitmap
+	fails    map[string][]*roaring.Bitmap
+}
+
+func (n *nodeSetLists) add(kind uint8, fk string, bm *roaring.Bitmap) {
+	if kind != failureSet {
+		n.counters[kind] = append(n.counters[kind], bm)
+		return
+	}
+	if n.fails == nil {
+		n.fails = map[string][]*roaring.Bitmap{}
+	}
+	n.fails[fk] = append(n.fails[fk], bm)
+}
+
+// union returns the union of bms (one of them when there is one).
+func union(bms []*roaring.Bitmap) *roaring.Bitmap {
+	if len(bms) == 1 {
+		return bms[0]
+	}
+	return roaring.FastOr(bms...)
+}
+
+// aggregateUniqueSets answers a UNIQUE AggregateQuery from the user sets of days [fromDay, toDay) and the log's
+// tail (see userSetDays). metricMask, when not 0, is the counters of the asked metrics (no failure keys then).
+func (r *reader) aggregateUniqueSets(ctx context.Context, q store.AggregateQuery, codes *cellCodes, metrics []domain.CounterMetric,
+	metricMask uint32, fromDay, toDay int32) ([]store.AggregateRow, error) {
+	units := map[string][]unitRef{}
+	var list []string
+	for ti, t := range q.Targets {
+		for _, u := range t.Units {
+			if _, ok := units[u.ID]; !ok {
+				list = append(list, "("+sqlString(u.ID)+")")
+			}
+			units[u.ID] = append(units[u.ID], unitRef{tgt: ti, chbit: uint16(u.Channel.Bit()), mode: int32(codes.mode(u.Channel))})
+		}
+	}
+	tailDay := "0"
+	if q.Days != nil {
+		tailDay = dayExpr("ts", q.Days, q.FromMS, q.ToMS)
+	}
+	// One statement, so that the sets, the user numbers and the tail are of one snapshot.
+	query := `WITH m(unit) AS (VALUES ` + strings.Join(list, ", ") + `)
+SELECT 0 AS part, campaign_id, day, sets, 0 AS cell, 0::USMALLINT AS channels, ''::VARCHAR AS fk, 0::UINTEGER AS mask, 0::UBIGINT AS uh,
+	0::UBIGINT AS ul, NULL::UINTEGER AS uid
+FROM user_sets WHERE ws = $1 AND campaign_id IN (SELECT unit FROM m) AND day >= $4 AND day < $5
+UNION ALL
+SELECT 1, t.campaign_id, t.day, NULL, t.cell, t.channels, t.fk, t.mask, t.uh, t.ul, u.uid FROM (
+	SELECT campaign_id, ` + tailDay + ` AS day, cell, channels, user_hi AS uh, user_lo AS ul,
+		CASE WHEN counter IN (` + fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery) + `) THEN failure_key ELSE '' END AS fk,
+		bit_or(1::UINTEGER << counter) AS mask
+	FROM events WHERE seq > (SELECT seq FROM facts_watermark WHERE id = 1) AND ws = $1 AND is_campaign AND counter <> 0
+		AND campaign_id IN (SELECT unit FROM m) AND ts >= $2 AND ts < $3
+	GROUP BY campaign_id, day, cell, channels, uh, ul, fk
+) t LEFT JOIN user_ids u ON u.ws = $1 AND u.user_hi = t.uh AND u.user_lo = t.ul`
+	args := []any{q.WorkspaceID, q.FromMS, q.ToMS, fromDay, toDay}
+	if r.onQuery != nil {
+		r.onQuery(query, args)
+	}
+	rows, err := r.q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("node query: %w", err)
+	}
+	defer rows.Close()
+	finest := map[nodeCode]*nodeSetLists{}
+	// wanted reports whether a set of this kind counts in the query.
+	wanted := func(kind uint8) bool {
+		if kind == failureSet {
+			return metricMask == 0
+		}
+		return metricMask == 0 || metricMask&(1<<kind) != 0
+	}
+	// nodes calls fn with the finest node of every unit of campaign whose channel the events of (cell, channels)
+	// feed.
+	nodes := func(campaign string, d int32, cell int32, channels uint16, fn func(nodeCode)) {
+		for _, u := range units[campaign] {
+			if channels&u.chbit == 0 {
+				continue
+			}
+			c, ok := codes.finest[cellMode{cell, u.mode}]
+			if !ok {
+				continue
+			}
+			fn(nodeCode{tgt: u.tgt, d: d, p: c[0], l: c[1], v: c[2]})
+		}
+	}
+	lists := func(n nodeCode) *nodeSetLists {
+		l, ok := finest[n]
+		if !ok {
+			l = &nodeSetLists{}
+			finest[n] = l
+		}
+		return l
+	}
+	// The tail's users, per finest node and set: one bitmap each. New users get numbers down from the top.
+	tail := map[nodeCode]map[setKey]*roaring.Bitmap{}
+	newUsers := map[[2]uint64]uint32{}
+	var part int
+	var campaign, fk string
+	var d, cell int32
+	var sets []byte
+	var channels uint16
+	var mask uint32
+	var uh, ul uint64
+	var uid sql.NullInt64
+	for rows.Next() {
+		if err := rows.Scan(&part, &campaign, &d, &sets, &cell, &channels, &fk, &mask, &uh, &ul, &uid); err != nil {
+			return nil, fmt.Errorf("node query scan: %w", err)
+		}
+		if q.Days == nil {
+			d = 0
+		}
+		if part == 0 {
+			data := sets
+			err := decodeSets(data, func(k setKey, raw []byte) error {
+				if !wanted(k.kind) {
+					return nil
+				}
+				var bm *roaring.Bitmap
+				var err error
+				nodes(campaign, d, k.cell, k.channels, func(n nodeCode) {
+					if bm == nil && err == nil {
+						bm = roaring.New()
+						_, err = bm.FromBuffer(raw)
+					}
+					lists(n).add(k.kind, k.fk, bm)
+				})
+				return err
+			})
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		id := uint32(uid.Int64)
+		if !uid.Valid {
+			var ok bool
+			if id, ok = newUsers[[2]uint64{uh, ul}]; !ok {
+				id = math.MaxUint32 - uint32(len(newUsers))
+				newUsers[[2]uint64{uh, ul}] = id
+			}
+		}
+		nodes(campaign, d, cell, channels, func(n nodeCode) {
+			m := tail[n]
+			if m == nil {
+				m = map[setKey]*roaring.Bitmap{}
+				tail[n] = m
+			}
+			add := func(k setKey) {
+				if !wanted(k.kind) {
+					return
+				}
+				bm, ok := m[k]
+				if !ok {
+					bm = roaring.New()
+					m[k] = bm
+				}
+				bm.Add(id)
+			}
+			for b := mask; b != 0; b &= b - 1 {
+				add(setKey{kind: uint8(bits.TrailingZeros32(b))})
+			}
+			if fk != "" {
+				add(setKey{kind: failureSet, fk: fk})
+			}
+		})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("node query: %w", err)
+	}
+	for n, m := range tail {
+		for k, bm := range m {
+			lists(n).add(k.kind, k.fk, bm)
+		}
+	}
+	return rollUpSets(finest, nodeSets(q.Shapes), metrics).rows(codes, q.Targets), nil
+}
+
+// rollUpSets unions the finest nodes' sets into every node of sets and counts each metric's users there.
+func rollUpSets(finest map[nodeCode]*nodeSetLists, sets []nodeSet, metrics []domain.CounterMetric) *uniqueRollup {
+	out := newUniqueRollup(sets, metrics)
+	// Each finest node's sets, unioned once.
+	for _, l := range finest {
+		for c, bms := range l.counters {
+			if len(bms) > 0 {
+				l.counters[c] = []*roaring.Bitmap{union(bms)}
+			}
+		}
+		for fk, bms := range l.fails {
+			l.fails[fk] = []*roaring.Bitmap{union(bms)}
+		}
+	}
+	for _, set := range sets {
+		nodes := map[nodeCode]*nodeSetLists{}
+		for n, l := range finest {
+			p := n.project(set)
+			pl, ok := nodes[p]
+			if !ok {
+				pl = &nodeSetLists{}
+				nodes[p] = pl
+			}
+			for c, bms := range l.counters {
+				pl.counters[c] = append(pl.counters[c], bms...)
+			}
+			for fk, bms := range l.fails {
+				for _, bm := range bms {
+					pl.add(failureSet, fk, bm)
+				}
+			}
+		}
+		for n, l := range nodes {
+			var counters [32]*roaring.Bitmap
+			present := false
+			for c, bms := range l.counters {
+				if len(bms) > 0 {
+					counters[c], present = union(bms), true
+				}
+			}
+			if !present {
+				continue
+			}
+			values := make([]int64, len(metrics))
+			for i, m := range metrics {
+				var of []*roaring.Bitmap
+				for b := m.Counters; b != 0; b &= b - 1 {
+					if bm := counters[bits.TrailingZeros32(b)]; bm != nil {
+						of = append(of, bm)
+					}
+				}
+				if len(of) > 0 {
+					values[i] = int64(union(of).GetCardinality())
+				}
+			}
+			out.counts[n] = values
+			for fk, bms := range l.fails {
+				out.fails[failureCode{n, fk}] = int64(union(bms).GetCardinality())
+			}
+		}
+	}
+	return out
+}
