@@ -30,6 +30,16 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.SnapshotStore { return open(t, filepath.Join(t.TempDir(), "db.duckdb")) })
 }
 
+// TestConversionsWhenNodeHashesCollide runs the event half of the conformance suite with every conversion node
+// hashing alike: the conversion statement must see the collision and answer from the nodes' keys.
+func TestConversionsWhenNodeHashesCollide(t *testing.T) {
+	storetest.RunEvents(t, func(t *testing.T) store.EventStore {
+		s := open(t, filepath.Join(t.TempDir(), "db.duckdb"))
+		s.reader.cellHash = "0::UBIGINT"
+		return s
+	})
+}
+
 // TestReopenKeepsTheLog checks that appended events survive a reopen with their Seqs, that Seqs continue after
 // them, and that a user's events before and after the restart count as one user.
 func TestReopenKeepsTheLog(t *testing.T) {

@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
 	duckdb "github.com/duckdb/duckdb-go/v2"
+	"golang.org/x/sync/errgroup"
 )
 
 // User sets: what UNIQUE node queries over whole local days read instead of events.
@@ -311,7 +314,7 @@ func (r *reader) aggregateUniqueSets(ctx context.Context, q store.AggregateQuery
 	for ti, t := range q.Targets {
 		for _, u := range t.Units {
 			if _, ok := units[u.ID]; !ok {
-				list = append(list, "("+sqlString(u.ID)+")")
+				list = append(list, sqlString(u.ID))
 			}
 			units[u.ID] = append(units[u.ID], unitRef{tgt: ti, chbit: uint16(u.Channel.Bit()), mode: int32(codes.mode(u.Channel))})
 		}
@@ -320,25 +323,43 @@ func (r *reader) aggregateUniqueSets(ctx context.Context, q store.AggregateQuery
 	if q.Days != nil {
 		tailDay = dayExpr("ts", q.Days, q.FromMS, q.ToMS)
 	}
-	// One statement, so that the sets, the user numbers and the tail are of one snapshot.
-	query := `WITH m(unit) AS (VALUES ` + strings.Join(list, ", ") + `)
-SELECT 0 AS part, campaign_id, day, sets, 0 AS cell, 0::USMALLINT AS channels, ''::VARCHAR AS fk, 0::UINTEGER AS mask, 0::UBIGINT AS uh,
-	0::UBIGINT AS ul, NULL::UINTEGER AS uid
-FROM user_sets WHERE ws = $1 AND campaign_id IN (SELECT unit FROM m) AND day >= $4 AND day < $5
+	// The sets, the user numbers and the tail are read in one transaction, so that they are of one snapshot.
+	qr := r.q
+	if db, ok := r.q.(*sql.DB); ok {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, fmt.Errorf("node query: %w", err)
+		}
+		defer tx.Rollback()
+		qr = tx
+	}
+	// The watermark as a literal lets the scan of the tail skip the log's older row groups; a subquery there would
+	// read them all.
+	var watermark int64
+	if err := qr.QueryRowContext(ctx, `SELECT seq FROM facts_watermark WHERE id = 1`).Scan(&watermark); err != nil {
+		return nil, fmt.Errorf("node query: %w", err)
+	}
+	in := strings.Join(list, ", ")
+	tailEvents := `FROM events WHERE seq > ` + strconv.FormatInt(watermark, 10) + ` AND ws = $1 AND is_campaign AND counter <> 0
+		AND campaign_id IN (` + in + `) AND ts >= $2 AND ts < $3`
+	tailIDs, err := tailUserIDs(ctx, qr, tailEvents, q.WorkspaceID, q.FromMS, q.ToMS)
+	if err != nil {
+		return nil, err
+	}
+	query := `SELECT 0 AS part, campaign_id, day, sets, 0 AS cell, 0::USMALLINT AS channels, ''::VARCHAR AS fk, 0::UINTEGER AS mask,
+	0::UBIGINT AS uh, 0::UBIGINT AS ul
+FROM user_sets WHERE ws = $1 AND campaign_id IN (` + in + `) AND day >= $4 AND day < $5
 UNION ALL
-SELECT 1, t.campaign_id, t.day, NULL, t.cell, t.channels, t.fk, t.mask, t.uh, t.ul, u.uid FROM (
-	SELECT campaign_id, ` + tailDay + ` AS day, cell, channels, user_hi AS uh, user_lo AS ul,
-		CASE WHEN counter IN (` + fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery) + `) THEN failure_key ELSE '' END AS fk,
-		bit_or(1::UINTEGER << counter) AS mask
-	FROM events WHERE seq > (SELECT seq FROM facts_watermark WHERE id = 1) AND ws = $1 AND is_campaign AND counter <> 0
-		AND campaign_id IN (SELECT unit FROM m) AND ts >= $2 AND ts < $3
-	GROUP BY campaign_id, day, cell, channels, uh, ul, fk
-) t LEFT JOIN user_ids u ON u.ws = $1 AND u.user_hi = t.uh AND u.user_lo = t.ul`
+SELECT 1, campaign_id, ` + tailDay + ` AS day, NULL, cell, channels,
+	CASE WHEN counter IN (` + fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery) + `) THEN failure_key ELSE '' END AS fk,
+	bit_or(1::UINTEGER << counter), user_hi, user_lo
+` + tailEvents + `
+GROUP BY campaign_id, day, cell, channels, user_hi, user_lo, fk`
 	args := []any{q.WorkspaceID, q.FromMS, q.ToMS, fromDay, toDay}
 	if r.onQuery != nil {
 		r.onQuery(query, args)
 	}
-	rows, err := r.q.QueryContext(ctx, query, args...)
+	rows, err := qr.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("node query: %w", err)
 	}
@@ -373,9 +394,8 @@ SELECT 1, t.campaign_id, t.day, NULL, t.cell, t.channels, t.fk, t.mask, t.uh, t.
 		}
 		return l
 	}
-	// The tail's users, per finest node and set: one bitmap each. New users get numbers down from the top.
+	// The tail's users, per finest node and set: one bitmap each.
 	tail := map[nodeCode]map[setKey]*roaring.Bitmap{}
-	newUsers := map[[2]uint64]uint32{}
 	var part int
 	var campaign, fk string
 	var d, cell int32
@@ -383,9 +403,8 @@ SELECT 1, t.campaign_id, t.day, NULL, t.cell, t.channels, t.fk, t.mask, t.uh, t.
 	var channels uint16
 	var mask uint32
 	var uh, ul uint64
-	var uid sql.NullInt64
 	for rows.Next() {
-		if err := rows.Scan(&part, &campaign, &d, &sets, &cell, &channels, &fk, &mask, &uh, &ul, &uid); err != nil {
+		if err := rows.Scan(&part, &campaign, &d, &sets, &cell, &channels, &fk, &mask, &uh, &ul); err != nil {
 			return nil, fmt.Errorf("node query scan: %w", err)
 		}
 		if q.Days == nil {
@@ -413,14 +432,7 @@ SELECT 1, t.campaign_id, t.day, NULL, t.cell, t.channels, t.fk, t.mask, t.uh, t.
 			}
 			continue
 		}
-		id := uint32(uid.Int64)
-		if !uid.Valid {
-			var ok bool
-			if id, ok = newUsers[[2]uint64{uh, ul}]; !ok {
-				id = math.MaxUint32 - uint32(len(newUsers))
-				newUsers[[2]uint64{uh, ul}] = id
-			}
-		}
+		id := tailIDs[[2]uint64{uh, ul}]
 		nodes(campaign, d, cell, channels, func(n nodeCode) {
 			m := tail[n]
 			if m == nil {
@@ -457,66 +469,236 @@ SELECT 1, t.campaign_id, t.day, NULL, t.cell, t.channels, t.fk, t.mask, t.uh, t.
 	return rollUpSets(finest, nodeSets(q.Shapes), metrics).rows(codes, q.Targets), nil
 }
 
-// rollUpSets unions the finest nodes' sets into every node of sets and counts each metric's users there.
-func rollUpSets(finest map[nodeCode]*nodeSetLists, sets []nodeSet, metrics []domain.CounterMetric) *uniqueRollup {
-	out := newUniqueRollup(sets, metrics)
-	// Each finest node's sets, unioned once.
-	for _, l := range finest {
-		for c, bms := range l.counters {
-			if len(bms) > 0 {
-				l.counters[c] = []*roaring.Bitmap{union(bms)}
-			}
+// tailUserIDs returns the numbers of the users of the tail's events (from tailEvents, "FROM events WHERE …" with
+// parameters ws, from, to): their user_ids entry, or for a user new since the compaction a number above every
+// stored one. Users are looked up only when the tail has events: the lookup reads all of user_ids.
+func tailUserIDs(ctx context.Context, q queryer, tailEvents string, ws string, fromMS, toMS int64) (map[[2]uint64]uint32, error) {
+	var n int64
+	if err := q.QueryRowContext(ctx, `SELECT count(*) `+tailEvents, ws, fromMS, toMS).Scan(&n); err != nil {
+		return nil, fmt.Errorf("node query: tail: %w", err)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT t.uh, t.ul, u.uid FROM (SELECT DISTINCT user_hi AS uh, user_lo AS ul `+tailEvents+`) t
+		LEFT JOIN user_ids u ON u.ws = $1 AND u.user_hi = t.uh AND u.user_lo = t.ul ORDER BY u.uid NULLS LAST`, ws, fromMS, toMS)
+	if err != nil {
+		return nil, fmt.Errorf("node query: tail users: %w", err)
+	}
+	defer rows.Close()
+	ids := map[[2]uint64]uint32{}
+	next := uint32(math.MaxUint32)
+	for rows.Next() {
+		var uh, ul uint64
+		var uid sql.NullInt64
+		if err := rows.Scan(&uh, &ul, &uid); err != nil {
+			return nil, fmt.Errorf("node query: tail users: %w", err)
 		}
-		for fk, bms := range l.fails {
-			l.fails[fk] = []*roaring.Bitmap{union(bms)}
+		if uid.Valid {
+			ids[[2]uint64{uh, ul}] = uint32(uid.Int64)
+		} else {
+			ids[[2]uint64{uh, ul}] = next
+			next--
 		}
 	}
-	for _, set := range sets {
-		nodes := map[nodeCode]*nodeSetLists{}
-		for n, l := range finest {
-			p := n.project(set)
-			pl, ok := nodes[p]
-			if !ok {
-				pl = &nodeSetLists{}
-				nodes[p] = pl
-			}
-			for c, bms := range l.counters {
-				pl.counters[c] = append(pl.counters[c], bms...)
-			}
-			for fk, bms := range l.fails {
-				for _, bm := range bms {
-					pl.add(failureSet, fk, bm)
-				}
-			}
-		}
-		for n, l := range nodes {
-			var counters [32]*roaring.Bitmap
-			present := false
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("node query: tail users: %w", err)
+	}
+	return ids, nil
+}
+
+// nodeUsers is the users of one node: per counter, and per failure key.
+type nodeUsers struct {
+	counters [32]*roaring.Bitmap
+	fails    map[string]*roaring.Bitmap
+}
+
+// rollUpSets unions the finest nodes' sets into every node of sets and counts each metric's users there. Each
+// shape is unioned from the finest shape already computed that refines it (platform, locale, variation from
+// platform, locale, variation; platform from platform, locale; …), whose sets are fewer and denser than the
+// finest nodes'; the shapes of one level are computed concurrently, up to GOMAXPROCS at once (the bitmaps they
+// read are not modified).
+func rollUpSets(finest map[nodeCode]*nodeSetLists, sets []nodeSet, metrics []domain.CounterMetric) *uniqueRollup {
+	base := make(map[nodeCode]*nodeUsers, len(finest))
+	order := make([]nodeCode, 0, len(finest))
+	for n := range finest {
+		base[n] = &nodeUsers{}
+		order = append(order, n)
+	}
+	parallel(len(order), func(part, parts int) {
+		for i := part; i < len(order); i += parts {
+			n := order[i]
+			l, u := finest[n], base[n]
 			for c, bms := range l.counters {
 				if len(bms) > 0 {
-					counters[c], present = union(bms), true
+					u.counters[c] = union(bms)
 				}
 			}
-			if !present {
+			for fk, bms := range l.fails {
+				if u.fails == nil {
+					u.fails = map[string]*roaring.Bitmap{}
+				}
+				u.fails[fk] = union(bms)
+			}
+		}
+	})
+	all := nodeSet{true, true, true}
+	done := map[nodeSet]map[nodeCode]*nodeUsers{all: base}
+	out := newUniqueRollup(sets, metrics)
+	// Shapes by level (keys dropped): each level's source shapes are computed by the previous one. The finest
+	// shape is always computed, as the source of the others, and counted only if asked for.
+	for level := 0; level <= 3; level++ {
+		var todo []nodeSet
+		for _, set := range []nodeSet{{true, true, true}, {true, true, false}, {true, false, true}, {false, true, true},
+			{true, false, false}, {false, true, false}, {false, false, true}, {false, false, false}} {
+			if keys(set) == 3-level && (slices.Contains(sets, set) || needed(set, sets)) {
+				todo = append(todo, set)
+			}
+		}
+		results := make([]map[nodeCode]*nodeUsers, len(todo))
+		var g errgroup.Group
+		g.SetLimit(runtime.GOMAXPROCS(0))
+		for i, set := range todo {
+			if set == all {
+				results[i] = base
 				continue
 			}
-			values := make([]int64, len(metrics))
-			for i, m := range metrics {
-				var of []*roaring.Bitmap
-				for b := m.Counters; b != 0; b &= b - 1 {
-					if bm := counters[bits.TrailingZeros32(b)]; bm != nil {
-						of = append(of, bm)
-					}
-				}
-				if len(of) > 0 {
-					values[i] = int64(union(of).GetCardinality())
-				}
-			}
-			out.counts[n] = values
-			for fk, bms := range l.fails {
-				out.fails[failureCode{n, fk}] = int64(union(bms).GetCardinality())
+			src := done[source(set, done)]
+			g.Go(func() error {
+				results[i] = projectUsers(src, set)
+				return nil
+			})
+		}
+		g.Wait()
+		for i, set := range todo {
+			done[set] = results[i]
+			if slices.Contains(sets, set) {
+				countUsers(out, results[i], metrics)
 			}
 		}
 	}
 	return out
+}
+
+// keys returns the number of dimensions set keeps as keys.
+func keys(set nodeSet) int {
+	n := 0
+	for _, k := range []bool{set.p, set.l, set.v} {
+		if k {
+			n++
+		}
+	}
+	return n
+}
+
+// refines reports whether every node of coarse is a union of nodes of fine.
+func refines(fine, coarse nodeSet) bool {
+	return (fine.p || !coarse.p) && (fine.l || !coarse.l) && (fine.v || !coarse.v)
+}
+
+// needed reports whether set is the source of a coarser shape of sets (it is then computed even if not asked).
+func needed(set nodeSet, sets []nodeSet) bool {
+	for _, s := range sets {
+		if s != set && refines(set, s) && keys(s) == keys(set)-1 {
+			return true
+		}
+	}
+	return false
+}
+
+// source returns the computed shape with the fewest nodes that refines set.
+func source(set nodeSet, done map[nodeSet]map[nodeCode]*nodeUsers) nodeSet {
+	best, n := nodeSet{true, true, true}, -1
+	for s, nodes := range done {
+		if s != set && refines(s, set) && (n < 0 || len(nodes) < n) {
+			best, n = s, len(nodes)
+		}
+	}
+	return best
+}
+
+// projectUsers unions the nodes of src into the nodes of set.
+func projectUsers(src map[nodeCode]*nodeUsers, set nodeSet) map[nodeCode]*nodeUsers {
+	lists := map[nodeCode]*nodeSetLists{}
+	for n, u := range src {
+		p := n.project(set)
+		l, ok := lists[p]
+		if !ok {
+			l = &nodeSetLists{}
+			lists[p] = l
+		}
+		for c, bm := range u.counters {
+			if bm != nil {
+				l.counters[c] = append(l.counters[c], bm)
+			}
+		}
+		for fk, bm := range u.fails {
+			l.add(failureSet, fk, bm)
+		}
+	}
+	out := make(map[nodeCode]*nodeUsers, len(lists))
+	for n, l := range lists {
+		u := &nodeUsers{}
+		for c, bms := range l.counters {
+			if len(bms) > 0 {
+				u.counters[c] = union(bms)
+			}
+		}
+		for fk, bms := range l.fails {
+			if u.fails == nil {
+				u.fails = map[string]*roaring.Bitmap{}
+			}
+			u.fails[fk] = union(bms)
+		}
+		out[n] = u
+	}
+	return out
+}
+
+// countUsers adds the metrics of nodes to out: a metric's users are the union of its counters' users.
+func countUsers(out *uniqueRollup, nodes map[nodeCode]*nodeUsers, metrics []domain.CounterMetric) {
+	for n, u := range nodes {
+		values := make([]int64, len(metrics))
+		present := false
+		for _, bm := range u.counters {
+			present = present || bm != nil
+		}
+		if !present {
+			continue
+		}
+		for i, m := range metrics {
+			var of []*roaring.Bitmap
+			for b := m.Counters; b != 0; b &= b - 1 {
+				if bm := u.counters[bits.TrailingZeros32(b)]; bm != nil {
+					of = append(of, bm)
+				}
+			}
+			switch len(of) {
+			case 0:
+			case 1:
+				values[i] = int64(of[0].GetCardinality())
+			case 2:
+				values[i] = int64(of[0].OrCardinality(of[1]))
+			default:
+				values[i] = int64(roaring.FastOr(of...).GetCardinality())
+			}
+		}
+		out.counts[n] = values
+		for fk, bm := range u.fails {
+			out.fails[failureCode{n, fk}] = int64(bm.GetCardinality())
+		}
+	}
+}
+
+// parallel runs fn(part, parts) for parts = min(GOMAXPROCS, n) parts at once and waits for them.
+func parallel(n int, fn func(part, parts int)) {
+	parts := max(1, min(runtime.GOMAXPROCS(0), n))
+	var g errgroup.Group
+	for part := range parts {
+		g.Go(func() error {
+			fn(part, parts)
+			return nil
+		})
+	}
+	g.Wait()
 }

@@ -65,8 +65,8 @@ func TestUserSetsAnswerLikeFacts(t *testing.T) {
 		// c1 again, under another channel (its email events count here), beside c2 of P.
 		{ID: "Q", Units: []store.AggregateUnit{{ID: "c1", Channel: domain.ChannelEmail}, {ID: "c2", Channel: domain.ChannelPush}}}}
 	type query struct {
-		name   string
-		q      store.AggregateQuery
+		name string
+		q    store.AggregateQuery
 		sets bool // in the zone the user sets were built in
 	}
 	queries := func(zone *time.Location) []query {
