@@ -11,6 +11,7 @@ import (
 	"github.com/campaignstats/campaignstats/internal/attribution"
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
+	"golang.org/x/sync/errgroup"
 )
 
 // Source is what the engine reads.
@@ -23,6 +24,9 @@ type Engine struct {
 	src   Source
 	snaps store.Snapshotter
 	fresh func(ctx context.Context) error
+	// oneAtATime runs the store queries of a computation one after the other: a snapshot is one transaction,
+	// on one connection.
+	oneAtATime bool
 }
 
 // Option configures New.
@@ -71,7 +75,7 @@ func (e *Engine) Snapshot(ctx context.Context) (*Engine, func() error, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("stats: %w", err)
 	}
-	return &Engine{src: snap}, snap.Close, nil
+	return &Engine{src: snap, oneAtATime: true}, snap.Close, nil
 }
 
 // Query is a validated Stats request (SPEC §5.3).
@@ -346,23 +350,39 @@ func (e *Engine) compute(ctx context.Context, q NodesQuery, daily bool) (*comput
 	if len(p.targets) == 0 {
 		return acc.result(), nil
 	}
-	rows, err := e.src.Aggregate(ctx, p.aggregateQuery())
-	if err != nil {
+	// The store queries are independent: they run concurrently (on two cores the store's own parallelism leaves
+	// room, as one query waits on its reads or rolls up in Go while the other runs).
+	var rows, uniq []store.AggregateRow
+	var conv []store.ConversionRow
+	g, gctx := errgroup.WithContext(ctx)
+	if e.oneAtATime {
+		g.SetLimit(1)
+	}
+	g.Go(func() (err error) {
+		rows, err = e.src.Aggregate(gctx, p.aggregateQuery())
+		return err
+	})
+	if p.anyGoals && !q.Unique {
+		g.Go(func() (err error) {
+			uniq, err = e.src.Aggregate(gctx, p.uniqueBasesQuery())
+			return err
+		})
+	}
+	if p.anyGoals {
+		g.Go(func() (err error) {
+			conv, err = e.src.Conversions(gctx, p.conversionQuery())
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
 	acc.addMetrics(rows)
 	if p.anyGoals {
-		uniq := rows
-		if !q.Unique {
-			if uniq, err = e.src.Aggregate(ctx, p.uniqueBasesQuery()); err != nil {
-				return nil, fmt.Errorf("stats: %w", err)
-			}
+		if q.Unique {
+			uniq = rows
 		}
 		acc.addUniqueBases(uniq)
-		conv, err := e.src.Conversions(ctx, p.conversionQuery())
-		if err != nil {
-			return nil, fmt.Errorf("stats: %w", err)
-		}
 		acc.addConversions(conv)
 	}
 	entries, err := e.src.FunnelEntries(ctx, q.Workspace.ID, p.funnelUnits, q.FromDate, q.ToDate)

@@ -22,27 +22,45 @@ const (
 	compactTailShare = 4
 	// compactQuiet is how long the log must be quiet before a smaller tail is compacted.
 	compactQuiet = 3 * time.Second
+	// compactQuietShare is the tail, as a share of facts, that a quiet moment compacts; compactIdle is the pause
+	// after which any tail is.
+	compactQuietShare = 64
+	compactIdle       = time.Minute
 )
 
-// Maintain compacts when it is due: a long tail, or any tail once appends have paused, or facts without user sets
-// (a store written before they existed) once appends have paused. It returns whether it
-// compacted. Callers run it periodically (one at a time is enough; concurrent calls serialise).
+// Maintain compacts when it is due: a long tail; once appends have paused, a tail of at least a 64th of facts, or
+// any tail once they have paused for a minute; facts without user sets (a store written before they existed) once
+// appends have paused. Once appends have paused it also clusters the credits by campaign when enough were written
+// since the last time (clusterCredits). It returns whether it did either. Callers run it periodically (one at a
+// time is enough; concurrent calls serialise).
 func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	s.writeMu.Lock()
-	seq, quiet := s.seq, s.now().Sub(s.lastAppend) >= compactQuiet
+	seq, idle, loose := s.seq, s.now().Sub(s.lastAppend), s.looseCredits
 	s.writeMu.Unlock()
-	var watermark, facts, zones int64
+	quiet := idle >= compactQuiet
+	var watermark, facts, zones, credits int64
 	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT seq FROM facts_watermark WHERE id = 1), (SELECT count(*) FROM facts),
-		(SELECT count(*) FROM user_set_zones)`).Scan(&watermark, &facts, &zones); err != nil {
+		(SELECT count(*) FROM user_set_zones), (SELECT count(*) FROM credits)`).Scan(&watermark, &facts, &zones, &credits); err != nil {
 		return false, fmt.Errorf("compaction: %w", err)
 	}
 	tail := int64(seq) - watermark
+	// A short tail is left to a later compaction while appends go on now and then: each compaction rewrites facts.
+	settled := func(n, of int64) bool { return quiet && (idle >= compactIdle || n >= of/compactQuietShare) }
+	due := tail > 0 && (tail >= max(compactMinTail, facts/compactTailShare) || settled(tail, facts))
 	// A store whose facts predate the user sets gets them at the next quiet moment, new events or not.
 	noSets := facts > 0 && zones == 0 && quiet
-	if !noSets && (tail <= 0 || !(quiet || tail >= max(compactMinTail, facts/compactTailShare))) {
-		return false, nil
+	if due || noSets {
+		if err := s.Compact(ctx); err != nil {
+			return false, err
+		}
 	}
-	return true, s.Compact(ctx)
+	clustered := loose > 0 && settled(loose, credits)
+	if clustered {
+		if err := s.clusterCredits(ctx); err != nil {
+			return false, err
+		}
+	}
+	return due || noSets || clustered, nil
 }
 
 // compactChunkRows bounds the rows one sorting statement of a compaction holds: the campaigns of a workspace are
@@ -120,6 +138,49 @@ func (s *Store) Compact(ctx context.Context) error {
 		}
 		return fmt.Errorf("compaction: %w", err)
 	}
+	return nil
+}
+
+// clusterCredits rewrites the credits table in (workspace, unit, time) order, so that the zone maps of a
+// conversion query skip the row groups of other campaigns (credits are written in the order goal events are
+// derived, which mixes every campaign). It sorts one range of units at a time (compactionRanges), holds the writer
+// lock throughout — credits written meanwhile would be lost — and swaps the rows in one transaction; it runs when
+// appends have paused (Maintain), so ingest does not wait on it.
+func (s *Store) clusterCredits(ctx context.Context) error {
+	s.compactMu.Lock()
+	defer s.compactMu.Unlock()
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("cluster credits: %w", err)
+	}
+	defer conn.Close()
+	ranges, err := compactionRanges(ctx, conn, s.compactChunk, `SELECT ws, unit, count(*) FROM credits GROUP BY ws, unit ORDER BY ws, unit`)
+	if err != nil {
+		return fmt.Errorf("cluster credits: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE credits_sorted AS SELECT * FROM credits LIMIT 0`); err != nil {
+		return fmt.Errorf("cluster credits: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS credits_sorted`)
+	for _, r := range ranges {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO credits_sorted SELECT * FROM credits WHERE ws = ? AND unit >= ? AND unit <= ?
+			ORDER BY unit, ts`, r.ws, r.from, r.to); err != nil {
+			return fmt.Errorf("cluster credits: %w", err)
+		}
+	}
+	// The table keeps its definition; its rows are replaced by the same rows in order.
+	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		return fmt.Errorf("cluster credits: %w", err)
+	}
+	for _, q := range []string{`DELETE FROM credits`, `INSERT INTO credits SELECT * FROM credits_sorted`, `COMMIT`} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+			return fmt.Errorf("cluster credits: %w", err)
+		}
+	}
+	s.looseCredits = 0
 	return nil
 }
 

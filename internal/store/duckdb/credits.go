@@ -66,6 +66,9 @@ func (s *Store) ApplyCredits(ctx context.Context, u store.CreditUpdate) error {
 			}
 		}
 		_, err := conn.ExecContext(ctx, `COMMIT`)
+		if err == nil {
+			s.looseCredits += int64(len(u.Credits))
+		}
 		return err
 	}()
 	if err != nil {

@@ -58,6 +58,8 @@ type Store struct {
 	dict     *cellDict // the same, by id, for readers
 	// lastAppend is when the log last grew (compaction waits for a quiet moment).
 	lastAppend time.Time
+	// looseCredits counts the credits written since the credits were last clustered (all of them after Open).
+	looseCredits int64
 	// compactMu serialises compactions.
 	compactMu sync.Mutex
 	// compactChunk is the rows one statement of a compaction sorts (compactChunkRows; smaller in tests).
@@ -121,6 +123,10 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 		return nil, fmt.Errorf("read the event log's watermark: %w", err)
 	}
 	s.seq = store.Seq(seq)
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM credits`).Scan(&s.looseCredits); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("count credits: %w", err)
+	}
 	if err := s.loadCells(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -226,6 +226,20 @@ func unitValues(targets []store.AggregateTarget) string {
 	return strings.Join(values, ", ")
 }
 
+// unitList is the quoted ids of every unit of targets, for an IN list: DuckDB uses a literal list to skip row
+// groups by their zone maps, which a join on the units does not.
+func unitList(targets []store.AggregateTarget) string {
+	var ids []string
+	for _, t := range targets {
+		for _, u := range t.Units {
+			if id := sqlString(u.ID); !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return strings.Join(ids, ", ")
+}
+
 // ---- funnel ----
 
 // PutFunnel sets the entries atomically.

@@ -10,6 +10,7 @@ import (
 	"github.com/campaignstats/campaignstats/internal/attribution"
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
+	"golang.org/x/sync/errgroup"
 )
 
 // BenchmarkStoredAggregate measures UNIQUE node queries on a database file written by the service (for example a
@@ -43,6 +44,14 @@ func BenchmarkStoredAggregate(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Logf("compaction with user sets: %v", time.Since(start))
+	}
+	// As maintenance does once appends pause (the service clusters them after every start).
+	if os.Getenv("CAMPAIGNSTATS_BENCH_CLUSTER") != "" {
+		start := time.Now()
+		if err := s.clusterCredits(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("credits clustered: %v", time.Since(start))
 	}
 	var ws string
 	var maxTS int64
@@ -90,6 +99,18 @@ func BenchmarkStoredAggregate(b *testing.B) {
 				n = len(out)
 			}
 			b.ReportMetric(float64(n), "rows")
+		})
+		b.Run(bc.name+"/both", func(b *testing.B) {
+			q := store.AggregateQuery{WorkspaceID: ws, FromMS: from, ToMS: to, Unique: true, Targets: bc.targets}
+			cq := store.ConversionQuery{WorkspaceID: ws, FromMS: from, ToMS: to, Type: attribution.ViewThrough, Targets: bc.targets}
+			for b.Loop() {
+				var g errgroup.Group
+				g.Go(func() error { _, err := s.Aggregate(ctx, q); return err })
+				g.Go(func() error { _, err := s.Conversions(ctx, cq); return err })
+				if err := g.Wait(); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 		b.Run(bc.name+"/conversions", func(b *testing.B) {
 			q := store.ConversionQuery{WorkspaceID: ws, FromMS: from, ToMS: to, Type: attribution.ViewThrough, Targets: bc.targets}

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/campaignstats/campaignstats/internal/attribution"
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
 	"github.com/google/go-cmp/cmp"
@@ -153,4 +155,91 @@ func rowMap(rows []store.AggregateRow) map[string]int64 {
 		}
 	}
 	return out
+}
+
+// TestClusterCreditsKeepsAnswers checks that maintenance, once appends have paused, rewrites the credits in
+// (workspace, unit, time) order without changing a conversion answer, and that credits replaced afterwards are
+// replaced.
+func TestClusterCreditsKeepsAnswers(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "a.duckdb"))
+	defer s.Close()
+	s.compactChunk = 40 // several sorting statements
+	rng := rand.New(rand.NewPCG(5, 8))
+	units := []string{"c3", "c1", "c2", "c0"}
+	base := time.Date(2025, 3, 7, 0, 0, 0, 0, time.UTC).UnixMilli()
+	for step := range 6 {
+		var u store.CreditUpdate
+		for i := range 30 {
+			user := fmt.Sprint("u", rng.IntN(20))
+			u.Credits = append(u.Credits, store.Credit{WorkspaceID: "w", User: domain.HashUser(user), Credit: attribution.Credit{
+				GoalUUID: fmt.Sprintf("g%d-%d", step, i), TimeMS: base + int64(rng.IntN(3*86400))*1000, Unit: units[rng.IntN(len(units))],
+				Goal: "purchase", Type: attribution.ViewThrough, Platform: []string{"ios", "android"}[rng.IntN(2)], RevenueMicros: 1_000_000}})
+		}
+		if err := s.ApplyCredits(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	targets := []store.AggregateTarget{{ID: "c1", Units: []store.AggregateUnit{{ID: "c1", Channel: domain.ChannelPush}}},
+		{ID: "P", Units: []store.AggregateUnit{{ID: "c2", Channel: domain.ChannelPush}, {ID: "c0", Channel: domain.ChannelPush}}}}
+	q := store.ConversionQuery{WorkspaceID: "w", FromMS: base, ToMS: base + 3*86_400_000, Type: attribution.ViewThrough, Targets: targets}
+	answer := func() []store.ConversionRow {
+		t.Helper()
+		rows, err := s.Conversions(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows
+	}
+	order := func() []string {
+		t.Helper()
+		rows, err := s.db.QueryContext(ctx, `SELECT unit, ts FROM credits ORDER BY rowid`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var unit string
+			var ts int64
+			if err := rows.Scan(&unit, &ts); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, fmt.Sprintf("%s/%015d", unit, ts))
+		}
+		return out
+	}
+	// An event just appended: appends have not paused.
+	if _, err := s.Append(ctx, []store.EventBatch{{WorkspaceID: "w", ReceivedAt: time.Now(), Events: []domain.Event{{UUID: "e", TimeMS: base,
+		Campaign: true, UserKey: "u", User: domain.HashUser("u"), CampaignID: "c1", Channels: domain.ChannelSetOf(domain.ChannelPush),
+		Counter: domain.CounterSent, Source: "streams"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	before := answer()
+	if slices.IsSorted(order()) {
+		t.Fatal("credits written in campaign order; the test needs them mixed")
+	}
+	if done, err := s.Maintain(ctx); err != nil || done {
+		t.Fatalf("maintain while appends go on: %t %v", done, err)
+	}
+	s.now = func() time.Time { return time.Now().Add(2 * time.Minute) }
+	if done, err := s.Maintain(ctx); err != nil || !done {
+		t.Fatalf("maintain once appends have paused: %t %v", done, err)
+	}
+	if got := order(); !slices.IsSorted(got) || len(got) != 180 {
+		t.Errorf("credits after clustering: %d rows, sorted %t", len(got), slices.IsSorted(got))
+	}
+	if diff := cmp.Diff(before, answer()); diff != "" {
+		t.Errorf("conversions after clustering (-before +after):\n%s", diff)
+	}
+	if done, err := s.Maintain(ctx); err != nil || done {
+		t.Fatalf("maintain with nothing to do: %t %v", done, err)
+	}
+	// Replacing a goal event's credits still replaces them.
+	if err := s.ApplyCredits(ctx, store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "g0-0"}, {WorkspaceID: "w", UUID: "g1-0"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(order()); got != 178 {
+		t.Errorf("%d credits after replacing two goal events' credits, want 178", got)
+	}
 }
