@@ -110,6 +110,10 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 		return nil, fmt.Errorf("open duckdb %q: %w", dbPath, err)
 	}
 	db := sql.OpenDB(connector)
+	// Writers, the derivation worker, compaction and the concurrent queries of each Stats call hold connections at
+	// once; database/sql keeps only 2 idle ones by default, so the others were closed and opened again (each
+	// opening runs the settings above) under load. An idle DuckDB connection costs little.
+	db.SetMaxIdleConns(16)
 	dict := &cellDict{byID: map[int32]cellKey{}}
 	s := &Store{reader: reader{q: db, cells: dict}, db: db, now: now, catalog: map[string]map[string]domain.Campaign{}, dict: dict,
 		compactChunk: compactChunkRows}

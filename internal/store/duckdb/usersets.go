@@ -128,7 +128,7 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 		`CREATE OR REPLACE TABLE user_set_zones_next AS SELECT * FROM user_set_zones LIMIT 0`,
 		`CREATE OR REPLACE TABLE user_sets_next AS SELECT * FROM user_sets LIMIT 0`,
 		`CREATE OR REPLACE TABLE user_ids_next AS SELECT ws, user_hi, user_lo, (row_number() OVER (PARTITION BY ws))::UINTEGER AS uid
-			FROM (SELECT DISTINCT ws, user_hi, user_lo FROM facts_next WHERE counter <> 0)`,
+			FROM (SELECT DISTINCT ws, user_hi, user_lo FROM facts_next WHERE counter <> 0) ORDER BY ws, user_hi, user_lo`,
 	} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return err
@@ -396,6 +396,7 @@ GROUP BY campaign_id, day, cell, channels, user_hi, user_lo, fk`
 	}
 	// The tail's users, per finest node and set: one bitmap each.
 	tail := map[nodeCode]map[setKey]*roaring.Bitmap{}
+	newUsers := 0
 	var part int
 	var campaign, fk string
 	var d, cell int32
@@ -432,7 +433,12 @@ GROUP BY campaign_id, day, cell, channels, user_hi, user_lo, fk`
 			}
 			continue
 		}
-		id := tailIDs[[2]uint64{uh, ul}]
+		id, ok := tailIDs[[2]uint64{uh, ul}]
+		if !ok { // a user new since the compaction: a number above every stored one
+			id = math.MaxUint32 - uint32(newUsers)
+			newUsers++
+			tailIDs[[2]uint64{uh, ul}] = id
+		}
 		nodes(campaign, d, cell, channels, func(n nodeCode) {
 			m := tail[n]
 			if m == nil {
@@ -469,37 +475,32 @@ GROUP BY campaign_id, day, cell, channels, user_hi, user_lo, fk`
 	return rollUpSets(finest, nodeSets(q.Shapes), metrics).rows(codes, q.Targets), nil
 }
 
-// tailUserIDs returns the numbers of the users of the tail's events (from tailEvents, "FROM events WHERE …" with
-// parameters ws, from, to): their user_ids entry, or for a user new since the compaction a number above every
-// stored one. Users are looked up only when the tail has events: the lookup reads all of user_ids.
+// tailUserIDs returns the stored numbers of the users of the tail's events (from tailEvents, "FROM events WHERE …"
+// with parameters ws, from, to); users new since the compaction are not in it. Users are looked up only when the tail
+// has events; user_ids is sorted by user, so that the join's bounds on the few users of a short tail let the scan
+// skip most of it.
 func tailUserIDs(ctx context.Context, q queryer, tailEvents string, ws string, fromMS, toMS int64) (map[[2]uint64]uint32, error) {
+	ids := map[[2]uint64]uint32{}
 	var n int64
 	if err := q.QueryRowContext(ctx, `SELECT count(*) `+tailEvents, ws, fromMS, toMS).Scan(&n); err != nil {
 		return nil, fmt.Errorf("node query: tail: %w", err)
 	}
 	if n == 0 {
-		return nil, nil
+		return ids, nil
 	}
 	rows, err := q.QueryContext(ctx, `SELECT t.uh, t.ul, u.uid FROM (SELECT DISTINCT user_hi AS uh, user_lo AS ul `+tailEvents+`) t
-		LEFT JOIN user_ids u ON u.ws = $1 AND u.user_hi = t.uh AND u.user_lo = t.ul ORDER BY u.uid NULLS LAST`, ws, fromMS, toMS)
+		JOIN user_ids u ON u.ws = $1 AND u.user_hi = t.uh AND u.user_lo = t.ul`, ws, fromMS, toMS)
 	if err != nil {
 		return nil, fmt.Errorf("node query: tail users: %w", err)
 	}
 	defer rows.Close()
-	ids := map[[2]uint64]uint32{}
-	next := uint32(math.MaxUint32)
 	for rows.Next() {
 		var uh, ul uint64
-		var uid sql.NullInt64
+		var uid uint32
 		if err := rows.Scan(&uh, &ul, &uid); err != nil {
 			return nil, fmt.Errorf("node query: tail users: %w", err)
 		}
-		if uid.Valid {
-			ids[[2]uint64{uh, ul}] = uint32(uid.Int64)
-		} else {
-			ids[[2]uint64{uh, ul}] = next
-			next--
-		}
+		ids[[2]uint64{uh, ul}] = uid
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("node query: tail users: %w", err)
