@@ -54,9 +54,10 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
-	clustered := loose > 0 && settled(loose, credits)
-	if clustered {
-		if err := s.clusterCredits(ctx); err != nil {
+	clustered := false
+	if loose > 0 && settled(loose, credits) {
+		var err error
+		if clustered, err = s.clusterCredits(ctx); err != nil {
 			return false, err
 		}
 	}
@@ -143,45 +144,58 @@ func (s *Store) Compact(ctx context.Context) error {
 
 // clusterCredits rewrites the credits table in (workspace, unit, time) order, so that the zone maps of a
 // conversion query skip the row groups of other campaigns (credits are written in the order goal events are
-// derived, which mixes every campaign). It sorts one range of units at a time (compactionRanges), holds the writer
-// lock throughout — credits written meanwhile would be lost — and swaps the rows in one transaction; it runs when
-// appends have paused (Maintain), so ingest does not wait on it.
-func (s *Store) clusterCredits(ctx context.Context) error {
+// derived, which mixes every campaign). It copies the credits into credits_next one range of units at a time
+// (compactionRanges), sorted, without blocking writers, then swaps the tables under the writer lock if no credits
+// were written meanwhile; otherwise it gives up and reports false (a later call tries again). It runs when appends
+// have paused (Maintain).
+func (s *Store) clusterCredits(ctx context.Context) (bool, error) {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
 	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+	gen := s.creditWrites
+	s.writeMu.Unlock()
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("cluster credits: %w", err)
+		return false, fmt.Errorf("cluster credits: %w", err)
 	}
 	defer conn.Close()
+	drop := func() { conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS credits_next`) }
 	ranges, err := compactionRanges(ctx, conn, s.compactChunk, `SELECT ws, unit, count(*) FROM credits GROUP BY ws, unit ORDER BY ws, unit`)
 	if err != nil {
-		return fmt.Errorf("cluster credits: %w", err)
+		return false, fmt.Errorf("cluster credits: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE credits_sorted AS SELECT * FROM credits LIMIT 0`); err != nil {
-		return fmt.Errorf("cluster credits: %w", err)
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE credits_next AS SELECT * FROM credits LIMIT 0`); err != nil {
+		return false, fmt.Errorf("cluster credits: %w", err)
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS credits_sorted`)
 	for _, r := range ranges {
-		if _, err := conn.ExecContext(ctx, `INSERT INTO credits_sorted SELECT * FROM credits WHERE ws = ? AND unit >= ? AND unit <= ?
+		if _, err := conn.ExecContext(ctx, `INSERT INTO credits_next SELECT * FROM credits WHERE ws = ? AND unit >= ? AND unit <= ?
 			ORDER BY unit, ts`, r.ws, r.from, r.to); err != nil {
-			return fmt.Errorf("cluster credits: %w", err)
+			drop()
+			return false, fmt.Errorf("cluster credits: %w", err)
 		}
 	}
-	// The table keeps its definition; its rows are replaced by the same rows in order.
-	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
-		return fmt.Errorf("cluster credits: %w", err)
+	if s.onCreditsSorted != nil {
+		s.onCreditsSorted()
 	}
-	for _, q := range []string{`DELETE FROM credits`, `INSERT INTO credits SELECT * FROM credits_sorted`, `COMMIT`} {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	if s.creditWrites != gen {
+		drop()
+		return false, nil
+	}
+	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		drop()
+		return false, fmt.Errorf("cluster credits: %w", err)
+	}
+	for _, q := range []string{`DROP TABLE credits`, `ALTER TABLE credits_next RENAME TO credits`, `COMMIT`} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
-			return fmt.Errorf("cluster credits: %w", err)
+			drop()
+			return false, fmt.Errorf("cluster credits: %w", err)
 		}
 	}
 	s.looseCredits = 0
-	return nil
+	return true, nil
 }
 
 // compactionRanges groups the (workspace, campaign, rows) lines of query, in key order, into ranges of at most

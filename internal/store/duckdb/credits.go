@@ -68,6 +68,7 @@ func (s *Store) ApplyCredits(ctx context.Context, u store.CreditUpdate) error {
 		_, err := conn.ExecContext(ctx, `COMMIT`)
 		if err == nil {
 			s.looseCredits += int64(len(u.Credits))
+			s.creditWrites++
 		}
 		return err
 	}()

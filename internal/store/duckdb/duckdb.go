@@ -58,8 +58,11 @@ type Store struct {
 	dict     *cellDict // the same, by id, for readers
 	// lastAppend is when the log last grew (compaction waits for a quiet moment).
 	lastAppend time.Time
-	// looseCredits counts the credits written since the credits were last clustered (all of them after Open).
-	looseCredits int64
+	// looseCredits counts the credits written since the credits were last clustered (all of them after Open);
+	// creditWrites counts the credit updates applied (clustering gives up if one lands while it sorts).
+	looseCredits, creditWrites int64
+	// onCreditsSorted, when set, runs between clustering's copy and its swap (tests).
+	onCreditsSorted func()
 	// compactMu serialises compactions.
 	compactMu sync.Mutex
 	// compactChunk is the rows one statement of a compaction sorts (compactChunkRows; smaller in tests).

@@ -297,6 +297,23 @@ func (n *nodeSetLists) add(kind uint8, fk string, bm *roaring.Bitmap) {
 	n.fails[fk] = append(n.fails[fk], bm)
 }
 
+// union returns the node's users: the union of each counter's and each failure key's bitmaps.
+func (n *nodeSetLists) union() *nodeUsers {
+	u := &nodeUsers{}
+	for c, bms := range n.counters {
+		if len(bms) > 0 {
+			u.counters[c] = union(bms)
+		}
+	}
+	for fk, bms := range n.fails {
+		if u.fails == nil {
+			u.fails = map[string]*roaring.Bitmap{}
+		}
+		u.fails[fk] = union(bms)
+	}
+	return u
+}
+
 // union returns the union of bms (one of them when there is one).
 func union(bms []*roaring.Bitmap) *roaring.Bitmap {
 	if len(bms) == 1 {
@@ -523,26 +540,17 @@ func rollUpSets(finest map[nodeCode]*nodeSetLists, sets []nodeSet, metrics []dom
 	base := make(map[nodeCode]*nodeUsers, len(finest))
 	order := make([]nodeCode, 0, len(finest))
 	for n := range finest {
-		base[n] = &nodeUsers{}
 		order = append(order, n)
 	}
+	users := make([]*nodeUsers, len(order))
 	parallel(len(order), func(part, parts int) {
 		for i := part; i < len(order); i += parts {
-			n := order[i]
-			l, u := finest[n], base[n]
-			for c, bms := range l.counters {
-				if len(bms) > 0 {
-					u.counters[c] = union(bms)
-				}
-			}
-			for fk, bms := range l.fails {
-				if u.fails == nil {
-					u.fails = map[string]*roaring.Bitmap{}
-				}
-				u.fails[fk] = union(bms)
-			}
+			users[i] = finest[order[i]].union()
 		}
 	})
+	for i, n := range order {
+		base[n] = users[i]
+	}
 	all := nodeSet{true, true, true}
 	done := map[nodeSet]map[nodeCode]*nodeUsers{all: base}
 	out := newUniqueRollup(sets, metrics)
@@ -639,19 +647,7 @@ func projectUsers(src map[nodeCode]*nodeUsers, set nodeSet) map[nodeCode]*nodeUs
 	}
 	out := make(map[nodeCode]*nodeUsers, len(lists))
 	for n, l := range lists {
-		u := &nodeUsers{}
-		for c, bms := range l.counters {
-			if len(bms) > 0 {
-				u.counters[c] = union(bms)
-			}
-		}
-		for fk, bms := range l.fails {
-			if u.fails == nil {
-				u.fails = map[string]*roaring.Bitmap{}
-			}
-			u.fails[fk] = union(bms)
-		}
-		out[n] = u
+		out[n] = l.union()
 	}
 	return out
 }

@@ -222,6 +222,24 @@ func TestClusterCreditsKeepsAnswers(t *testing.T) {
 	if done, err := s.Maintain(ctx); err != nil || done {
 		t.Fatalf("maintain while appends go on: %t %v", done, err)
 	}
+	// Credits written while clustering sorts: it gives up, and loses nothing.
+	s.onCreditsSorted = func() {
+		extra := store.Credit{WorkspaceID: "w", User: domain.HashUser("u1"), Credit: attribution.Credit{GoalUUID: "late", TimeMS: base,
+			Unit: "c1", Goal: "purchase", Type: attribution.ViewThrough, Platform: "ios"}}
+		if err := s.ApplyCredits(ctx, store.CreditUpdate{Credits: []store.Credit{extra}}); err != nil {
+			t.Error(err)
+		}
+	}
+	if done, err := s.clusterCredits(ctx); err != nil || done {
+		t.Fatalf("clustering with a credit written meanwhile: %t %v", done, err)
+	}
+	s.onCreditsSorted = nil
+	if got := len(order()); got != 181 {
+		t.Fatalf("%d credits after a clustering that gave up, want 181", got)
+	}
+	if err := s.ApplyCredits(ctx, store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "late"}}}); err != nil {
+		t.Fatal(err)
+	}
 	s.now = func() time.Time { return time.Now().Add(2 * time.Minute) }
 	if done, err := s.Maintain(ctx); err != nil || !done {
 		t.Fatalf("maintain once appends have paused: %t %v", done, err)
