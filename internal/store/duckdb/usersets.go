@@ -127,7 +127,7 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 	for _, q := range []string{
 		`CREATE OR REPLACE TABLE user_set_zones_next AS SELECT * FROM user_set_zones LIMIT 0`,
 		`CREATE OR REPLACE TABLE user_sets_next AS SELECT * FROM user_sets LIMIT 0`,
-		`CREATE OR REPLACE TABLE user_ids_next AS SELECT ws, user_hi, user_lo, (row_number() OVER (PARTITION BY ws))::UINTEGER AS uid
+		`CREATE OR REPLACE TABLE user_ids_next AS SELECT ws, user_hi, user_lo, (row_number() OVER (PARTITION BY ws ORDER BY user_hi, user_lo))::UINTEGER AS uid
 			FROM (SELECT DISTINCT ws, user_hi, user_lo FROM facts_next WHERE counter <> 0) ORDER BY ws, user_hi, user_lo`,
 	} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
