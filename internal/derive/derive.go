@@ -623,6 +623,16 @@ func (w *Worker) rebuild(ctx context.Context, ws string, st *wsState) error {
 
 // evaluate computes the credits of one goal event from the user's interactions in its window, read through r.
 func evaluate(r pebble.Reader, ws string, st *wsState, user domain.UserID, g goalEvent) ([]store.Credit, error) {
+	list, err := attributable(r, ws, st, user, g)
+	if err != nil {
+		return nil, err
+	}
+	return credit(ws, st, user, g, list), nil
+}
+
+// attributable returns the user's interactions in the goal event's longest window that can explain it, read
+// through r.
+func attributable(r pebble.Reader, ws string, st *wsState, user domain.UserID, g goalEvent) ([]attribution.Interaction, error) {
 	maxW := st.cat.MaxWindowMS()
 	if maxW == 0 {
 		return nil, nil
@@ -647,6 +657,11 @@ func evaluate(r pebble.Reader, ws string, st *wsState, user domain.UserID, g goa
 		}
 		list = append(list, a)
 	}
+	return list, nil
+}
+
+// credit evaluates a goal event against its user's interactions.
+func credit(ws string, st *wsState, user domain.UserID, g goalEvent, list []attribution.Interaction) []store.Credit {
 	ge := attribution.GoalEvent{UUID: g.uuid, TimeMS: g.timeMS}
 	for _, n := range []string{g.name, g.code} {
 		if n != "" {
@@ -660,7 +675,7 @@ func evaluate(r pebble.Reader, ws string, st *wsState, user domain.UserID, g goa
 	for _, c := range st.cat.Evaluate(ge, list) {
 		out = append(out, store.Credit{WorkspaceID: ws, User: user, Credit: c})
 	}
-	return out, nil
+	return out
 }
 
 // step processes the next batch of log events and returns how many it read.
@@ -807,6 +822,13 @@ func (w *Worker) infer(ctx context.Context, ws string, list []*store.StoredEvent
 // incremental indexes a workspace's new events in b and adds to u the credits of every goal event they can
 // change: the new goal events, and the goal events of a user with a new interaction at s in [s, s + longest
 // window].
+//
+// Only credits that change are rewritten. A new goal event has none stored (credits and progress are stored
+// together, so no event after the progress has any). A stored goal event's credits are those of its evaluation
+// against the interactions before this batch (every one was re-evaluated when an interaction in its window
+// arrived, and a catalog change that alters credits recomputes them all), so it is replaced only when the
+// batch's interactions change its evaluation: removing credits means a scan of the workspace's credits, which
+// grows with the store.
 func (w *Worker) incremental(b *pebble.Batch, ws string, st *wsState, list []*store.StoredEvent, u *store.CreditUpdate) error {
 	isGoal := func(n string) bool { return st.names[n] }
 	for _, e := range list {
@@ -822,12 +844,16 @@ func (w *Worker) incremental(b *pebble.Batch, ws string, st *wsState, list []*st
 		user domain.UserID
 		uuid string
 	}
-	todo := map[ref]goalEvent{}
+	type job struct {
+		goal  goalEvent
+		fresh bool // a goal event of this batch
+	}
+	todo := map[ref]job{}
 	var order []ref
-	add := func(user domain.UserID, g goalEvent) {
+	add := func(user domain.UserID, g goalEvent, fresh bool) {
 		k := ref{user, g.uuid}
 		if _, ok := todo[k]; !ok {
-			todo[k] = g
+			todo[k] = job{g, fresh}
 			order = append(order, k)
 		}
 	}
@@ -836,7 +862,7 @@ func (w *Worker) incremental(b *pebble.Batch, ws string, st *wsState, list []*st
 	for _, e := range list {
 		switch {
 		case !e.Campaign && ((e.Name != "" && isGoal(e.Name)) || (e.Code != "" && isGoal(e.Code))):
-			add(e.User, goalEvent{uuid: e.UUID, timeMS: e.TimeMS, code: e.Code, name: e.Name, attributes: e.Attributes})
+			add(e.User, goalEvent{uuid: e.UUID, timeMS: e.TimeMS, code: e.Code, name: e.Name, attributes: e.Attributes}, true)
 		case e.Campaign && e.Class != domain.ClassNone && w.goalUsers.mayContain(ws, e.User):
 			windows[e.User] = append(windows[e.User], window{e.TimeMS, e.TimeMS + maxW})
 		}
@@ -858,16 +884,33 @@ func (w *Worker) incremental(b *pebble.Batch, ws string, st *wsState, list []*st
 				return err
 			}
 			for _, g := range gs {
-				add(user, g)
+				add(user, g, false)
 			}
 		}
 	}
+	var batchUUIDs map[string]bool // the batch's interactions, built for the first stored goal event
 	for _, k := range order {
-		cs, err := evaluate(b, ws, st, k.user, todo[k])
+		j := todo[k]
+		ins, err := attributable(b, ws, st, k.user, j.goal)
 		if err != nil {
 			return err
 		}
-		u.Replace = append(u.Replace, store.GoalRef{WorkspaceID: ws, UUID: k.uuid})
+		cs := credit(ws, st, k.user, j.goal, ins)
+		if !j.fresh {
+			if batchUUIDs == nil {
+				batchUUIDs = make(map[string]bool, len(list))
+				for _, e := range list {
+					if e.Campaign {
+						batchUUIDs[e.UUID] = true
+					}
+				}
+			}
+			before := slices.DeleteFunc(slices.Clone(ins), func(in attribution.Interaction) bool { return batchUUIDs[in.UUID] })
+			if len(before) == len(ins) || slices.Equal(credit(ws, st, k.user, j.goal, before), cs) {
+				continue // the batch's interactions change nothing
+			}
+			u.Replace = append(u.Replace, store.GoalRef{WorkspaceID: ws, UUID: k.uuid})
+		}
 		u.Credits = append(u.Credits, cs...)
 	}
 	return nil

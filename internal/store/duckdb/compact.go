@@ -168,8 +168,8 @@ func (s *Store) clusterCredits(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("cluster credits: %w", err)
 	}
 	for _, r := range ranges {
-		if _, err := conn.ExecContext(ctx, `INSERT INTO credits_next SELECT * FROM credits WHERE ws = ? AND unit >= ? AND unit <= ?
-			ORDER BY unit, ts`, r.ws, r.from, r.to); err != nil {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO credits_next SELECT * FROM credits c WHERE ws = ? AND unit >= ? AND unit <= ?
+			AND `+liveCredit+` ORDER BY unit, ts`, r.ws, r.from, r.to); err != nil {
 			drop()
 			return false, fmt.Errorf("cluster credits: %w", err)
 		}
@@ -187,7 +187,8 @@ func (s *Store) clusterCredits(ctx context.Context) (bool, error) {
 		drop()
 		return false, fmt.Errorf("cluster credits: %w", err)
 	}
-	for _, q := range []string{`DROP TABLE credits`, `ALTER TABLE credits_next RENAME TO credits`, `COMMIT`} {
+	// No credit update landed since the copy began, so every void is applied in it.
+	for _, q := range []string{`DROP TABLE credits`, `ALTER TABLE credits_next RENAME TO credits`, `DELETE FROM credit_voids`, `COMMIT`} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
 			drop()

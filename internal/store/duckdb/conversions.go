@@ -46,7 +46,8 @@ cr AS MATERIALIZED (
 			struct_pack(p := c.platform, l := c.locale, v := CASE c.grp WHEN %d THEN '%s' WHEN %d THEN '%s' ELSE c.variation END) AS cell,
 			c.grp AS grp, c.goal AS goal, c.goal_uuid AS eid, c.user_hi AS uh, c.user_lo AS ul, c.revenue AS revenue
 		FROM credits c JOIN m ON c.unit = m.unit
-		WHERE c.ws = ? AND c.unit IN (`+unitList(q.Targets)+`) AND c.ts >= ? AND c.ts < ? AND (c.type = ? OR c.type = 0))
+		WHERE c.ws = ? AND c.unit IN (`+unitList(q.Targets)+`) AND c.ts >= ? AND c.ts < ? AND (c.type = ? OR c.type = 0)
+			AND `+liveCredit+`)
 ),
 goals AS MATERIALIZED (SELECT tgt, d, grp, goal, eid, min(%[6]s) AS k1, max(%[6]s) AS k2, any_value(cell) AS cell, any_value(revenue) AS revenue
 	FROM cr GROUP BY tgt, d, grp, goal, eid),

@@ -215,7 +215,7 @@ func TestClusterCreditsKeepsAnswers(t *testing.T) {
 	}
 	order := func() []string {
 		t.Helper()
-		rows, err := s.db.QueryContext(ctx, `SELECT unit, ts FROM credits ORDER BY rowid`)
+		rows, err := s.db.QueryContext(ctx, `SELECT unit, ts FROM credits c WHERE `+liveCredit+` ORDER BY rowid`)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,5 +281,17 @@ func TestClusterCreditsKeepsAnswers(t *testing.T) {
 	}
 	if got := len(order()); got != 178 {
 		t.Errorf("%d credits after replacing two goal events' credits, want 178", got)
+	}
+	// The replaced credits are voided; clustering drops them and the voids.
+	s.now = func() time.Time { return time.Now().Add(4 * time.Minute) }
+	if done, err := s.Maintain(ctx); err != nil || !done {
+		t.Fatalf("maintain after voiding credits: %t %v", done, err)
+	}
+	var stored, voids int
+	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM credits), (SELECT count(*) FROM credit_voids)`).Scan(&stored, &voids); err != nil {
+		t.Fatal(err)
+	}
+	if stored != 178 || voids != 0 {
+		t.Errorf("after clustering: %d credits stored, %d voids; want 178 and 0", stored, voids)
 	}
 }
