@@ -41,8 +41,8 @@ type Config struct {
 	BatchSize int
 	// PollInterval is how often the worker looks at the log without being woken (0: DefaultPollInterval).
 	PollInterval time.Duration
-	// FilterBits sizes the filter of users with goal events (0: DefaultFilterBits).
-	FilterBits int
+	// GoalTimesBytes sizes the sketch of the users' latest goal event times (0: DefaultGoalTimesBytes).
+	GoalTimesBytes int
 	// MaxQueued bounds the events handed over by Offer and not yet processed (0: DefaultMaxQueued); beyond it the
 	// worker reads them back from the log.
 	MaxQueued int
@@ -60,7 +60,7 @@ const (
 	DefaultBatchSize    = 50_000
 	DefaultPollInterval = 200 * time.Millisecond
 	DefaultCacheBytes   = 32 << 20
-	DefaultFilterBits   = 1 << 24 // 2 MiB
+	DefaultGoalTimesBytes = 8 << 20
 	DefaultMaxQueued    = 100_000
 )
 
@@ -74,8 +74,8 @@ type Worker struct {
 	log    *slog.Logger
 
 	wake chan struct{}
-	// goalUsers filters index lookups (Run's goroutine only).
-	goalUsers *userFilter
+	// goalTimes filters index lookups (Run's goroutine only).
+	goalTimes *goalTimes
 	// queue holds events handed over by Offer, in Seq order, so that the worker need not read them back.
 	queueMu   sync.Mutex
 	queue     [][]store.StoredEvent // batches as offered, each in Seq order and contiguous with the next
@@ -118,10 +118,10 @@ func Open(ctx context.Context, cfg Config) (*Worker, error) {
 	w := &Worker{meta: cfg.Meta, events: cfg.Events, index: x, batch: cfg.BatchSize, poll: cfg.PollInterval, log: cfg.Logger,
 		wake: make(chan struct{}, 1), dirty: map[string]bool{}, changed: make(chan struct{}), states: map[string]*wsState{},
 		maxQueued: cfg.MaxQueued, shared: cfg.Shared}
-	if cfg.FilterBits <= 0 {
-		cfg.FilterBits = DefaultFilterBits
+	if cfg.GoalTimesBytes <= 0 {
+		cfg.GoalTimesBytes = DefaultGoalTimesBytes
 	}
-	w.goalUsers = newUserFilter(cfg.FilterBits)
+	w.goalTimes = newGoalTimes(cfg.GoalTimesBytes)
 	if w.maxQueued <= 0 {
 		w.maxQueued = DefaultMaxQueued
 	}
@@ -390,7 +390,7 @@ func (w *Worker) rebuildAll(ctx context.Context) error {
 	return nil
 }
 
-// loadFilter fills the filter of users with goal events from the index.
+// loadFilter fills the sketch of the users' latest goal event times from the index.
 func (w *Worker) loadFilter() error {
 	it, err := w.index.db.NewIter(&pebble.IterOptions{LowerBound: []byte{kindGoal}, UpperBound: []byte{kindGoal + 1}})
 	if err != nil {
@@ -398,18 +398,18 @@ func (w *Worker) loadFilter() error {
 	}
 	defer it.Close()
 	for it.First(); it.Valid(); it.Next() {
-		if ws, u, ok := parseUserKey(it.Key()); ok {
-			w.goalUsers.add(ws, u)
+		if ws, u, ms, ok := parseEntryKey(it.Key()); ok {
+			w.goalTimes.add(ws, u, ms)
 		}
 	}
 	return it.Error()
 }
 
-// index adds an event to the index batch and, for a goal event, its user to the filter.
+// index adds an event to the index batch and, for a goal event, its time to the sketch.
 func (w *Worker) index1(b *pebble.Batch, e *store.StoredEvent, st *wsState) error {
 	goal, err := putEvent(b, e, func(n string) bool { return st.names[n] })
 	if goal {
-		w.goalUsers.add(e.WorkspaceID, e.User)
+		w.goalTimes.add(e.WorkspaceID, e.User, e.TimeMS)
 	}
 	return err
 }
@@ -863,7 +863,7 @@ func (w *Worker) incremental(b *pebble.Batch, ws string, st *wsState, list []*st
 		switch {
 		case !e.Campaign && ((e.Name != "" && isGoal(e.Name)) || (e.Code != "" && isGoal(e.Code))):
 			add(e.User, goalEvent{uuid: e.UUID, timeMS: e.TimeMS, code: e.Code, name: e.Name, attributes: e.Attributes}, true)
-		case e.Campaign && e.Class != domain.ClassNone && w.goalUsers.mayContain(ws, e.User):
+		case e.Campaign && e.Class != domain.ClassNone && w.goalTimes.mayHaveFrom(ws, e.User, e.TimeMS):
 			windows[e.User] = append(windows[e.User], window{e.TimeMS, e.TimeMS + maxW})
 		}
 	}

@@ -205,15 +205,16 @@ func putEvent(b *pebble.Batch, e *store.StoredEvent, goal func(name string) bool
 	return true, b.Set(entryKey(kindGoal, e.WorkspaceID, e.User, e.TimeMS, e.UUID), v, nil)
 }
 
-// parseUserKey returns the workspace and user of an entry key.
-func parseUserKey(k []byte) (string, domain.UserID, bool) {
-	if len(k) < 2 || len(k) < 2+int(k[1])+16 {
-		return "", domain.UserID{}, false
+// parseEntryKey returns the workspace, user and time of an entry key.
+func parseEntryKey(k []byte) (string, domain.UserID, int64, bool) {
+	if len(k) < 2 || len(k) < 2+int(k[1])+24 {
+		return "", domain.UserID{}, 0, false
 	}
 	n := int(k[1])
 	ws := string(k[2 : 2+n])
 	rest := k[2+n:]
-	return ws, domain.UserID{Hi: binary.BigEndian.Uint64(rest), Lo: binary.BigEndian.Uint64(rest[8:])}, true
+	u := domain.UserID{Hi: binary.BigEndian.Uint64(rest), Lo: binary.BigEndian.Uint64(rest[8:])}
+	return ws, u, int64(binary.BigEndian.Uint64(rest[16:]) ^ (1 << 63)), true
 }
 
 // scan calls fn with the key suffix (time, uuid) and value of a user's entries of one kind with from ≤ time ≤ to,
