@@ -199,6 +199,11 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 	if sys.Store != nil {
 		reg.MustRegister(newStoreMemoryCollector(sys.Store))
 	}
+	if w := sys.Worker; w != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "campaignstats_derive_lag_events",
+			Help: "Events acknowledged by this node that the upkeep of derived data (inference, credits) has not processed yet."},
+			func() float64 { return float64(max(sys.Intake.Watermark()-w.Progress(), 0)) }))
+	}
 	wsSvc := workspace.New(st, now, cfg.DefaultRateLimit)
 	engine := sys.Engine
 	limiter, closeLimiter, err := openRateLimiter(cfg, now, logger, reg)

@@ -4,7 +4,9 @@
 package attribution
 
 import (
+	"cmp"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -242,10 +244,6 @@ func (c *Catalog) Evaluate(e GoalEvent, interactions []Interaction) []Credit {
 	if len(ms) == 0 {
 		return nil
 	}
-	index := make(map[string]int, len(ms))
-	for i := range ms {
-		index[ms[i].unit] = i
-	}
 	t := e.TimeMS
 
 	// Step 1: per unit, the qualifying interactions Q_C and held-out views, reduced on the fly to the few
@@ -260,8 +258,8 @@ func (c *Catalog) Evaluate(e GoalEvent, interactions []Interaction) []Credit {
 	units := make([]perUnit, len(ms))
 	for i := range interactions {
 		in := &interactions[i]
-		k, ok := index[in.Unit]
-		if !ok || in.TimeMS > t || t-in.TimeMS > ms[k].info.windowMS {
+		k := matchedUnit(ms, in.Unit)
+		if k < 0 || in.TimeMS > t || t-in.TimeMS > ms[k].info.windowMS {
 			continue // s ≤ t ≤ s + W_C, inclusive (written to avoid overflow)
 		}
 		p := &units[k]
@@ -336,15 +334,8 @@ func (c *Catalog) Evaluate(e GoalEvent, interactions []Interaction) []Credit {
 			emit(&ms[winner], ClickConversions, Regular, b)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := &out[i], &out[j]
-		if a.Unit != b.Unit {
-			return a.Unit < b.Unit
-		}
-		if a.Type != b.Type {
-			return a.Type < b.Type
-		}
-		return a.Group < b.Group
+	slices.SortStableFunc(out, func(a, b Credit) int {
+		return cmp.Or(strings.Compare(a.Unit, b.Unit), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Group, b.Group))
 	})
 	return out
 }
@@ -352,7 +343,6 @@ func (c *Catalog) Evaluate(e GoalEvent, interactions []Interaction) []Credit {
 // match computes M and G_C (step 1) with each matching goal's revenue, sorted by unit id, restricted to the units
 // in present when it is not nil (the others have no interaction and so no credit).
 func (c *Catalog) match(e GoalEvent, present map[string]bool) []matched {
-	position := map[string]int{}
 	var ms []matched
 	var attrs map[string]json.RawMessage
 	decoded := false
@@ -362,7 +352,6 @@ func (c *Catalog) match(e GoalEvent, present map[string]bool) []matched {
 		}
 		return attrs
 	}
-	var done map[goalRef]bool
 	for ni, name := range e.Names {
 		refs := c.byEvent[name]
 		if len(refs) == 0 || containsString(e.Names[:ni], name) {
@@ -377,27 +366,25 @@ func (c *Catalog) match(e GoalEvent, present map[string]bool) []matched {
 			}
 		}
 		for _, r := range refs {
-			if done[r] || (present != nil && !present[r.unit]) {
-				continue // already matched through another action name, or a unit the user never touched
+			if present != nil && !present[r.unit] {
+				continue // a unit the user never touched
+			}
+			k := matchedUnit(ms, r.unit)
+			if k >= 0 && slices.Contains(ms[k].goals, r.idx) {
+				continue // already matched through another action name
 			}
 			u := c.units[r.unit]
 			g := &u.goals[r.idx]
 			if g.filter != nil && !g.filter.match(getAttrs()) {
 				continue
 			}
-			if done == nil {
-				done = map[goalRef]bool{}
-			}
-			done[r] = true
 			var rev int64
 			if g.revenueKey != "" {
 				rev = revenueFrom(getAttrs(), g.revenueKey)
 			}
-			k, ok := position[r.unit]
-			if !ok {
+			if k < 0 {
 				ms = append(ms, matched{unit: r.unit, info: u})
 				k = len(ms) - 1
-				position[r.unit] = k
 			}
 			ms[k].goals = append(ms[k].goals, r.idx)
 			ms[k].revenue = append(ms[k].revenue, rev)
@@ -407,8 +394,19 @@ func (c *Catalog) match(e GoalEvent, present map[string]bool) []matched {
 		m := &ms[i]
 		sort.Sort(byGoal{m.goals, m.revenue})
 	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].unit < ms[j].unit })
+	slices.SortFunc(ms, func(a, b matched) int { return strings.Compare(a.unit, b.unit) })
 	return ms
+}
+
+// matchedUnit returns the position of unit in ms (-1 when absent): a user's matched units are few, so a scan
+// is cheaper than a map.
+func matchedUnit(ms []matched, unit string) int {
+	for i := range ms {
+		if ms[i].unit == unit {
+			return i
+		}
+	}
+	return -1
 }
 
 type byGoal struct {

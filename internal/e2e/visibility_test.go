@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"regexp"
 	"testing"
 	"time"
 
@@ -60,5 +61,13 @@ func TestVisibilityAfterTheAck(t *testing.T) {
 			t.Fatalf("round %d: the read after the goal event's 200 shows %d conversions (revenue %v), want %d (%d)",
 				round, g.Total, g.Revenue, round, 10*round)
 		}
+	}
+	// The Stats call waited for the worker: /metrics reports nothing left to derive.
+	_, body, err := c.Do(t.Context(), http.MethodGet, "/metrics", nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`(?m)^campaignstats_derive_lag_events 0$`).Match(body) {
+		t.Errorf("/metrics after a fresh read has no campaignstats_derive_lag_events 0:\n%s", body)
 	}
 }
