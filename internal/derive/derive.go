@@ -57,11 +57,11 @@ type Config struct {
 
 // Defaults of Config.
 const (
-	DefaultBatchSize    = 50_000
-	DefaultPollInterval = 200 * time.Millisecond
-	DefaultCacheBytes   = 32 << 20
+	DefaultBatchSize      = 50_000
+	DefaultPollInterval   = 200 * time.Millisecond
+	DefaultCacheBytes     = 32 << 20
 	DefaultGoalTimesBytes = 8 << 20
-	DefaultMaxQueued    = 100_000
+	DefaultMaxQueued      = 100_000
 )
 
 // Worker maintains the derived data. Run does the work; the other methods are safe for concurrent use.
