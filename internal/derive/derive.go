@@ -10,6 +10,7 @@
 package derive
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -18,11 +19,13 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/campaignstats/campaignstats/internal/attribution"
 	"github.com/campaignstats/campaignstats/internal/domain"
@@ -43,6 +46,8 @@ type Config struct {
 	PollInterval time.Duration
 	// GoalTimesBytes sizes the sketch of the users' latest goal event times (0: DefaultGoalTimesBytes).
 	GoalTimesBytes int
+	// Lanes is how many groups of users a step looks up and evaluates concurrently (0: GOMAXPROCS).
+	Lanes int
 	// MaxQueued bounds the events handed over by Offer and not yet processed (0: DefaultMaxQueued); beyond it the
 	// worker reads them back from the log.
 	MaxQueued int
@@ -82,6 +87,7 @@ type Worker struct {
 	queued    int
 	maxQueued int
 	shared    bool
+	lanes     int
 
 	mu       sync.Mutex
 	progress store.Seq
@@ -127,6 +133,9 @@ func Open(ctx context.Context, cfg Config) (*Worker, error) {
 	}
 	if w.batch <= 0 {
 		w.batch = DefaultBatchSize
+	}
+	if w.lanes = cfg.Lanes; w.lanes <= 0 {
+		w.lanes = runtime.GOMAXPROCS(0)
 	}
 	if w.poll <= 0 {
 		w.poll = DefaultPollInterval
@@ -698,10 +707,13 @@ func (w *Worker) step(ctx context.Context) (int, error) {
 		}
 		byWS[e.WorkspaceID] = append(byWS[e.WorkspaceID], e)
 	}
-	b := w.index.db.NewIndexedBatch()
+	// The batch's events are indexed first, then the goal events they can change are looked up and evaluated
+	// against the index, several users at a time. Indexing ahead of the credits is safe: a step that fails
+	// before storing them is done again from the same progress, and indexing an event twice writes the same entry.
+	b := w.index.db.NewBatch()
 	defer b.Close()
 	u := store.CreditUpdate{Progress: last}
-	var rebuilds []string
+	var rebuilds, incrementals []string
 	next := map[string]*wsState{}
 	for _, ws := range order {
 		list := byWS[ws]
@@ -714,23 +726,26 @@ func (w *Worker) step(ctx context.Context) (int, error) {
 			return 0, err
 		}
 		next[ws] = st
+		for _, e := range list {
+			if err := w.index1(b, e, st); err != nil {
+				return 0, err
+			}
+		}
 		if st != old && needsRebuild(old, st) {
 			// Inference changed a campaign's channel or parent: every credit of the workspace is recomputed
 			// once the batch is indexed.
 			rebuilds = append(rebuilds, ws)
-			for _, e := range list {
-				if err := w.index1(b, e, st); err != nil {
-					return 0, err
-				}
-			}
-			continue
-		}
-		if err := w.incremental(b, ws, st, list, &u); err != nil {
-			return 0, err
+		} else {
+			incrementals = append(incrementals, ws)
 		}
 	}
 	if err := w.index.commit(b, last); err != nil {
 		return 0, err
+	}
+	for _, ws := range incrementals {
+		if err := w.incremental(ctx, ws, next[ws], byWS[ws], &u); err != nil {
+			return 0, err
+		}
 	}
 	for _, ws := range rebuilds {
 		if err := w.rebuild(ctx, ws, next[ws]); err != nil {
@@ -819,27 +834,78 @@ func (w *Worker) infer(ctx context.Context, ws string, list []*store.StoredEvent
 	return newState(catalog), nil
 }
 
-// incremental indexes a workspace's new events in b and adds to u the credits of every goal event they can
-// change: the new goal events, and the goal events of a user with a new interaction at s in [s, s + longest
-// window].
+// incremental adds to u the credits of every goal event a workspace's new events (already indexed) can change:
+// the new goal events, and the goal events of a user with a new interaction at s in [s, s + longest window].
 //
 // Only credits that change are rewritten. A new goal event has none stored (credits and progress are stored
 // together, so no event after the progress has any). A stored goal event's credits are those of its evaluation
 // against the interactions before this batch (every one was re-evaluated when an interaction in its window
 // arrived, and a catalog change that alters credits recomputes them all), so it is replaced only when the
-// batch's interactions change its evaluation: removing credits means a scan of the workspace's credits, which
-// grows with the store.
-func (w *Worker) incremental(b *pebble.Batch, ws string, st *wsState, list []*store.StoredEvent, u *store.CreditUpdate) error {
-	isGoal := func(n string) bool { return st.names[n] }
-	for _, e := range list {
-		if err := w.index1(b, e, st); err != nil {
-			return err
-		}
-	}
+// batch's interactions change its evaluation; replacing credits is a write of its own (a void, see the store).
+//
+// Users are independent: they are split into w.lanes groups, looked up and evaluated concurrently (the index
+// serves concurrent reads), and the results are gathered in group order.
+func (w *Worker) incremental(ctx context.Context, ws string, st *wsState, list []*store.StoredEvent, u *store.CreditUpdate) error {
 	if len(st.names) == 0 {
 		return nil
 	}
+	isGoal := func(n string) bool { return st.names[n] }
 	maxW := st.cat.MaxWindowMS()
+	lanes := make([]lane, w.lanes)
+	laneOf := func(user domain.UserID) *lane { return &lanes[user.Lo%uint64(len(lanes))] }
+	windows := false
+	for _, e := range list {
+		switch {
+		case !e.Campaign && ((e.Name != "" && isGoal(e.Name)) || (e.Code != "" && isGoal(e.Code))):
+			l := laneOf(e.User)
+			l.fresh = append(l.fresh, e)
+		case e.Campaign && e.Class != domain.ClassNone && w.goalTimes.mayHaveFrom(ws, e.User, e.TimeMS):
+			l := laneOf(e.User)
+			if l.windows == nil {
+				l.windows = map[domain.UserID][]window{}
+			}
+			l.windows[e.User] = append(l.windows[e.User], window{e.TimeMS, e.TimeMS + maxW})
+			windows = true
+		}
+	}
+	var batchUUIDs map[string]bool // the batch's interactions, for stored goal events found through windows
+	if windows {
+		batchUUIDs = make(map[string]bool, len(list))
+		for _, e := range list {
+			if e.Campaign {
+				batchUUIDs[e.UUID] = true
+			}
+		}
+	}
+	g, _ := errgroup.WithContext(ctx)
+	for i := range lanes {
+		if l := &lanes[i]; len(l.fresh) > 0 || len(l.windows) > 0 {
+			g.Go(func() error { return l.evaluate(w.index.db, ws, st, batchUUIDs) })
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	for i := range lanes {
+		u.Replace = append(u.Replace, lanes[i].replace...)
+		u.Credits = append(u.Credits, lanes[i].credits...)
+	}
+	return nil
+}
+
+// window is a range of goal event times a new interaction can change, bounds included.
+type window struct{ from, to int64 }
+
+// lane is the work of incremental for one group of users, and its results.
+type lane struct {
+	fresh   []*store.StoredEvent       // new goal events
+	windows map[domain.UserID][]window // new interactions' windows, per user
+	replace []store.GoalRef
+	credits []store.Credit
+}
+
+// evaluate looks up and evaluates the lane's goal events, reading the index through r.
+func (l *lane) evaluate(r pebble.Reader, ws string, st *wsState, batchUUIDs map[string]bool) error {
 	type ref struct {
 		user domain.UserID
 		uuid string
@@ -857,21 +923,14 @@ func (w *Worker) incremental(b *pebble.Batch, ws string, st *wsState, list []*st
 			order = append(order, k)
 		}
 	}
-	type window struct{ from, to int64 }
-	windows := map[domain.UserID][]window{}
-	for _, e := range list {
-		switch {
-		case !e.Campaign && ((e.Name != "" && isGoal(e.Name)) || (e.Code != "" && isGoal(e.Code))):
-			add(e.User, goalEvent{uuid: e.UUID, timeMS: e.TimeMS, code: e.Code, name: e.Name, attributes: e.Attributes}, true)
-		case e.Campaign && e.Class != domain.ClassNone && w.goalTimes.mayHaveFrom(ws, e.User, e.TimeMS):
-			windows[e.User] = append(windows[e.User], window{e.TimeMS, e.TimeMS + maxW})
-		}
+	for _, e := range l.fresh {
+		add(e.User, goalEvent{uuid: e.UUID, timeMS: e.TimeMS, code: e.Code, name: e.Name, attributes: e.Attributes}, true)
 	}
-	for user, ws2 := range windows {
-		slices.SortFunc(ws2, func(a, b window) int { return int(min(max(a.from-b.from, -1), 1)) })
+	for user, wins := range l.windows {
+		slices.SortFunc(wins, func(a, b window) int { return cmp.Compare(a.from, b.from) })
 		// Merge overlapping windows, then read the user's goal events once per merged window.
 		var merged []window
-		for _, win := range ws2 {
+		for _, win := range wins {
 			if n := len(merged); n > 0 && win.from <= merged[n-1].to {
 				merged[n-1].to = max(merged[n-1].to, win.to)
 				continue
@@ -879,7 +938,7 @@ func (w *Worker) incremental(b *pebble.Batch, ws string, st *wsState, list []*st
 			merged = append(merged, win)
 		}
 		for _, win := range merged {
-			gs, err := goals(b, ws, user, win.from, win.to)
+			gs, err := goals(r, ws, user, win.from, win.to)
 			if err != nil {
 				return err
 			}
@@ -888,30 +947,21 @@ func (w *Worker) incremental(b *pebble.Batch, ws string, st *wsState, list []*st
 			}
 		}
 	}
-	var batchUUIDs map[string]bool // the batch's interactions, built for the first stored goal event
 	for _, k := range order {
 		j := todo[k]
-		ins, err := attributable(b, ws, st, k.user, j.goal)
+		ins, err := attributable(r, ws, st, k.user, j.goal)
 		if err != nil {
 			return err
 		}
 		cs := credit(ws, st, k.user, j.goal, ins)
 		if !j.fresh {
-			if batchUUIDs == nil {
-				batchUUIDs = make(map[string]bool, len(list))
-				for _, e := range list {
-					if e.Campaign {
-						batchUUIDs[e.UUID] = true
-					}
-				}
-			}
 			before := slices.DeleteFunc(slices.Clone(ins), func(in attribution.Interaction) bool { return batchUUIDs[in.UUID] })
 			if len(before) == len(ins) || slices.Equal(credit(ws, st, k.user, j.goal, before), cs) {
 				continue // the batch's interactions change nothing
 			}
-			u.Replace = append(u.Replace, store.GoalRef{WorkspaceID: ws, UUID: k.uuid})
+			l.replace = append(l.replace, store.GoalRef{WorkspaceID: ws, UUID: k.uuid})
 		}
-		u.Credits = append(u.Credits, cs...)
+		l.credits = append(l.credits, cs...)
 	}
 	return nil
 }
