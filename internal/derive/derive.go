@@ -48,6 +48,8 @@ type Config struct {
 	GoalTimesBytes int
 	// Lanes is how many groups of users a step looks up and evaluates concurrently (0: GOMAXPROCS).
 	Lanes int
+	// Now is the clock the worker measures its rate with (nil: time.Now).
+	Now func() time.Time
 	// MaxQueued bounds the events handed over by Offer and not yet processed (0: DefaultMaxQueued); beyond it the
 	// worker reads them back from the log.
 	MaxQueued int
@@ -59,6 +61,9 @@ type Config struct {
 	// change is reflected within PollInterval plus its recomputation).
 	Shared bool
 }
+
+// rateWeight is the weight of the latest step in the worker's moving average rate.
+const rateWeight = 0.25
 
 // Defaults of Config.
 const (
@@ -88,6 +93,7 @@ type Worker struct {
 	maxQueued int
 	shared    bool
 	lanes     int
+	now       func() time.Time
 
 	mu       sync.Mutex
 	progress store.Seq
@@ -96,6 +102,7 @@ type Worker struct {
 	dirty                     map[string]bool
 	changed                   chan struct{} // closed and replaced whenever progress or catalogDone moves
 	err                       error         // the last step's error, cleared by a successful step
+	rate                      float64       // events per second of recent steps (moving average; 0 before one)
 
 	// states holds each workspace's attribution state (Run's goroutine only).
 	states map[string]*wsState
@@ -136,6 +143,9 @@ func Open(ctx context.Context, cfg Config) (*Worker, error) {
 	}
 	if w.lanes = cfg.Lanes; w.lanes <= 0 {
 		w.lanes = runtime.GOMAXPROCS(0)
+	}
+	if w.now = cfg.Now; w.now == nil {
+		w.now = time.Now
 	}
 	if w.poll <= 0 {
 		w.poll = DefaultPollInterval
@@ -239,6 +249,14 @@ func (w *Worker) CatalogChanged(ws string) {
 	w.dirty[ws] = true
 	w.mu.Unlock()
 	w.Wake()
+}
+
+// Rate returns how many events per second the worker processes while it has work: a moving average over its
+// recent steps (0 before the first).
+func (w *Worker) Rate() float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.rate
 }
 
 // Progress returns the log Seq the derived data reflects.
@@ -692,6 +710,7 @@ func (w *Worker) step(ctx context.Context) (int, error) {
 	w.mu.Lock()
 	after := w.progress
 	w.mu.Unlock()
+	start := w.now()
 	evs, err := w.next(ctx, after)
 	if err != nil || len(evs) == 0 {
 		return 0, err
@@ -766,6 +785,14 @@ func (w *Worker) step(ctx context.Context) (int, error) {
 	w.mu.Lock()
 	w.progress = last
 	w.err = nil
+	if took := w.now().Sub(start).Seconds(); took > 0 {
+		r := float64(len(evs)) / took
+		if w.rate == 0 {
+			w.rate = r
+		} else {
+			w.rate += rateWeight * (r - w.rate)
+		}
+	}
 	w.signal()
 	w.mu.Unlock()
 	return len(evs), nil

@@ -3,8 +3,10 @@ package derive
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -211,5 +213,42 @@ func TestWaitFollowsTheWorker(t *testing.T) {
 	e.sync(t)
 	if n := e.credited(t, "c1"); n != 1 {
 		t.Fatalf("credited %d once the worker caught up, want 1", n)
+	}
+}
+
+// TestRateMeasuresSteps checks the worker's rate on a clock that advances 10 ms whenever it is read: a step of
+// 100 events then takes 10 ms (10,000 events/s), and the average moves a quarter of the way to each new step's rate.
+func TestRateMeasuresSteps(t *testing.T) {
+	e := open(t, t.TempDir(), false)
+	defer e.close(t)
+	var mu sync.Mutex
+	clock := t0
+	e.w.now = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(10 * time.Millisecond)
+		return clock
+	}
+	if r := e.w.Rate(); r != 0 {
+		t.Fatalf("rate %v before any step", r)
+	}
+	evs := make([]domain.Event, 100)
+	for i := range evs {
+		evs[i] = push(fmt.Sprint("a", i), fmt.Sprint("u", i), "c1", 0, domain.CounterSent, domain.ClassSend)
+	}
+	e.commit(t, evs...)
+	e.start()
+	e.sync(t)
+	if r := e.w.Rate(); r != 10_000 {
+		t.Fatalf("rate %v after one step of 100 events in 10 ms, want 10000", r)
+	}
+	more := make([]domain.Event, 20)
+	for i := range more {
+		more[i] = push(fmt.Sprint("b", i), fmt.Sprint("u", i), "c1", 0, domain.CounterSent, domain.ClassSend)
+	}
+	e.commit(t, more...)
+	e.sync(t)
+	if r := e.w.Rate(); r != 10_000+0.25*(2_000-10_000) {
+		t.Fatalf("rate %v after a step of 20 events in 10 ms, want %v", r, 10_000+0.25*(2_000-10_000))
 	}
 }

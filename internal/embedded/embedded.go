@@ -35,6 +35,23 @@ const (
 // events/s; the worker's steps are smaller and their fixed cost weighs more.)
 const MaxDeriveLag = derive.DefaultMaxQueued
 
+// deriveLagTime is how much of the worker's time the backpressure lets it fall behind: the events it processes in
+// that time at its measured rate (Worker.Rate), within [MinDeriveLag, MaxDeriveLag]. Half the freshness wait, so
+// that a read after a burst finds derived data caught up within it (SPEC §3.6) even when ingest outruns the worker.
+const deriveLagTime = 500 * time.Millisecond
+
+// MinDeriveLag is the least lag the backpressure allows: steps of fewer events cost more per event.
+const MinDeriveLag = 10_000
+
+// deriveLagBound returns how far behind the acknowledged log a worker processing rate events per second may be
+// before acknowledgements wait for it.
+func deriveLagBound(rate float64) store.Seq {
+	if rate <= 0 {
+		return MaxDeriveLag
+	}
+	return store.Seq(min(max(rate*deriveLagTime.Seconds(), MinDeriveLag), MaxDeriveLag))
+}
+
 // maxThrottle bounds how long one acknowledgement waits for the worker (a failing worker must not stop ingest: the
 // events are durable either way).
 const maxThrottle = 10 * time.Second
@@ -122,7 +139,7 @@ func Open(ctx context.Context, o Options) (*System, error) {
 		s.Store, s.Meta, s.Events = st, st, st
 	}
 	workerConfig := derive.Config{Meta: s.Meta, Events: s.Events, Dir: filepath.Join(o.DataDir, AttributionDir),
-		CacheBytes: o.AttributionCacheBytes, Logger: o.Logger, Shared: o.Cluster != nil}
+		CacheBytes: o.AttributionCacheBytes, Logger: o.Logger, Shared: o.Cluster != nil, Now: o.Now}
 	icfg := intake.Config{Meta: s.Meta, Events: s.Events, Logger: o.Logger, MaxCampaigns: o.MaxCampaigns}
 	if o.Cluster == nil {
 		w, err := derive.Open(ctx, workerConfig)
@@ -134,14 +151,19 @@ func Open(ctx context.Context, o Options) (*System, error) {
 		icfg.OnAppend = func(evs []store.StoredEvent, _ store.Seq) { w.Offer(evs) }
 		icfg.OnCatalog = w.CatalogChanged
 		icfg.Throttle = func(ctx context.Context, wm store.Seq) {
-			// Backpressure: an acknowledgement waits while the worker is more than MaxDeriveLag events behind, so
-			// that conversions stay within reach of the freshness wait and the worker within its in-memory queue.
-			if wm <= lag {
+			// Backpressure: an acknowledgement waits while the worker is further behind than it catches up in
+			// deriveLagTime (at most MaxDeriveLag events, its in-memory queue), so that conversions stay within
+			// reach of the freshness wait.
+			bound := lag
+			if o.deriveLag <= 0 {
+				bound = deriveLagBound(w.Rate())
+			}
+			if wm <= bound {
 				return
 			}
 			ctx, cancel := context.WithTimeout(ctx, maxThrottle)
 			defer cancel()
-			w.WaitProgress(ctx, wm-lag)
+			w.WaitProgress(ctx, wm-bound)
 		}
 	} else {
 		icfg.Exclusive = o.Cluster.Exclusive

@@ -16,6 +16,7 @@ import (
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/ingest"
 	"github.com/campaignstats/campaignstats/internal/intake"
+	"github.com/campaignstats/campaignstats/internal/store"
 	"github.com/campaignstats/campaignstats/internal/store/duckdb"
 )
 
@@ -153,6 +154,22 @@ func TestIngestWaitsForAWorkerFarBehind(t *testing.T) {
 	}
 	if p := s.Worker.Progress(); p < 6 {
 		t.Fatalf("acknowledged with the worker at %d", p)
+	}
+}
+
+// TestDeriveLagFollowsTheWorkersRate checks the backpressure's bound: the events the worker processes in half the
+// freshness wait, within [MinDeriveLag, MaxDeriveLag], and the whole queue before the worker has a rate.
+func TestDeriveLagFollowsTheWorkersRate(t *testing.T) {
+	if got := deriveLagTime * 2; got != DefaultFreshnessWait {
+		t.Fatalf("the lag's time is %v, want half the freshness wait (%v)", deriveLagTime, DefaultFreshnessWait)
+	}
+	for _, c := range []struct {
+		rate float64
+		want store.Seq
+	}{{0, MaxDeriveLag}, {1_000, MinDeriveLag}, {40_000, 20_000}, {150_000, 75_000}, {1e9, MaxDeriveLag}} {
+		if got := deriveLagBound(c.rate); got != c.want {
+			t.Errorf("deriveLagBound(%v) = %d, want %d", c.rate, got, c.want)
+		}
 	}
 }
 
