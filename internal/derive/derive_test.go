@@ -232,21 +232,20 @@ func TestRateMeasuresSteps(t *testing.T) {
 	if r := e.w.Rate(); r != 0 {
 		t.Fatalf("rate %v before any step", r)
 	}
-	evs := make([]domain.Event, 100)
-	for i := range evs {
-		evs[i] = push(fmt.Sprint("a", i), fmt.Sprint("u", i), "c1", 0, domain.CounterSent, domain.ClassSend)
+	sends := func(prefix string, n int) []domain.Event {
+		evs := make([]domain.Event, n)
+		for i := range evs {
+			evs[i] = push(fmt.Sprint(prefix, i), fmt.Sprint("u", i), "c1", 0, domain.CounterSent, domain.ClassSend)
+		}
+		return evs
 	}
-	e.commit(t, evs...)
+	e.commit(t, sends("a", 100)...)
 	e.start()
 	e.sync(t)
 	if r := e.w.Rate(); r != 10_000 {
 		t.Fatalf("rate %v after one step of 100 events in 10 ms, want 10000", r)
 	}
-	more := make([]domain.Event, 20)
-	for i := range more {
-		more[i] = push(fmt.Sprint("b", i), fmt.Sprint("u", i), "c1", 0, domain.CounterSent, domain.ClassSend)
-	}
-	e.commit(t, more...)
+	e.commit(t, sends("b", 20)...)
 	e.sync(t)
 	if r := e.w.Rate(); r != 10_000+0.25*(2_000-10_000) {
 		t.Fatalf("rate %v after a step of 20 events in 10 ms, want %v", r, 10_000+0.25*(2_000-10_000))
