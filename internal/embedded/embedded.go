@@ -29,10 +29,9 @@ const (
 	AttributionDir = "attribution"
 )
 
-// MaxDeriveLag is how far (events) the derivation worker may fall behind the acknowledged log before ingest
-// acknowledgements wait for it; it is the worker's in-memory queue (derive.DefaultMaxQueued). (Half the queue, so
-// that the appends of requests in flight always fit in it, measured slower at 10M events: 15.6K vs 18.7–19.9K
-// events/s; the worker's steps are smaller and their fixed cost weighs more.)
+// MaxDeriveLag is the most (events) the derivation worker may fall behind the acknowledged log before ingest
+// acknowledgements wait for it, whatever its rate (deriveLagBound); it is the worker's in-memory queue
+// (derive.DefaultMaxQueued).
 const MaxDeriveLag = derive.DefaultMaxQueued
 
 // deriveLagTime is how much of the worker's time the backpressure lets it fall behind: the events it processes in
