@@ -762,7 +762,7 @@ func (w *Worker) step(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for _, ws := range incrementals {
-		if err := w.incremental(ctx, ws, next[ws], byWS[ws], &u); err != nil {
+		if err := w.incremental(ws, next[ws], byWS[ws], &u); err != nil {
 			return 0, err
 		}
 	}
@@ -872,7 +872,7 @@ func (w *Worker) infer(ctx context.Context, ws string, list []*store.StoredEvent
 //
 // Users are independent: they are split into w.lanes groups, looked up and evaluated concurrently (the index
 // serves concurrent reads), and the results are gathered in group order.
-func (w *Worker) incremental(ctx context.Context, ws string, st *wsState, list []*store.StoredEvent, u *store.CreditUpdate) error {
+func (w *Worker) incremental(ws string, st *wsState, list []*store.StoredEvent, u *store.CreditUpdate) error {
 	if len(st.names) == 0 {
 		return nil
 	}
@@ -904,7 +904,7 @@ func (w *Worker) incremental(ctx context.Context, ws string, st *wsState, list [
 			}
 		}
 	}
-	g, _ := errgroup.WithContext(ctx)
+	var g errgroup.Group
 	for i := range lanes {
 		if l := &lanes[i]; len(l.fresh) > 0 || len(l.windows) > 0 {
 			g.Go(func() error { return l.evaluate(w.index.db, ws, st, batchUUIDs) })
