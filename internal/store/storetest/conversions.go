@@ -132,6 +132,24 @@ func testCredits(t *testing.T, s store.EventStore) {
 	if p, _ := s.Progress(ctx); p != 7 {
 		t.Fatalf("progress %d, want 7 (an update without Progress keeps it)", p)
 	}
+	// A replacement removes the credits stored before it, not those of its own update, nor of later ones.
+	for i, want := range []int64{2, 2} {
+		extra := c("w", "g2")
+		extra.Goal = fmt.Sprint("again", i) // a second goal of g2: one more conversion under P
+		if err := s.ApplyCredits(ctx, store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "g2"}},
+			Credits: []store.Credit{c("w", "g2"), extra}}); err != nil {
+			t.Fatal(err)
+		}
+		if got := total("w"); got != want {
+			t.Fatalf("after replacing g2 by two credits (round %d): %d, want %d", i, got, want)
+		}
+	}
+	if err := s.ApplyCredits(ctx, store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "g2"}}, Credits: []store.Credit{c("w", "g2")}}); err != nil {
+		t.Fatal(err)
+	}
+	if total("w") != 1 || total("w2") != 1 {
+		t.Fatalf("after replacing g2 by one credit: %d, %d", total("w"), total("w2"))
+	}
 	if err := s.ApplyCredits(ctx, store.CreditUpdate{Rebuild: []string{"w"}, Credits: []store.Credit{c("w", "g3")}, Progress: 9}); err != nil {
 		t.Fatal(err)
 	}
