@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"strconv"
@@ -115,13 +116,17 @@ func userKeyValue(key string) (string, bool) {
 	return rest[i+1:], true
 }
 
+// mustMarshal encodes v as JSON without escaping <, > and & (json.Marshal escapes them even inside a
+// json.RawMessage, which would change attribute text the decoder keeps verbatim).
 func mustMarshal(t *testing.T, v any) []byte {
 	t.Helper()
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		t.Fatal(err)
 	}
-	return b
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
 }
 
 // TestTrackFuzzCheckerSeesBadEvents makes sure checkTrackOutcome is not vacuous: it accepts a decoded body and
