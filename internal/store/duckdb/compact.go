@@ -76,7 +76,7 @@ const factsCols = `ws, campaign_id, ts, user_hi, user_lo, counter, channels, cel
 // campaignRange is a range of campaign ids of one workspace, bounds included, rewritten by one statement.
 type campaignRange struct{ ws, from, to string }
 
-// Compact merges the log's tail into facts now, and rebuilds the user sets (usersets.go) from the new facts.
+// Compact merges the log's tail into facts now, and adds it to the user sets (usersets.go).
 func (s *Store) Compact(ctx context.Context) error {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
@@ -88,10 +88,16 @@ func (s *Store) Compact(ctx context.Context) error {
 		return fmt.Errorf("compaction: %w", err)
 	}
 	defer conn.Close()
-	const tail = `FROM events WHERE seq > (SELECT seq FROM facts_watermark WHERE id = 1) AND seq <= ? AND is_campaign`
+	// The watermark as a literal lets the scans of the tail skip the log's older row groups.
+	var watermark, zones, facts int64
+	if err := conn.QueryRowContext(ctx, `SELECT (SELECT seq FROM facts_watermark WHERE id = 1), (SELECT count(*) FROM user_set_zones),
+		(SELECT count(*) FROM facts)`).Scan(&watermark, &zones, &facts); err != nil {
+		return fmt.Errorf("compaction: %w", err)
+	}
+	tail := fmt.Sprintf(`FROM events WHERE seq > %d AND seq <= %d AND is_campaign`, watermark, int64(upTo))
 	ranges, err := compactionRanges(ctx, conn, s.compactChunk, `SELECT ws, campaign_id, count(*) FROM (
 		SELECT ws, campaign_id FROM facts UNION ALL SELECT ws, campaign_id `+tail+`
-	) GROUP BY ws, campaign_id ORDER BY ws, campaign_id`, int64(upTo))
+	) GROUP BY ws, campaign_id ORDER BY ws, campaign_id`)
 	if err != nil {
 		return fmt.Errorf("compaction: %w", err)
 	}
@@ -106,12 +112,13 @@ func (s *Store) Compact(ctx context.Context) error {
 			SELECT `+factsCols+` FROM facts WHERE true`+inRange+`
 			UNION ALL
 			SELECT `+factsCols+` `+tail+inRange+`
-		) ORDER BY ws, campaign_id, ts`, r.ws, r.from, r.to, int64(upTo), r.ws, r.from, r.to); err != nil {
+		) ORDER BY ws, campaign_id, ts`, r.ws, r.from, r.to, r.ws, r.from, r.to); err != nil {
 			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS facts_next`)
 			return fmt.Errorf("compaction: %w", err)
 		}
 	}
-	if err := s.buildUserSets(ctx, conn, ranges); err != nil {
+	// A store with facts but no user sets was written before they existed: its sets are built from all of facts.
+	if err := s.buildUserSets(ctx, conn, ranges, tail, zones > 0 || facts == 0); err != nil {
 		for _, t := range []string{"facts_next", "user_sets_next", "user_ids_next", "user_set_zones_next"} {
 			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+t)
 		}

@@ -121,34 +121,75 @@ func decodeSets(data []byte, fn func(k setKey, raw []byte) error) error {
 	return nil
 }
 
-// buildUserSets fills user_ids_next, user_sets_next and user_set_zones_next from facts_next (rows of the ranges,
-// in order), with local days in each workspace's time zone.
-func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []campaignRange) error {
-	for _, q := range []string{
-		`CREATE OR REPLACE TABLE user_set_zones_next AS SELECT * FROM user_set_zones LIMIT 0`,
-		`CREATE OR REPLACE TABLE user_sets_next AS SELECT * FROM user_sets LIMIT 0`,
-		`CREATE OR REPLACE TABLE user_ids_next AS SELECT ws, user_hi, user_lo, (row_number() OVER (PARTITION BY ws ORDER BY user_hi, user_lo))::UINTEGER AS uid
-			FROM (SELECT DISTINCT ws, user_hi, user_lo FROM facts_next WHERE counter <> 0) ORDER BY ws, user_hi, user_lo`,
-	} {
+// buildUserSets fills user_ids_next, user_sets_next and user_set_zones_next, with local days in each workspace's
+// time zone. From a store that has user sets (incremental), it adds the log's tail (tail, "FROM events WHERE …" of
+// the compacted events) to them: the tail's users not yet numbered get the numbers after their workspace's last
+// one, the numbers of the others do not change, and each (campaign, day)'s sets get the tail's users of that day
+// added; the (campaign, day)s the tail has no events of are copied as they are. So a compaction's cost for the sets
+// is the tail's, not the store's. Otherwise (a store whose facts predate the user sets) it numbers the users of
+// facts_next and builds every set from it.
+func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []campaignRange, tail string, incremental bool) error {
+	source := `FROM facts_next WHERE true`
+	ids := `CREATE OR REPLACE TABLE user_ids_next AS SELECT ws, user_hi, user_lo, (row_number() OVER (PARTITION BY ws ORDER BY user_hi, user_lo))::UINTEGER AS uid
+		FROM (SELECT DISTINCT ws, user_hi, user_lo FROM facts_next WHERE counter <> 0) ORDER BY ws, user_hi, user_lo`
+	zones := `CREATE OR REPLACE TABLE user_set_zones_next AS SELECT * FROM user_set_zones LIMIT 0`
+	if incremental {
+		source = tail
+		// New users are numbered in key order after the workspace's last number; the table stays sorted by user
+		// (tailUserIDs).
+		ids = `CREATE OR REPLACE TABLE user_ids_next AS SELECT * FROM (
+			SELECT ws, user_hi, user_lo, uid FROM user_ids
+			UNION ALL
+			SELECT n.ws, n.user_hi, n.user_lo, (coalesce(m.top, 0) + row_number() OVER (PARTITION BY n.ws ORDER BY n.user_hi, n.user_lo))::UINTEGER
+			FROM (SELECT DISTINCT ws, user_hi, user_lo ` + tail + ` AND counter <> 0) n
+			LEFT JOIN (SELECT ws, max(uid) AS top FROM user_ids GROUP BY ws) m ON m.ws = n.ws
+			WHERE NOT EXISTS (SELECT 1 FROM user_ids u WHERE u.ws = n.ws AND u.user_hi = n.user_hi AND u.user_lo = n.user_lo)
+		) ORDER BY ws, user_hi, user_lo`
+		zones = `CREATE OR REPLACE TABLE user_set_zones_next AS SELECT * FROM user_set_zones`
+	}
+	for _, q := range []string{zones, `CREATE OR REPLACE TABLE user_sets_next AS SELECT * FROM user_sets LIMIT 0`, ids} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return err
 		}
 	}
-	zones := map[string]*time.Location{}
+	known := map[string]bool{}
+	if incremental {
+		rows, err := conn.QueryContext(ctx, `SELECT ws FROM user_set_zones`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var ws string
+			if err := rows.Scan(&ws); err != nil {
+				rows.Close()
+				return err
+			}
+			known[ws] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	zoneOf := map[string]*time.Location{}
 	for _, r := range ranges {
-		loc, ok := zones[r.ws]
+		loc, ok := zoneOf[r.ws]
 		if !ok {
 			// A workspace's time zone does not change (SPEC §2.1); one unknown here gets UTC days.
 			loc = time.UTC
 			if w, err := s.Workspace(ctx, r.ws); err == nil {
 				loc = w.Location()
 			}
-			zones[r.ws] = loc
-			if _, err := conn.ExecContext(ctx, `INSERT INTO user_set_zones_next VALUES (?, ?)`, r.ws, loc.String()); err != nil {
-				return err
+			zoneOf[r.ws] = loc
+			// A workspace new since the last compaction has all its events in the tail: adding them to its (no) sets
+			// builds them.
+			if !known[r.ws] {
+				if _, err := conn.ExecContext(ctx, `INSERT INTO user_set_zones_next VALUES (?, ?)`, r.ws, loc.String()); err != nil {
+					return err
+				}
 			}
 		}
-		if err := buildRangeSets(ctx, conn, r, loc); err != nil {
+		if err := buildRangeSets(ctx, conn, r, loc, source, incremental && known[r.ws]); err != nil {
 			return err
 		}
 	}
@@ -163,16 +204,53 @@ type daySets struct {
 	data     []byte
 }
 
-// buildRangeSets appends the user sets of one range of campaigns to user_sets_next. The range's sets are held
-// encoded until its rows are read (a range is at most compactChunkRows events, or one campaign), then appended.
-func buildRangeSets(ctx context.Context, conn *sql.Conn, r campaignRange, loc *time.Location) error {
-	const inRange = `FROM facts_next WHERE ws = ? AND campaign_id >= ? AND campaign_id <= ?`
-	var minTS, maxTS sql.NullInt64
-	if err := conn.QueryRowContext(ctx, `SELECT min(ts), max(ts) `+inRange, r.ws, r.from, r.to).Scan(&minTS, &maxTS); err != nil {
+// buildRangeSets appends the user sets of one range of campaigns to user_sets_next: those of the range's events of
+// source ("FROM … WHERE …"), and, when merge is set, those stored in user_sets, the sets of one (campaign, day)
+// unioned. A range is at most compactChunkRows events, or one campaign, and its sets are held until it is read.
+func buildRangeSets(ctx context.Context, conn *sql.Conn, r campaignRange, loc *time.Location, source string, merge bool) error {
+	inRange := source + ` AND ws = ? AND campaign_id >= ? AND campaign_id <= ?`
+	days, err := sourceSets(ctx, conn, r, loc, inRange, !merge)
+	if err != nil {
 		return err
 	}
+	if merge {
+		if days, err = mergeStoredSets(ctx, conn, r, days); err != nil {
+			return err
+		}
+	}
+	for _, d := range days {
+		if d.sets != nil {
+			if d.data, err = encodeSets(d.sets); err != nil {
+				return err
+			}
+			d.sets = nil
+		}
+	}
+	return conn.Raw(func(dc any) error {
+		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "user_sets_next")
+		if err != nil {
+			return err
+		}
+		for _, d := range days {
+			if err := app.AppendRow(r.ws, d.campaign, d.day, d.data); err != nil {
+				app.Close()
+				return err
+			}
+		}
+		return app.Close()
+	})
+}
+
+// sourceSets reads the user sets of the events of inRange (with parameters workspace, first and last campaign),
+// in (campaign, day) order, users numbered by user_ids_next; with encode, each (campaign, day) is encoded as soon as
+// it is read.
+func sourceSets(ctx context.Context, conn *sql.Conn, r campaignRange, loc *time.Location, inRange string, encode bool) ([]*daySets, error) {
+	var minTS, maxTS sql.NullInt64
+	if err := conn.QueryRowContext(ctx, `SELECT min(ts), max(ts) `+inRange, r.ws, r.from, r.to).Scan(&minTS, &maxTS); err != nil {
+		return nil, err
+	}
 	if !minTS.Valid {
-		return nil
+		return nil, nil
 	}
 	rows, err := conn.QueryContext(ctx, `SELECT f.campaign_id, f.day, f.cell, f.channels, f.fk, f.mask, u.uid FROM (
 			SELECT campaign_id, `+dayExpr("ts", loc, minTS.Int64, maxTS.Int64+1)+` AS day, cell, channels, user_hi, user_lo,
@@ -183,13 +261,13 @@ func buildRangeSets(ctx context.Context, conn *sql.Conn, r campaignRange, loc *t
 		) f JOIN user_ids_next u ON u.ws = ? AND u.user_hi = f.user_hi AND u.user_lo = f.user_lo
 		ORDER BY f.campaign_id, f.day`, r.ws, r.from, r.to, r.ws)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer rows.Close()
 	var days []*daySets
 	var cur *daySets
 	finish := func() error {
-		if cur == nil {
+		if cur == nil || !encode {
 			return nil
 		}
 		data, err := encodeSets(cur.sets)
@@ -202,11 +280,11 @@ func buildRangeSets(ctx context.Context, conn *sql.Conn, r campaignRange, loc *t
 	var mask, uid uint32
 	for rows.Next() {
 		if err := rows.Scan(&campaign, &day, &cell, &channels, &fk, &mask, &uid); err != nil {
-			return err
+			return nil, err
 		}
 		if cur == nil || cur.campaign != campaign || cur.day != day {
 			if err := finish(); err != nil {
-				return err
+				return nil, err
 			}
 			cur = &daySets{campaign: campaign, day: day, sets: map[setKey]*roaring.Bitmap{}}
 			days = append(days, cur)
@@ -227,25 +305,60 @@ func buildRangeSets(ctx context.Context, conn *sql.Conn, r campaignRange, loc *t
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return err
+		return nil, err
 	}
-	if err := finish(); err != nil {
-		return err
+	return days, finish()
+}
+
+// mergeStoredSets merges the stored user sets of range r into days (both in (campaign, day) order): a stored
+// (campaign, day) that days has is unioned into it, set by set; one it has not is kept encoded as it is.
+func mergeStoredSets(ctx context.Context, conn *sql.Conn, r campaignRange, days []*daySets) ([]*daySets, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT campaign_id, day, sets FROM user_sets WHERE ws = ? AND campaign_id >= ? AND campaign_id <= ?
+		ORDER BY campaign_id, day`, r.ws, r.from, r.to)
+	if err != nil {
+		return nil, err
 	}
-	rows.Close()
-	return conn.Raw(func(dc any) error {
-		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "user_sets_next")
-		if err != nil {
-			return err
+	defer rows.Close()
+	out := make([]*daySets, 0, len(days))
+	next := 0
+	before := func(campaign string, day int32) bool { // days[next] sorts before (campaign, day)
+		d := days[next]
+		return d.campaign < campaign || (d.campaign == campaign && d.day < day)
+	}
+	for rows.Next() {
+		stored := &daySets{}
+		if err := rows.Scan(&stored.campaign, &stored.day, &stored.data); err != nil {
+			return nil, err
 		}
-		for _, d := range days {
-			if err := app.AppendRow(r.ws, d.campaign, d.day, d.data); err != nil {
-				app.Close()
-				return err
+		for next < len(days) && before(stored.campaign, stored.day) {
+			out, next = append(out, days[next]), next+1
+		}
+		if next == len(days) || days[next].campaign != stored.campaign || days[next].day != stored.day {
+			out = append(out, stored)
+			continue
+		}
+		d := days[next]
+		err := decodeSets(stored.data, func(k setKey, raw []byte) error {
+			bm := roaring.New()
+			if err := bm.UnmarshalBinary(raw); err != nil {
+				return fmt.Errorf("user set: %w", err)
 			}
+			if have, ok := d.sets[k]; ok {
+				have.Or(bm)
+			} else {
+				d.sets[k] = bm
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
-		return app.Close()
-	})
+		out, next = append(out, d), next+1
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return append(out, days[next:]...), nil
 }
 
 // userSetDays reports whether the user sets answer q — their days are local days of the zone they were built in,

@@ -138,11 +138,36 @@ func testUserSetsAnswerLikeFacts(t *testing.T, zoneName string) {
 			}
 		}
 	}
+	// userIDs reads the user numbers, checking that each workspace's are 1..n.
+	userIDs := func() map[string]uint32 {
+		t.Helper()
+		rows, err := s.db.QueryContext(ctx, `SELECT ws, user_hi, user_lo, uid FROM user_ids ORDER BY ws, uid`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		ids, last := map[string]uint32{}, map[string]uint32{}
+		for rows.Next() {
+			var ws string
+			var hi, lo uint64
+			var uid uint32
+			if err := rows.Scan(&ws, &hi, &lo, &uid); err != nil {
+				t.Fatal(err)
+			}
+			if uid != last[ws]+1 {
+				t.Fatalf("workspace %s: user number %d after %d", ws, uid, last[ws])
+			}
+			last[ws] = uid
+			ids[fmt.Sprint(ws, "/", hi, "/", lo)] = uid
+		}
+		return ids
+	}
 	appendBoth(800, 60)
 	if err := s.Compact(ctx); err != nil {
 		t.Fatal(err)
 	}
 	check("compacted", loc)
+	before := userIDs()
 	appendBoth(300, 90) // a tail beside the user sets, with users new since the compaction
 	check("with a tail", loc)
 
@@ -150,6 +175,22 @@ func testUserSetsAnswerLikeFacts(t *testing.T, zoneName string) {
 		t.Fatal(err)
 	}
 	check("compacted again", loc)
+	// The second compaction added the tail to the sets: the users numbered by the first keep their numbers, the
+	// new ones are numbered after them.
+	after := userIDs()
+	for k, id := range before {
+		if after[k] != id {
+			t.Errorf("user %s: number %d after the second compaction, %d before", k, after[k], id)
+		}
+	}
+	if len(after) <= len(before) {
+		t.Errorf("%d users numbered after the second compaction, %d before: the tail's new users are missing", len(after), len(before))
+	}
+	appendBoth(200, 120)
+	if err := s.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("compacted a third time", loc)
 
 	// A store written before the user sets existed: facts, no sets. Maintain builds them once appends are quiet.
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM user_set_zones; DELETE FROM user_sets; DELETE FROM user_ids`); err != nil {
