@@ -8,18 +8,26 @@ import (
 )
 
 // Compaction keeps node queries reading only the campaigns asked for. The facts table holds the campaign events of
-// the log up to facts_watermark, sorted by (workspace, campaign, time); node queries read it and the log's tail.
-// Compact rewrites facts with the tail merged in, in sorted order, and moves the watermark, in one transaction:
-// readers see the old facts and tail or the new facts and shorter tail, never both or neither. Appends go on
-// meanwhile; what they add stays in the tail for the next compaction.
+// the log up to facts_watermark, in chunks sorted by (workspace, campaign, time): node queries read it and the log's
+// tail. Compact appends the tail to facts as one more sorted chunk, or, once the chunks appended since the last
+// rewrite reach half of what that rewrite left (facts_watermark.sorted_rows), rewrites facts with the tail merged
+// in as one sorted whole; it moves the watermark in the same transaction: readers see the old facts and tail or the
+// new facts and shorter tail, never both or neither. Appends go on meanwhile; what they add stays in the tail for
+// the next compaction. A campaign's events are one run of row groups per chunk, so its queries read a few more row
+// groups than on one sorted whole, and the total cost of the rewrites is a constant factor of the data.
 
 // Compaction policy of Maintain.
 const (
 	// compactMinTail is the tail (events) that makes a compaction due whatever the facts' size.
 	compactMinTail = 500_000
-	// compactTailShare is the tail, as a share of facts, that makes a compaction due: the total rewriting cost is
+	// compactTailShare is the tail, as a share of facts, that makes a compaction due when it is more than
+	// compactMinTail. A compaction costs about its tail, plus a copy of the user sets, so the tail that queries read
+	// beside facts stays short.
+	compactTailShare = 16
+	// rewriteShare is the rows appended to facts since its last rewrite, as a share of what that rewrite left, that
+	// makes the next compaction a rewrite: the chunks a campaign's queries read stay few, and the rewrites' cost is
 	// a constant factor of the data (geometric growth).
-	compactTailShare = 4
+	rewriteShare = 2
 	// compactQuiet is how long the log must be quiet before a smaller tail is compacted.
 	compactQuiet = 3 * time.Second
 	// compactQuietShare is the tail, as a share of facts, that a quiet moment compacts; compactIdle is the pause
@@ -28,7 +36,7 @@ const (
 	compactIdle       = time.Minute
 )
 
-// Maintain compacts when it is due: a long tail; once appends have paused, a tail of at least a 64th of facts, or
+// Maintain compacts when it is due: a tail of a 16th of facts (at least 500K events); once appends have paused, a tail of at least a 64th of facts, or
 // any tail once they have paused for a minute; facts without user sets (a store written before they existed) once
 // appends have paused. Once appends have paused it also clusters the credits by campaign when enough were written
 // since the last time (clusterCredits). It returns whether it did either. Callers run it periodically (one at a
@@ -89,61 +97,106 @@ func (s *Store) Compact(ctx context.Context) error {
 	}
 	defer conn.Close()
 	// The watermark as a literal lets the scans of the tail skip the log's older row groups.
-	var watermark, zones, facts int64
+	var watermark, zones, facts, sorted int64
 	if err := conn.QueryRowContext(ctx, `SELECT (SELECT seq FROM facts_watermark WHERE id = 1), (SELECT count(*) FROM user_set_zones),
-		(SELECT count(*) FROM facts)`).Scan(&watermark, &zones, &facts); err != nil {
+		(SELECT count(*) FROM facts), (SELECT sorted_rows FROM facts_watermark WHERE id = 1)`).Scan(&watermark, &zones, &facts, &sorted); err != nil {
 		return fmt.Errorf("compaction: %w", err)
 	}
 	tail := fmt.Sprintf(`FROM events WHERE seq > %d AND seq <= %d AND is_campaign`, watermark, int64(upTo))
+	var tailRows int64
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) `+tail).Scan(&tailRows); err != nil {
+		return fmt.Errorf("compaction: %w", err)
+	}
+	// A store with facts but no user sets was written before they existed: its sets are built from all of facts,
+	// which is then rewritten.
+	incremental := zones > 0 || facts == 0
+	rewrite := (facts-sorted+tailRows)*rewriteShare >= sorted || !incremental
+	// Ranges of campaigns in key order, each sorted: what one compaction writes is sorted as a whole. The facts of
+	// a range are read through their zone maps; the tail is read by seq, which its zone maps bound. The user sets
+	// are written in ranges of every campaign of facts and the tail (ranges); a chunk appended to facts in ranges of
+	// the tail's campaigns (chunk).
+	const inRange = ` AND ws = ? AND campaign_id >= ? AND campaign_id <= ?`
 	ranges, err := compactionRanges(ctx, conn, s.compactChunk, `SELECT ws, campaign_id, count(*) FROM (
 		SELECT ws, campaign_id FROM facts UNION ALL SELECT ws, campaign_id `+tail+`
 	) GROUP BY ws, campaign_id ORDER BY ws, campaign_id`)
 	if err != nil {
 		return fmt.Errorf("compaction: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE facts_next AS SELECT * FROM facts LIMIT 0`); err != nil {
-		return fmt.Errorf("compaction: %w", err)
-	}
-	// Ranges in key order, each sorted: facts_next is sorted as a whole. facts is sorted, so its zone maps hand
-	// each statement only the range's row groups; the tail is read by seq, which its zone maps bound.
-	const inRange = ` AND ws = ? AND campaign_id >= ? AND campaign_id <= ?`
-	for _, r := range ranges {
-		if _, err := conn.ExecContext(ctx, `INSERT INTO facts_next SELECT * FROM (
-			SELECT `+factsCols+` FROM facts WHERE true`+inRange+`
-			UNION ALL
-			SELECT `+factsCols+` `+tail+inRange+`
-		) ORDER BY ws, campaign_id, ts`, r.ws, r.from, r.to, r.ws, r.from, r.to); err != nil {
-			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS facts_next`)
+	chunk, write := ranges, `INSERT INTO facts_next SELECT * FROM (
+		SELECT `+factsCols+` FROM facts WHERE true`+inRange+`
+		UNION ALL
+		SELECT `+factsCols+` `+tail+inRange+`
+	) ORDER BY ws, campaign_id, ts`
+	if rewrite {
+		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE facts_next AS SELECT * FROM facts LIMIT 0`); err != nil {
+			return fmt.Errorf("compaction: %w", err)
+		}
+	} else {
+		write = `INSERT INTO facts SELECT ` + factsCols + ` ` + tail + inRange + ` ORDER BY ws, campaign_id, ts`
+		if chunk, err = compactionRanges(ctx, conn, s.compactChunk, `SELECT ws, campaign_id, count(*) `+tail+`
+			GROUP BY ws, campaign_id ORDER BY ws, campaign_id`); err != nil {
 			return fmt.Errorf("compaction: %w", err)
 		}
 	}
-	// A store with facts but no user sets was written before they existed: its sets are built from all of facts.
-	if err := s.buildUserSets(ctx, conn, ranges, tail, zones > 0 || facts == 0); err != nil {
+	drop := func() {
 		for _, t := range []string{"facts_next", "user_sets_next", "user_ids_next", "user_set_zones_next"} {
 			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+t)
 		}
+	}
+	// writeFacts writes facts_next, or the chunk appended to facts, range by range; a rewrite reads each range from
+	// facts and from the tail.
+	writeFacts := func() error {
+		for _, r := range chunk {
+			args := []any{r.ws, r.from, r.to}
+			if rewrite {
+				args = append(args, r.ws, r.from, r.to)
+			}
+			if _, err := conn.ExecContext(ctx, write, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if rewrite {
+		if err := writeFacts(); err != nil {
+			drop()
+			return fmt.Errorf("compaction: %w", err)
+		}
+	}
+	if err := s.buildUserSets(ctx, conn, ranges, tail, incremental); err != nil {
+		drop()
 		return fmt.Errorf("compaction: user sets: %w", err)
 	}
 	swap := func() error {
 		if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
 			return err
 		}
-		for _, q := range []string{`DROP TABLE facts`, `ALTER TABLE facts_next RENAME TO facts`,
-			`DROP TABLE user_sets`, `ALTER TABLE user_sets_next RENAME TO user_sets`, `DROP TABLE user_ids`, `ALTER TABLE user_ids_next RENAME TO user_ids`,
-			`DROP TABLE user_set_zones`, `ALTER TABLE user_set_zones_next RENAME TO user_set_zones`,
-			`UPDATE facts_watermark SET seq = ` + fmt.Sprint(int64(upTo)) + ` WHERE id = 1`} {
+		fail := func(err error) error {
+			conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+			return err
+		}
+		steps := []string{`DROP TABLE facts`, `ALTER TABLE facts_next RENAME TO facts`}
+		sortedRows := fmt.Sprint(facts + tailRows)
+		if !rewrite {
+			// The chunk is appended in this transaction, so that it becomes visible with the watermark.
+			if err := writeFacts(); err != nil {
+				return fail(err)
+			}
+			steps, sortedRows = nil, fmt.Sprint(sorted)
+		}
+		steps = append(steps, `DROP TABLE user_sets`, `ALTER TABLE user_sets_next RENAME TO user_sets`, `DROP TABLE user_ids`,
+			`ALTER TABLE user_ids_next RENAME TO user_ids`, `DROP TABLE user_set_zones`, `ALTER TABLE user_set_zones_next RENAME TO user_set_zones`,
+			`UPDATE facts_watermark SET seq = `+fmt.Sprint(int64(upTo))+`, sorted_rows = `+sortedRows+` WHERE id = 1`)
+		for _, q := range steps {
 			if _, err := conn.ExecContext(ctx, q); err != nil {
-				conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
-				return err
+				return fail(err)
 			}
 		}
 		_, err := conn.ExecContext(ctx, `COMMIT`)
 		return err
 	}
 	if err := swap(); err != nil {
-		for _, t := range []string{"facts_next", "user_sets_next", "user_ids_next", "user_set_zones_next"} {
-			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+t)
-		}
+		drop()
 		return fmt.Errorf("compaction: %w", err)
 	}
 	return nil

@@ -135,8 +135,7 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 	zones := `CREATE OR REPLACE TABLE user_set_zones_next AS SELECT * FROM user_set_zones LIMIT 0`
 	if incremental {
 		source = tail
-		// New users are numbered in key order after the workspace's last number; the table stays sorted by user
-		// (tailUserIDs).
+		// New users are numbered in key order after the workspace's last number; the table stays sorted by user.
 		ids = `CREATE OR REPLACE TABLE user_ids_next AS SELECT * FROM (
 			SELECT ws, user_hi, user_lo, uid FROM user_ids
 			UNION ALL
@@ -472,19 +471,19 @@ func (r *reader) aggregateUniqueSets(ctx context.Context, q store.AggregateQuery
 	in := strings.Join(list, ", ")
 	tailEvents := `FROM events WHERE seq > ` + strconv.FormatInt(watermark, 10) + ` AND ws = $1 AND is_campaign AND counter <> 0
 		AND campaign_id IN (` + in + `) AND ts >= $2 AND ts < $3`
-	tailIDs, err := tailUserIDs(ctx, qr, tailEvents, q.WorkspaceID, q.FromMS, q.ToMS)
-	if err != nil {
-		return nil, err
-	}
+	// The tail's events are read once, grouped per user and joined to the users' numbers (none for a user new since
+	// the compaction).
 	query := `SELECT 0 AS part, campaign_id, day, sets, 0 AS cell, 0::USMALLINT AS channels, ''::VARCHAR AS fk, 0::UINTEGER AS mask,
-	0::UBIGINT AS uh, 0::UBIGINT AS ul
+	0::UBIGINT AS uh, 0::UBIGINT AS ul, NULL::UINTEGER AS uid
 FROM user_sets WHERE ws = $1 AND campaign_id IN (` + in + `) AND day >= $4 AND day < $5
 UNION ALL
-SELECT 1, campaign_id, ` + tailDay + ` AS day, NULL, cell, channels,
-	CASE WHEN counter IN (` + fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery) + `) THEN failure_key ELSE '' END AS fk,
-	bit_or(1::UINTEGER << counter), user_hi, user_lo
-` + tailEvents + `
-GROUP BY campaign_id, day, cell, channels, user_hi, user_lo, fk`
+SELECT 1, t.*, u.uid FROM (
+	SELECT campaign_id, ` + tailDay + ` AS day, NULL::BLOB, cell, channels,
+		CASE WHEN counter IN (` + fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery) + `) THEN failure_key ELSE '' END AS fk,
+		bit_or(1::UINTEGER << counter), user_hi AS uh, user_lo AS ul
+	` + tailEvents + `
+	GROUP BY campaign_id, day, cell, channels, user_hi, user_lo, fk
+) t LEFT JOIN user_ids u ON u.ws = $1 AND u.user_hi = t.uh AND u.user_lo = t.ul`
 	args := []any{q.WorkspaceID, q.FromMS, q.ToMS, fromDay, toDay}
 	if r.onQuery != nil {
 		r.onQuery(query, args)
@@ -526,7 +525,7 @@ GROUP BY campaign_id, day, cell, channels, user_hi, user_lo, fk`
 	}
 	// The tail's users, per finest node and set: one bitmap each.
 	tail := map[nodeCode]map[setKey]*roaring.Bitmap{}
-	newUsers := 0
+	newUsers := map[[2]uint64]uint32{}
 	var part int
 	var campaign, fk string
 	var d, cell int32
@@ -534,8 +533,9 @@ GROUP BY campaign_id, day, cell, channels, user_hi, user_lo, fk`
 	var channels uint16
 	var mask uint32
 	var uh, ul uint64
+	var uid sql.Null[uint32]
 	for rows.Next() {
-		if err := rows.Scan(&part, &campaign, &d, &sets, &cell, &channels, &fk, &mask, &uh, &ul); err != nil {
+		if err := rows.Scan(&part, &campaign, &d, &sets, &cell, &channels, &fk, &mask, &uh, &ul, &uid); err != nil {
 			return nil, fmt.Errorf("node query scan: %w", err)
 		}
 		if q.Days == nil {
@@ -563,11 +563,13 @@ GROUP BY campaign_id, day, cell, channels, user_hi, user_lo, fk`
 			}
 			continue
 		}
-		id, ok := tailIDs[[2]uint64{uh, ul}]
-		if !ok { // a user new since the compaction: a number above every stored one
-			id = math.MaxUint32 - uint32(newUsers)
-			newUsers++
-			tailIDs[[2]uint64{uh, ul}] = id
+		id := uid.V
+		if !uid.Valid { // a user new since the compaction: a number above every stored one
+			var ok bool
+			if id, ok = newUsers[[2]uint64{uh, ul}]; !ok {
+				id = math.MaxUint32 - uint32(len(newUsers))
+				newUsers[[2]uint64{uh, ul}] = id
+			}
 		}
 		nodes(campaign, d, cell, channels, func(n nodeCode) {
 			m := tail[n]
@@ -603,39 +605,6 @@ GROUP BY campaign_id, day, cell, channels, user_hi, user_lo, fk`
 		}
 	}
 	return rollUpSets(finest, nodeSets(q.Shapes), metrics).rows(codes, q.Targets), nil
-}
-
-// tailUserIDs returns the stored numbers of the users of the tail's events (from tailEvents, "FROM events WHERE …"
-// with parameters ws, from, to); users new since the compaction are not in it. Users are looked up only when the tail
-// has events; user_ids is sorted by user, so that the join's bounds on the few users of a short tail let the scan
-// skip most of it.
-func tailUserIDs(ctx context.Context, q queryer, tailEvents string, ws string, fromMS, toMS int64) (map[[2]uint64]uint32, error) {
-	ids := map[[2]uint64]uint32{}
-	var n int64
-	if err := q.QueryRowContext(ctx, `SELECT count(*) `+tailEvents, ws, fromMS, toMS).Scan(&n); err != nil {
-		return nil, fmt.Errorf("node query: tail: %w", err)
-	}
-	if n == 0 {
-		return ids, nil
-	}
-	rows, err := q.QueryContext(ctx, `SELECT t.uh, t.ul, u.uid FROM (SELECT DISTINCT user_hi AS uh, user_lo AS ul `+tailEvents+`) t
-		JOIN user_ids u ON u.ws = $1 AND u.user_hi = t.uh AND u.user_lo = t.ul`, ws, fromMS, toMS)
-	if err != nil {
-		return nil, fmt.Errorf("node query: tail users: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var uh, ul uint64
-		var uid uint32
-		if err := rows.Scan(&uh, &ul, &uid); err != nil {
-			return nil, fmt.Errorf("node query: tail users: %w", err)
-		}
-		ids[[2]uint64{uh, ul}] = uid
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("node query: tail users: %w", err)
-	}
-	return ids, nil
 }
 
 // nodeUsers is the users of one node: per counter, and per failure key.

@@ -111,6 +111,7 @@ func testUserSetsAnswerLikeFacts(t *testing.T, zoneName string) {
 			{"shapes", shaped, true},
 			{"by day in another zone", q(day(0), day(6), time.UTC), false},
 			{"not at midnight", q(day(1)+3_600_000, day(4), nil), false},
+			{"total", store.AggregateQuery{WorkspaceID: "k", FromMS: day(0), ToMS: day(6), Targets: targets, Days: zone}, false},
 		}
 	}
 	check := func(stage string, zone *time.Location) {
@@ -175,8 +176,16 @@ func testUserSetsAnswerLikeFacts(t *testing.T, zoneName string) {
 		t.Fatal(err)
 	}
 	check("compacted again", loc)
-	// The second compaction added the tail to the sets: the users numbered by the first keep their numbers, the
+	// The second compaction appended the tail to facts as a chunk (facts is rewritten once the chunks reach half of
+	// what the last rewrite left) and added it to the sets: the users numbered by the first keep their numbers, the
 	// new ones are numbered after them.
+	var factsRows, sortedRows int64
+	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM facts), sorted_rows FROM facts_watermark`).Scan(&factsRows, &sortedRows); err != nil {
+		t.Fatal(err)
+	}
+	if sortedRows >= factsRows || sortedRows == 0 {
+		t.Errorf("after the second compaction facts has %d rows, %d of them sorted by the last rewrite: want a chunk appended", factsRows, sortedRows)
+	}
 	after := userIDs()
 	for k, id := range before {
 		if after[k] != id {
@@ -191,6 +200,12 @@ func testUserSetsAnswerLikeFacts(t *testing.T, zoneName string) {
 		t.Fatal(err)
 	}
 	check("compacted a third time", loc)
+	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM facts), sorted_rows FROM facts_watermark`).Scan(&factsRows, &sortedRows); err != nil {
+		t.Fatal(err)
+	}
+	if sortedRows != factsRows {
+		t.Errorf("after the third compaction facts has %d rows, %d of them sorted by the last rewrite: want a rewrite", factsRows, sortedRows)
+	}
 
 	// A store written before the user sets existed: facts, no sets. Maintain builds them once appends are quiet.
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM user_set_zones; DELETE FROM user_sets; DELETE FROM user_ids`); err != nil {
