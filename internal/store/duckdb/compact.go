@@ -36,19 +36,25 @@ const (
 	compactIdle       = time.Minute
 )
 
-// Maintain compacts when it is due: a tail of a 16th of facts (at least 500K events); once appends have paused, a tail of at least a 64th of facts, or
-// any tail once they have paused for a minute; facts without user sets (a store written before they existed) once
-// appends have paused. Once appends have paused it also clusters the credits by campaign when enough were written
-// since the last time (clusterCredits). It returns whether it did either. Callers run it periodically (one at a
-// time is enough; concurrent calls serialise).
+// creditMoveMin is the credits of the log's tail (rows) that make a move into a chunk due whatever the chunks'
+// size: conversion queries read the tail whole, the chunks by campaign.
+const creditMoveMin = 100_000
+
+// Maintain compacts when it is due: a tail of a 16th of facts (at least 500K events); once appends have paused, a
+// tail of at least a 64th of facts, or any tail once they have paused for a minute; facts without user sets (a
+// store written before they existed) once appends have paused. It moves the credits log's tail into a sorted chunk
+// (moveCredits) on the same terms (a 16th of the chunks, at least 100K credits; a 64th once appends have paused,
+// void credits dropped then). It returns whether it did either. Callers run it periodically (one at a time is
+// enough; concurrent calls serialise).
 func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	s.writeMu.Lock()
-	seq, idle, loose := s.seq, s.now().Sub(s.lastAppend), s.looseCredits
+	seq, idle := s.seq, s.now().Sub(s.lastAppend)
 	s.writeMu.Unlock()
 	quiet := idle >= compactQuiet
-	var watermark, facts, zones, credits int64
+	var watermark, facts, zones, loose, voids, credits int64
 	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT seq FROM facts_watermark WHERE id = 1), (SELECT count(*) FROM facts),
-		(SELECT count(*) FROM user_set_zones), (SELECT count(*) FROM credits)`).Scan(&watermark, &facts, &zones, &credits); err != nil {
+		(SELECT count(*) FROM user_set_zones), (SELECT count(*) FROM credits WHERE gen > (SELECT gen FROM credits_watermark WHERE id = 1)),
+		(SELECT count(*) FROM credit_voids), (SELECT count(*) FROM credits_sorted)`).Scan(&watermark, &facts, &zones, &loose, &voids, &credits); err != nil {
 		return false, fmt.Errorf("compaction: %w", err)
 	}
 	tail := int64(seq) - watermark
@@ -62,14 +68,14 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
-	clustered := false
-	if loose > 0 && settled(loose, credits) {
+	moved := false
+	if loose >= max(creditMoveMin, credits/compactTailShare) || (loose+voids > 0 && settled(loose+voids, credits)) {
 		var err error
-		if clustered, err = s.clusterCredits(ctx); err != nil {
+		if moved, err = s.moveCredits(ctx, quiet); err != nil {
 			return false, err
 		}
 	}
-	return due || noSets || clustered, nil
+	return due || noSets || moved, nil
 }
 
 // compactChunkRows bounds the rows one sorting statement of a compaction holds: the campaigns of a workspace are
@@ -202,60 +208,111 @@ func (s *Store) Compact(ctx context.Context) error {
 	return nil
 }
 
-// clusterCredits rewrites the credits table in (workspace, unit, time) order, so that the zone maps of a
-// conversion query skip the row groups of other campaigns (credits are written in the order goal events are
-// derived, which mixes every campaign). It copies the credits into credits_next one range of units at a time
-// (compactionRanges), sorted, without blocking writers, then swaps the tables under the writer lock if no credits
-// were written meanwhile; otherwise it gives up and reports false (a later call tries again). It runs when appends
-// have paused (Maintain).
-func (s *Store) clusterCredits(ctx context.Context) (bool, error) {
+// moveCredits moves the credits log's tail into credits_sorted as a chunk sorted by (workspace, unit, time), so that
+// the zone maps of a conversion query skip the row groups of other campaigns (the log is in the order goal events
+// are derived, which mixes every campaign), and moves credits_watermark.gen in the same transaction. Once the
+// chunks appended since the last rewrite reach half of what it left, or with dropVoids when there are voids, it
+// rewrites credits_sorted whole instead and deletes the void credits, the voids and the log's moved rows. The chunk
+// or the new table is written one range of units at a time (compactionRanges), without blocking credit updates:
+// those that land meanwhile stay in the log's tail. It reports whether it moved or dropped anything.
+func (s *Store) moveCredits(ctx context.Context, dropVoids bool) (bool, error) {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
 	s.writeMu.Lock()
-	gen := s.creditWrites
+	gen := s.creditGen // every update up to gen is committed
 	s.writeMu.Unlock()
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return false, fmt.Errorf("cluster credits: %w", err)
+		return false, fmt.Errorf("move credits: %w", err)
 	}
 	defer conn.Close()
-	drop := func() { conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS credits_next`) }
-	ranges, err := compactionRanges(ctx, conn, s.compactChunk, `SELECT ws, unit, count(*) FROM credits GROUP BY ws, unit ORDER BY ws, unit`)
+	var watermark, sortedRows, chunks, voids int64
+	if err := conn.QueryRowContext(ctx, `SELECT gen, sorted_rows, (SELECT count(*) FROM credits_sorted), (SELECT count(*) FROM credit_voids WHERE gen <= ?)
+		FROM credits_watermark WHERE id = 1`, gen).Scan(&watermark, &sortedRows, &chunks, &voids); err != nil {
+		return false, fmt.Errorf("move credits: %w", err)
+	}
+	log := fmt.Sprintf(`FROM credits c WHERE gen > %d AND gen <= %d`, watermark, gen)
+	var loose int64
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) `+log).Scan(&loose); err != nil {
+		return false, fmt.Errorf("move credits: %w", err)
+	}
+	dropVoids = dropVoids && voids > 0
+	if loose == 0 && !dropVoids {
+		return false, nil
+	}
+	rewrite := (chunks-sortedRows+loose)*rewriteShare >= sortedRows || dropVoids
+	const inRange = ` AND ws = ? AND unit >= ? AND unit <= ?`
+	write := `INSERT INTO credits_sorted SELECT * ` + log + inRange + ` AND ` + liveCredit + ` ORDER BY ws, unit, ts`
+	ranges, err := compactionRanges(ctx, conn, s.compactChunk, `SELECT ws, unit, count(*) `+log+` GROUP BY ws, unit ORDER BY ws, unit`)
+	if rewrite {
+		write = `INSERT INTO credits_next SELECT * FROM (
+			SELECT * FROM credits_sorted WHERE true` + inRange + `
+			UNION ALL
+			SELECT * ` + log + inRange + `
+		) c WHERE ` + liveCredit + ` ORDER BY ws, unit, ts`
+		ranges, err = compactionRanges(ctx, conn, s.compactChunk, `SELECT ws, unit, count(*) FROM (
+			SELECT ws, unit FROM credits_sorted UNION ALL SELECT ws, unit `+log+`
+		) GROUP BY ws, unit ORDER BY ws, unit`)
+	}
 	if err != nil {
-		return false, fmt.Errorf("cluster credits: %w", err)
+		return false, fmt.Errorf("move credits: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE credits_next AS SELECT * FROM credits LIMIT 0`); err != nil {
-		return false, fmt.Errorf("cluster credits: %w", err)
-	}
-	for _, r := range ranges {
-		if _, err := conn.ExecContext(ctx, `INSERT INTO credits_next SELECT * FROM credits c WHERE ws = ? AND unit >= ? AND unit <= ?
-			AND `+liveCredit+` ORDER BY unit, ts`, r.ws, r.from, r.to); err != nil {
-			drop()
-			return false, fmt.Errorf("cluster credits: %w", err)
+	drop := func() { conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS credits_next`) }
+	writeRanges := func() error {
+		for _, r := range ranges {
+			args := []any{r.ws, r.from, r.to}
+			if rewrite {
+				args = append(args, r.ws, r.from, r.to)
+			}
+			if _, err := conn.ExecContext(ctx, write, args...); err != nil {
+				return err
+			}
 		}
+		return nil
+	}
+	var steps []string
+	if rewrite {
+		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE credits_next AS SELECT * FROM credits_sorted LIMIT 0`); err != nil {
+			return false, fmt.Errorf("move credits: %w", err)
+		}
+		if err := writeRanges(); err != nil {
+			drop()
+			return false, fmt.Errorf("move credits: %w", err)
+		}
+		if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM credits_next`).Scan(&sortedRows); err != nil {
+			drop()
+			return false, fmt.Errorf("move credits: %w", err)
+		}
+		// A void of generation v voids credits older than v: those up to gen are in the new table, live ones only.
+		steps = []string{`DROP TABLE credits_sorted`, `ALTER TABLE credits_next RENAME TO credits_sorted`,
+			fmt.Sprintf(`DELETE FROM credits WHERE gen <= %d`, gen), fmt.Sprintf(`DELETE FROM credit_voids WHERE gen <= %d`, gen)}
 	}
 	if s.onCreditsSorted != nil {
 		s.onCreditsSorted()
 	}
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	if s.creditWrites != gen {
-		drop()
-		return false, nil
-	}
 	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
 		drop()
-		return false, fmt.Errorf("cluster credits: %w", err)
+		return false, fmt.Errorf("move credits: %w", err)
 	}
-	// No credit update landed since the copy began, so every void is applied in it.
-	for _, q := range []string{`DROP TABLE credits`, `ALTER TABLE credits_next RENAME TO credits`, `DELETE FROM credit_voids`, `COMMIT`} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
-			drop()
-			return false, fmt.Errorf("cluster credits: %w", err)
+	err = func() error {
+		if !rewrite {
+			// The chunk is written in this transaction, so that it becomes visible with the watermark.
+			if err := writeRanges(); err != nil {
+				return err
+			}
 		}
+		for _, q := range append(steps, fmt.Sprintf(`UPDATE credits_watermark SET gen = %d, sorted_rows = %d WHERE id = 1`, gen, sortedRows), `COMMIT`) {
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		return nil
+	}()
+	if err != nil {
+		conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+		drop()
+		return false, fmt.Errorf("move credits: %w", err)
 	}
-	s.looseCredits = 0
 	return true, nil
 }
 

@@ -22,9 +22,14 @@ func (r *reader) Conversions(ctx context.Context, q store.ConversionQuery) ([]st
 	if len(q.Targets) == 0 {
 		return nil, nil
 	}
-	rows, collided, err := r.conversions(ctx, q, false)
+	qr, watermark, done, err := r.creditSnapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("conversions: %w", err)
+	}
+	defer done()
+	rows, collided, err := r.conversions(ctx, qr, watermark, q, false)
 	if err == nil && collided {
-		rows, _, err = r.conversions(ctx, q, true)
+		rows, _, err = r.conversions(ctx, qr, watermark, q, true)
 	}
 	return rows, err
 }
@@ -32,7 +37,7 @@ func (r *reader) Conversions(ctx context.Context, q store.ConversionQuery) ([]st
 // conversions runs the conversion statement. Whether a goal event or user is credited in one finest node is decided
 // on a 64-bit hash of the node's keys, which is much cheaper to aggregate than the keys; when two distinct nodes of
 // the query share a hash (it reports collided then), the caller runs it again with exact, comparing the keys.
-func (r *reader) conversions(ctx context.Context, q store.ConversionQuery, exact bool) (_ []store.ConversionRow, collided bool, _ error) {
+func (r *reader) conversions(ctx context.Context, qr queryer, watermark int64, q store.ConversionQuery, exact bool) (_ []store.ConversionRow, collided bool, _ error) {
 	key, guard := "ch", fmt.Sprintf(`
 UNION ALL
 SELECT %d, 0, 0, 0, '', struct_pack(p := '', l := '', v := ''), (SELECT count(DISTINCT cell) FROM cr) - (SELECT count(DISTINCT ch) FROM cr), 0, '', 0, 0`, convCollisions)
@@ -45,7 +50,7 @@ cr AS MATERIALIZED (
 		SELECT m.tgt AS tgt, `+dayExpr("c.ts", q.Days, q.FromMS, q.ToMS)+` AS d,
 			struct_pack(p := c.platform, l := c.locale, v := CASE c.grp WHEN %d THEN '%s' WHEN %d THEN '%s' ELSE c.variation END) AS cell,
 			c.grp AS grp, c.goal AS goal, c.goal_uuid AS eid, c.user_hi AS uh, c.user_lo AS ul, c.revenue AS revenue
-		FROM credits c JOIN m ON c.unit = m.unit
+		FROM `+creditsFrom(watermark)+` JOIN m ON c.unit = m.unit
 		WHERE c.ws = ? AND c.unit IN (`+unitList(q.Targets)+`) AND c.ts >= ? AND c.ts < ? AND (c.type = ? OR c.type = 0)
 			AND `+liveCredit+`)
 ),
@@ -72,7 +77,7 @@ ORDER BY part, tgt, d, grp, goal, eid, uh, ul`, unitValues(q.Targets),
 	if r.onQuery != nil {
 		r.onQuery(query, args)
 	}
-	rows, err := r.q.QueryContext(ctx, query, args...)
+	rows, err := qr.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, false, fmt.Errorf("conversions: %w", err)
 	}

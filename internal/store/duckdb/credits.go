@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"database/sql/driver"
 	"fmt"
 
@@ -11,14 +12,55 @@ import (
 )
 
 // Conversion credits (store.Credits): rows written by the credit upkeep above the store, replaced per goal event,
-// with the upkeep's progress through the event log recorded in the same transaction.
+// with the upkeep's progress through the event log recorded in the same transaction. Updates append to the credits
+// log; maintenance moves it into sorted chunks (moveCredits), and readers read both (creditsFrom).
 
 // liveCredit is the condition a credit row aliased c must meet to count: no void of its goal event written after
 // it (credit_voids).
 const liveCredit = `NOT EXISTS (SELECT 1 FROM credit_voids v WHERE v.ws = c.ws AND v.goal_uuid = c.goal_uuid AND v.gen > c.gen)`
 
+// creditsFrom returns the credits a query reads, a FROM item aliased c: the sorted chunks, and the log's
+// generations after watermark (credits_watermark.gen of the query's snapshot; as a literal, it lets the log's zone
+// maps skip the moved generations). Void credits are in it: queries skip them with liveCredit.
+func creditsFrom(watermark int64) string {
+	return fmt.Sprintf(`(SELECT * FROM credits_sorted UNION ALL SELECT * FROM credits WHERE gen > %d) c`, watermark)
+}
+
+// creditSnapshot returns a queryer reading one snapshot (r's own when it has one, else a transaction, which done
+// ends) and the credits' watermark in it.
+func (r *reader) creditSnapshot(ctx context.Context) (q queryer, watermark int64, done func(), err error) {
+	q, done, err = r.snapshot(ctx)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	if err := q.QueryRowContext(ctx, `SELECT gen FROM credits_watermark WHERE id = 1`).Scan(&watermark); err != nil {
+		done()
+		return nil, 0, nil, fmt.Errorf("credits watermark: %w", err)
+	}
+	return q, watermark, done, nil
+}
+
+// snapshot returns a queryer whose statements read one snapshot: r's own when it is a transaction already (a
+// report's snapshot), else a new read transaction, which done ends.
+func (r *reader) snapshot(ctx context.Context) (queryer, func(), error) {
+	db, ok := r.q.(*sql.DB)
+	if !ok {
+		return r.q, func() {}, nil
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read transaction: %w", err)
+	}
+	return tx, func() { tx.Rollback() }, nil
+}
+
 // ApplyCredits implements store.Credits.
 func (s *Store) ApplyCredits(ctx context.Context, u store.CreditUpdate) error {
+	if len(u.Rebuild) > 0 {
+		// Not while credits are moved into chunks: the move would bring back a rebuilt workspace's credits.
+		s.compactMu.Lock()
+		defer s.compactMu.Unlock()
+	}
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	ctx = context.WithoutCancel(ctx)
@@ -33,7 +75,7 @@ func (s *Store) ApplyCredits(ctx context.Context, u store.CreditUpdate) error {
 	err = func() error {
 		gen := s.creditGen + 1
 		for _, ws := range u.Rebuild {
-			for _, q := range []string{`DELETE FROM credits WHERE ws = ?`, `DELETE FROM credit_voids WHERE ws = ?`} {
+			for _, q := range []string{`DELETE FROM credits WHERE ws = ?`, `DELETE FROM credits_sorted WHERE ws = ?`, `DELETE FROM credit_voids WHERE ws = ?`} {
 				if _, err := conn.ExecContext(ctx, q, ws); err != nil {
 					return err
 				}
@@ -79,8 +121,6 @@ func (s *Store) ApplyCredits(ctx context.Context, u store.CreditUpdate) error {
 	}
 	if err == nil {
 		if _, err = conn.ExecContext(ctx, `COMMIT`); err == nil {
-			s.looseCredits += int64(len(u.Credits) + len(u.Replace))
-			s.creditWrites++
 			s.creditGen++
 		}
 	}

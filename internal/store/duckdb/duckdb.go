@@ -58,13 +58,10 @@ type Store struct {
 	dict     *cellDict // the same, by id, for readers
 	// lastAppend is when the log last grew (compaction waits for a quiet moment).
 	lastAppend time.Time
-	// looseCredits counts the credits written since the credits were last clustered (all of them after Open);
-	// creditWrites counts the credit updates applied (clustering gives up if one lands while it sorts).
-	looseCredits, creditWrites int64
 	// creditGen is the generation of the latest credit update: every stored credit and void records the
 	// generation that wrote it (credit_voids).
 	creditGen int64
-	// onCreditsSorted, when set, runs between clustering's copy and its swap (tests).
+	// onCreditsSorted, when set, runs between the copy of a credit move and its commit (tests).
 	onCreditsSorted func()
 	// compactMu serialises compactions.
 	compactMu sync.Mutex
@@ -133,16 +130,13 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 		return nil, fmt.Errorf("read the event log's watermark: %w", err)
 	}
 	s.seq = store.Seq(seq)
-	if err := db.QueryRowContext(ctx, `SELECT count(*), coalesce(max(gen), 0) FROM credits`).Scan(&s.looseCredits, &s.creditGen); err != nil {
+	// The latest generation is the largest of the log, the chunks, the voids and the watermark (the log's moved
+	// rows are deleted by a rewrite).
+	if err := db.QueryRowContext(ctx, `SELECT greatest((SELECT coalesce(max(gen), 0) FROM credits), (SELECT coalesce(max(gen), 0) FROM credits_sorted),
+		(SELECT coalesce(max(gen), 0) FROM credit_voids), (SELECT gen FROM credits_watermark WHERE id = 1))`).Scan(&s.creditGen); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("count credits: %w", err)
+		return nil, fmt.Errorf("read the credits' generation: %w", err)
 	}
-	var voidGen int64
-	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(gen), 0) FROM credit_voids`).Scan(&voidGen); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("read credit voids: %w", err)
-	}
-	s.creditGen = max(s.creditGen, voidGen)
 	if err := s.loadCells(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -197,8 +197,13 @@ func (r *reader) scanNodes(ctx context.Context, query string, args []any, target
 
 // ActiveCampaigns returns campaigns with a campaign event or a credit in range.
 func (r *reader) ActiveCampaigns(ctx context.Context, ws string, fromMS, toMS int64, t attribution.Type) ([]string, error) {
-	rows, err := r.q.QueryContext(ctx, `SELECT DISTINCT campaign_id FROM events WHERE ws = ? AND is_campaign AND ts >= ? AND ts < ?
-		UNION SELECT DISTINCT unit FROM credits c WHERE ws = ? AND ts >= ? AND ts < ? AND (type = ? OR type = 0) AND `+liveCredit,
+	q, watermark, done, err := r.creditSnapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("active campaigns: %w", err)
+	}
+	defer done()
+	rows, err := q.QueryContext(ctx, `SELECT DISTINCT campaign_id FROM events WHERE ws = ? AND is_campaign AND ts >= ? AND ts < ?
+		UNION SELECT DISTINCT unit FROM `+creditsFrom(watermark)+` WHERE ws = ? AND ts >= ? AND ts < ? AND (type = ? OR type = 0) AND `+liveCredit,
 		ws, fromMS, toMS, ws, fromMS, toMS, uint8(t))
 	if err != nil {
 		return nil, fmt.Errorf("active campaigns: %w", err)

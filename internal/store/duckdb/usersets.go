@@ -452,16 +452,12 @@ func (r *reader) aggregateUniqueSets(ctx context.Context, q store.AggregateQuery
 	if q.Days != nil {
 		tailDay = dayExpr("ts", q.Days, q.FromMS, q.ToMS)
 	}
-	// The sets, the user numbers and the tail are read in one transaction, so that they are of one snapshot.
-	qr := r.q
-	if db, ok := r.q.(*sql.DB); ok {
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return nil, fmt.Errorf("node query: %w", err)
-		}
-		defer tx.Rollback()
-		qr = tx
+	// The sets, the user numbers and the tail are read in one snapshot.
+	qr, done, err := r.snapshot(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("node query: %w", err)
 	}
+	defer done()
 	// The watermark as a literal lets the scan of the tail skip the log's older row groups; a subquery there would
 	// read them all.
 	var watermark int64

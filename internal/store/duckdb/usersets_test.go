@@ -235,119 +235,166 @@ func rowMap(rows []store.AggregateRow) map[string]int64 {
 	return out
 }
 
-// TestClusterCreditsKeepsAnswers checks that maintenance, once appends have paused, rewrites the credits in
-// (workspace, unit, time) order without changing a conversion answer, and that credits replaced afterwards are
-// replaced.
-func TestClusterCreditsKeepsAnswers(t *testing.T) {
+// TestMovedCreditsKeepAnswers checks that maintenance moves the credits log into chunks sorted by (workspace, unit,
+// time), rewriting them whole once the chunks grow (or once appends have paused, dropping void credits), without
+// changing a conversion answer: at every stage a store that never moves its credits answers the same.
+func TestMovedCreditsKeepAnswers(t *testing.T) {
 	ctx := context.Background()
-	s := open(t, filepath.Join(t.TempDir(), "a.duckdb"))
-	defer s.Close()
+	dir := t.TempDir()
+	s, plain := open(t, filepath.Join(dir, "a.duckdb")), open(t, filepath.Join(dir, "b.duckdb"))
+	defer func() { s.Close() }()
+	defer plain.Close()
 	s.compactChunk = 40 // several sorting statements
 	rng := rand.New(rand.NewPCG(5, 8))
 	units := []string{"c3", "c1", "c2", "c0"}
 	base := time.Date(2025, 3, 7, 0, 0, 0, 0, time.UTC).UnixMilli()
-	for step := range 6 {
+	apply := func(u store.CreditUpdate) {
+		t.Helper()
+		for _, st := range []*Store{s, plain} {
+			if err := st.ApplyCredits(ctx, u); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	update := func(step, n int) store.CreditUpdate {
 		var u store.CreditUpdate
-		for i := range 30 {
+		for i := range n {
 			user := fmt.Sprint("u", rng.IntN(20))
 			u.Credits = append(u.Credits, store.Credit{WorkspaceID: "w", User: domain.HashUser(user), Credit: attribution.Credit{
 				GoalUUID: fmt.Sprintf("g%d-%d", step, i), TimeMS: base + int64(rng.IntN(3*86400))*1000, Unit: units[rng.IntN(len(units))],
 				Goal: "purchase", Type: attribution.ViewThrough, Platform: []string{"ios", "android"}[rng.IntN(2)], RevenueMicros: 1_000_000}})
 		}
-		if err := s.ApplyCredits(ctx, u); err != nil {
-			t.Fatal(err)
-		}
+		return u
+	}
+	for step := range 6 {
+		apply(update(step, 30))
 	}
 	targets := []store.AggregateTarget{{ID: "c1", Units: []store.AggregateUnit{{ID: "c1", Channel: domain.ChannelPush}}},
 		{ID: "P", Units: []store.AggregateUnit{{ID: "c2", Channel: domain.ChannelPush}, {ID: "c0", Channel: domain.ChannelPush}}}}
 	q := store.ConversionQuery{WorkspaceID: "w", FromMS: base, ToMS: base + 3*86_400_000, Type: attribution.ViewThrough, Targets: targets}
-	answer := func() []store.ConversionRow {
+	same := func(stage string) {
 		t.Helper()
-		rows, err := s.Conversions(ctx, q)
+		want, err := plain.Conversions(ctx, q)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return rows
+		got, err := s.Conversions(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(want) == 0 {
+			t.Fatalf("%s: no conversions", stage)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: conversions (-never moved +moved):\n%s", stage, diff)
+		}
+		active, err := s.ActiveCampaigns(ctx, "w", q.FromMS, q.ToMS, q.Type)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantActive, err := plain.ActiveCampaigns(ctx, "w", q.FromMS, q.ToMS, q.Type)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slices.Sort(active)
+		slices.Sort(wantActive)
+		if !slices.Equal(active, wantActive) {
+			t.Errorf("%s: active campaigns %v, want %v", stage, active, wantActive)
+		}
 	}
-	order := func() []string {
+	// sortedChunks reads credits_sorted in its physical order, split where the order breaks, and counts the rows
+	// of the log and the voids.
+	sortedChunks := func() (chunks [][]string, log, voids int) {
 		t.Helper()
-		rows, err := s.db.QueryContext(ctx, `SELECT unit, ts FROM credits c WHERE `+liveCredit+` ORDER BY rowid`)
+		rows, err := s.db.QueryContext(ctx, `SELECT unit, ts FROM credits_sorted ORDER BY rowid`)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer rows.Close()
-		var out []string
 		for rows.Next() {
 			var unit string
 			var ts int64
 			if err := rows.Scan(&unit, &ts); err != nil {
 				t.Fatal(err)
 			}
-			out = append(out, fmt.Sprintf("%s/%015d", unit, ts))
+			k := fmt.Sprintf("%s/%015d", unit, ts)
+			if n := len(chunks); n == 0 || k < chunks[n-1][len(chunks[n-1])-1] {
+				chunks = append(chunks, nil)
+			}
+			chunks[len(chunks)-1] = append(chunks[len(chunks)-1], k)
 		}
-		return out
+		if err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM credits), (SELECT count(*) FROM credit_voids)`).Scan(&log, &voids); err != nil {
+			t.Fatal(err)
+		}
+		return chunks, log, voids
 	}
-	// An event just appended: appends have not paused.
-	if _, err := s.Append(ctx, []store.EventBatch{{WorkspaceID: "w", ReceivedAt: time.Now(), Events: []domain.Event{{UUID: "e", TimeMS: base,
-		Campaign: true, UserKey: "u", User: domain.HashUser("u"), CampaignID: "c1", Channels: domain.ChannelSetOf(domain.ChannelPush),
-		Counter: domain.CounterSent, Source: "streams"}}}}); err != nil {
-		t.Fatal(err)
-	}
-	before := answer()
-	if slices.IsSorted(order()) {
-		t.Fatal("credits written in campaign order; the test needs them mixed")
+	same("in the log")
+	// An event just appended: appends have not paused, and the log is short of a move.
+	for _, st := range []*Store{s, plain} {
+		if _, err := st.Append(ctx, []store.EventBatch{{WorkspaceID: "w", ReceivedAt: time.Now(), Events: []domain.Event{{UUID: "e", TimeMS: base,
+			Campaign: true, UserKey: "u", User: domain.HashUser("u"), CampaignID: "c1", Channels: domain.ChannelSetOf(domain.ChannelPush),
+			Counter: domain.CounterSent, Source: "streams"}}}}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if done, err := s.Maintain(ctx); err != nil || done {
-		t.Fatalf("maintain while appends go on: %t %v", done, err)
+		t.Fatalf("maintain while appends go on, 180 credits in the log: %t %v", done, err)
 	}
-	// Credits written while clustering sorts: it gives up, and loses nothing.
+	// The first move rewrites (nothing is sorted yet); a credit written meanwhile stays in the log and counts.
 	s.onCreditsSorted = func() {
 		extra := store.Credit{WorkspaceID: "w", User: domain.HashUser("u1"), Credit: attribution.Credit{GoalUUID: "late", TimeMS: base,
 			Unit: "c1", Goal: "purchase", Type: attribution.ViewThrough, Platform: "ios"}}
 		if err := s.ApplyCredits(ctx, store.CreditUpdate{Credits: []store.Credit{extra}}); err != nil {
 			t.Error(err)
 		}
+		if err := plain.ApplyCredits(ctx, store.CreditUpdate{Credits: []store.Credit{extra}}); err != nil {
+			t.Error(err)
+		}
 	}
-	if done, err := s.clusterCredits(ctx); err != nil || done {
-		t.Fatalf("clustering with a credit written meanwhile: %t %v", done, err)
+	if done, err := s.moveCredits(ctx, false); err != nil || !done {
+		t.Fatalf("first move: %t %v", done, err)
 	}
 	s.onCreditsSorted = nil
-	if got := len(order()); got != 181 {
-		t.Fatalf("%d credits after a clustering that gave up, want 181", got)
+	if chunks, log, _ := sortedChunks(); len(chunks) != 1 || len(chunks[0]) != 180 || log != 1 {
+		t.Fatalf("after the first move: %d sorted chunks (%v), %d credits in the log; want one of 180, and the late one", len(chunks), chunks, log)
 	}
-	if err := s.ApplyCredits(ctx, store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "late"}}}); err != nil {
-		t.Fatal(err)
+	same("moved")
+	// A replacement and new credits: the next move appends a chunk, without the void credit.
+	apply(store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "late"}, {WorkspaceID: "w", UUID: "g0-0"}}})
+	apply(update(6, 20))
+	same("a tail beside a chunk")
+	if done, err := s.moveCredits(ctx, false); err != nil || !done {
+		t.Fatalf("second move: %t %v", done, err)
 	}
+	chunks, _, voids := sortedChunks()
+	if len(chunks) != 2 || len(chunks[0]) != 180 || len(chunks[1]) != 20 || voids != 2 {
+		t.Fatalf("after the second move: %d sorted chunks, %d voids; want 180 and 20 credits, and both voids kept", len(chunks), voids)
+	}
+	same("two chunks")
+	if done, err := s.moveCredits(ctx, false); err != nil || done {
+		t.Fatalf("a move with nothing to move: %t %v", done, err)
+	}
+	// Once appends have paused, maintenance rewrites the chunks as one, dropping void credits and the voids.
+	apply(store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "g1-0"}}})
 	s.now = func() time.Time { return time.Now().Add(2 * time.Minute) }
 	if done, err := s.Maintain(ctx); err != nil || !done {
 		t.Fatalf("maintain once appends have paused: %t %v", done, err)
 	}
-	if got := order(); !slices.IsSorted(got) || len(got) != 180 {
-		t.Errorf("credits after clustering: %d rows, sorted %t", len(got), slices.IsSorted(got))
+	chunks, log, voids := sortedChunks()
+	if len(chunks) != 1 || len(chunks[0]) != 198 || log != 0 || voids != 0 {
+		t.Fatalf("after the rewrite: %d sorted chunks (first of %d), %d in the log, %d voids; want one of 198, none, none", len(chunks), len(chunks[0]), log, voids)
 	}
-	if diff := cmp.Diff(before, answer()); diff != "" {
-		t.Errorf("conversions after clustering (-before +after):\n%s", diff)
-	}
+	same("rewritten")
 	if done, err := s.Maintain(ctx); err != nil || done {
 		t.Fatalf("maintain with nothing to do: %t %v", done, err)
 	}
-	// Replacing a goal event's credits still replaces them.
-	if err := s.ApplyCredits(ctx, store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "g0-0"}, {WorkspaceID: "w", UUID: "g1-0"}}}); err != nil {
-		t.Fatal(err)
-	}
-	if got := len(order()); got != 178 {
-		t.Errorf("%d credits after replacing two goal events' credits, want 178", got)
-	}
-	// The replaced credits are voided; clustering drops them and the voids.
-	s.now = func() time.Time { return time.Now().Add(4 * time.Minute) }
-	if done, err := s.Maintain(ctx); err != nil || !done {
-		t.Fatalf("maintain after voiding credits: %t %v", done, err)
-	}
-	var stored, voids int
-	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM credits), (SELECT count(*) FROM credit_voids)`).Scan(&stored, &voids); err != nil {
-		t.Fatal(err)
-	}
-	if stored != 178 || voids != 0 {
-		t.Errorf("after clustering: %d credits stored, %d voids; want 178 and 0", stored, voids)
-	}
+	// A rebuilt workspace loses its credits, moved or not.
+	apply(update(7, 5))
+	apply(store.CreditUpdate{Rebuild: []string{"w"}, Credits: update(8, 3).Credits})
+	same("rebuilt")
+	// A reopened store carries on with later generations: a replacement still voids the moved credits.
+	s.Close()
+	s = open(t, filepath.Join(dir, "a.duckdb"))
+	apply(store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "g8-0"}}})
+	same("reopened")
 }
