@@ -151,18 +151,7 @@ func (s *Store) Compact(ctx context.Context) error {
 	}
 	// writeFacts writes facts_next, or the chunk appended to facts, range by range; a rewrite reads each range from
 	// facts and from the tail.
-	writeFacts := func() error {
-		for _, r := range chunk {
-			args := []any{r.ws, r.from, r.to}
-			if rewrite {
-				args = append(args, r.ws, r.from, r.to)
-			}
-			if _, err := conn.ExecContext(ctx, write, args...); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	writeFacts := func() error { return execRanges(ctx, conn, write, chunk, rewrite) }
 	if rewrite {
 		if err := writeFacts(); err != nil {
 			drop()
@@ -258,18 +247,7 @@ func (s *Store) moveCredits(ctx context.Context, dropVoids bool) (bool, error) {
 		return false, fmt.Errorf("move credits: %w", err)
 	}
 	drop := func() { conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS credits_next`) }
-	writeRanges := func() error {
-		for _, r := range ranges {
-			args := []any{r.ws, r.from, r.to}
-			if rewrite {
-				args = append(args, r.ws, r.from, r.to)
-			}
-			if _, err := conn.ExecContext(ctx, write, args...); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
+	writeRanges := func() error { return execRanges(ctx, conn, write, ranges, rewrite) }
 	var steps []string
 	if rewrite {
 		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE credits_next AS SELECT * FROM credits_sorted LIMIT 0`); err != nil {
@@ -314,6 +292,21 @@ func (s *Store) moveCredits(ctx context.Context, dropVoids bool) (bool, error) {
 		return false, fmt.Errorf("move credits: %w", err)
 	}
 	return true, nil
+}
+
+// execRanges runs statement once per range, in order, with the range's workspace, first and last id as its
+// parameters (twice over with twice: a statement reading two tables).
+func execRanges(ctx context.Context, conn *sql.Conn, statement string, ranges []campaignRange, twice bool) error {
+	for _, r := range ranges {
+		args := []any{r.ws, r.from, r.to}
+		if twice {
+			args = append(args, r.ws, r.from, r.to)
+		}
+		if _, err := conn.ExecContext(ctx, statement, args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // compactionRanges groups the (workspace, campaign, rows) lines of query, in key order, into ranges of at most
