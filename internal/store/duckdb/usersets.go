@@ -187,12 +187,55 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 					return err
 				}
 			}
+			if err := groupUsers(ctx, conn, r.ws, loc, source, incremental); err != nil {
+				return err
+			}
 		}
-		if err := buildRangeSets(ctx, conn, r, loc, source, incremental && known[r.ws]); err != nil {
+		// A short tail was grouped and numbered once for the workspace (groupUsers); facts are, range by range.
+		query := `SELECT * FROM grouped_users WHERE campaign_id >= ? AND campaign_id <= ? ORDER BY campaign_id, day`
+		args := []any{r.from, r.to}
+		if !incremental {
+			query = groupedUsers(source+` AND ws = ? AND campaign_id >= ? AND campaign_id <= ?`) + ` ORDER BY f.campaign_id, f.day`
+			args = []any{r.ws, r.from, r.to, r.ws}
+		}
+		if err := buildRangeSets(ctx, conn, r, query, args, incremental && known[r.ws]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// groupUsers prepares the reading of a workspace's user sets from the events of source ("FROM … WHERE …"): the
+// temporary macro day_of (of the compaction's connection) maps a time to its local day in loc, and, with once,
+// the temporary table grouped_users gets the rows of groupedUsers for the whole workspace, sorted by campaign — one
+// aggregation and one join with the user numbers for the whole tail, not one per range of campaigns.
+func groupUsers(ctx context.Context, conn *sql.Conn, ws string, loc *time.Location, source string, once bool) error {
+	var minTS, maxTS sql.NullInt64
+	if err := conn.QueryRowContext(ctx, `SELECT min(ts), max(ts) `+source+` AND ws = ?`, ws).Scan(&minTS, &maxTS); err != nil {
+		return err
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMPORARY MACRO day_of(ts) AS `+dayExpr("ts", loc, minTS.Int64, maxTS.Int64+1)); err != nil {
+		return err
+	}
+	if !once {
+		return nil
+	}
+	_, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMPORARY TABLE grouped_users AS `+groupedUsers(source+` AND ws = ?`)+
+		` ORDER BY f.campaign_id, f.day`, ws, ws)
+	return err
+}
+
+// groupedUsers is the query of the user sets of the events of from ("FROM … WHERE …", whose parameters are followed
+// by one more, the workspace): (campaign, day, cell, channels, failure key or empty, counters bit set, user number)
+// rows, users numbered by user_ids_next, days by day_of (groupUsers).
+func groupedUsers(from string) string {
+	return `SELECT f.campaign_id, f.day, f.cell, f.channels, f.fk, f.mask, u.uid FROM (
+			SELECT campaign_id, day_of(ts) AS day, cell, channels, user_hi, user_lo,
+				CASE WHEN counter IN (` + fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery) + `) THEN failure_key ELSE '' END AS fk,
+				bit_or(1::UINTEGER << counter) AS mask
+			` + from + ` AND counter <> 0
+			GROUP BY campaign_id, day, cell, channels, user_hi, user_lo, fk
+		) f JOIN user_ids_next u ON u.ws = ? AND u.user_hi = f.user_hi AND u.user_lo = f.user_lo`
 }
 
 // daySets is one (campaign, day) of user sets being built, then encoded.
@@ -203,17 +246,17 @@ type daySets struct {
 	data     []byte
 }
 
-// buildRangeSets appends the user sets of one range of campaigns to user_sets_next: those of the range's events of
-// source ("FROM … WHERE …"), and, when merge is set, those stored in user_sets, the sets of one (campaign, day)
-// unioned. A range is at most compactChunkRows events, or one campaign, and its sets are held until it is read.
-func buildRangeSets(ctx context.Context, conn *sql.Conn, r campaignRange, loc *time.Location, source string, merge bool) error {
-	inRange := source + ` AND ws = ? AND campaign_id >= ? AND campaign_id <= ?`
-	days, err := sourceSets(ctx, conn, r, loc, inRange, !merge)
+// buildRangeSets appends the user sets of one range of campaigns to user_sets_next: those of the rows of query
+// (groupedUsers' columns, in (campaign, day) order), and, when merge is set, those stored in user_sets, the sets of
+// one (campaign, day) unioned (mergeStoredSets). A range is at most compactChunkRows events, or one campaign, and
+// its sets are held until it is read.
+func buildRangeSets(ctx context.Context, conn *sql.Conn, r campaignRange, query string, args []any, merge bool) error {
+	days, err := sourceSets(ctx, conn, query, args, !merge)
 	if err != nil {
 		return err
 	}
 	if merge {
-		if days, err = mergeStoredSets(ctx, conn, r, days); err != nil {
+		if err := mergeStoredSets(ctx, conn, r, days); err != nil {
 			return err
 		}
 	}
@@ -240,25 +283,10 @@ func buildRangeSets(ctx context.Context, conn *sql.Conn, r campaignRange, loc *t
 	})
 }
 
-// sourceSets reads the user sets of the events of inRange (with parameters workspace, first and last campaign),
-// in (campaign, day) order, users numbered by user_ids_next; with encode, each (campaign, day) is encoded as soon as
-// it is read.
-func sourceSets(ctx context.Context, conn *sql.Conn, r campaignRange, loc *time.Location, inRange string, encode bool) ([]*daySets, error) {
-	var minTS, maxTS sql.NullInt64
-	if err := conn.QueryRowContext(ctx, `SELECT min(ts), max(ts) `+inRange, r.ws, r.from, r.to).Scan(&minTS, &maxTS); err != nil {
-		return nil, err
-	}
-	if !minTS.Valid {
-		return nil, nil
-	}
-	rows, err := conn.QueryContext(ctx, `SELECT f.campaign_id, f.day, f.cell, f.channels, f.fk, f.mask, u.uid FROM (
-			SELECT campaign_id, `+dayExpr("ts", loc, minTS.Int64, maxTS.Int64+1)+` AS day, cell, channels, user_hi, user_lo,
-				CASE WHEN counter IN (`+fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery)+`) THEN failure_key ELSE '' END AS fk,
-				bit_or(1::UINTEGER << counter) AS mask
-			`+inRange+` AND counter <> 0
-			GROUP BY campaign_id, day, cell, channels, user_hi, user_lo, fk
-		) f JOIN user_ids_next u ON u.ws = ? AND u.user_hi = f.user_hi AND u.user_lo = f.user_lo
-		ORDER BY f.campaign_id, f.day`, r.ws, r.from, r.to, r.ws)
+// sourceSets reads the user sets of the rows of query, in (campaign, day) order; with encode, each (campaign, day)
+// is encoded as soon as it is read.
+func sourceSets(ctx context.Context, conn *sql.Conn, query string, args []any, encode bool) ([]*daySets, error) {
+	rows, err := conn.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -309,35 +337,50 @@ func sourceSets(ctx context.Context, conn *sql.Conn, r campaignRange, loc *time.
 	return days, finish()
 }
 
-// mergeStoredSets merges the stored user sets of range r into days (both in (campaign, day) order): a stored
-// (campaign, day) that days has is unioned into it, set by set; one it has not is kept encoded as it is.
-func mergeStoredSets(ctx context.Context, conn *sql.Conn, r campaignRange, days []*daySets) ([]*daySets, error) {
-	rows, err := conn.QueryContext(ctx, `SELECT campaign_id, day, sets FROM user_sets WHERE ws = ? AND campaign_id >= ? AND campaign_id <= ?
-		ORDER BY campaign_id, day`, r.ws, r.from, r.to)
+// mergeStoredSets writes the stored user sets of range r to user_sets_next: those of the (campaign, day)s days has
+// are unioned into it, set by set, in Go; the others are copied by one statement, never leaving DuckDB — when the
+// tail holds the latest days only, as a live stream's does, that is nearly all of them. user_sets_touched (a
+// temporary table of the compaction's connection) holds the keys of days while it runs.
+func mergeStoredSets(ctx context.Context, conn *sql.Conn, r campaignRange, days []*daySets) error {
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMPORARY TABLE user_sets_touched (campaign_id VARCHAR, day INTEGER)`); err != nil {
+		return err
+	}
+	byKey := make(map[daySetsKey]*daySets, len(days))
+	err := conn.Raw(func(dc any) error {
+		app, err := duckdb.NewAppender(dc.(driver.Conn), "temp", "main", "user_sets_touched")
+		if err != nil {
+			return err
+		}
+		for _, d := range days {
+			byKey[daySetsKey{d.campaign, d.day}] = d
+			if err := app.AppendRow(d.campaign, d.day); err != nil {
+				app.Close()
+				return err
+			}
+		}
+		return app.Close()
+	})
 	if err != nil {
-		return nil, err
+		return err
+	}
+	const stored = `FROM user_sets s WHERE s.ws = ? AND s.campaign_id >= ? AND s.campaign_id <= ? AND `
+	const touched = `EXISTS (SELECT 1 FROM user_sets_touched t WHERE t.campaign_id = s.campaign_id AND t.day = s.day)`
+	if _, err := conn.ExecContext(ctx, `INSERT INTO user_sets_next SELECT s.* `+stored+`NOT `+touched, r.ws, r.from, r.to); err != nil {
+		return err
+	}
+	rows, err := conn.QueryContext(ctx, `SELECT s.campaign_id, s.day, s.sets `+stored+touched, r.ws, r.from, r.to)
+	if err != nil {
+		return err
 	}
 	defer rows.Close()
-	out := make([]*daySets, 0, len(days))
-	next := 0
-	before := func(campaign string, day int32) bool { // days[next] sorts before (campaign, day)
-		d := days[next]
-		return d.campaign < campaign || (d.campaign == campaign && d.day < day)
-	}
 	for rows.Next() {
-		stored := &daySets{}
-		if err := rows.Scan(&stored.campaign, &stored.day, &stored.data); err != nil {
-			return nil, err
+		var k daySetsKey
+		var data []byte
+		if err := rows.Scan(&k.campaign, &k.day, &data); err != nil {
+			return err
 		}
-		for next < len(days) && before(stored.campaign, stored.day) {
-			out, next = append(out, days[next]), next+1
-		}
-		if next == len(days) || days[next].campaign != stored.campaign || days[next].day != stored.day {
-			out = append(out, stored)
-			continue
-		}
-		d := days[next]
-		err := decodeSets(stored.data, func(k setKey, raw []byte) error {
+		d := byKey[k]
+		err := decodeSets(data, func(k setKey, raw []byte) error {
 			bm := roaring.New()
 			if err := bm.UnmarshalBinary(raw); err != nil {
 				return fmt.Errorf("user set: %w", err)
@@ -350,14 +393,16 @@ func mergeStoredSets(ctx context.Context, conn *sql.Conn, r campaignRange, days 
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out, next = append(out, d), next+1
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return append(out, days[next:]...), nil
+	return rows.Err()
+}
+
+// daySetsKey addresses the user sets of one (campaign, day) of a workspace.
+type daySetsKey struct {
+	campaign string
+	day      int32
 }
 
 // userSetDays reports whether the user sets answer q — their days are local days of the zone they were built in,
