@@ -151,6 +151,12 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 			return err
 		}
 	}
+	// The temporary tables of groupUsers and mergeStoredSets would outlive the compaction in the pooled connection.
+	defer func() {
+		for _, t := range []string{"grouped_users", "user_sets_touched"} {
+			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS temp.main.`+t)
+		}
+	}()
 	known := map[string]bool{}
 	if incremental {
 		rows, err := conn.QueryContext(ctx, `SELECT ws FROM user_set_zones`)

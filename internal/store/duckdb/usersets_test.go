@@ -2,6 +2,7 @@ package duckdb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -397,4 +398,41 @@ func TestMovedCreditsKeepAnswers(t *testing.T) {
 	s = open(t, filepath.Join(dir, "a.duckdb"))
 	apply(store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "g8-0"}}})
 	same("reopened")
+}
+
+// TestCompactionDropsItsTemporaryTables checks that a compaction leaves no temporary table behind in the
+// connection it used, which the pool keeps (the tail grouped per user would stay in memory until the next one).
+func TestCompactionDropsItsTemporaryTables(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "a.duckdb"))
+	defer s.Close()
+	for round := range 2 { // the first builds the sets, the second merges into them
+		e := domain.Event{UUID: fmt.Sprint("e", round), TimeMS: 1_700_000_000_000, Campaign: true, UserKey: "u", User: domain.HashUser("u"),
+			CampaignID: "c1", Channels: domain.ChannelSetOf(domain.ChannelPush), Counter: domain.CounterSent, Source: "streams"}
+		if _, err := s.Append(ctx, []store.EventBatch{{WorkspaceID: "w", ReceivedAt: time.Now(), Events: []domain.Event{e}}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Compact(ctx); err != nil {
+			t.Fatal(err)
+		}
+		// Every pooled connection, the compaction's among them: all are handed out before a new one is opened.
+		var conns []*sql.Conn
+		for range 20 {
+			c, err := s.db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns = append(conns, c)
+			var temps int
+			if err := c.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE temporary`).Scan(&temps); err != nil {
+				t.Fatal(err)
+			}
+			if temps != 0 {
+				t.Errorf("compaction %d left %d temporary tables", round+1, temps)
+			}
+		}
+		for _, c := range conns {
+			c.Close()
+		}
+	}
 }
