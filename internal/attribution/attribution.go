@@ -235,6 +235,20 @@ type matched struct {
 // (range) is the caller's. Credits are sorted by unit, then type (None first), then group, then the unit's goal
 // order. Interactions of units that have no goal matching e are ignored.
 func (c *Catalog) Evaluate(e GoalEvent, interactions []Interaction) []Credit {
+	out, _ := c.evaluate(e, interactions, false)
+	return out
+}
+
+// EvaluateSources is Evaluate that also returns, per credit, the index in interactions of the interaction the
+// credit was given for. Every credit is given for one interaction chosen by a strict order (most recent, best,
+// winner), so removing an interaction that no credit was given for leaves the credits unchanged: a caller can
+// tell from the sources whether some interactions change a goal event's credits without evaluating it twice.
+func (c *Catalog) EvaluateSources(e GoalEvent, interactions []Interaction) ([]Credit, []int) {
+	return c.evaluate(e, interactions, true)
+}
+
+// evaluate implements Evaluate and EvaluateSources; the sources are only collected when withSources is set.
+func (c *Catalog) evaluate(e GoalEvent, interactions []Interaction, withSources bool) ([]Credit, []int) {
 	// Only units the user interacted with (or was held out of) can be credited: match goals for those alone.
 	present := make(map[string]bool, 8)
 	for i := range interactions {
@@ -242,7 +256,7 @@ func (c *Catalog) Evaluate(e GoalEvent, interactions []Interaction) []Credit {
 	}
 	ms := c.match(e, present)
 	if len(ms) == 0 {
-		return nil
+		return nil, nil
 	}
 	t := e.TimeMS
 
@@ -289,6 +303,7 @@ func (c *Catalog) Evaluate(e GoalEvent, interactions []Interaction) []Credit {
 	}
 
 	var out []Credit
+	var sources []*Interaction // parallel to out, when withSources
 	emit := func(m *matched, typ Type, grp Group, src *Interaction) {
 		for j, gi := range m.goals {
 			cr := Credit{GoalUUID: e.UUID, TimeMS: t, Unit: m.unit, Goal: m.info.goals[gi].name, Type: typ, Group: grp,
@@ -297,6 +312,9 @@ func (c *Catalog) Evaluate(e GoalEvent, interactions []Interaction) []Credit {
 				cr.Variation = src.Variation
 			}
 			out = append(out, cr)
+			if withSources {
+				sources = append(sources, src)
+			}
 		}
 	}
 	winner := -1
@@ -334,10 +352,24 @@ func (c *Catalog) Evaluate(e GoalEvent, interactions []Interaction) []Credit {
 			emit(&ms[winner], ClickConversions, Regular, b)
 		}
 	}
-	slices.SortStableFunc(out, func(a, b Credit) int {
+	byKey := func(a, b Credit) int {
 		return cmp.Or(strings.Compare(a.Unit, b.Unit), cmp.Compare(a.Type, b.Type), cmp.Compare(a.Group, b.Group))
-	})
-	return out
+	}
+	if !withSources || len(out) == 0 {
+		slices.SortStableFunc(out, byKey)
+		return out, nil
+	}
+	order := make([]int, len(out))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return byKey(out[a], out[b]) })
+	sorted, at := make([]Credit, len(out)), make([]int, len(out))
+	for i, o := range order {
+		sorted[i] = out[o]
+		at[i] = indexOf(interactions, sources[o])
+	}
+	return sorted, at
 }
 
 // match computes M and G_C (step 1) with each matching goal's revenue, sorted by unit id, restricted to the units
@@ -396,6 +428,16 @@ func (c *Catalog) match(e GoalEvent, present map[string]bool) []matched {
 	}
 	slices.SortFunc(ms, func(a, b matched) int { return strings.Compare(a.unit, b.unit) })
 	return ms
+}
+
+// indexOf returns the position in interactions of the element p points to (-1 when p points elsewhere).
+func indexOf(interactions []Interaction, p *Interaction) int {
+	for i := range interactions {
+		if &interactions[i] == p {
+			return i
+		}
+	}
+	return -1
 }
 
 // matchedUnit returns the position of unit in ms (-1 when absent): a user's matched units are few, so a scan

@@ -459,6 +459,66 @@ func TestShuffleInvariance(t *testing.T) {
 	}
 }
 
+// TestSourcesExplainCredits checks on random histories the property the derivation relies on: EvaluateSources
+// returns Evaluate's credits, each source is an interaction with the credit's dimensions, and removing any
+// interaction that is no credit's source leaves the credits unchanged (removing a source is checked against the
+// reference, which is independent of the sources).
+func TestSourcesExplainCredits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	cat := catalogOf(
+		camp("a", domain.ChannelPush, "", goals(1, purchase(), domain.Goal{Name: "Any", EventName: "Purchase"})),
+		camp("b", domain.ChannelEmail, "", goals(3, purchase())),
+		camp("c", domain.ChannelPush, "p", nil),
+		camp("p", domain.ChannelPush, "", goals(2, purchase())),
+	)
+	units := []string{"a", "b", "c", "p"}
+	classes := []domain.InteractionClass{domain.ClassNone, domain.ClassSend, domain.ClassView, domain.ClassClick, domain.ClassHeldOut}
+	dims := []string{"", "android", "ios"}
+	unchanged, changed := 0, 0
+	for iter := 0; iter < 2000; iter++ {
+		ints := make([]Interaction, rng.IntN(12))
+		for i := range ints {
+			ints[i] = Interaction{Unit: units[rng.IntN(len(units))], UUID: string(rune('a' + rng.IntN(6))),
+				TimeMS: t0 + int64(rng.IntN(8))*20*minute - int64(rng.IntN(2)), Class: classes[rng.IntN(len(classes))],
+				Group: Group(rng.IntN(3)), Platform: dims[rng.IntN(len(dims))], Locale: dims[rng.IntN(len(dims))],
+				Variation: dims[rng.IntN(len(dims))]}
+		}
+		e := purchaseEvent("E", t0+int64(rng.IntN(12))*20*minute, "1")
+		got, sources := cat.EvaluateSources(e, ints)
+		if want := cat.Evaluate(e, ints); !reflect.DeepEqual(got, want) || len(sources) != len(got) {
+			t.Fatalf("iteration %d: EvaluateSources %v (sources %v) differs from Evaluate %v", iter, got, sources, want)
+		}
+		used := map[int]bool{}
+		for i, src := range sources {
+			if src < 0 || src >= len(ints) {
+				t.Fatalf("iteration %d: credit %d has source %d of %d interactions", iter, i, src, len(ints))
+			}
+			in, c := ints[src], got[i]
+			if in.Unit != c.Unit && !(in.Unit == "c" && c.Unit == "p") || in.Platform != c.Platform || in.Locale != c.Locale {
+				t.Fatalf("iteration %d: credit %+v has source %+v", iter, c, in)
+			}
+			used[src] = true
+		}
+		for drop := range ints {
+			rest := append(append([]Interaction(nil), ints[:drop]...), ints[drop+1:]...)
+			after := reference(cat, e, rest)
+			same := reflect.DeepEqual(after, got) || len(after) == 0 && len(got) == 0
+			if !used[drop] && !same {
+				t.Fatalf("iteration %d: dropping interaction %d (no credit's source) changes the credits\ninteractions %+v\nbefore\n%safter\n%s",
+					iter, drop, ints, fmtCredits(got), fmtCredits(after))
+			}
+			if !used[drop] {
+				unchanged++
+			} else if !same {
+				changed++
+			}
+		}
+	}
+	if unchanged == 0 || changed == 0 {
+		t.Fatalf("the random histories did not exercise both cases (%d unchanged, %d changed)", unchanged, changed)
+	}
+}
+
 func TestEmptyCatalog(t *testing.T) {
 	for _, c := range []*Catalog{NewCatalog(nil), catalogOf()} {
 		if c.MaxWindowMS() != 0 || len(c.GoalNames()) != 0 {

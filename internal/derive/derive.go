@@ -689,6 +689,13 @@ func attributable(r pebble.Reader, ws string, st *wsState, user domain.UserID, g
 
 // credit evaluates a goal event against its user's interactions.
 func credit(ws string, st *wsState, user domain.UserID, g goalEvent, list []attribution.Interaction) []store.Credit {
+	out, _ := creditSources(ws, st, user, g, list)
+	return out
+}
+
+// creditSources is credit that also returns, per credit, the position in list of the interaction it was given for
+// (attribution.Catalog.EvaluateSources).
+func creditSources(ws string, st *wsState, user domain.UserID, g goalEvent, list []attribution.Interaction) ([]store.Credit, []int) {
 	ge := attribution.GoalEvent{UUID: g.uuid, TimeMS: g.timeMS}
 	for _, n := range []string{g.name, g.code} {
 		if n != "" {
@@ -698,11 +705,12 @@ func credit(ws string, st *wsState, user domain.UserID, g goalEvent, list []attr
 	if len(g.attributes) > 0 {
 		ge.Attributes = json.RawMessage(g.attributes)
 	}
+	cs, sources := st.cat.EvaluateSources(ge, list)
 	var out []store.Credit
-	for _, c := range st.cat.Evaluate(ge, list) {
+	for _, c := range cs {
 		out = append(out, store.Credit{WorkspaceID: ws, User: user, Credit: c})
 	}
-	return out
+	return out, sources
 }
 
 // step processes the next batch of log events and returns how many it read.
@@ -980,10 +988,11 @@ func (l *lane) evaluate(r pebble.Reader, ws string, st *wsState, batchUUIDs map[
 		if err != nil {
 			return err
 		}
-		cs := credit(ws, st, k.user, j.goal, ins)
+		cs, sources := creditSources(ws, st, k.user, j.goal, ins)
 		if !j.fresh {
-			before := slices.DeleteFunc(slices.Clone(ins), func(in attribution.Interaction) bool { return batchUUIDs[in.UUID] })
-			if len(before) == len(ins) || slices.Equal(credit(ws, st, k.user, j.goal, before), cs) {
+			// A credit is given for one interaction chosen by a strict order, so the batch's interactions change
+			// the stored credits only when some credit is now given for one of them.
+			if !slices.ContainsFunc(sources, func(i int) bool { return batchUUIDs[ins[i].UUID] }) {
 				continue // the batch's interactions change nothing
 			}
 			l.replace = append(l.replace, store.GoalRef{WorkspaceID: ws, UUID: k.uuid})
