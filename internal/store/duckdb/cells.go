@@ -25,6 +25,14 @@ func (d *cellDict) add(id int32, k cellKey) {
 	d.mu.Unlock()
 }
 
+// key returns the cell of id.
+func (d *cellDict) key(id int32) (cellKey, bool) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	k, ok := d.byID[id]
+	return k, ok
+}
+
 // cellCodes is one query's mapping of cells to codes. Codes are 1-based; locale and variation code 0 is "none".
 type cellCodes struct {
 	modes     map[string]int // platform resolution mode → number
@@ -79,6 +87,9 @@ func (d *cellDict) codes(targets []store.AggregateTarget) *cellCodes {
 	d.mu.RLock()
 	defer d.mu.RUnlock()
 	for id, k := range d.byID {
+		if k.pdef == creditCellPdef {
+			continue // a credit's cell (conversions read those by id)
+		}
 		for mk, mode := range c.modes {
 			p := domain.ResolvePlatform(chans[mk], k.platform, domain.PlatformDefault(k.pdef))
 			codes := [3]int32{int32(code(pCode, &c.platforms, p, false)), int32(code(lCode, &c.locales, k.locale, true)),

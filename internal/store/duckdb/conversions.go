@@ -17,7 +17,7 @@ import (
 // As for UNIQUE counters (aggregateUnique), most goal events and most users of a (target, day, group, goal) have
 // credits in one finest node only: SQL counts them per finest node, and they are rolled up here to every node
 // shape by sums. The goal events and users credited in several finest nodes are read one by one (ordered), and
-// rolled up here node by node.
+// rolled up here node by node. A finest node is a credit's cell (creditCell), an integer.
 func (r *reader) Conversions(ctx context.Context, q store.ConversionQuery) ([]store.ConversionRow, error) {
 	if len(q.Targets) == 0 {
 		return nil, nil
@@ -27,81 +27,67 @@ func (r *reader) Conversions(ctx context.Context, q store.ConversionQuery) ([]st
 		return nil, fmt.Errorf("conversions: %w", err)
 	}
 	defer done()
-	rows, collided, err := r.conversions(ctx, qr, watermark, q, false)
-	if err == nil && collided {
-		rows, _, err = r.conversions(ctx, qr, watermark, q, true)
-	}
-	return rows, err
-}
-
-// conversions runs the conversion statement. Whether a goal event or user is credited in one finest node is decided
-// on a 64-bit hash of the node's keys, which is much cheaper to aggregate than the keys; when two distinct nodes of
-// the query share a hash (it reports collided then), the caller runs it again with exact, comparing the keys.
-func (r *reader) conversions(ctx context.Context, qr queryer, watermark int64, q store.ConversionQuery, exact bool) (_ []store.ConversionRow, collided bool, _ error) {
-	key, guard := "ch", fmt.Sprintf(`
-UNION ALL
-SELECT %d, 0, 0, 0, '', struct_pack(p := '', l := '', v := ''), (SELECT count(DISTINCT cell) FROM cr) - (SELECT count(DISTINCT ch) FROM cr), 0, '', 0, 0`, convCollisions)
-	if exact {
-		key, guard = "cell", ""
-	}
 	query := fmt.Sprintf(`WITH m(unit, tgt) AS (VALUES %s),
 cr AS MATERIALIZED (
-	SELECT tgt, d, cell, `+cmp.Or(r.cellHash, "hash(cell.p, cell.l, cell.v)")+` AS ch, grp, goal, eid, uh, ul, revenue FROM (
-		SELECT m.tgt AS tgt, `+dayExpr("c.ts", q.Days, q.FromMS, q.ToMS)+` AS d,
-			struct_pack(p := c.platform, l := c.locale, v := CASE c.grp WHEN %d THEN '%s' WHEN %d THEN '%s' ELSE c.variation END) AS cell,
-			c.grp AS grp, c.goal AS goal, c.goal_uuid AS eid, c.user_hi AS uh, c.user_lo AS ul, c.revenue AS revenue
-		FROM `+creditsFrom(watermark)+` JOIN m ON c.unit = m.unit
-		WHERE c.ws = ? AND c.unit IN (`+unitList(q.Targets)+`) AND c.ts >= ? AND c.ts < ? AND (c.type = ? OR c.type = 0)
-			AND `+liveCredit+`)
+	SELECT m.tgt AS tgt, `+dayExpr("c.ts", q.Days, q.FromMS, q.ToMS)+` AS d, c.cell AS cell, c.grp AS grp, c.goal AS goal,
+		c.goal_uuid AS eid, c.user_hi AS uh, c.user_lo AS ul, c.revenue AS revenue
+	FROM `+creditsFrom(watermark)+` JOIN m ON c.unit = m.unit
+	WHERE c.ws = ? AND c.unit IN (`+unitList(q.Targets)+`) AND c.ts >= ? AND c.ts < ? AND (c.type = ? OR c.type = 0)
+		AND `+liveCredit+`
 ),
-goals AS MATERIALIZED (SELECT tgt, d, grp, goal, eid, min(%[6]s) AS k1, max(%[6]s) AS k2, any_value(cell) AS cell, any_value(revenue) AS revenue
+goals AS MATERIALIZED (SELECT tgt, d, grp, goal, eid, min(cell) AS k1, max(cell) AS k2, any_value(revenue) AS revenue
 	FROM cr GROUP BY tgt, d, grp, goal, eid),
-users AS MATERIALIZED (SELECT tgt, d, grp, goal, uh, ul, min(%[6]s) AS k1, max(%[6]s) AS k2, any_value(cell) AS cell
-	FROM cr GROUP BY tgt, d, grp, goal, uh, ul)
-SELECT %[7]d AS part, tgt, d, grp, goal, any_value(cell) AS cell, count(*) AS n, sum(revenue)::BIGINT AS revenue, '' AS eid, 0::UBIGINT AS uh,
+users AS MATERIALIZED (SELECT tgt, d, grp, goal, uh, ul, min(cell) AS k1, max(cell) AS k2 FROM cr GROUP BY tgt, d, grp, goal, uh, ul)
+SELECT %d AS part, tgt, d, grp, goal, k1 AS cell, count(*) AS n, sum(revenue)::BIGINT AS revenue, '' AS eid, 0::UBIGINT AS uh,
 	0::UBIGINT AS ul
 FROM goals WHERE k1 = k2 GROUP BY tgt, d, grp, goal, k1
 UNION ALL
-SELECT %[8]d, tgt, d, grp, goal, any_value(cell), count(*), 0, '', 0, 0 FROM users WHERE k1 = k2 GROUP BY tgt, d, grp, goal, k1
+SELECT %d, tgt, d, grp, goal, k1, count(*), 0, '', 0, 0 FROM users WHERE k1 = k2 GROUP BY tgt, d, grp, goal, k1
 UNION ALL
-SELECT DISTINCT %[9]d, c.tgt, c.d, c.grp, c.goal, c.cell, 0, c.revenue, c.eid, 0, 0
+SELECT DISTINCT %d, c.tgt, c.d, c.grp, c.goal, c.cell, 0, c.revenue, c.eid, 0, 0
 FROM cr c SEMI JOIN (SELECT * FROM goals WHERE k1 <> k2) g ON c.tgt = g.tgt AND c.d = g.d AND c.grp = g.grp AND c.goal = g.goal AND c.eid = g.eid
 UNION ALL
-SELECT DISTINCT %[10]d, c.tgt, c.d, c.grp, c.goal, c.cell, 0, 0, '', c.uh, c.ul
+SELECT DISTINCT %d, c.tgt, c.d, c.grp, c.goal, c.cell, 0, 0, '', c.uh, c.ul
 FROM cr c SEMI JOIN (SELECT * FROM users WHERE k1 <> k2) u ON c.tgt = u.tgt AND c.d = u.d AND c.grp = u.grp AND c.goal = u.goal
-	AND c.uh = u.uh AND c.ul = u.ul%[11]s
-ORDER BY part, tgt, d, grp, goal, eid, uh, ul`, unitValues(q.Targets),
-		attribution.CampaignControl, domain.CampaignControlGroup, attribution.GlobalControl, domain.GlobalControlGroup,
-		key, convSingleGoals, convSingleUsers, convMultiGoals, convMultiUsers, guard)
+	AND c.uh = u.uh AND c.ul = u.ul
+ORDER BY part, tgt, d, grp, goal, eid, uh, ul`, unitValues(q.Targets), convSingleGoals, convSingleUsers, convMultiGoals, convMultiUsers)
 	args := []any{q.WorkspaceID, q.FromMS, q.ToMS, uint8(q.Type)}
 	if r.onQuery != nil {
 		r.onQuery(query, args)
 	}
 	rows, err := qr.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, false, fmt.Errorf("conversions: %w", err)
+		return nil, fmt.Errorf("conversions: %w", err)
 	}
 	defer rows.Close()
 	roll := &conversionRollup{sets: nodeSets(q.Shapes), nodes: map[convNode]*convCounts{}}
+	cells := map[int32]cellKey{} // the query's cells, looked up once each
 	var row convRow
-	var cell map[string]any
+	var cell int32
 	for rows.Next() {
 		if err := rows.Scan(&row.part, &row.tgt, &row.d, &row.grp, &row.goal, &cell, &row.n, &row.revenue, &row.eid, &row.uh, &row.ul); err != nil {
-			return nil, false, fmt.Errorf("conversions scan: %w", err)
+			return nil, fmt.Errorf("conversions scan: %w", err)
 		}
-		if row.part == convCollisions {
-			collided = row.n != 0
-			continue
+		k, ok := cells[cell]
+		if !ok {
+			if k, ok = r.cells.key(cell); !ok { // a committed cell is in the dictionary (cellIDs.insert)
+				return nil, fmt.Errorf("conversions: credit cell %d is not in the dictionary", cell)
+			}
+			cells[cell] = k
 		}
-		row.p, _ = cell["p"].(string)
-		row.l, _ = cell["l"].(string)
-		row.v, _ = cell["v"].(string)
+		row.p, row.l, row.v = k.platform, k.locale, k.variation
+		switch attribution.Group(row.grp) {
+		case attribution.CampaignControl:
+			row.v = domain.CampaignControlGroup
+		case attribution.GlobalControl:
+			row.v = domain.GlobalControlGroup
+		}
 		roll.add(row)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, false, fmt.Errorf("conversions: %w", err)
+		return nil, fmt.Errorf("conversions: %w", err)
 	}
-	return roll.rows(q.Targets), collided, nil
+	return roll.rows(q.Targets), nil
 }
 
 // Parts of the conversion statement's result.
@@ -110,7 +96,6 @@ const (
 	convSingleUsers        // n users credited in one finest node
 	convMultiGoals         // a goal event (eid) credited in several finest nodes, per finest node
 	convMultiUsers         // a user (uh, ul) credited in several finest nodes, per finest node
-	convCollisions         // n: distinct finest nodes less distinct hashes of them (not 0: the hashes collided)
 )
 
 type convRow struct {

@@ -8,6 +8,7 @@ import (
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/campaignstats/campaignstats/internal/attribution"
 	"github.com/campaignstats/campaignstats/internal/store"
 )
 
@@ -72,8 +73,15 @@ func (s *Store) ApplyCredits(ctx context.Context, u store.CreditUpdate) error {
 	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
 		return fmt.Errorf("apply credits: %w", err)
 	}
+	cells := s.newCellIDs()
 	err = func() error {
 		gen := s.creditGen + 1
+		for _, c := range u.Credits {
+			cells.of(creditCell(c.Credit))
+		}
+		if err := cells.insert(ctx, conn); err != nil {
+			return err
+		}
 		for _, ws := range u.Rebuild {
 			for _, q := range []string{`DELETE FROM credits WHERE ws = ?`, `DELETE FROM credits_sorted WHERE ws = ?`, `DELETE FROM credit_voids WHERE ws = ?`} {
 				if _, err := conn.ExecContext(ctx, q, ws); err != nil {
@@ -108,7 +116,7 @@ func (s *Store) ApplyCredits(ctx context.Context, u store.CreditUpdate) error {
 			}
 			for _, c := range u.Credits {
 				if err := app.AppendRow(c.WorkspaceID, c.GoalUUID, c.User.Hi, c.User.Lo, c.TimeMS, c.Unit, c.Goal, uint8(c.Type),
-					uint8(c.Group), c.Platform, c.Locale, c.Variation, c.RevenueMicros, gen); err != nil {
+					uint8(c.Group), c.Platform, c.Locale, c.Variation, c.RevenueMicros, gen, cells.of(creditCell(c.Credit))); err != nil {
 					app.Close()
 					return err
 				}
@@ -122,6 +130,7 @@ func (s *Store) ApplyCredits(ctx context.Context, u store.CreditUpdate) error {
 	if err == nil {
 		if _, err = conn.ExecContext(ctx, `COMMIT`); err == nil {
 			s.creditGen++
+			cells.publish()
 		}
 	}
 	if err != nil {
@@ -129,6 +138,12 @@ func (s *Store) ApplyCredits(ctx context.Context, u store.CreditUpdate) error {
 		return fmt.Errorf("apply credits: %w", err)
 	}
 	return nil
+}
+
+// creditCell is the cell of a credit's node: its resolved platform, locale and variation ("" for control groups,
+// whose node variation is the group's name).
+func creditCell(c attribution.Credit) cellKey {
+	return cellKey{platform: c.Platform, pdef: creditCellPdef, locale: c.Locale, variation: c.Variation}
 }
 
 // Progress implements store.Credits.

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/campaignstats/campaignstats/internal/attribution"
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
 	"github.com/campaignstats/campaignstats/internal/store/storetest"
@@ -30,14 +32,82 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.SnapshotStore { return open(t, filepath.Join(t.TempDir(), "db.duckdb")) })
 }
 
-// TestConversionsWhenNodeHashesCollide runs the event half of the conformance suite with every conversion node
-// hashing alike: the conversion statement must see the collision and answer from the nodes' keys.
-func TestConversionsWhenNodeHashesCollide(t *testing.T) {
-	storetest.RunEvents(t, func(t *testing.T) store.EventStore {
-		s := open(t, filepath.Join(t.TempDir(), "db.duckdb"))
-		s.reader.cellHash = "0::UBIGINT"
-		return s
-	})
+// TestCreditCellsMigration checks migration 0014 on credits written before it, in the log and in a chunk: they get
+// cells of their own (not an event's, which shares the table), and conversions read their dimensions, the control
+// group's variation, and new credits of the same dimensions reuse the cell.
+func TestCreditCellsMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db.duckdb")
+	connector, err := duckdb.NewConnector(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(connector)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for v := 1; v <= 13; v++ {
+		names, _ := fs.Glob(migrationFS, fmt.Sprintf("migrations/%04d_*.sql", v))
+		body, err := migrationFS.ReadFile(names[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, string(body)); err != nil {
+			t.Fatalf("migration %d: %v", v, err)
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, 0)`, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const ts = 1740819600000 // 2025-03-01T09:00Z
+	for _, q := range []string{
+		`INSERT INTO cells VALUES (1, 'android', 0, 'en', 'v1')`,
+		fmt.Sprintf(`INSERT INTO credits_sorted VALUES ('w', 'g1', 1, 1, %d, 'c', 'Buy', 4, 0, 'android', 'en', 'v1', 5000000, 1),
+			('w', 'g2', 2, 2, %d, 'c', 'Buy', 0, 1, 'ios', 'fr', '', 0, 1)`, ts, ts),
+		fmt.Sprintf(`INSERT INTO credits VALUES ('w', 'g3', 3, 3, %d, 'c', 'Buy', 4, 0, 'android', 'en', 'v1', 1000000, 2)`, ts),
+		`UPDATE credits_watermark SET gen = 1, sorted_rows = 2`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s := open(t, path)
+	defer s.Close()
+	var credited, eventCell int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(DISTINCT cell), count(*) FILTER (WHERE cell = 1) FROM
+		(SELECT cell FROM credits UNION ALL SELECT cell FROM credits_sorted)`).Scan(&credited, &eventCell); err != nil {
+		t.Fatal(err)
+	}
+	if credited != 2 || eventCell != 0 {
+		t.Fatalf("credit cells after the migration: %d distinct, %d on the event's cell", credited, eventCell)
+	}
+	if err := s.ApplyCredits(ctx, store.CreditUpdate{Credits: []store.Credit{{WorkspaceID: "w", User: domain.UserID{Hi: 4, Lo: 4},
+		Credit: attribution.Credit{GoalUUID: "g4", TimeMS: ts, Unit: "c", Goal: "Buy", Type: attribution.TotalConversions,
+			Platform: "android", Locale: "en", Variation: "v1", RevenueMicros: 1}}}}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.Conversions(ctx, store.ConversionQuery{WorkspaceID: "w", FromMS: ts - msPerDay, ToMS: ts + msPerDay,
+		Type:    attribution.TotalConversions,
+		Targets: []store.AggregateTarget{{ID: "c", Units: []store.AggregateUnit{{ID: "c", Channel: domain.ChannelPush}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rows {
+		if r.AllPlatforms || r.AllLocales || r.AllVariations {
+			continue // the finest nodes say it all here
+		}
+		got = append(got, fmt.Sprintf("%s/%s/%s %v: %d %d %d", r.Platform, r.Locale, r.Variation, r.Group, r.Total, r.Unique, r.RevenueMicros))
+	}
+	want := []string{"android/en/v1 regular: 3 3 6000001", "ios/fr/" + domain.CampaignControlGroup + " " + domain.CampaignControlGroup + ": 1 1 0"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("conversions after the migration\ngot  %q\nwant %q", got, want)
+	}
+	var cells int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM cells`).Scan(&cells); err != nil || cells != 3 {
+		t.Fatalf("cells after a credit of known dimensions: %d %v", cells, err)
+	}
 }
 
 // TestReopenKeepsTheLog checks that appended events survive a reopen with their Seqs, that Seqs continue after

@@ -39,29 +39,18 @@ func (s *Store) Append(ctx context.Context, batches []store.EventBatch) (store.S
 	}
 	seq := s.seq
 	// Cells of the new events: known ones from memory, new ones inserted in this transaction.
-	newCells := map[cellKey]int32{}
+	cells := s.newCellIDs()
 	cellOf := func(e *domain.Event) int32 {
-		k := cellKey{e.Platform, uint8(e.PlatformDefault), e.Locale, e.Variation}
-		if id, ok := s.cells[k]; ok {
-			return id
-		}
-		if id, ok := newCells[k]; ok {
-			return id
-		}
-		id := s.nextCell + int32(len(newCells))
-		newCells[k] = id
-		return id
+		return cells.of(cellKey{e.Platform, uint8(e.PlatformDefault), e.Locale, e.Variation})
 	}
 	for _, b := range batches {
 		for i := range b.Events {
 			cellOf(&b.Events[i])
 		}
 	}
-	for k, id := range newCells {
-		if _, err := conn.ExecContext(ctx, `INSERT INTO cells VALUES (?, ?, ?, ?, ?)`, id, k.platform, k.pdef, k.locale, k.variation); err != nil {
-			conn.ExecContext(ctx, `ROLLBACK`)
-			return 0, fmt.Errorf("append: cells: %w", err)
-		}
+	if err := cells.insert(ctx, conn); err != nil {
+		conn.ExecContext(ctx, `ROLLBACK`)
+		return 0, fmt.Errorf("append: %w", err)
 	}
 	err = conn.Raw(func(dc any) error {
 		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "events")
@@ -111,13 +100,59 @@ func (s *Store) Append(ctx context.Context, batches []store.EventBatch) (store.S
 		return 0, fmt.Errorf("append: %w", err)
 	}
 	s.seq = seq
-	for k, id := range newCells {
-		s.cells[k] = id
-		s.dict.add(id, k)
-	}
-	s.nextCell += int32(len(newCells))
+	cells.publish()
 	s.lastAppend = s.now()
 	return seq, nil
+}
+
+// creditCellPdef marks the cells of credits in the cells table: their platform is already resolved, so it has no
+// platform default, and events' defaults are small numbers.
+const creditCellPdef = 255
+
+// cellIDs assigns cell ids within one write transaction: known cells from memory, new ones numbered after the
+// stored ones, inserted into the cells table by insert and taken as known by later writes (publish) once the
+// transaction has committed. The caller holds writeMu from newCellIDs to publish. Readers' dictionary gets the
+// new cells before the commit, so that no reader sees a stored row whose cell it cannot name; if the transaction
+// fails, the next one numbers its cells from the same id and replaces them.
+type cellIDs struct {
+	s     *Store
+	fresh map[cellKey]int32
+}
+
+func (s *Store) newCellIDs() *cellIDs { return &cellIDs{s: s, fresh: map[cellKey]int32{}} }
+
+// of returns the id of cell k.
+func (c *cellIDs) of(k cellKey) int32 {
+	if id, ok := c.s.cells[k]; ok {
+		return id
+	}
+	if id, ok := c.fresh[k]; ok {
+		return id
+	}
+	id := c.s.nextCell + int32(len(c.fresh))
+	c.fresh[k] = id
+	return id
+}
+
+// insert stores the new cells in the transaction of conn.
+func (c *cellIDs) insert(ctx context.Context, conn *sql.Conn) error {
+	for k, id := range c.fresh {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO cells VALUES (?, ?, ?, ?, ?)`, id, k.platform, k.pdef, k.locale, k.variation); err != nil {
+			return fmt.Errorf("cells: %w", err)
+		}
+	}
+	for k, id := range c.fresh {
+		c.s.dict.add(id, k)
+	}
+	return nil
+}
+
+// publish makes the new cells known to later writes, after their transaction committed.
+func (c *cellIDs) publish() {
+	for k, id := range c.fresh {
+		c.s.cells[k] = id
+	}
+	c.s.nextCell += int32(len(c.fresh))
 }
 
 // StoredUUIDs implements store.EventLog.

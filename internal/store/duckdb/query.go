@@ -81,8 +81,6 @@ type reader struct {
 	cells *cellDict
 	// onQuery, when set, sees every UNIQUE and conversion node query before it runs (benchmarks explain them).
 	onQuery func(query string, args []any)
-	// cellHash, when set, replaces the hash of a conversion's finest node (tests make every hash collide).
-	cellHash string
 	// wideFrom is the smallest cell code that makes a UNIQUE query pack codes into a HUGEINT (0: 1<<20; tests
 	// lower it).
 	wideFrom int
