@@ -270,9 +270,23 @@ func (c *Catalog) evaluate(e GoalEvent, interactions []Interaction, withSources 
 		held    [3]*Interaction // most recent qualifying held-out view per control group
 	}
 	units := make([]perUnit, len(ms))
+	// A user's matched units are usually few and a scan finds them fastest; a user active in many units gets a map.
+	find := func(unit string) int { return matchedUnit(ms, unit) }
+	if len(ms) > 8 {
+		pos := make(map[string]int, len(ms))
+		for k := range ms {
+			pos[ms[k].unit] = k
+		}
+		find = func(unit string) int {
+			if k, ok := pos[unit]; ok {
+				return k
+			}
+			return -1
+		}
+	}
 	for i := range interactions {
 		in := &interactions[i]
-		k := matchedUnit(ms, in.Unit)
+		k := find(in.Unit)
 		if k < 0 || in.TimeMS > t || t-in.TimeMS > ms[k].info.windowMS {
 			continue // s ≤ t ≤ s + W_C, inclusive (written to avoid overflow)
 		}
@@ -376,6 +390,7 @@ func (c *Catalog) evaluate(e GoalEvent, interactions []Interaction, withSources 
 // in present when it is not nil (the others have no interaction and so no credit).
 func (c *Catalog) match(e GoalEvent, present map[string]bool) []matched {
 	var ms []matched
+	var pos map[string]int // unit → position in ms, once ms is long
 	var attrs map[string]json.RawMessage
 	decoded := false
 	getAttrs := func() map[string]json.RawMessage {
@@ -401,7 +416,14 @@ func (c *Catalog) match(e GoalEvent, present map[string]bool) []matched {
 			if present != nil && !present[r.unit] {
 				continue // a unit the user never touched
 			}
-			k := matchedUnit(ms, r.unit)
+			k := -1
+			if pos != nil {
+				if at, ok := pos[r.unit]; ok {
+					k = at
+				}
+			} else {
+				k = matchedUnit(ms, r.unit)
+			}
 			if k >= 0 && slices.Contains(ms[k].goals, r.idx) {
 				continue // already matched through another action name
 			}
@@ -417,6 +439,14 @@ func (c *Catalog) match(e GoalEvent, present map[string]bool) []matched {
 			if k < 0 {
 				ms = append(ms, matched{unit: r.unit, info: u})
 				k = len(ms) - 1
+				if pos != nil {
+					pos[r.unit] = k
+				} else if len(ms) > 8 { // a user active in many units: a map finds them faster than a scan
+					pos = make(map[string]int, 2*len(ms))
+					for i := range ms {
+						pos[ms[i].unit] = i
+					}
+				}
 			}
 			ms[k].goals = append(ms[k].goals, r.idx)
 			ms[k].revenue = append(ms[k].revenue, rev)

@@ -2,6 +2,7 @@ package attribution
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
 	"sort"
@@ -453,6 +454,48 @@ func TestShuffleInvariance(t *testing.T) {
 				t.Fatalf("iteration %d: shuffled interactions change the result\ngot\n%swant\n%s", iter, fmtCredits(again), fmtCredits(got))
 			}
 		}
+	}
+	if credits == 0 {
+		t.Fatal("the random histories produced no credits")
+	}
+}
+
+// TestManyUnitsMatchReference checks Evaluate against the reference for users active in many units (where units
+// are found through a map instead of a scan), including shuffled input.
+func TestManyUnitsMatchReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	var cs []domain.Campaign
+	var units []string
+	for i := 0; i < 30; i++ {
+		id := fmt.Sprintf("u%02d", i)
+		ch := []domain.Channel{domain.ChannelPush, domain.ChannelEmail, domain.ChannelSMS}[i%3]
+		var gd *domain.GoalDetails
+		if i%5 != 4 {
+			gd = goals(1+i%4, purchase())
+		}
+		cs = append(cs, camp(id, ch, "", gd))
+		units = append(units, id)
+	}
+	cat := catalogOf(cs...)
+	classes := []domain.InteractionClass{domain.ClassSend, domain.ClassView, domain.ClassClick, domain.ClassHeldOut}
+	credits := 0
+	for iter := 0; iter < 300; iter++ {
+		ints := make([]Interaction, 10+rng.IntN(80))
+		for i := range ints {
+			ints[i] = Interaction{Unit: units[rng.IntN(len(units))], UUID: fmt.Sprintf("e%03d", rng.IntN(500)),
+				TimeMS: t0 + int64(rng.IntN(16))*15*minute, Class: classes[rng.IntN(len(classes))], Group: Group(rng.IntN(3)),
+				Platform: []string{"android", "ios"}[rng.IntN(2)]}
+		}
+		e := purchaseEvent("E", t0+int64(4+rng.IntN(12))*15*minute, "2")
+		got, want := cat.Evaluate(e, ints), reference(cat, e, ints)
+		if !reflect.DeepEqual(got, want) && !(len(got) == 0 && len(want) == 0) {
+			t.Fatalf("iteration %d: Evaluate differs from the reference\ngot\n%swant\n%s", iter, fmtCredits(got), fmtCredits(want))
+		}
+		rng.Shuffle(len(ints), func(i, j int) { ints[i], ints[j] = ints[j], ints[i] })
+		if again := cat.Evaluate(e, ints); !reflect.DeepEqual(again, got) {
+			t.Fatalf("iteration %d: shuffled interactions change the result", iter)
+		}
+		credits += len(got)
 	}
 	if credits == 0 {
 		t.Fatal("the random histories produced no credits")

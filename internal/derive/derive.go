@@ -21,6 +21,7 @@ import (
 	"maps"
 	"runtime"
 	"slices"
+	"sort"
 	"sync"
 	"time"
 
@@ -664,7 +665,13 @@ func attributable(r pebble.Reader, ws string, st *wsState, user domain.UserID, g
 	if maxW == 0 {
 		return nil, nil
 	}
-	ins, err := interactions(r, ws, user, g.timeMS-maxW, g.timeMS)
+	return attributableBetween(r, ws, st, user, g.timeMS-maxW, g.timeMS)
+}
+
+// attributableBetween returns the user's interactions with from ≤ time ≤ to that can explain a goal event, in time
+// order, read through r.
+func attributableBetween(r pebble.Reader, ws string, st *wsState, user domain.UserID, from, to int64) ([]attribution.Interaction, error) {
+	ins, err := interactions(r, ws, user, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -982,22 +989,63 @@ func (l *lane) evaluate(r pebble.Reader, ws string, st *wsState, batchUUIDs map[
 			}
 		}
 	}
-	for _, k := range order {
-		j := todo[k]
-		ins, err := attributable(r, ws, st, k.user, j.goal)
-		if err != nil {
-			return err
+	// A user's goal events whose windows overlap are evaluated against one read of the user's interactions: an
+	// active user has many goal events within reach of a batch's interactions, and reading the window of each
+	// would read and decode the same interactions again for every one.
+	type result struct {
+		credits []store.Credit
+		replace bool
+	}
+	results := make([]result, len(order))
+	byUser := map[domain.UserID][]int{} // positions in order
+	var users []domain.UserID
+	for i, k := range order {
+		if byUser[k.user] == nil {
+			users = append(users, k.user)
 		}
-		cs, sources := creditSources(ws, st, k.user, j.goal, ins)
-		if !j.fresh {
-			// A credit is given for one interaction chosen by a strict order, so the batch's interactions change
-			// the stored credits only when some credit is now given for one of them.
-			if !slices.ContainsFunc(sources, func(i int) bool { return batchUUIDs[ins[i].UUID] }) {
-				continue // the batch's interactions change nothing
+		byUser[k.user] = append(byUser[k.user], i)
+	}
+	maxW := st.cat.MaxWindowMS()
+	timeOf := func(i int) int64 { return todo[order[i]].goal.timeMS }
+	for _, user := range users {
+		pos := byUser[user]
+		slices.SortFunc(pos, func(a, b int) int { return cmp.Compare(timeOf(a), timeOf(b)) })
+		for start := 0; start < len(pos); {
+			end := start + 1
+			for end < len(pos) && timeOf(pos[end])-maxW <= timeOf(pos[end-1]) {
+				end++
 			}
+			var all []attribution.Interaction
+			if maxW > 0 {
+				var err error
+				if all, err = attributableBetween(r, ws, st, user, timeOf(pos[start])-maxW, timeOf(pos[end-1])); err != nil {
+					return err
+				}
+			}
+			for _, i := range pos[start:end] {
+				j, t := todo[order[i]], timeOf(i)
+				lo := sort.Search(len(all), func(x int) bool { return all[x].TimeMS >= t-maxW })
+				hi := sort.Search(len(all), func(x int) bool { return all[x].TimeMS > t })
+				ins := all[lo:hi:hi]
+				cs, sources := creditSources(ws, st, user, j.goal, ins)
+				if !j.fresh {
+					// A credit is given for one interaction chosen by a strict order, so the batch's interactions
+					// change the stored credits only when some credit is now given for one of them.
+					if !slices.ContainsFunc(sources, func(x int) bool { return batchUUIDs[ins[x].UUID] }) {
+						continue // the batch's interactions change nothing
+					}
+					results[i].replace = true
+				}
+				results[i].credits = cs
+			}
+			start = end
+		}
+	}
+	for i, k := range order {
+		if results[i].replace {
 			l.replace = append(l.replace, store.GoalRef{WorkspaceID: ws, UUID: k.uuid})
 		}
-		l.credits = append(l.credits, cs...)
+		l.credits = append(l.credits, results[i].credits...)
 	}
 	return nil
 }
