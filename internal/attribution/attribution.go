@@ -249,16 +249,23 @@ func (c *Catalog) EvaluateSources(e GoalEvent, interactions []Interaction) ([]Cr
 
 // evaluate implements Evaluate and EvaluateSources; the sources are only collected when withSources is set.
 func (c *Catalog) evaluate(e GoalEvent, interactions []Interaction, withSources bool) ([]Credit, []int) {
-	// Only units the user interacted with (or was held out of) can be credited: match goals for those alone.
+	// Only units with an interaction (or held-out view) within their own window of e can be credited: match goals
+	// for those alone (an active user has interactions with many units, most of them outside the shorter windows).
 	present := make(map[string]bool, 8)
+	t := e.TimeMS
 	for i := range interactions {
-		present[interactions[i].Unit] = true
+		in := &interactions[i]
+		if present[in.Unit] || in.TimeMS > t {
+			continue
+		}
+		if u, ok := c.units[in.Unit]; ok && t-in.TimeMS <= u.windowMS {
+			present[in.Unit] = true
+		}
 	}
 	ms := c.match(e, present)
 	if len(ms) == 0 {
 		return nil, nil
 	}
-	t := e.TimeMS
 
 	// Step 1: per unit, the qualifying interactions Q_C and held-out views, reduced on the fly to the few
 	// interactions each step needs.
