@@ -153,7 +153,8 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 		}
 	}
 	eo := embedded.Options{DataDir: cfg.DataDir, Logger: logger, Now: now, FreshnessWait: cfg.DeriveWait, MaxCampaigns: cfg.MaxCampaigns,
-		DuckDB: duckdb.Options{MemoryLimit: cfg.DuckDBMemoryLimit, Threads: cfg.DuckDBThreads}}
+		DuckDB: duckdb.Options{MemoryLimit: cfg.DuckDBMemoryLimit, Threads: cfg.DuckDBThreads,
+			CheckpointThreshold: cfg.DuckDBCheckpointThreshold}}
 	var coord *cluster.Coordinator
 	if cfg.Store != "embedded" {
 		stores, err := openStores(ctx, cfg, logger, now)

@@ -66,7 +66,8 @@ func openStores(ctx context.Context, cfg config.Config, logger *slog.Logger, now
 }
 
 func openEmbedded(ctx context.Context, cfg config.Config, now func() time.Time) (*duckdb.Store, error) {
-	st, err := duckdb.Open(ctx, filepath.Join(cfg.DataDir, DBFile), duckdb.Options{MemoryLimit: cfg.DuckDBMemoryLimit, Threads: cfg.DuckDBThreads}, now)
+	st, err := duckdb.Open(ctx, filepath.Join(cfg.DataDir, DBFile), duckdb.Options{MemoryLimit: cfg.DuckDBMemoryLimit, Threads: cfg.DuckDBThreads,
+		CheckpointThreshold: cfg.DuckDBCheckpointThreshold}, now)
 	if err != nil {
 		return nil, openError(cfg, err)
 	}

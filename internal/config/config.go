@@ -55,6 +55,9 @@ type Config struct {
 	// DuckDBMemoryLimit and DuckDBThreads bound the embedded store (empty / 0 = chosen from the machine).
 	DuckDBMemoryLimit string
 	DuckDBThreads     int
+	// DuckDBCheckpointThreshold is the embedded store's write-ahead log size that makes a commit checkpoint
+	// (empty = duckdb.DefaultCheckpointThreshold).
+	DuckDBCheckpointThreshold string
 	// PprofAddr, when set, serves Go's runtime profiles (net/http/pprof) on this separate address.
 	PprofAddr string
 	// GoMemoryLimit is the Go runtime's soft memory limit set by serve (0: none; GOMEMLIMIT, when set, wins).
@@ -119,6 +122,8 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.Func("go-memory-limit", "soft memory limit of the Go heap, e.g. 384MiB (default 384MiB; GOMEMLIMIT wins when set)", sizeSetter(&c.GoMemoryLimit))
 	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve Go runtime profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060 (empty = off)")
 	fs.IntVar(&c.DuckDBThreads, "duckdb-threads", c.DuckDBThreads, "embedded store threads (0 = number of CPUs)")
+	fs.StringVar(&c.DuckDBCheckpointThreshold, "duckdb-checkpoint-threshold", c.DuckDBCheckpointThreshold,
+		"write-ahead log size at which the embedded store checkpoints, e.g. 64MB (default 256MB)")
 }
 
 // ApplyEnv sets every flag of fs that was not given on the command line from CAMPAIGNSTATS_<FLAG> (SPEC §9.2),

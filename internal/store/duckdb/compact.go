@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
+
+	"github.com/campaignstats/campaignstats/internal/store"
 )
 
 // Compaction keeps node queries reading only the campaigns asked for. The facts table holds the campaign events of
@@ -75,7 +77,25 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
+	if quiet && !due && !noSets && !moved {
+		s.checkpointSettled(ctx, seq)
+	}
 	return due || noSets || moved, nil
+}
+
+// checkpointSettled writes the write-ahead log into the database file once appends have paused and maintenance
+// has nothing left to do, once per pause: queries then read compressed storage, and a restart replays little
+// (DefaultCheckpointThreshold lets the log grow large while appends go on). A checkpoint cannot run beside other
+// transactions; one that fails is tried again at the next call.
+func (s *Store) checkpointSettled(ctx context.Context, seq store.Seq) {
+	s.compactMu.Lock()
+	defer s.compactMu.Unlock()
+	if s.checkpointed == seq {
+		return
+	}
+	if _, err := s.db.ExecContext(ctx, `CHECKPOINT`); err == nil {
+		s.checkpointed = seq
+	}
 }
 
 // compactChunkRows bounds the rows one sorting statement of a compaction holds: the campaigns of a workspace are

@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -326,5 +328,51 @@ func TestCompactionKeepsAnswers(t *testing.T) {
 	}
 	if done, err := s.Maintain(ctx); err != nil || done {
 		t.Fatalf("maintain without a tail: %t %v", done, err)
+	}
+}
+
+// TestSettledStoreIsCheckpointed checks that appends leave their write-ahead log alone (the checkpoint threshold
+// is well above a few batches) and that maintenance, once appends have paused and nothing is left to compact,
+// writes it into the database file: the log is empty, and a reopened store has every event.
+func TestSettledStoreIsCheckpointed(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db.duckdb")
+	s := open(t, path)
+	for i := 0; i < 5; i++ {
+		if _, err := s.Append(ctx, []store.EventBatch{{WorkspaceID: "w", ReceivedAt: time.Now(), Events: benchBatch(i, 2000)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	walSize := func() int64 {
+		fi, err := os.Stat(path + ".wal")
+		if errors.Is(err, os.ErrNotExist) {
+			return 0
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.Size()
+	}
+	if walSize() == 0 {
+		t.Fatal("appends checkpointed at once: the write-ahead log is empty")
+	}
+	s.now = func() time.Time { return time.Now().Add(2 * time.Minute) }
+	for i := 0; i < 5; i++ {
+		done, err := s.Maintain(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !done {
+			break
+		}
+	}
+	if n := walSize(); n != 0 {
+		t.Fatalf("the write-ahead log holds %d bytes after maintenance settled", n)
+	}
+	s.Close()
+	s = open(t, path)
+	defer s.Close()
+	if wm, err := s.Watermark(ctx); err != nil || wm != 10000 {
+		t.Fatalf("watermark after reopen %d %v, want 10000", wm, err)
 	}
 }
