@@ -410,36 +410,47 @@ func reference(c *Catalog, e GoalEvent, ints []Interaction) []Credit {
 	return out
 }
 
-// TestShuffleInvariance checks on random histories that Evaluate matches the reference transcription of §6.2 and
-// that shuffling the interactions never changes the result.
-func TestShuffleInvariance(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	cat := catalogOf(
+// historyCatalog is the catalog of the random-history tests: two units with goals and windows of their own, a child
+// inheriting its parent's, and a unit without goals.
+func historyCatalog() *Catalog {
+	return catalogOf(
 		camp("a", domain.ChannelPush, "", goals(1, purchase(), domain.Goal{Name: "Any", EventName: "Purchase"})),
 		camp("b", domain.ChannelEmail, "", goals(3, purchase())),
 		camp("c", domain.ChannelPush, "p", nil),
 		camp("p", domain.ChannelPush, "", goals(2, purchase())),
 		camp("z", domain.ChannelSMS, "", nil),
 	)
+}
+
+// randomHistory returns n random interactions with the units of historyCatalog, at few distinct instants and with
+// few distinct uuids (ties and equal uuids happen), dimensions drawn from dims.
+func randomHistory(rng *rand.Rand, n int, dims []string) []Interaction {
 	units := []string{"a", "b", "c", "p", "z"}
 	classes := []domain.InteractionClass{domain.ClassNone, domain.ClassSend, domain.ClassView, domain.ClassClick, domain.ClassHeldOut}
-	dims := []string{"", "android", "ios", "web"}
+	ints := make([]Interaction, n)
+	for i := range ints {
+		ints[i] = Interaction{
+			Unit:      units[rng.IntN(len(units))],
+			UUID:      string(rune('a' + rng.IntN(8))),
+			TimeMS:    t0 + int64(rng.IntN(8))*20*minute - int64(rng.IntN(2)),
+			Class:     classes[rng.IntN(len(classes))],
+			Group:     Group(rng.IntN(3)),
+			Platform:  dims[rng.IntN(len(dims))],
+			Locale:    dims[rng.IntN(len(dims))],
+			Variation: dims[rng.IntN(len(dims))],
+		}
+	}
+	return ints
+}
+
+// TestShuffleInvariance checks on random histories that Evaluate matches the reference transcription of §6.2 and
+// that shuffling the interactions never changes the result.
+func TestShuffleInvariance(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	cat := historyCatalog()
 	credits := 0
 	for iter := 0; iter < 2000; iter++ {
-		n := rng.IntN(25)
-		ints := make([]Interaction, n)
-		for i := range ints {
-			ints[i] = Interaction{
-				Unit:      units[rng.IntN(len(units))],
-				UUID:      string(rune('a' + rng.IntN(8))), // small alphabet: equal uuids happen
-				TimeMS:    t0 + int64(rng.IntN(8))*20*minute - int64(rng.IntN(2)),
-				Class:     classes[rng.IntN(len(classes))],
-				Group:     Group(rng.IntN(3)),
-				Platform:  dims[rng.IntN(len(dims))],
-				Locale:    dims[rng.IntN(len(dims))],
-				Variation: dims[rng.IntN(len(dims))],
-			}
-		}
+		ints := randomHistory(rng, rng.IntN(25), []string{"", "android", "ios", "web"})
 		e := purchaseEvent("E", t0+int64(rng.IntN(12))*20*minute, `"`+itoa64(int64(rng.IntN(1000)))+`.5"`)
 		want := reference(cat, e, ints)
 		got := cat.Evaluate(e, ints)
@@ -508,24 +519,10 @@ func TestManyUnitsMatchReference(t *testing.T) {
 // reference, which is independent of the sources).
 func TestSourcesExplainCredits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
-	cat := catalogOf(
-		camp("a", domain.ChannelPush, "", goals(1, purchase(), domain.Goal{Name: "Any", EventName: "Purchase"})),
-		camp("b", domain.ChannelEmail, "", goals(3, purchase())),
-		camp("c", domain.ChannelPush, "p", nil),
-		camp("p", domain.ChannelPush, "", goals(2, purchase())),
-	)
-	units := []string{"a", "b", "c", "p"}
-	classes := []domain.InteractionClass{domain.ClassNone, domain.ClassSend, domain.ClassView, domain.ClassClick, domain.ClassHeldOut}
-	dims := []string{"", "android", "ios"}
+	cat := historyCatalog()
 	unchanged, changed := 0, 0
 	for iter := 0; iter < 2000; iter++ {
-		ints := make([]Interaction, rng.IntN(12))
-		for i := range ints {
-			ints[i] = Interaction{Unit: units[rng.IntN(len(units))], UUID: string(rune('a' + rng.IntN(6))),
-				TimeMS: t0 + int64(rng.IntN(8))*20*minute - int64(rng.IntN(2)), Class: classes[rng.IntN(len(classes))],
-				Group: Group(rng.IntN(3)), Platform: dims[rng.IntN(len(dims))], Locale: dims[rng.IntN(len(dims))],
-				Variation: dims[rng.IntN(len(dims))]}
-		}
+		ints := randomHistory(rng, rng.IntN(12), []string{"", "android", "ios"})
 		e := purchaseEvent("E", t0+int64(rng.IntN(12))*20*minute, "1")
 		got, sources := cat.EvaluateSources(e, ints)
 		if want := cat.Evaluate(e, ints); !reflect.DeepEqual(got, want) || len(sources) != len(got) {

@@ -34,33 +34,41 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.SnapshotStore { return open(t, filepath.Join(t.TempDir(), "db.duckdb")) })
 }
 
+// migratedTo creates a database at path with the schema of migrations 1 to version only, as an older build left
+// it, and returns it open (the caller closes it before opening the store).
+func migratedTo(t *testing.T, path string, version int) *sql.DB {
+	t.Helper()
+	connector, err := duckdb.NewConnector(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sql.OpenDB(connector)
+	if _, err := db.ExecContext(context.Background(), `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	for v := 1; v <= version; v++ {
+		names, _ := fs.Glob(migrationFS, fmt.Sprintf("migrations/%04d_*.sql", v))
+		body, err := migrationFS.ReadFile(names[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(context.Background(), string(body)); err != nil {
+			t.Fatalf("migration %d: %v", v, err)
+		}
+		if _, err := db.ExecContext(context.Background(), `INSERT INTO schema_migrations VALUES (?, 0)`, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
+}
+
 // TestCreditCellsMigration checks migration 0014 on credits written before it, in the log and in a chunk: they get
 // cells of their own (not an event's, which shares the table), and conversions read their dimensions, the control
 // group's variation, and new credits of the same dimensions reuse the cell.
 func TestCreditCellsMigration(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "db.duckdb")
-	connector, err := duckdb.NewConnector(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(connector)
-	if _, err := db.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	for v := 1; v <= 13; v++ {
-		names, _ := fs.Glob(migrationFS, fmt.Sprintf("migrations/%04d_*.sql", v))
-		body, err := migrationFS.ReadFile(names[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.ExecContext(ctx, string(body)); err != nil {
-			t.Fatalf("migration %d: %v", v, err)
-		}
-		if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, 0)`, v); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := migratedTo(t, path, 13)
 	const ts = 1740819600000 // 2025-03-01T09:00Z
 	for _, q := range []string{
 		`INSERT INTO cells VALUES (1, 'android', 0, 'en', 'v1')`,
@@ -153,27 +161,7 @@ func TestReopenKeepsTheLog(t *testing.T) {
 func TestEventLogMigration(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "db.duckdb")
-	connector, err := duckdb.NewConnector(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(connector)
-	if _, err := db.ExecContext(ctx, `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	for v := 1; v <= 5; v++ {
-		names, _ := fs.Glob(migrationFS, fmt.Sprintf("migrations/%04d_*.sql", v))
-		body, err := migrationFS.ReadFile(names[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.ExecContext(ctx, string(body)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, 0)`, v); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := migratedTo(t, path, 5)
 	for _, q := range []string{
 		`INSERT INTO users VALUES ('uid:alice', 1), ('uid:bob', 2)`,
 		`INSERT INTO events VALUES ('w', 'second', 2, 1000, true, 'C', 'n', 2, 'c', '', 1, 1, 1, 'android', 0, 'en', '', '', NULL, 'streams', 20),
