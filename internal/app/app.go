@@ -153,6 +153,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 		}
 	}
 	eo := embedded.Options{DataDir: cfg.DataDir, Logger: logger, Now: now, FreshnessWait: cfg.DeriveWait, MaxCampaigns: cfg.MaxCampaigns,
+		AttributionCacheBytes: cfg.AttributionCache,
 		DuckDB: duckdb.Options{MemoryLimit: cfg.DuckDBMemoryLimit, Threads: cfg.DuckDBThreads,
 			CheckpointThreshold: cfg.DuckDBCheckpointThreshold}}
 	var coord *cluster.Coordinator

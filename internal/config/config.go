@@ -62,6 +62,9 @@ type Config struct {
 	PprofAddr string
 	// GoMemoryLimit is the Go runtime's soft memory limit set by serve (0: none; GOMEMLIMIT, when set, wins).
 	GoMemoryLimit int64
+	// AttributionCache is the attribution index's block cache in bytes (0: derive.DefaultCacheBytes); its
+	// memtables take about half as much again.
+	AttributionCache int64
 }
 
 // Default returns the configuration that runs with no setup: embedded store in ./data.
@@ -119,6 +122,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or text")
 	fs.BoolVar(&c.AllowPrivateWebhooks, "allow-private-webhooks", c.AllowPrivateWebhooks, "allow webhooks to loopback, private and other non-public addresses")
 	fs.StringVar(&c.DuckDBMemoryLimit, "duckdb-memory-limit", c.DuckDBMemoryLimit, "embedded store memory limit, e.g. 4GB (default 320MB)")
+	fs.Func("attribution-cache", "block cache of the per-user attribution index, e.g. 64MiB (default 32MiB)", sizeSetter(&c.AttributionCache))
 	fs.Func("go-memory-limit", "soft memory limit of the Go heap, e.g. 384MiB (default 384MiB; GOMEMLIMIT wins when set)", sizeSetter(&c.GoMemoryLimit))
 	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve Go runtime profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060 (empty = off)")
 	fs.IntVar(&c.DuckDBThreads, "duckdb-threads", c.DuckDBThreads, "embedded store threads (0 = number of CPUs)")

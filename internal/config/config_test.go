@@ -88,3 +88,22 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// TestStoreTuning checks the embedded store's tuning settings: the attribution cache as a size, from the command
+// line or the environment, and the checkpoint threshold passed on as written.
+func TestStoreTuning(t *testing.T) {
+	c, err := Load([]string{"--attribution-cache", "64MiB"}, env(map[string]string{"CAMPAIGNSTATS_DUCKDB_CHECKPOINT_THRESHOLD": "64MB"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AttributionCache != 64<<20 || c.DuckDBCheckpointThreshold != "64MB" {
+		t.Fatalf("attribution cache %d, checkpoint threshold %q", c.AttributionCache, c.DuckDBCheckpointThreshold)
+	}
+	c, err = Load(nil, env(map[string]string{"CAMPAIGNSTATS_ATTRIBUTION_CACHE": "48MiB"}))
+	if err != nil || c.AttributionCache != 48<<20 {
+		t.Fatalf("attribution cache from the environment: %d %v", c.AttributionCache, err)
+	}
+	if _, err := Load([]string{"--attribution-cache", "lots"}, env(nil)); err == nil {
+		t.Fatal("an attribution cache that is not a size was accepted")
+	}
+}
