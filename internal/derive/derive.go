@@ -626,8 +626,13 @@ func (w *Worker) rebuild(ctx context.Context, ws string, st *wsState) error {
 	const chunk = 20_000
 	u := store.CreditUpdate{Rebuild: []string{ws}}
 	pending := 0
-	err = w.index.eachGoal(ws, func(user domain.UserID, g goalEvent) error {
-		cs, err := evaluate(w.index.db, ws, st, user, g)
+	c, err := newCursor(w.index.db)
+	if err != nil {
+		return err
+	}
+	defer c.close()
+	err = w.index.eachGoal(ws, func(user domain.UserID, g goalEvent) error { // in key order, as c reads best
+		cs, err := evaluate(c, ws, st, user, g)
 		if err != nil {
 			return err
 		}
@@ -649,9 +654,9 @@ func (w *Worker) rebuild(ctx context.Context, ws string, st *wsState) error {
 	return w.saveSignatures(ws, st)
 }
 
-// evaluate computes the credits of one goal event from the user's interactions in its window, read through r.
-func evaluate(r pebble.Reader, ws string, st *wsState, user domain.UserID, g goalEvent) ([]store.Credit, error) {
-	list, err := attributable(r, ws, st, user, g)
+// evaluate computes the credits of one goal event from the user's interactions in its window, read through c.
+func evaluate(c *cursor, ws string, st *wsState, user domain.UserID, g goalEvent) ([]store.Credit, error) {
+	list, err := attributable(c, ws, st, user, g)
 	if err != nil {
 		return nil, err
 	}
@@ -659,19 +664,19 @@ func evaluate(r pebble.Reader, ws string, st *wsState, user domain.UserID, g goa
 }
 
 // attributable returns the user's interactions in the goal event's longest window that can explain it, read
-// through r.
-func attributable(r pebble.Reader, ws string, st *wsState, user domain.UserID, g goalEvent) ([]attribution.Interaction, error) {
+// through c.
+func attributable(c *cursor, ws string, st *wsState, user domain.UserID, g goalEvent) ([]attribution.Interaction, error) {
 	maxW := st.cat.MaxWindowMS()
 	if maxW == 0 {
 		return nil, nil
 	}
-	return attributableBetween(r, ws, st, user, g.timeMS-maxW, g.timeMS)
+	return attributableBetween(c, ws, st, user, g.timeMS-maxW, g.timeMS)
 }
 
 // attributableBetween returns the user's interactions with from ≤ time ≤ to that can explain a goal event, in time
-// order, read through r.
-func attributableBetween(r pebble.Reader, ws string, st *wsState, user domain.UserID, from, to int64) ([]attribution.Interaction, error) {
-	ins, err := interactions(r, ws, user, from, to)
+// order, read through c.
+func attributableBetween(c *cursor, ws string, st *wsState, user domain.UserID, from, to int64) ([]attribution.Interaction, error) {
+	ins, err := c.interactions(ws, user, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -946,8 +951,27 @@ type lane struct {
 	credits []store.Credit
 }
 
-// evaluate looks up and evaluates the lane's goal events, reading the index through r.
-func (l *lane) evaluate(r pebble.Reader, ws string, st *wsState, batchUUIDs map[string]bool) error {
+// evaluate looks up and evaluates the lane's goal events, reading the index through r. Users are looked up in key
+// order, through one cursor.
+func (l *lane) evaluate(r pebble.Reader, ws string, st *wsState, batchUUIDs map[string]bool) (err error) {
+	c, err := newCursor(r)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := c.close(); err == nil {
+			err = cerr
+		}
+	}()
+	byKey := func(a, b domain.UserID) int {
+		if a == b {
+			return 0
+		}
+		if a.Less(b) {
+			return -1
+		}
+		return 1
+	}
 	type ref struct {
 		user domain.UserID
 		uuid string
@@ -968,7 +992,8 @@ func (l *lane) evaluate(r pebble.Reader, ws string, st *wsState, batchUUIDs map[
 	for _, e := range l.fresh {
 		add(e.User, goalEvent{uuid: e.UUID, timeMS: e.TimeMS, code: e.Code, name: e.Name, attributes: e.Attributes}, true)
 	}
-	for user, wins := range l.windows {
+	for _, user := range slices.SortedFunc(maps.Keys(l.windows), byKey) {
+		wins := l.windows[user]
 		slices.SortFunc(wins, func(a, b window) int { return cmp.Compare(a.from, b.from) })
 		// Merge overlapping windows, then read the user's goal events once per merged window.
 		var merged []window
@@ -980,7 +1005,7 @@ func (l *lane) evaluate(r pebble.Reader, ws string, st *wsState, batchUUIDs map[
 			merged = append(merged, win)
 		}
 		for _, win := range merged {
-			gs, err := goals(r, ws, user, win.from, win.to)
+			gs, err := c.goals(ws, user, win.from, win.to)
 			if err != nil {
 				return err
 			}
@@ -1005,6 +1030,7 @@ func (l *lane) evaluate(r pebble.Reader, ws string, st *wsState, batchUUIDs map[
 		}
 		byUser[k.user] = append(byUser[k.user], i)
 	}
+	slices.SortFunc(users, byKey)
 	maxW := st.cat.MaxWindowMS()
 	timeOf := func(i int) int64 { return todo[order[i]].goal.timeMS }
 	for _, user := range users {
@@ -1018,7 +1044,7 @@ func (l *lane) evaluate(r pebble.Reader, ws string, st *wsState, batchUUIDs map[
 			var all []attribution.Interaction
 			if maxW > 0 {
 				var err error
-				if all, err = attributableBetween(r, ws, st, user, timeOf(pos[start])-maxW, timeOf(pos[end-1])); err != nil {
+				if all, err = attributableBetween(c, ws, st, user, timeOf(pos[start])-maxW, timeOf(pos[end-1])); err != nil {
 					return err
 				}
 			}

@@ -217,39 +217,61 @@ func parseEntryKey(k []byte) (string, domain.UserID, int64, bool) {
 	return ws, u, int64(binary.BigEndian.Uint64(rest[16:]) ^ (1 << 63)), true
 }
 
-// scan calls fn with the key suffix (time, uuid) and value of a user's entries of one kind with from ≤ time ≤ to,
-// read through r (the index, or a batch of it that sees its own writes).
-func scan(r pebble.Reader, kind byte, ws string, u domain.UserID, from, to int64, fn func(ms int64, uuid string, v []byte) error) error {
-	prefix := userPrefix(kind, ws, u)
-	lo := appendTime(append([]byte(nil), prefix...), from)
-	hi := append([]byte(nil), prefix...)
-	if to < 1<<62 {
-		hi = appendTime(hi, to+1) // exclusive: every entry of time `to` is included
-	} else {
-		hi = append(hi, 0xff) // past every time
-	}
-	it, err := r.NewIter(&pebble.IterOptions{LowerBound: lo, UpperBound: hi})
+// cursor reads users' entries through one iterator. Lookups made in key order (users ascending) reuse what the
+// previous one loaded: the tables' iterators, their index blocks and the data block it ended in, so a batch's
+// lookups cost about the blocks they read instead of a new iterator each.
+type cursor struct {
+	it  *pebble.Iterator
+	key []byte // the seek key, reused
+}
+
+// newCursor returns a cursor over r (the index, or a batch of it that sees its own writes). Close it when done.
+func newCursor(r pebble.Reader) (*cursor, error) {
+	it, err := r.NewIter(nil)
 	if err != nil {
-		return fmt.Errorf("derive: index scan: %w", err)
+		return nil, fmt.Errorf("derive: index scan: %w", err)
 	}
-	defer it.Close()
-	for it.SeekPrefixGE(lo); it.Valid(); it.Next() { // SeekPrefixGE: the tables' Bloom filters skip other users
-		k := it.Key()
-		if !bytes.HasPrefix(k, prefix) || len(k) < len(prefix)+8 {
+	return &cursor{it: it}, nil
+}
+
+func (c *cursor) close() error { return c.it.Close() }
+
+// scan calls fn with the key suffix (time, uuid) and value of a user's entries of one kind with from ≤ time ≤ to.
+func (c *cursor) scan(kind byte, ws string, u domain.UserID, from, to int64, fn func(ms int64, uuid string, v []byte) error) error {
+	c.key = append(c.key[:0], kind, byte(len(ws)))
+	c.key = append(c.key, ws...)
+	c.key = binary.BigEndian.AppendUint64(c.key, u.Hi)
+	c.key = binary.BigEndian.AppendUint64(c.key, u.Lo)
+	n := len(c.key)
+	c.key = appendTime(c.key, from)
+	// SeekPrefixGE: the tables' Bloom filters skip other users, and iteration ends with the user's entries.
+	for valid := c.it.SeekPrefixGE(c.key); valid; valid = c.it.Next() {
+		k := c.it.Key()
+		if len(k) < n+8 || !bytes.Equal(k[:n], c.key[:n]) {
 			continue
 		}
-		ms := int64(binary.BigEndian.Uint64(k[len(prefix):]) ^ (1 << 63))
-		if err := fn(ms, string(k[len(prefix)+8:]), it.Value()); err != nil {
+		ms := int64(binary.BigEndian.Uint64(k[n:]) ^ (1 << 63))
+		if ms > to {
+			break
+		}
+		v, err := c.it.ValueAndErr()
+		if err != nil {
+			return fmt.Errorf("derive: index scan: %w", err)
+		}
+		if err := fn(ms, string(k[n+8:]), v); err != nil {
 			return err
 		}
 	}
-	return it.Error()
+	if err := c.it.Error(); err != nil {
+		return fmt.Errorf("derive: index scan: %w", err)
+	}
+	return nil
 }
 
 // interactions returns a user's indexed interactions with from ≤ time ≤ to.
-func interactions(r pebble.Reader, ws string, u domain.UserID, from, to int64) ([]interaction, error) {
+func (c *cursor) interactions(ws string, u domain.UserID, from, to int64) ([]interaction, error) {
 	var out []interaction
-	err := scan(r, kindInteraction, ws, u, from, to, func(ms int64, uuid string, v []byte) error {
+	err := c.scan(kindInteraction, ws, u, from, to, func(ms int64, uuid string, v []byte) error {
 		r := reader{b: v}
 		in := interaction{uuid: uuid, timeMS: ms}
 		in.unit = r.str()
@@ -285,9 +307,9 @@ func decodeGoal(ms int64, uuid string, v []byte) (goalEvent, error) {
 }
 
 // goals returns a user's indexed goal events with from ≤ time ≤ to.
-func goals(r pebble.Reader, ws string, u domain.UserID, from, to int64) ([]goalEvent, error) {
+func (c *cursor) goals(ws string, u domain.UserID, from, to int64) ([]goalEvent, error) {
 	var out []goalEvent
-	err := scan(r, kindGoal, ws, u, from, to, func(ms int64, uuid string, v []byte) error {
+	err := c.scan(kindGoal, ws, u, from, to, func(ms int64, uuid string, v []byte) error {
 		g, err := decodeGoal(ms, uuid, v)
 		out = append(out, g)
 		return err
