@@ -435,7 +435,7 @@ func (w *Worker) loadFilter() error {
 
 // index adds an event to the index batch and, for a goal event, its time to the sketch.
 func (w *Worker) index1(b *pebble.Batch, e *store.StoredEvent, st *wsState) error {
-	goal, err := putEvent(b, e, func(n string) bool { return st.names[n] })
+	goal, err := w.index.put(b, e, func(n string) bool { return st.names[n] })
 	if goal {
 		w.goalTimes.add(e.WorkspaceID, e.User, e.TimeMS)
 	}
@@ -626,7 +626,7 @@ func (w *Worker) rebuild(ctx context.Context, ws string, st *wsState) error {
 	const chunk = 20_000
 	u := store.CreditUpdate{Rebuild: []string{ws}}
 	pending := 0
-	c, err := newCursor(w.index.db)
+	c, err := w.index.cursor(w.index.db)
 	if err != nil {
 		return err
 	}
@@ -927,7 +927,7 @@ func (w *Worker) incremental(ws string, st *wsState, list []*store.StoredEvent, 
 	var g errgroup.Group
 	for i := range lanes {
 		if l := &lanes[i]; len(l.fresh) > 0 || len(l.windows) > 0 {
-			g.Go(func() error { return l.evaluate(w.index.db, ws, st, batchUUIDs) })
+			g.Go(func() error { return l.evaluate(w.index, ws, st, batchUUIDs) })
 		}
 	}
 	if err := g.Wait(); err != nil {
@@ -951,10 +951,10 @@ type lane struct {
 	credits []store.Credit
 }
 
-// evaluate looks up and evaluates the lane's goal events, reading the index through r. Users are looked up in key
-// order, through one cursor.
-func (l *lane) evaluate(r pebble.Reader, ws string, st *wsState, batchUUIDs map[string]bool) (err error) {
-	c, err := newCursor(r)
+// evaluate looks up and evaluates the lane's goal events, reading the index x. Users are looked up in key order,
+// through one cursor.
+func (l *lane) evaluate(x *userIndex, ws string, st *wsState, batchUUIDs map[string]bool) (err error) {
+	c, err := x.cursor(x.db)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/bloom"
+	"github.com/cockroachdb/pebble/v2/sstable"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
@@ -22,9 +23,11 @@ import (
 //
 // Keys: kind byte ('I' interaction, 'G' goal event) | len(ws) | ws | user Hi | user Lo | time | uuid, integers
 // big-endian (time with its sign bit flipped, so that byte order is time order). Values: the fields attribution
-// reads, length-prefixed. The key "\x00through" holds the last log Seq indexed.
+// reads; an interaction's strings (campaign, platform, locale, variation) as references to the index's string
+// dictionary (strings.go). The key "\x00through" holds the last log Seq indexed.
 type userIndex struct {
-	db *pebble.DB
+	db   *pebble.DB
+	dict *stringDict
 }
 
 const (
@@ -43,6 +46,7 @@ func indexOptions(cacheBytes int64) *pebble.Options {
 		Comparer: indexComparer, Logger: quietLogger{}}
 	for i := range opts.Levels {
 		opts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		opts.Levels[i].Compression = func() *sstable.CompressionProfile { return sstable.NoCompression }
 	}
 	return opts
 }
@@ -50,7 +54,7 @@ func indexOptions(cacheBytes int64) *pebble.Options {
 // indexComparer orders keys bytewise, as Pebble's default comparer does, and splits entry keys after the user.
 var indexComparer = func() *pebble.Comparer {
 	c := *pebble.DefaultComparer
-	c.Name = "campaignstats.userindex.v1"
+	c.Name = "campaignstats.userindex.v2"
 	c.Split = splitUserKey
 	return &c
 }()
@@ -90,7 +94,12 @@ func openIndex(dir string, cacheBytes int64) (*userIndex, error) {
 	if err != nil {
 		return nil, fmt.Errorf("derive: open the user index in %s: %w", dir, err)
 	}
-	return &userIndex{db: db}, nil
+	dict, err := loadStringDict(db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &userIndex{db: db, dict: dict}, nil
 }
 
 func (x *userIndex) close() error { return x.db.Close() }
@@ -130,10 +139,11 @@ func appendString(b []byte, s string) []byte {
 	return append(b, s...)
 }
 
-// reader decodes length-prefixed values.
+// reader decodes length-prefixed values and references to the string dictionary.
 type reader struct {
-	b   []byte
-	err error
+	b    []byte
+	strs []string // the dictionary, for ref
+	err  error
 }
 
 func (r *reader) str() string {
@@ -178,21 +188,30 @@ type goalEvent struct {
 	attributes []byte
 }
 
-// putEvent adds an event to the index batch: campaign events of an interaction class always; user events when
-// goal reports that one of their names is a goal event name (indexed is true then).
-func putEvent(b *pebble.Batch, e *store.StoredEvent, goal func(name string) bool) (indexed bool, err error) {
+// put adds an event to the index batch: campaign events of an interaction class always; user events when goal
+// reports that one of their names is a goal event name (indexed is true then).
+func (x *userIndex) put(b *pebble.Batch, e *store.StoredEvent, goal func(name string) bool) (indexed bool, err error) {
 	if e.Campaign {
 		if e.Class == domain.ClassNone {
 			return false, nil
 		}
-		v := make([]byte, 0, 64)
-		v = appendString(v, e.CampaignID)
+		v := make([]byte, 0, 24)
+		var err error
+		if v, err = x.dict.appendRef(v, e.CampaignID); err != nil {
+			return false, err
+		}
 		v = append(v, byte(e.Class), byte(e.Counter))
 		v = binary.BigEndian.AppendUint16(v, uint16(e.Channels))
-		v = appendString(v, e.Platform)
+		if v, err = x.dict.appendRef(v, e.Platform); err != nil {
+			return false, err
+		}
 		v = append(v, byte(e.PlatformDefault))
-		v = appendString(v, e.Locale)
-		v = appendString(v, e.Variation)
+		if v, err = x.dict.appendRef(v, e.Locale); err != nil {
+			return false, err
+		}
+		if v, err = x.dict.appendRef(v, e.Variation); err != nil {
+			return false, err
+		}
 		return false, b.Set(entryKey(kindInteraction, e.WorkspaceID, e.User, e.TimeMS, e.UUID), v, nil)
 	}
 	if !(e.Name != "" && goal(e.Name)) && !(e.Code != "" && goal(e.Code)) {
@@ -221,17 +240,18 @@ func parseEntryKey(k []byte) (string, domain.UserID, int64, bool) {
 // previous one loaded: the tables' iterators, their index blocks and the data block it ended in, so a batch's
 // lookups cost about the blocks they read instead of a new iterator each.
 type cursor struct {
-	it  *pebble.Iterator
-	key []byte // the seek key, reused
+	it   *pebble.Iterator
+	key  []byte   // the seek key, reused
+	strs []string // the string dictionary as of the cursor's creation
 }
 
-// newCursor returns a cursor over r (the index, or a batch of it that sees its own writes). Close it when done.
-func newCursor(r pebble.Reader) (*cursor, error) {
+// cursor returns a cursor over r (the index, or a batch of it that sees its own writes). Close it when done.
+func (x *userIndex) cursor(r pebble.Reader) (*cursor, error) {
 	it, err := r.NewIter(nil)
 	if err != nil {
 		return nil, fmt.Errorf("derive: index scan: %w", err)
 	}
-	return &cursor{it: it}, nil
+	return &cursor{it: it, strs: x.dict.snapshot()}, nil
 }
 
 func (c *cursor) close() error { return c.it.Close() }
@@ -272,9 +292,9 @@ func (c *cursor) scan(kind byte, ws string, u domain.UserID, from, to int64, fn 
 func (c *cursor) interactions(ws string, u domain.UserID, from, to int64) ([]interaction, error) {
 	var out []interaction
 	err := c.scan(kindInteraction, ws, u, from, to, func(ms int64, uuid string, v []byte) error {
-		r := reader{b: v}
+		r := reader{b: v, strs: c.strs}
 		in := interaction{uuid: uuid, timeMS: ms}
-		in.unit = r.str()
+		in.unit = r.ref()
 		in.class = domain.InteractionClass(r.byte1())
 		in.counter = domain.Counter(r.byte1())
 		if len(r.b) < 2 {
@@ -282,10 +302,10 @@ func (c *cursor) interactions(ws string, u domain.UserID, from, to int64) ([]int
 		}
 		in.channels = domain.ChannelSet(binary.BigEndian.Uint16(r.b))
 		r.b = r.b[2:]
-		in.platform = r.str()
+		in.platform = r.ref()
 		in.pdef = domain.PlatformDefault(r.byte1())
-		in.locale = r.str()
-		in.variation = r.str()
+		in.locale = r.ref()
+		in.variation = r.ref()
 		if r.err != nil {
 			return r.err
 		}
