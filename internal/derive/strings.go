@@ -29,7 +29,9 @@ const maxDictStrings = 1 << 16
 
 var dictKeyPrefix = []byte("\x00str")
 
-func dictKey(id uint32) []byte { return binary.BigEndian.AppendUint32(append([]byte(nil), dictKeyPrefix...), id) }
+func dictKey(id uint32) []byte {
+	return binary.BigEndian.AppendUint32(append([]byte(nil), dictKeyPrefix...), id)
+}
 
 // loadStringDict reads the dictionary of an index.
 func loadStringDict(db *pebble.DB) (*stringDict, error) {
