@@ -39,7 +39,7 @@ func OpenStores(ctx context.Context, cfg config.Config, now func() time.Time) (S
 
 func openStores(ctx context.Context, cfg config.Config, logger *slog.Logger, now func() time.Time) (Stores, error) {
 	if cfg.Store == "embedded" {
-		st, err := openEmbedded(ctx, cfg, now)
+		st, err := openEmbedded(ctx, cfg, logger, now)
 		if err != nil {
 			return Stores{}, err
 		}
@@ -50,7 +50,7 @@ func openStores(ctx context.Context, cfg config.Config, logger *slog.Logger, now
 		return Stores{}, fmt.Errorf("open the ClickHouse event store: %w", err)
 	}
 	if cfg.Meta == "" {
-		st, err := openEmbedded(ctx, cfg, now)
+		st, err := openEmbedded(ctx, cfg, logger, now)
 		if err != nil {
 			events.Close()
 			return Stores{}, err
@@ -65,9 +65,9 @@ func openStores(ctx context.Context, cfg config.Config, logger *slog.Logger, now
 	return Stores{Meta: meta, Events: events, close: func() error { return joinClose(events, meta) }}, nil
 }
 
-func openEmbedded(ctx context.Context, cfg config.Config, now func() time.Time) (*duckdb.Store, error) {
+func openEmbedded(ctx context.Context, cfg config.Config, logger *slog.Logger, now func() time.Time) (*duckdb.Store, error) {
 	st, err := duckdb.Open(ctx, filepath.Join(cfg.DataDir, DBFile), duckdb.Options{MemoryLimit: cfg.DuckDBMemoryLimit, Threads: cfg.DuckDBThreads,
-		CheckpointThreshold: cfg.DuckDBCheckpointThreshold}, now)
+		CheckpointThreshold: cfg.DuckDBCheckpointThreshold, Logger: logger}, now)
 	if err != nil {
 		return nil, openError(cfg, err)
 	}
@@ -105,20 +105,21 @@ func openCoordinator(ctx context.Context, cfg config.Config, logger *slog.Logger
 
 // Migrate creates or upgrades the schema of the configured stores and returns what it migrated.
 func Migrate(ctx context.Context, cfg config.Config, now func() time.Time) ([]string, error) {
+	logger := slog.New(slog.DiscardHandler)
 	if cfg.Store == "embedded" {
-		st, err := openEmbedded(ctx, cfg, now) // the embedded store migrates itself when it opens
+		st, err := openEmbedded(ctx, cfg, logger, now) // the embedded store migrates itself when it opens
 		if err != nil {
 			return nil, err
 		}
 		return []string{"embedded store in " + cfg.DataDir}, st.Close()
 	}
 	var done []string
-	if err := clickhouse.Migrate(ctx, clickhouseOptions(cfg, slog.New(slog.DiscardHandler), now)); err != nil {
+	if err := clickhouse.Migrate(ctx, clickhouseOptions(cfg, logger, now)); err != nil {
 		return done, fmt.Errorf("ClickHouse: %w", err)
 	}
 	done = append(done, fmt.Sprintf("ClickHouse event store (%d shards)", len(cfg.StoreShards())))
 	if cfg.Meta == "" {
-		st, err := openEmbedded(ctx, cfg, now)
+		st, err := openEmbedded(ctx, cfg, logger, now)
 		if err != nil {
 			return done, err
 		}

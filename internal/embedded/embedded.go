@@ -5,6 +5,7 @@
 package embedded
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -131,7 +132,9 @@ func Open(ctx context.Context, o Options) (*System, error) {
 	}
 	s := &System{Meta: o.Meta, Events: o.Events, done: make(chan struct{})}
 	if s.Meta == nil || s.Events == nil {
-		st, err := duckdb.Open(ctx, filepath.Join(o.DataDir, DBFile), o.DuckDB, o.Now)
+		dopts := o.DuckDB
+		dopts.Logger = cmp.Or(dopts.Logger, o.Logger)
+		st, err := duckdb.Open(ctx, filepath.Join(o.DataDir, DBFile), dopts, o.Now)
 		if err != nil {
 			return nil, err
 		}
@@ -294,13 +297,8 @@ func (s *System) maintain(ctx context.Context, log *slog.Logger) {
 			return
 		case <-tick.C:
 		}
-		start := time.Now()
-		done, err := s.Store.Maintain(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
+		if _, err := s.Store.Maintain(ctx); err != nil && ctx.Err() == nil { // the store logs each step it takes
 			log.Warn("compaction failed", "error", err.Error())
-		case done:
-			log.Info("compacted the event log", "duration_ms", time.Since(start).Milliseconds())
 		}
 	}
 }

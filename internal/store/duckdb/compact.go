@@ -93,8 +93,10 @@ func (s *Store) checkpointSettled(ctx context.Context, seq store.Seq) {
 	if s.checkpointed == seq {
 		return
 	}
+	start := s.now()
 	if _, err := s.db.ExecContext(ctx, `CHECKPOINT`); err == nil {
 		s.checkpointed = seq
+		s.log.Info("checkpointed the database", "duration_ms", s.now().Sub(start).Milliseconds())
 	}
 }
 
@@ -114,6 +116,7 @@ type campaignRange struct{ ws, from, to string }
 func (s *Store) Compact(ctx context.Context) error {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
+	start := s.now()
 	s.writeMu.Lock()
 	upTo := s.seq
 	s.writeMu.Unlock()
@@ -214,6 +217,8 @@ func (s *Store) Compact(ctx context.Context) error {
 		drop()
 		return fmt.Errorf("compaction: %w", err)
 	}
+	s.log.Info("compacted the event log", "tail_events", tailRows, "facts_rewritten", rewrite,
+		"duration_ms", s.now().Sub(start).Milliseconds())
 	return nil
 }
 
@@ -227,6 +232,7 @@ func (s *Store) Compact(ctx context.Context) error {
 func (s *Store) moveCredits(ctx context.Context, dropVoids bool) (bool, error) {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
+	start := s.now()
 	s.writeMu.Lock()
 	gen := s.creditGen // every update up to gen is committed
 	s.writeMu.Unlock()
@@ -311,6 +317,8 @@ func (s *Store) moveCredits(ctx context.Context, dropVoids bool) (bool, error) {
 		drop()
 		return false, fmt.Errorf("move credits: %w", err)
 	}
+	s.log.Info("moved credits into chunks", "credits", loose, "chunks_rewritten", rewrite,
+		"duration_ms", s.now().Sub(start).Milliseconds())
 	return true, nil
 }
 

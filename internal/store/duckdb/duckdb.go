@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -38,6 +39,9 @@ type Options struct {
 	// CheckpointThreshold is DuckDB's checkpoint_threshold, the write-ahead log's size that makes a commit write
 	// the database file (e.g. "256MB"); "" means DefaultCheckpointThreshold.
 	CheckpointThreshold string
+	// Logger receives a line per maintenance step (what Maintain compacted or moved, and how long it took); nil
+	// discards them.
+	Logger *slog.Logger
 }
 
 // DefaultCheckpointThreshold is the write-ahead log's size at which a commit checkpoints when
@@ -56,6 +60,7 @@ type Store struct {
 	reader
 	db  *sql.DB
 	now func() time.Time
+	log *slog.Logger
 
 	// writeMu serialises writers (DuckDB has one writer at a time) and guards seq.
 	writeMu sync.Mutex
@@ -133,7 +138,7 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 	// opening runs the settings above) under load. An idle DuckDB connection costs little.
 	db.SetMaxIdleConns(16)
 	dict := &cellDict{byID: map[int32]cellKey{}}
-	s := &Store{reader: reader{q: db, cells: dict}, db: db, now: now, catalog: map[string]map[string]domain.Campaign{}, dict: dict,
+	s := &Store{reader: reader{q: db, cells: dict}, db: db, now: now, log: cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)), catalog: map[string]map[string]domain.Campaign{}, dict: dict,
 		compactChunk: compactChunkRows, checkpointed: -1}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
