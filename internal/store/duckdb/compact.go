@@ -93,7 +93,6 @@ func (s *Store) checkpointSettled(ctx context.Context, seq store.Seq) {
 	if s.checkpointed == seq {
 		return
 	}
-	s.reads.yield(ctx)
 	start := s.now()
 	if _, err := s.db.ExecContext(ctx, `CHECKPOINT`); err == nil {
 		s.checkpointed = seq
@@ -117,7 +116,6 @@ type campaignRange struct{ ws, from, to string }
 func (s *Store) Compact(ctx context.Context) error {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
-	s.reads.yield(ctx)
 	start := s.now()
 	s.writeMu.Lock()
 	upTo := s.seq
@@ -176,7 +174,7 @@ func (s *Store) Compact(ctx context.Context) error {
 	}
 	// writeFacts writes facts_next, or the chunk appended to facts, range by range; a rewrite reads each range from
 	// facts and from the tail.
-	writeFacts := func() error { return s.execRanges(ctx, conn, write, chunk, rewrite) }
+	writeFacts := func() error { return execRanges(ctx, conn, write, chunk, rewrite) }
 	if rewrite {
 		if err := writeFacts(); err != nil {
 			drop()
@@ -234,7 +232,6 @@ func (s *Store) Compact(ctx context.Context) error {
 func (s *Store) moveCredits(ctx context.Context, dropVoids bool) (bool, error) {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
-	s.reads.yield(ctx)
 	start := s.now()
 	s.writeMu.Lock()
 	gen := s.creditGen // every update up to gen is committed
@@ -276,7 +273,7 @@ func (s *Store) moveCredits(ctx context.Context, dropVoids bool) (bool, error) {
 		return false, fmt.Errorf("move credits: %w", err)
 	}
 	drop := func() { conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS credits_next`) }
-	writeRanges := func() error { return s.execRanges(ctx, conn, write, ranges, rewrite) }
+	writeRanges := func() error { return execRanges(ctx, conn, write, ranges, rewrite) }
 	var steps []string
 	if rewrite {
 		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE credits_next AS SELECT * FROM credits_sorted LIMIT 0`); err != nil {
@@ -326,10 +323,9 @@ func (s *Store) moveCredits(ctx context.Context, dropVoids bool) (bool, error) {
 }
 
 // execRanges runs statement once per range, in order, with the range's workspace, first and last id as its
-// parameters (twice over with twice: a statement reading two tables). Each statement gives way to reads first.
-func (s *Store) execRanges(ctx context.Context, conn *sql.Conn, statement string, ranges []campaignRange, twice bool) error {
+// parameters (twice over with twice: a statement reading two tables).
+func execRanges(ctx context.Context, conn *sql.Conn, statement string, ranges []campaignRange, twice bool) error {
 	for _, r := range ranges {
-		s.reads.yield(ctx)
 		args := []any{r.ws, r.from, r.to}
 		if twice {
 			args = append(args, r.ws, r.from, r.to)

@@ -22,7 +22,6 @@ func (r *reader) Conversions(ctx context.Context, q store.ConversionQuery) ([]st
 	if len(q.Targets) == 0 {
 		return nil, nil
 	}
-	defer r.reads.begin()()
 	qr, watermark, done, err := r.creditSnapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("conversions: %w", err)

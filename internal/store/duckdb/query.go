@@ -81,8 +81,6 @@ type reader struct {
 	cells *cellDict
 	// onQuery, when set, sees every UNIQUE and conversion node query before it runs (benchmarks explain them).
 	onQuery func(query string, args []any)
-	// reads, when set, tracks the read queries in flight, to which maintenance gives way (yield.go).
-	reads *readActivity
 	// wideFrom is the smallest cell code that makes a UNIQUE query pack codes into a HUGEINT (0: 1<<20; tests
 	// lower it).
 	wideFrom int
@@ -117,7 +115,6 @@ func (r *reader) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store
 	if len(q.Targets) == 0 {
 		return nil, nil
 	}
-	defer r.reads.begin()()
 	codes := r.cells.codes(q.Targets)
 	var values []string
 	for ti, t := range q.Targets {
@@ -198,7 +195,6 @@ func (r *reader) scanNodes(ctx context.Context, query string, args []any, target
 
 // ActiveCampaigns returns campaigns with a campaign event or a credit in range.
 func (r *reader) ActiveCampaigns(ctx context.Context, ws string, fromMS, toMS int64, t attribution.Type) ([]string, error) {
-	defer r.reads.begin()()
 	q, watermark, done, err := r.creditSnapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("active campaigns: %w", err)

@@ -147,7 +147,6 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 		zones = `CREATE OR REPLACE TABLE user_set_zones_next AS SELECT * FROM user_set_zones`
 	}
 	for _, q := range []string{zones, `CREATE OR REPLACE TABLE user_sets_next AS SELECT * FROM user_sets LIMIT 0`, ids} {
-		s.reads.yield(ctx)
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return err
 		}
@@ -179,7 +178,6 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 	}
 	zoneOf := map[string]*time.Location{}
 	for _, r := range ranges {
-		s.reads.yield(ctx)
 		loc, ok := zoneOf[r.ws]
 		if !ok {
 			// A workspace's time zone does not change (SPEC §2.1); one unknown here gets UTC days.
