@@ -44,10 +44,14 @@ type setKey struct {
 }
 
 // encodeSets writes the sets of one (campaign, day): per set its key (cell, channels and kind as uvarints, the
-// failure key with its length) and its portable Roaring serialization with its length, in key order.
-func encodeSets(sets map[setKey]*roaring.Bitmap) ([]byte, error) {
-	keys := make([]setKey, 0, len(sets))
+// failure key with its length) and its portable Roaring serialization with its length, in key order. Sets in raw
+// are written as they are (serializations read from storage and left unchanged); a key is in sets or raw, not both.
+func encodeSets(sets map[setKey]*roaring.Bitmap, raw map[setKey][]byte) ([]byte, error) {
+	keys := make([]setKey, 0, len(sets)+len(raw))
 	for k := range sets {
+		keys = append(keys, k)
+	}
+	for k := range raw {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b setKey) int {
@@ -64,11 +68,14 @@ func encodeSets(sets map[setKey]*roaring.Bitmap) ([]byte, error) {
 	})
 	var out []byte
 	for _, k := range keys {
-		bm := sets[k]
-		bm.RunOptimize()
-		b, err := bm.ToBytes()
-		if err != nil {
-			return nil, fmt.Errorf("user set: %w", err)
+		b, ok := raw[k]
+		if !ok {
+			bm := sets[k]
+			bm.RunOptimize()
+			var err error
+			if b, err = bm.ToBytes(); err != nil {
+				return nil, fmt.Errorf("user set: %w", err)
+			}
 		}
 		out = binary.AppendUvarint(out, uint64(k.cell))
 		out = binary.AppendUvarint(out, uint64(k.channels))
@@ -249,6 +256,7 @@ type daySets struct {
 	campaign string
 	day      int32
 	sets     map[setKey]*roaring.Bitmap
+	raw      map[setKey][]byte // stored sets the tail adds no user to, serialized (mergeStoredSets)
 	data     []byte
 }
 
@@ -268,10 +276,10 @@ func buildRangeSets(ctx context.Context, conn *sql.Conn, r campaignRange, query 
 	}
 	for _, d := range days {
 		if d.sets != nil {
-			if d.data, err = encodeSets(d.sets); err != nil {
+			if d.data, err = encodeSets(d.sets, d.raw); err != nil {
 				return err
 			}
-			d.sets = nil
+			d.sets, d.raw = nil, nil
 		}
 	}
 	return conn.Raw(func(dc any) error {
@@ -303,7 +311,7 @@ func sourceSets(ctx context.Context, conn *sql.Conn, query string, args []any, e
 		if cur == nil || !encode {
 			return nil
 		}
-		data, err := encodeSets(cur.sets)
+		data, err := encodeSets(cur.sets, nil)
 		cur.sets, cur.data = nil, data
 		return err
 	}
@@ -386,16 +394,22 @@ func mergeStoredSets(ctx context.Context, conn *sql.Conn, r campaignRange, days 
 			return err
 		}
 		d := byKey[k]
+		// Only the sets the tail adds users to are decoded and unioned; the others keep their serialization
+		// (data is the row's own copy).
 		err := decodeSets(data, func(k setKey, raw []byte) error {
+			have, ok := d.sets[k]
+			if !ok {
+				if d.raw == nil {
+					d.raw = map[setKey][]byte{}
+				}
+				d.raw[k] = raw
+				return nil
+			}
 			bm := roaring.New()
 			if err := bm.UnmarshalBinary(raw); err != nil {
 				return fmt.Errorf("user set: %w", err)
 			}
-			if have, ok := d.sets[k]; ok {
-				have.Or(bm)
-			} else {
-				d.sets[k] = bm
-			}
+			have.Or(bm)
 			return nil
 		})
 		if err != nil {
