@@ -3,8 +3,12 @@ package derive
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
 )
@@ -70,5 +74,46 @@ func TestRestartKeepsSignatures(t *testing.T) {
 	}
 	if needsRebuild(stored, newState(cs)) {
 		t.Errorf("after a restart the stored signatures differ from the unchanged catalog's: every credit would be recomputed")
+	}
+}
+
+// TestIndexOfAnOlderLayoutIsRebuilt replaces the index with one written under an older layout (another comparer
+// name): the worker drops it and indexes the log again, so that a goal event arriving afterwards is credited to
+// an interaction stored before.
+func TestIndexOfAnOlderLayoutIsRebuilt(t *testing.T) {
+	dir := t.TempDir()
+	e := open(t, dir, true)
+	e.putGoals(t, "c1")
+	e.commit(t, push("v1", "u1", "c1", 0, domain.CounterImpression, domain.ClassView), purchase("b1", "u1", time.Hour))
+	e.sync(t)
+	e.close(t)
+
+	index := filepath.Join(dir, "index")
+	if err := os.RemoveAll(index); err != nil {
+		t.Fatal(err)
+	}
+	old := *pebble.DefaultComparer
+	old.Name = "campaignstats.userindex.v1"
+	db, err := pebble.Open(index, &pebble.Options{Comparer: &old, Logger: quietLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Set([]byte("I-an-entry-of-the-old-layout"), []byte("x"), pebble.Sync); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	e = open(t, dir, true)
+	defer e.close(t)
+	e.commit(t, purchase("b2", "u1", 2*time.Hour))
+	e.sync(t)
+	if n := e.credited(t, "c1"); n != 2 {
+		t.Fatalf("credited %d goal events, want 2: the view stored before the index was replaced is not indexed again", n)
+	}
+	if _, closer, err := e.w.index.db.Get([]byte("I-an-entry-of-the-old-layout")); err == nil {
+		closer.Close()
+		t.Error("an entry of the old index survived")
 	}
 }
