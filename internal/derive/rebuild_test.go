@@ -53,16 +53,23 @@ func TestRebuildCreditsEveryUser(t *testing.T) {
 	}
 }
 
-// TestRestartKeepsSignatures checks that the signatures stored with the credits match the catalog they were
-// computed for after a restart, so that a start-up does not recompute every credit.
-func TestRestartKeepsSignatures(t *testing.T) {
+// creditedAndClosed returns the data directory of a worker that credited a purchase of u1 to a view of c1, after
+// closing it.
+func creditedAndClosed(t *testing.T) string {
 	dir := t.TempDir()
 	e := open(t, dir, true)
 	e.putGoals(t, "c1")
 	e.commit(t, push("v1", "u1", "c1", 0, domain.CounterImpression, domain.ClassView), purchase("b1", "u1", time.Hour))
 	e.sync(t)
 	e.close(t)
-	e = open(t, dir, false)
+	return dir
+}
+
+// TestRestartKeepsSignatures checks that the signatures stored with the credits match the catalog they were
+// computed for after a restart, so that a start-up does not recompute every credit.
+func TestRestartKeepsSignatures(t *testing.T) {
+	dir := creditedAndClosed(t)
+	e := open(t, dir, false)
 	defer e.close(t)
 	stored, err := e.w.storedSignatures("w")
 	if err != nil || stored == nil {
@@ -81,12 +88,7 @@ func TestRestartKeepsSignatures(t *testing.T) {
 // name): the worker drops it and indexes the log again, so that a goal event arriving afterwards is credited to
 // an interaction stored before.
 func TestIndexOfAnOlderLayoutIsRebuilt(t *testing.T) {
-	dir := t.TempDir()
-	e := open(t, dir, true)
-	e.putGoals(t, "c1")
-	e.commit(t, push("v1", "u1", "c1", 0, domain.CounterImpression, domain.ClassView), purchase("b1", "u1", time.Hour))
-	e.sync(t)
-	e.close(t)
+	dir := creditedAndClosed(t)
 
 	index := filepath.Join(dir, "index")
 	if err := os.RemoveAll(index); err != nil {
@@ -105,7 +107,7 @@ func TestIndexOfAnOlderLayoutIsRebuilt(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	e = open(t, dir, true)
+	e := open(t, dir, true)
 	defer e.close(t)
 	e.commit(t, purchase("b2", "u1", 2*time.Hour))
 	e.sync(t)
