@@ -285,9 +285,11 @@ func sharedFreshness(ev store.EventStore, limit time.Duration) func(context.Cont
 }
 
 // MaintainInterval is how often the store's compaction policy is looked at.
-const MaintainInterval = 2 * time.Second
+const MaintainInterval = time.Second
 
-// maintain runs the store's compaction (reads that touch only the campaigns asked for) until ctx ends.
+// maintain runs the store's compaction (reads that touch only the campaigns asked for) until ctx ends. A step that
+// did something is followed by the next at once, so that once appends pause the steps they make due (compaction,
+// merging, checkpoint) follow each other without waiting for the ticker.
 func (s *System) maintain(ctx context.Context, log *slog.Logger) {
 	tick := time.NewTicker(MaintainInterval)
 	defer tick.Stop()
@@ -297,8 +299,14 @@ func (s *System) maintain(ctx context.Context, log *slog.Logger) {
 			return
 		case <-tick.C:
 		}
-		if _, err := s.Store.Maintain(ctx); err != nil && ctx.Err() == nil { // the store logs each step it takes
-			log.Warn("compaction failed", "error", err.Error())
+		for ctx.Err() == nil {
+			did, err := s.Store.Maintain(ctx)
+			if err != nil && ctx.Err() == nil { // the store logs each step it takes
+				log.Warn("compaction failed", "error", err.Error())
+			}
+			if err != nil || !did {
+				break
+			}
 		}
 	}
 }

@@ -31,7 +31,7 @@ const (
 	// a constant factor of the data (geometric growth).
 	rewriteShare = 2
 	// compactQuiet is how long the log must be quiet before a smaller tail is compacted.
-	compactQuiet = 3 * time.Second
+	compactQuiet = time.Second
 	// compactQuietShare is the tail, as a share of facts, that a quiet moment compacts; compactIdle is the pause
 	// after which any tail is.
 	compactQuietShare = 64
@@ -46,8 +46,9 @@ const creditMoveMin = 100_000
 // tail of at least a 64th of facts, or any tail once they have paused for a minute; facts without user sets (a
 // store written before they existed) once appends have paused. It moves the credits log's tail into a sorted chunk
 // (moveCredits) on the same terms (a 16th of the chunks, at least 100K credits; a 64th once appends have paused,
-// void credits dropped then). It returns whether it did either. Callers run it periodically (one at a time is
-// enough; concurrent calls serialise).
+// void credits dropped then). Once appends have paused and neither is due, it merges the rows of each day's user
+// sets into one (MergeUserSets), and then checkpoints. It returns whether it compacted, moved or merged anything.
+// Callers run it periodically (one at a time is enough; concurrent calls serialise).
 func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	s.writeMu.Lock()
 	seq, idle := s.seq, s.now().Sub(s.lastAppend)
@@ -77,10 +78,17 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
+	merged := false
 	if quiet && !due && !noSets && !moved {
-		s.checkpointSettled(ctx, seq)
+		var err error
+		if merged, err = s.MergeUserSets(ctx); err != nil {
+			return false, err
+		}
+		if !merged {
+			s.checkpointSettled(ctx, seq)
+		}
 	}
-	return due || noSets || moved, nil
+	return due || noSets || moved || merged, nil
 }
 
 // checkpointSettled writes the write-ahead log into the database file once appends have paused and maintenance
@@ -202,8 +210,14 @@ func (s *Store) Compact(ctx context.Context) error {
 			}
 			steps, sortedRows = nil, fmt.Sprint(sorted)
 		}
-		steps = append(steps, `DROP TABLE user_sets`, `ALTER TABLE user_sets_next RENAME TO user_sets`, `DROP TABLE user_ids`,
-			`ALTER TABLE user_ids_next RENAME TO user_ids`, `DROP TABLE user_set_zones`, `ALTER TABLE user_set_zones_next RENAME TO user_set_zones`,
+		if incremental {
+			// The tail's sets are rows of their own beside the stored ones (setRowsMerge); its users are numbered.
+			steps = append(steps, `INSERT INTO user_sets SELECT * FROM user_sets_next`, `DROP TABLE user_sets_next`)
+		} else {
+			steps = append(steps, `DROP TABLE user_sets`, `ALTER TABLE user_sets_next RENAME TO user_sets`, `DROP TABLE user_ids`,
+				`ALTER TABLE user_ids_next RENAME TO user_ids`)
+		}
+		steps = append(steps, `DROP TABLE user_set_zones`, `ALTER TABLE user_set_zones_next RENAME TO user_set_zones`,
 			`UPDATE facts_watermark SET seq = `+fmt.Sprint(int64(upTo))+`, sorted_rows = `+sortedRows+` WHERE id = 1`)
 		for _, q := range steps {
 			if _, err := conn.ExecContext(ctx, q); err != nil {
@@ -217,9 +231,34 @@ func (s *Store) Compact(ctx context.Context) error {
 		drop()
 		return fmt.Errorf("compaction: %w", err)
 	}
-	s.log.Info("compacted the event log", "tail_events", tailRows, "facts_rewritten", rewrite,
+	merged, err := s.mergeSetRows(ctx, conn, setRowsMerge)
+	if err != nil {
+		return fmt.Errorf("compaction: merge user sets: %w", err)
+	}
+	s.log.Info("compacted the event log", "tail_events", tailRows, "facts_rewritten", rewrite, "set_days_merged", merged,
 		"duration_ms", s.now().Sub(start).Milliseconds())
 	return nil
+}
+
+// MergeUserSets merges the rows of each (campaign, day) of the user sets into one (mergeSetRows), so that queries
+// read one row per day. Maintain calls it once appends have paused; it returns whether there was anything to merge.
+func (s *Store) MergeUserSets(ctx context.Context) (bool, error) {
+	s.compactMu.Lock()
+	defer s.compactMu.Unlock()
+	start := s.now()
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("merge user sets: %w", err)
+	}
+	defer conn.Close()
+	merged, err := s.mergeSetRows(ctx, conn, 2)
+	if err != nil {
+		return false, fmt.Errorf("merge user sets: %w", err)
+	}
+	if merged > 0 {
+		s.log.Info("merged user sets", "set_days_merged", merged, "duration_ms", s.now().Sub(start).Milliseconds())
+	}
+	return merged > 0, nil
 }
 
 // moveCredits moves the credits log's tail into credits_sorted as a chunk sorted by (workspace, unit, time), so that

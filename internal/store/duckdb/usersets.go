@@ -128,29 +128,27 @@ func decodeSets(data []byte, fn func(k setKey, raw []byte) error) error {
 	return nil
 }
 
-// buildUserSets fills user_ids_next, user_sets_next and user_set_zones_next, with local days in each workspace's
-// time zone. From a store that has user sets (incremental), it adds the log's tail (tail, "FROM events WHERE …" of
-// the compacted events) to them: the tail's users not yet numbered get the numbers after their workspace's last
-// one, the numbers of the others do not change, and each (campaign, day)'s sets get the tail's users of that day
-// added; the (campaign, day)s the tail has no events of are copied as they are. So a compaction's cost for the sets
-// is the tail's, not the store's. Otherwise (a store whose facts predate the user sets) it numbers the users of
-// facts_next and builds every set from it.
+// buildUserSets fills user_sets_next and user_set_zones_next, with local days in each workspace's time zone. From a
+// store that has user sets (incremental), user_sets_next gets the sets of the log's tail only (tail, "FROM events
+// WHERE …" of the compacted events), one row per (campaign, day) of the tail, which the swap appends to user_sets
+// beside the rows already there (see setRowsMerge); the tail's users not yet numbered are numbered in user_ids now,
+// after their workspace's last number, and the numbers of the others do not change. So a compaction's cost for the
+// sets is the tail's, not the store's. Otherwise (a store whose facts predate the user sets) it numbers the users
+// of facts_next in user_ids_next and builds every set from it.
 func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []campaignRange, tail string, incremental bool) error {
-	source := `FROM facts_next WHERE true`
+	source, idsTable := `FROM facts_next WHERE true`, "user_ids_next"
 	ids := `CREATE OR REPLACE TABLE user_ids_next AS SELECT ws, user_hi, user_lo, (row_number() OVER (PARTITION BY ws ORDER BY user_hi, user_lo))::UINTEGER AS uid
 		FROM (SELECT DISTINCT ws, user_hi, user_lo FROM facts_next WHERE counter <> 0) ORDER BY ws, user_hi, user_lo`
 	zones := `CREATE OR REPLACE TABLE user_set_zones_next AS SELECT * FROM user_set_zones LIMIT 0`
 	if incremental {
-		source = tail
-		// New users are numbered in key order after the workspace's last number; the table stays sorted by user.
-		ids = `CREATE OR REPLACE TABLE user_ids_next AS SELECT * FROM (
-			SELECT ws, user_hi, user_lo, uid FROM user_ids
-			UNION ALL
-			SELECT n.ws, n.user_hi, n.user_lo, (coalesce(m.top, 0) + row_number() OVER (PARTITION BY n.ws ORDER BY n.user_hi, n.user_lo))::UINTEGER
+		source, idsTable = tail, "user_ids"
+		// A number given to a user whose sets a failed compaction did not store stays unused: numbers are unique,
+		// not dense, and readers map a tail user to the number it has or, when it has none yet, to one of their own.
+		ids = `INSERT INTO user_ids SELECT n.ws, n.user_hi, n.user_lo,
+				(coalesce(m.top, 0) + row_number() OVER (PARTITION BY n.ws ORDER BY n.user_hi, n.user_lo))::UINTEGER
 			FROM (SELECT DISTINCT ws, user_hi, user_lo ` + tail + ` AND counter <> 0) n
 			LEFT JOIN (SELECT ws, max(uid) AS top FROM user_ids GROUP BY ws) m ON m.ws = n.ws
-			WHERE NOT EXISTS (SELECT 1 FROM user_ids u WHERE u.ws = n.ws AND u.user_hi = n.user_hi AND u.user_lo = n.user_lo)
-		) ORDER BY ws, user_hi, user_lo`
+			WHERE NOT EXISTS (SELECT 1 FROM user_ids u WHERE u.ws = n.ws AND u.user_hi = n.user_hi AND u.user_lo = n.user_lo)`
 		zones = `CREATE OR REPLACE TABLE user_set_zones_next AS SELECT * FROM user_set_zones`
 	}
 	for _, q := range []string{zones, `CREATE OR REPLACE TABLE user_sets_next AS SELECT * FROM user_sets LIMIT 0`, ids} {
@@ -158,12 +156,8 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 			return err
 		}
 	}
-	// The temporary tables of groupUsers and mergeStoredSets would outlive the compaction in the pooled connection.
-	defer func() {
-		for _, t := range []string{"grouped_users", "user_sets_touched"} {
-			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS temp.main.`+t)
-		}
-	}()
+	// The temporary table of groupUsers would outlive the compaction in the pooled connection.
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS temp.main.grouped_users`)
 	known := map[string]bool{}
 	if incremental {
 		rows, err := conn.QueryContext(ctx, `SELECT ws FROM user_set_zones`)
@@ -193,14 +187,13 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 				loc = w.Location()
 			}
 			zoneOf[r.ws] = loc
-			// A workspace new since the last compaction has all its events in the tail: adding them to its (no) sets
-			// builds them.
+			// A workspace new since the last compaction has all its events in the tail: its sets are the tail's.
 			if !known[r.ws] {
 				if _, err := conn.ExecContext(ctx, `INSERT INTO user_set_zones_next VALUES (?, ?)`, r.ws, loc.String()); err != nil {
 					return err
 				}
 			}
-			if err := groupUsers(ctx, conn, r.ws, loc, source, incremental); err != nil {
+			if err := groupUsers(ctx, conn, r.ws, loc, source, idsTable, incremental); err != nil {
 				return err
 			}
 		}
@@ -208,10 +201,14 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 		query := `SELECT * FROM grouped_users WHERE campaign_id >= ? AND campaign_id <= ? ORDER BY campaign_id, day`
 		args := []any{r.from, r.to}
 		if !incremental {
-			query = groupedUsers(source+` AND ws = ? AND campaign_id >= ? AND campaign_id <= ?`) + ` ORDER BY f.campaign_id, f.day`
+			query = groupedUsers(source+` AND ws = ? AND campaign_id >= ? AND campaign_id <= ?`, idsTable) + ` ORDER BY f.campaign_id, f.day`
 			args = []any{r.ws, r.from, r.to, r.ws}
 		}
-		if err := buildRangeSets(ctx, conn, r, query, args, incremental && known[r.ws]); err != nil {
+		days, err := sourceSets(ctx, conn, query, args)
+		if err != nil {
+			return err
+		}
+		if err := appendSets(conn, r.ws, days); err != nil {
 			return err
 		}
 	}
@@ -221,8 +218,8 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 // groupUsers prepares the reading of a workspace's user sets from the events of source ("FROM … WHERE …"): the
 // temporary macro day_of (of the compaction's connection) maps a time to its local day in loc, and, with once,
 // the temporary table grouped_users gets the rows of groupedUsers for the whole workspace, sorted by campaign — one
-// aggregation and one join with the user numbers for the whole tail, not one per range of campaigns.
-func groupUsers(ctx context.Context, conn *sql.Conn, ws string, loc *time.Location, source string, once bool) error {
+// aggregation and one join with the user numbers (of ids) for the whole tail, not one per range of campaigns.
+func groupUsers(ctx context.Context, conn *sql.Conn, ws string, loc *time.Location, source, ids string, once bool) error {
 	var minTS, maxTS sql.NullInt64
 	if err := conn.QueryRowContext(ctx, `SELECT min(ts), max(ts) `+source+` AND ws = ?`, ws).Scan(&minTS, &maxTS); err != nil {
 		return err
@@ -233,62 +230,40 @@ func groupUsers(ctx context.Context, conn *sql.Conn, ws string, loc *time.Locati
 	if !once {
 		return nil
 	}
-	_, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMPORARY TABLE grouped_users AS `+groupedUsers(source+` AND ws = ?`)+
+	_, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMPORARY TABLE grouped_users AS `+groupedUsers(source+` AND ws = ?`, ids)+
 		` ORDER BY f.campaign_id, f.day`, ws, ws)
 	return err
 }
 
 // groupedUsers is the query of the user sets of the events of from ("FROM … WHERE …", whose parameters are followed
 // by one more, the workspace): (campaign, day, cell, channels, failure key or empty, counters bit set, user number)
-// rows, users numbered by user_ids_next, days by day_of (groupUsers).
-func groupedUsers(from string) string {
+// rows, users numbered by the table ids, days by day_of (groupUsers).
+func groupedUsers(from, ids string) string {
 	return `SELECT f.campaign_id, f.day, f.cell, f.channels, f.fk, f.mask, u.uid FROM (
 			SELECT campaign_id, day_of(ts) AS day, cell, channels, user_hi, user_lo,
 				CASE WHEN counter IN (` + fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery) + `) THEN failure_key ELSE '' END AS fk,
 				bit_or(1::UINTEGER << counter) AS mask
 			` + from + ` AND counter <> 0
 			GROUP BY campaign_id, day, cell, channels, user_hi, user_lo, fk
-		) f JOIN user_ids_next u ON u.ws = ? AND u.user_hi = f.user_hi AND u.user_lo = f.user_lo`
+		) f JOIN ` + ids + ` u ON u.ws = ? AND u.user_hi = f.user_hi AND u.user_lo = f.user_lo`
 }
 
-// daySets is one (campaign, day) of user sets being built, then encoded.
+// daySets is one encoded row of user sets: a (campaign, day) and its sets (encodeSets).
 type daySets struct {
 	campaign string
 	day      int32
-	sets     map[setKey]*roaring.Bitmap
-	raw      map[setKey][]byte // stored sets the tail adds no user to, serialized (mergeStoredSets)
 	data     []byte
 }
 
-// buildRangeSets appends the user sets of one range of campaigns to user_sets_next: those of the rows of query
-// (groupedUsers' columns, in (campaign, day) order), and, when merge is set, those stored in user_sets, the sets of
-// one (campaign, day) unioned (mergeStoredSets). A range is at most compactChunkRows events, or one campaign, and
-// its sets are held until it is read.
-func buildRangeSets(ctx context.Context, conn *sql.Conn, r campaignRange, query string, args []any, merge bool) error {
-	days, err := sourceSets(ctx, conn, query, args, !merge)
-	if err != nil {
-		return err
-	}
-	if merge {
-		if err := mergeStoredSets(ctx, conn, r, days); err != nil {
-			return err
-		}
-	}
-	for _, d := range days {
-		if d.sets != nil {
-			if d.data, err = encodeSets(d.sets, d.raw); err != nil {
-				return err
-			}
-			d.sets, d.raw = nil, nil
-		}
-	}
+// appendSets appends the rows days of workspace ws to user_sets_next.
+func appendSets(conn *sql.Conn, ws string, days []daySets) error {
 	return conn.Raw(func(dc any) error {
 		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "user_sets_next")
 		if err != nil {
 			return err
 		}
 		for _, d := range days {
-			if err := app.AppendRow(r.ws, d.campaign, d.day, d.data); err != nil {
+			if err := app.AppendRow(ws, d.campaign, d.day, d.data); err != nil {
 				app.Close()
 				return err
 			}
@@ -297,22 +272,24 @@ func buildRangeSets(ctx context.Context, conn *sql.Conn, r campaignRange, query 
 	})
 }
 
-// sourceSets reads the user sets of the rows of query, in (campaign, day) order; with encode, each (campaign, day)
-// is encoded as soon as it is read.
-func sourceSets(ctx context.Context, conn *sql.Conn, query string, args []any, encode bool) ([]*daySets, error) {
+// sourceSets reads the user sets of the rows of query (groupedUsers' columns, in (campaign, day) order), each
+// (campaign, day) encoded as soon as it is read. A range of the compaction is at most compactChunkRows events, or
+// one campaign, and its sets are held until it is read.
+func sourceSets(ctx context.Context, conn *sql.Conn, query string, args []any) ([]daySets, error) {
 	rows, err := conn.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var days []*daySets
+	var days []daySets
 	var cur *daySets
+	var sets map[setKey]*roaring.Bitmap
 	finish := func() error {
-		if cur == nil || !encode {
+		if cur == nil {
 			return nil
 		}
-		data, err := encodeSets(cur.sets, nil)
-		cur.sets, cur.data = nil, data
+		data, err := encodeSets(sets, nil)
+		cur.data = data
 		return err
 	}
 	var campaign, fk string
@@ -327,14 +304,14 @@ func sourceSets(ctx context.Context, conn *sql.Conn, query string, args []any, e
 			if err := finish(); err != nil {
 				return nil, err
 			}
-			cur = &daySets{campaign: campaign, day: day, sets: map[setKey]*roaring.Bitmap{}}
-			days = append(days, cur)
+			days = append(days, daySets{campaign: campaign, day: day})
+			cur, sets = &days[len(days)-1], map[setKey]*roaring.Bitmap{}
 		}
 		add := func(k setKey) {
-			bm, ok := cur.sets[k]
+			bm, ok := sets[k]
 			if !ok {
 				bm = roaring.New()
-				cur.sets[k] = bm
+				sets[k] = bm
 			}
 			bm.Add(uid)
 		}
@@ -351,78 +328,122 @@ func sourceSets(ctx context.Context, conn *sql.Conn, query string, args []any, e
 	return days, finish()
 }
 
-// mergeStoredSets writes the stored user sets of range r to user_sets_next: those of the (campaign, day)s days has
-// are unioned into it, set by set, in Go; the others are copied by one statement, never leaving DuckDB — when the
-// tail holds the latest days only, as a live stream's does, that is nearly all of them. user_sets_touched (a
-// temporary table of the compaction's connection) holds the keys of days while it runs.
-func mergeStoredSets(ctx context.Context, conn *sql.Conn, r campaignRange, days []*daySets) error {
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMPORARY TABLE user_sets_touched (campaign_id VARCHAR, day INTEGER)`); err != nil {
-		return err
+// setRowsMerge is the rows of one (campaign, day) that make a compaction merge them into one. Each compaction
+// appends its tail's sets as rows of their own, so that its cost is the tail's; a query unions a day's rows as it
+// unions the sets of different cells, so more rows cost it only more bitmaps to read. Merging a day once it has
+// this many keeps them few (a backfill touching every day merges every day every second compaction); once appends
+// pause, Maintain merges every day into one row (mergeSetRows).
+const setRowsMerge = 3
+
+// setMergeBytes bounds the stored sets one step of mergeSetRows holds (a larger campaign is a step of its own).
+const setMergeBytes = 32 << 20
+
+// mergeSetRows merges the rows of every (workspace, campaign, day) of user_sets that has at least minRows of them
+// into one row, and replaces them in one transaction: readers see the rows before or after, which hold the same
+// users. The merged rows are built one range of campaigns at a time in user_sets_next; the sets only one row of a
+// day has keep their serialization. It returns the days merged.
+func (s *Store) mergeSetRows(ctx context.Context, conn *sql.Conn, minRows int) (int64, error) {
+	defer func() {
+		for _, t := range []string{"temp.main.user_sets_merging", "user_sets_next"} {
+			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+t)
+		}
+	}()
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMPORARY TABLE user_sets_merging AS
+		SELECT ws, campaign_id, day, sum(octet_length(sets)) AS size FROM user_sets GROUP BY ws, campaign_id, day HAVING count(*) >= ?`, minRows); err != nil {
+		return 0, err
 	}
-	byKey := make(map[daySetsKey]*daySets, len(days))
-	err := conn.Raw(func(dc any) error {
-		app, err := duckdb.NewAppender(dc.(driver.Conn), "temp", "main", "user_sets_touched")
-		if err != nil {
-			return err
-		}
-		for _, d := range days {
-			byKey[daySetsKey{d.campaign, d.day}] = d
-			if err := app.AppendRow(d.campaign, d.day); err != nil {
-				app.Close()
-				return err
-			}
-		}
-		return app.Close()
-	})
+	var merging int64
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM user_sets_merging`).Scan(&merging); err != nil || merging == 0 {
+		return 0, err
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE user_sets_next AS SELECT * FROM user_sets LIMIT 0`); err != nil {
+		return 0, err
+	}
+	ranges, err := compactionRanges(ctx, conn, setMergeBytes, `SELECT ws, campaign_id, sum(size) FROM user_sets_merging
+		GROUP BY ws, campaign_id ORDER BY ws, campaign_id`)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	const stored = `FROM user_sets s WHERE s.ws = ? AND s.campaign_id >= ? AND s.campaign_id <= ? AND `
-	const touched = `EXISTS (SELECT 1 FROM user_sets_touched t WHERE t.campaign_id = s.campaign_id AND t.day = s.day)`
-	if _, err := conn.ExecContext(ctx, `INSERT INTO user_sets_next SELECT s.* `+stored+`NOT `+touched, r.ws, r.from, r.to); err != nil {
-		return err
-	}
-	rows, err := conn.QueryContext(ctx, `SELECT s.campaign_id, s.day, s.sets `+stored+touched, r.ws, r.from, r.to)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var k daySetsKey
-		var data []byte
-		if err := rows.Scan(&k.campaign, &k.day, &data); err != nil {
-			return err
-		}
-		d := byKey[k]
-		// Only the sets the tail adds users to are decoded and unioned; the others keep their serialization
-		// (data is the row's own copy).
-		err := decodeSets(data, func(k setKey, raw []byte) error {
-			have, ok := d.sets[k]
-			if !ok {
-				if d.raw == nil {
-					d.raw = map[setKey][]byte{}
-				}
-				d.raw[k] = raw
-				return nil
-			}
-			bm := roaring.New()
-			if err := bm.UnmarshalBinary(raw); err != nil {
-				return fmt.Errorf("user set: %w", err)
-			}
-			have.Or(bm)
-			return nil
-		})
+	const merged = ` EXISTS (SELECT 1 FROM user_sets_merging m WHERE m.ws = s.ws AND m.campaign_id = s.campaign_id AND m.day = s.day)`
+	for _, r := range ranges {
+		days, err := mergedSets(ctx, conn, `SELECT s.campaign_id, s.day, s.sets FROM user_sets s
+			WHERE s.ws = ? AND s.campaign_id >= ? AND s.campaign_id <= ? AND`+merged+` ORDER BY s.campaign_id, s.day`, r.ws, r.from, r.to)
 		if err != nil {
-			return err
+			return 0, err
+		}
+		if err := appendSets(conn, r.ws, days); err != nil {
+			return 0, err
 		}
 	}
-	return rows.Err()
+	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		return 0, err
+	}
+	for _, q := range []string{`DELETE FROM user_sets s WHERE` + merged, `INSERT INTO user_sets SELECT * FROM user_sets_next`, `COMMIT`} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+			return 0, err
+		}
+	}
+	return merging, nil
 }
 
-// daySetsKey addresses the user sets of one (campaign, day) of a workspace.
-type daySetsKey struct {
-	campaign string
-	day      int32
+// mergedSets reads the (campaign, day, sets) rows of query, in (campaign, day) order, and returns one row per
+// (campaign, day) holding the union of its rows' sets.
+func mergedSets(ctx context.Context, conn *sql.Conn, query string, args ...any) ([]daySets, error) {
+	rows, err := conn.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var days []daySets
+	var parts map[setKey][][]byte // the serializations of each set in the day's rows (each row's own copy)
+	finish := func() error {
+		if len(days) == 0 {
+			return nil
+		}
+		sets, raw := map[setKey]*roaring.Bitmap{}, map[setKey][]byte{}
+		for k, p := range parts {
+			if len(p) == 1 {
+				raw[k] = p[0]
+				continue
+			}
+			bms := make([]*roaring.Bitmap, len(p))
+			for i, b := range p {
+				bms[i] = roaring.New()
+				if _, err := bms[i].FromBuffer(b); err != nil {
+					return fmt.Errorf("user set: %w", err)
+				}
+			}
+			sets[k] = roaring.FastOr(bms...)
+		}
+		data, err := encodeSets(sets, raw)
+		days[len(days)-1].data = data
+		return err
+	}
+	for rows.Next() {
+		var campaign string
+		var day int32
+		var data []byte
+		if err := rows.Scan(&campaign, &day, &data); err != nil {
+			return nil, err
+		}
+		if n := len(days); n == 0 || days[n-1].campaign != campaign || days[n-1].day != day {
+			if err := finish(); err != nil {
+				return nil, err
+			}
+			days, parts = append(days, daySets{campaign: campaign, day: day}), map[setKey][][]byte{}
+		}
+		if err := decodeSets(data, func(k setKey, raw []byte) error {
+			parts[k] = append(parts[k], raw)
+			return nil
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return days, finish()
 }
 
 // userSetDays reports whether the user sets answer q — their days are local days of the zone they were built in,

@@ -208,6 +208,28 @@ func testUserSetsAnswerLikeFacts(t *testing.T, zoneName string) {
 		t.Errorf("after the third compaction facts has %d rows, %d of them sorted by the last rewrite: want a rewrite", factsRows, sortedRows)
 	}
 
+	// Each compaction adds its tail's sets as rows of their own and merges the days that reach setRowsMerge rows; a
+	// quiet Maintain merges every day.
+	setRows := func() (rows, days, most int64) {
+		t.Helper()
+		if err := s.db.QueryRowContext(ctx, `SELECT sum(n), count(*), max(n) FROM (SELECT count(*) AS n FROM user_sets GROUP BY ws, campaign_id, day)`).Scan(&rows, &days, &most); err != nil {
+			t.Fatal(err)
+		}
+		return rows, days, most
+	}
+	if rows, days, most := setRows(); rows <= days || most >= setRowsMerge {
+		t.Errorf("after three compactions %d rows of user sets for %d days, at most %d a day: want days of more than one row, fewer than %d",
+			rows, days, most, setRowsMerge)
+	}
+	s.now = func() time.Time { return time.Now().Add(time.Minute) }
+	if done, err := s.Maintain(ctx); err != nil || !done {
+		t.Fatalf("maintain with unmerged user sets: merged %t, %v", done, err)
+	}
+	check("merged", loc)
+	if rows, days, _ := setRows(); rows != days {
+		t.Errorf("after a quiet maintenance %d rows of user sets for %d days, want one each", rows, days)
+	}
+
 	// A store written before the user sets existed: facts, no sets. Maintain builds them once appends are quiet.
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM user_set_zones; DELETE FROM user_sets; DELETE FROM user_ids`); err != nil {
 		t.Fatal(err)
