@@ -144,36 +144,33 @@ func (s *Store) Compact(ctx context.Context) error {
 	if err := conn.QueryRowContext(ctx, `SELECT count(*) `+tail).Scan(&tailRows); err != nil {
 		return fmt.Errorf("compaction: %w", err)
 	}
-	// A store with facts but no user sets was written before they existed: its sets are built from all of facts,
-	// which is then rewritten.
+	// A store with facts but no user sets was written before they existed: facts is rewritten with the tail merged
+	// in, and every set built from the result. Otherwise the tail is appended to facts as a sorted chunk and its
+	// sets added, and facts is rewritten afterwards once its chunks are due (rewriteFacts): the tail leaves the log
+	// without waiting for the rewrite.
 	incremental := zones > 0 || facts == 0
-	rewrite := (facts-sorted+tailRows)*rewriteShare >= sorted || !incremental
+	rewrite := !incremental
 	// Ranges of campaigns in key order, each sorted: what one compaction writes is sorted as a whole. The facts of
-	// a range are read through their zone maps; the tail is read by seq, which its zone maps bound. The user sets
-	// are written in ranges of every campaign of facts and the tail (ranges); a chunk appended to facts in ranges of
-	// the tail's campaigns (chunk).
+	// a range are read through their zone maps; the tail is read by seq, which its zone maps bound.
 	const inRange = ` AND ws = ? AND campaign_id >= ? AND campaign_id <= ?`
-	ranges, err := compactionRanges(ctx, conn, s.compactChunk, `SELECT ws, campaign_id, count(*) FROM (
-		SELECT ws, campaign_id FROM facts UNION ALL SELECT ws, campaign_id `+tail+`
-	) GROUP BY ws, campaign_id ORDER BY ws, campaign_id`)
+	write := `INSERT INTO facts SELECT ` + factsCols + ` ` + tail + inRange + ` ORDER BY ws, campaign_id, ts`
+	ranges, err := compactionRanges(ctx, conn, s.compactChunk, `SELECT ws, campaign_id, count(*) `+tail+`
+		GROUP BY ws, campaign_id ORDER BY ws, campaign_id`)
+	if rewrite {
+		write = `INSERT INTO facts_next SELECT * FROM (
+			SELECT ` + factsCols + ` FROM facts WHERE true` + inRange + `
+			UNION ALL
+			SELECT ` + factsCols + ` ` + tail + inRange + `
+		) ORDER BY ws, campaign_id, ts`
+		ranges, err = compactionRanges(ctx, conn, s.compactChunk, `SELECT ws, campaign_id, count(*) FROM (
+			SELECT ws, campaign_id FROM facts UNION ALL SELECT ws, campaign_id `+tail+`
+		) GROUP BY ws, campaign_id ORDER BY ws, campaign_id`)
+		if err == nil {
+			_, err = conn.ExecContext(ctx, `CREATE OR REPLACE TABLE facts_next AS SELECT * FROM facts LIMIT 0`)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("compaction: %w", err)
-	}
-	chunk, write := ranges, `INSERT INTO facts_next SELECT * FROM (
-		SELECT `+factsCols+` FROM facts WHERE true`+inRange+`
-		UNION ALL
-		SELECT `+factsCols+` `+tail+inRange+`
-	) ORDER BY ws, campaign_id, ts`
-	if rewrite {
-		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE facts_next AS SELECT * FROM facts LIMIT 0`); err != nil {
-			return fmt.Errorf("compaction: %w", err)
-		}
-	} else {
-		write = `INSERT INTO facts SELECT ` + factsCols + ` ` + tail + inRange + ` ORDER BY ws, campaign_id, ts`
-		if chunk, err = compactionRanges(ctx, conn, s.compactChunk, `SELECT ws, campaign_id, count(*) `+tail+`
-			GROUP BY ws, campaign_id ORDER BY ws, campaign_id`); err != nil {
-			return fmt.Errorf("compaction: %w", err)
-		}
 	}
 	drop := func() {
 		for _, t := range []string{"facts_next", "user_sets_next", "user_ids_next", "user_set_zones_next"} {
@@ -182,7 +179,7 @@ func (s *Store) Compact(ctx context.Context) error {
 	}
 	// writeFacts writes facts_next, or the chunk appended to facts, range by range; a rewrite reads each range from
 	// facts and from the tail.
-	writeFacts := func() error { return execRanges(ctx, conn, write, chunk, rewrite) }
+	writeFacts := func() error { return execRanges(ctx, conn, write, ranges, rewrite) }
 	if rewrite {
 		if err := writeFacts(); err != nil {
 			drop()
@@ -237,6 +234,45 @@ func (s *Store) Compact(ctx context.Context) error {
 	}
 	s.log.Info("compacted the event log", "tail_events", tailRows, "facts_rewritten", rewrite, "set_days_merged", merged,
 		"duration_ms", s.now().Sub(start).Milliseconds())
+	if incremental && (facts+tailRows-sorted)*rewriteShare >= sorted {
+		if err := s.rewriteFacts(ctx, conn); err != nil {
+			return fmt.Errorf("compaction: %w", err)
+		}
+	}
+	return nil
+}
+
+// rewriteFacts rewrites facts as one sorted whole, its chunks merged, one range of campaigns at a time, and swaps
+// it in with its sorted_rows in one transaction. Only compaction writes facts (under compactMu), so nothing lands
+// meanwhile.
+func (s *Store) rewriteFacts(ctx context.Context, conn *sql.Conn) error {
+	start := s.now()
+	ranges, err := compactionRanges(ctx, conn, s.compactChunk, `SELECT ws, campaign_id, count(*) FROM facts GROUP BY ws, campaign_id ORDER BY ws, campaign_id`)
+	if err != nil {
+		return fmt.Errorf("rewrite facts: %w", err)
+	}
+	drop := func() { conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS facts_next`) }
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE facts_next AS SELECT * FROM facts LIMIT 0`); err != nil {
+		return fmt.Errorf("rewrite facts: %w", err)
+	}
+	if err := execRanges(ctx, conn, `INSERT INTO facts_next SELECT `+factsCols+` FROM facts WHERE ws = ? AND campaign_id >= ? AND campaign_id <= ?
+		ORDER BY ws, campaign_id, ts`, ranges, false); err != nil {
+		drop()
+		return fmt.Errorf("rewrite facts: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
+		drop()
+		return fmt.Errorf("rewrite facts: %w", err)
+	}
+	for _, q := range []string{`DROP TABLE facts`, `ALTER TABLE facts_next RENAME TO facts`,
+		`UPDATE facts_watermark SET sorted_rows = (SELECT count(*) FROM facts) WHERE id = 1`, `COMMIT`} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
+			drop()
+			return fmt.Errorf("rewrite facts: %w", err)
+		}
+	}
+	s.log.Info("rewrote facts", "ranges", len(ranges), "duration_ms", s.now().Sub(start).Milliseconds())
 	return nil
 }
 
