@@ -239,6 +239,14 @@ func testUserSetsAnswerLikeFacts(t *testing.T, zoneName string) {
 		t.Fatalf("maintain without user sets: compacted %t, %v", done, err)
 	}
 	check("user sets built by maintenance", loc)
+	appendBoth(200, 200) // a tail whose users' numbers are found in the rebuilt facts
+	check("with a tail after the rebuild", loc)
+	if err := s.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Maintain(ctx); err != nil { // merges the days the tail added a row to
+		t.Fatal(err)
+	}
 	s.reader.wideFrom = 1 // finest nodes packed into a HUGEINT, as when there are 2^20 locales or more
 	check("codes packed wide", loc)
 	s.reader.wideFrom = 0
