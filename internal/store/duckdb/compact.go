@@ -50,6 +50,14 @@ const creditMoveMin = 100_000
 // sets into one (MergeUserSets), and then checkpoints. It returns whether it compacted, moved or merged anything.
 // Callers run it periodically (one at a time is enough; concurrent calls serialise).
 func (s *Store) Maintain(ctx context.Context) (bool, error) {
+	if !s.numbers.loaded() {
+		s.compactMu.Lock()
+		err := s.numbers.load(ctx, s.db)
+		s.compactMu.Unlock()
+		if err != nil {
+			return false, err
+		}
+	}
 	s.writeMu.Lock()
 	seq, idle := s.seq, s.now().Sub(s.lastAppend)
 	s.writeMu.Unlock()
@@ -189,6 +197,10 @@ func (s *Store) Compact(ctx context.Context) error {
 	if err := s.buildUserSets(ctx, conn, ranges, tail, incremental); err != nil {
 		drop()
 		return fmt.Errorf("compaction: user sets: %w", err)
+	}
+	if !incremental {
+		// Every user gets a new number: queries join user_ids until maintenance loads the new ones.
+		s.numbers.forget()
 	}
 	swap := func() error {
 		if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {

@@ -138,7 +138,7 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 	// opening runs the settings above) under load. An idle DuckDB connection costs little.
 	db.SetMaxIdleConns(16)
 	dict := &cellDict{byID: map[int32]cellKey{}}
-	s := &Store{reader: reader{q: db, cells: dict}, db: db, now: now, log: cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)), catalog: map[string]map[string]domain.Campaign{}, dict: dict,
+	s := &Store{reader: reader{q: db, cells: dict, numbers: &userNumbers{}}, db: db, now: now, log: cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)), catalog: map[string]map[string]domain.Campaign{}, dict: dict,
 		compactChunk: compactChunkRows, checkpointed: -1}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()

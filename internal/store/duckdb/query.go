@@ -84,6 +84,9 @@ type reader struct {
 	// wideFrom is the smallest cell code that makes a UNIQUE query pack codes into a HUGEINT (0: 1<<20; tests
 	// lower it).
 	wideFrom int
+	// numbers, when set, maps the log's tail users to their numbers in memory (the store's reader; a report's
+	// snapshot, which may outlive a renumbering, joins user_ids).
+	numbers *userNumbers
 }
 
 const msPerDay = 86_400_000

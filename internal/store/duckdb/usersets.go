@@ -144,20 +144,37 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 		source, idsTable = tail, "user_ids"
 		// A number given to a user whose sets a failed compaction did not store stays unused: numbers are unique,
 		// not dense, and readers map a tail user to the number it has or, when it has none yet, to one of their own.
-		ids = `INSERT INTO user_ids SELECT n.ws, n.user_hi, n.user_lo,
-				(coalesce(m.top, 0) + row_number() OVER (PARTITION BY n.ws ORDER BY n.user_hi, n.user_lo))::UINTEGER
+		ids = `CREATE OR REPLACE TEMPORARY TABLE new_user_ids AS SELECT n.ws, n.user_hi, n.user_lo,
+				(coalesce(m.top, 0) + row_number() OVER (PARTITION BY n.ws ORDER BY n.user_hi, n.user_lo))::UINTEGER AS uid
 			FROM (SELECT DISTINCT ws, user_hi, user_lo ` + tail + ` AND counter <> 0) n
 			LEFT JOIN (SELECT ws, max(uid) AS top FROM user_ids GROUP BY ws) m ON m.ws = n.ws
-			WHERE NOT EXISTS (SELECT 1 FROM user_ids u WHERE u.ws = n.ws AND u.user_hi = n.user_hi AND u.user_lo = n.user_lo)`
+			WHERE NOT EXISTS (SELECT 1 FROM user_ids u WHERE u.ws = n.ws AND u.user_hi = n.user_hi AND u.user_lo = n.user_lo);
+			INSERT INTO user_ids SELECT * FROM new_user_ids`
 		zones = `CREATE OR REPLACE TABLE user_set_zones_next AS SELECT * FROM user_set_zones`
 	}
+	// The temporary tables would outlive the compaction in the pooled connection.
+	defer func() {
+		for _, t := range []string{"grouped_users", "new_user_ids"} {
+			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS temp.main.`+t)
+		}
+	}()
 	for _, q := range []string{zones, `CREATE OR REPLACE TABLE user_sets_next AS SELECT * FROM user_sets LIMIT 0`, ids} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return err
 		}
 	}
-	// The temporary table of groupUsers would outlive the compaction in the pooled connection.
-	defer conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS temp.main.grouped_users`)
+	if incremental {
+		// The new numbers are in memory before the swap adds sets that use them (userNumbers).
+		rows, err := conn.QueryContext(ctx, `SELECT ws, user_hi, user_lo, uid FROM new_user_ids ORDER BY ws, user_hi, user_lo`)
+		if err != nil {
+			return err
+		}
+		err = s.numbers.add(rows)
+		rows.Close()
+		if err != nil {
+			return err
+		}
+	}
 	known := map[string]bool{}
 	if incremental {
 		rows, err := conn.QueryContext(ctx, `SELECT ws FROM user_set_zones`)
@@ -553,19 +570,29 @@ func (r *reader) aggregateUniqueSets(ctx context.Context, q store.AggregateQuery
 	in := strings.Join(list, ", ")
 	tailEvents := `FROM events WHERE seq > ` + strconv.FormatInt(watermark, 10) + ` AND ws = $1 AND is_campaign AND counter <> 0
 		AND campaign_id IN (` + in + `) AND ts >= $2 AND ts < $3`
-	// The tail's events are read once, grouped per user and joined to the users' numbers (none for a user new since
-	// the compaction).
+	// The tail's users get their numbers from memory once loaded (after the snapshot's first statement, above, so
+	// that they include every number its sets use); until then the tail is joined to user_ids.
+	var numbers *numberTable
+	inMemory := false
+	if r.numbers != nil {
+		numbers, inMemory = r.numbers.table(q.WorkspaceID)
+	}
+	numbered, uidCol := `LEFT JOIN user_ids u ON u.ws = $1 AND u.user_hi = t.uh AND u.user_lo = t.ul`, `u.uid`
+	if inMemory {
+		numbered, uidCol = ``, `NULL::UINTEGER`
+	}
+	// The tail's events are read once, grouped per user, and numbered (none for a user new since the compaction).
 	query := `SELECT 0 AS part, campaign_id, day, sets, 0 AS cell, 0::USMALLINT AS channels, ''::VARCHAR AS fk, 0::UINTEGER AS mask,
 	0::UBIGINT AS uh, 0::UBIGINT AS ul, NULL::UINTEGER AS uid
 FROM user_sets WHERE ws = $1 AND campaign_id IN (` + in + `) AND day >= $4 AND day < $5
 UNION ALL
-SELECT 1, t.*, u.uid FROM (
+SELECT 1, t.*, ` + uidCol + ` FROM (
 	SELECT campaign_id, ` + tailDay + ` AS day, NULL::BLOB, cell, channels,
 		CASE WHEN counter IN (` + fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery) + `) THEN failure_key ELSE '' END AS fk,
 		bit_or(1::UINTEGER << counter), user_hi AS uh, user_lo AS ul
 	` + tailEvents + `
 	GROUP BY campaign_id, day, cell, channels, user_hi, user_lo, fk
-) t LEFT JOIN user_ids u ON u.ws = $1 AND u.user_hi = t.uh AND u.user_lo = t.ul`
+) t ` + numbered
 	args := []any{q.WorkspaceID, q.FromMS, q.ToMS, fromDay, toDay}
 	if r.onQuery != nil {
 		r.onQuery(query, args)
@@ -646,6 +673,9 @@ SELECT 1, t.*, u.uid FROM (
 			continue
 		}
 		id := uid.V
+		if inMemory {
+			id, uid.Valid = numbers.find(uh, ul)
+		}
 		if !uid.Valid { // a user new since the compaction: a number above every stored one
 			var ok bool
 			if id, ok = newUsers[[2]uint64{uh, ul}]; !ok {

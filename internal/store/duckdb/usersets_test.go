@@ -138,6 +138,10 @@ func testUserSetsAnswerLikeFacts(t *testing.T, zoneName string) {
 			if used := strings.Contains(read, "FROM user_sets"); used != c.sets {
 				t.Errorf("%s, %s: user sets read %t, want %t", stage, c.name, used, c.sets)
 			}
+			// The tail's users are numbered from memory once the numbers are loaded, else by a join.
+			if joined := strings.Contains(read, "JOIN user_ids"); c.sets && joined == s.numbers.loaded() {
+				t.Errorf("%s, %s: user_ids joined %t with the numbers in memory %t", stage, c.name, joined, s.numbers.loaded())
+			}
 		}
 	}
 	// userIDs reads the user numbers, checking that each workspace's are 1..n.
@@ -172,6 +176,10 @@ func testUserSetsAnswerLikeFacts(t *testing.T, zoneName string) {
 	before := userIDs()
 	appendBoth(300, 90) // a tail beside the user sets, with users new since the compaction
 	check("with a tail", loc)
+	if err := s.numbers.load(ctx, s.db); err != nil { // as maintenance does
+		t.Fatal(err)
+	}
+	check("with a tail, user numbers in memory", loc)
 
 	if err := s.Compact(ctx); err != nil {
 		t.Fatal(err)
