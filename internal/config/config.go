@@ -77,7 +77,7 @@ func Default() Config {
 		MaxTrackBody:        128 << 10,
 		MaxIngestRequests:   32,
 		MaxIngestInflight:   64 << 20,
-		GoMemoryLimit:       384 << 20,
+		GoMemoryLimit:       320 << 20,
 		MaxCampaigns:        100_000,
 		DefaultRateLimit:    100,
 		ReportRetention:     168 * time.Hour,
@@ -123,7 +123,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.AllowPrivateWebhooks, "allow-private-webhooks", c.AllowPrivateWebhooks, "allow webhooks to loopback, private and other non-public addresses")
 	fs.StringVar(&c.DuckDBMemoryLimit, "duckdb-memory-limit", c.DuckDBMemoryLimit, "embedded store memory limit, e.g. 4GB (default 320MB)")
 	fs.Func("attribution-cache", "block cache of the per-user attribution index, e.g. 64MiB (default 32MiB)", sizeSetter(&c.AttributionCache))
-	fs.Func("go-memory-limit", "soft memory limit of the Go heap, e.g. 384MiB (default 384MiB; GOMEMLIMIT wins when set)", sizeSetter(&c.GoMemoryLimit))
+	fs.Func("go-memory-limit", "soft memory limit of the Go heap, e.g. 320MiB (default 320MiB; GOMEMLIMIT wins when set)", sizeSetter(&c.GoMemoryLimit))
 	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve Go runtime profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060 (empty = off)")
 	fs.IntVar(&c.DuckDBThreads, "duckdb-threads", c.DuckDBThreads, "embedded store threads (0 = number of CPUs)")
 	fs.StringVar(&c.DuckDBCheckpointThreshold, "duckdb-checkpoint-threshold", c.DuckDBCheckpointThreshold,

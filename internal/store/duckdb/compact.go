@@ -75,7 +75,7 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	// A store whose facts predate the user sets gets them at the next quiet moment, new events or not.
 	noSets := facts > 0 && zones == 0 && quiet
 	if due || noSets {
-		if err := s.Compact(ctx); err != nil {
+		if err := s.compactTail(ctx); err != nil {
 			return false, err
 		}
 	}
@@ -86,8 +86,12 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
+	rewritten, err := s.rewriteFactsWhenDue(ctx, false)
+	if err != nil {
+		return false, err
+	}
 	merged := false
-	if quiet && !due && !noSets && !moved {
+	if quiet && !due && !noSets && !moved && !rewritten {
 		var err error
 		if merged, err = s.MergeUserSets(ctx); err != nil {
 			return false, err
@@ -96,7 +100,7 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 			s.checkpointSettled(ctx, seq)
 		}
 	}
-	return due || noSets || moved || merged, nil
+	return due || noSets || moved || rewritten || merged, nil
 }
 
 // checkpointSettled writes the write-ahead log into the database file once appends have paused and maintenance
@@ -128,8 +132,19 @@ const factsCols = `ws, campaign_id, ts, user_hi, user_lo, counter, channels, cel
 // campaignRange is a range of campaign ids of one workspace, bounds included, rewritten by one statement.
 type campaignRange struct{ ws, from, to string }
 
-// Compact merges the log's tail into facts now, and adds it to the user sets (usersets.go).
+// Compact merges the log's tail into facts now, adds it to the user sets (usersets.go), and rewrites facts if its
+// chunks are due. Maintain compacts without the rewrite, which it runs when node queries allow
+// (rewriteFactsWhenDue).
 func (s *Store) Compact(ctx context.Context) error {
+	if err := s.compactTail(ctx); err != nil {
+		return err
+	}
+	_, err := s.rewriteFactsWhenDue(ctx, true)
+	return err
+}
+
+// compactTail merges the log's tail into facts and adds it to the user sets.
+func (s *Store) compactTail(ctx context.Context) error {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
 	start := s.now()
@@ -246,12 +261,51 @@ func (s *Store) Compact(ctx context.Context) error {
 	}
 	s.log.Info("compacted the event log", "tail_events", tailRows, "facts_rewritten", rewrite, "set_days_merged", merged,
 		"duration_ms", s.now().Sub(start).Milliseconds())
-	if incremental && (facts+tailRows-sorted)*rewriteShare >= sorted {
-		if err := s.rewriteFacts(ctx, conn); err != nil {
-			return fmt.Errorf("compaction: %w", err)
-		}
-	}
 	return nil
+}
+
+// Facts rewrites wait for a pause in node queries: UNIQUE queries read the user sets, not facts, and a rewrite
+// takes both cores for seconds (5–16 s at 10M events), so a due rewrite runs once no node query has run for
+// rewriteReadsQuiet, or once it has been due for rewriteWait whatever the queries.
+const (
+	rewriteReadsQuiet = 2 * time.Second
+	rewriteWait       = time.Minute
+)
+
+// rewriteFactsWhenDue rewrites facts (rewriteFacts) once the chunks appended since the last rewrite reach half of
+// what it left and node queries allow (rewriteReadsQuiet, rewriteWait; now, with now). It reports whether it
+// rewrote.
+func (s *Store) rewriteFactsWhenDue(ctx context.Context, now bool) (bool, error) {
+	s.compactMu.Lock()
+	defer s.compactMu.Unlock()
+	at := s.now()
+	if n := s.reads.Load(); n != s.readsSeen {
+		s.readsSeen, s.readAt = n, at
+	}
+	var facts, sorted int64
+	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM facts), sorted_rows FROM facts_watermark WHERE id = 1`).Scan(&facts, &sorted); err != nil {
+		return false, fmt.Errorf("rewrite facts: %w", err)
+	}
+	if facts == 0 || (facts-sorted)*rewriteShare < sorted {
+		s.rewriteDue = time.Time{}
+		return false, nil
+	}
+	if s.rewriteDue.IsZero() {
+		s.rewriteDue = at
+	}
+	if !now && at.Sub(s.readAt) < rewriteReadsQuiet && at.Sub(s.rewriteDue) < rewriteWait {
+		return false, nil
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return false, fmt.Errorf("rewrite facts: %w", err)
+	}
+	defer conn.Close()
+	if err := s.rewriteFacts(ctx, conn); err != nil {
+		return false, err
+	}
+	s.rewriteDue = time.Time{}
+	return true, nil
 }
 
 // rewriteFacts rewrites facts as one sorted whole, its chunks merged, one range of campaigns at a time, and swaps

@@ -22,6 +22,7 @@ func (r *reader) Conversions(ctx context.Context, q store.ConversionQuery) ([]st
 	if len(q.Targets) == 0 {
 		return nil, nil
 	}
+	r.countRead()
 	qr, watermark, done, err := r.creditSnapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("conversions: %w", err)

@@ -364,3 +364,77 @@ func TestSettledStoreIsCheckpointed(t *testing.T) {
 		t.Fatalf("watermark after reopen %d %v, want 10000", wm, err)
 	}
 }
+
+// TestFactsRewriteWaitsForAPauseInQueries checks that a due rewrite of facts waits while node queries run, and runs
+// once they pause for rewriteReadsQuiet, or once it has waited rewriteWait however they run.
+func TestFactsRewriteWaitsForAPauseInQueries(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "db.duckdb"))
+	defer s.Close()
+	clock := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return clock }
+	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	appendBatch := func(from int) {
+		t.Helper()
+		var evs []domain.Event
+		for i := from; i < from+100; i++ {
+			user := fmt.Sprint("uid:u", i%13)
+			evs = append(evs, domain.Event{UUID: fmt.Sprint("e", i), TimeMS: base + int64(i)*60_000, Campaign: true, UserKey: user,
+				User: domain.HashUser(user), CampaignID: fmt.Sprint("c", i%4), Channels: domain.ChannelSetOf(domain.ChannelPush),
+				Counter: domain.CounterSent, Class: domain.ClassSend, Source: "streams"})
+		}
+		if _, err := s.Append(ctx, []store.EventBatch{{WorkspaceID: "w", ReceivedAt: clock, Events: evs}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.compactTail(ctx); err != nil { // a chunk: the rewrite becomes due
+			t.Fatal(err)
+		}
+	}
+	query := func() {
+		t.Helper()
+		if _, err := s.Aggregate(ctx, store.AggregateQuery{WorkspaceID: "w", FromMS: base, ToMS: base + 86_400_000,
+			Targets: []store.AggregateTarget{{ID: "c1", Units: []store.AggregateUnit{{ID: "c1", Channel: domain.ChannelPush}}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// step advances the clock, runs the policy, and reports whether facts is sorted whole afterwards.
+	step := func(d time.Duration) bool {
+		t.Helper()
+		clock = clock.Add(d)
+		if _, err := s.rewriteFactsWhenDue(ctx, false); err != nil {
+			t.Fatal(err)
+		}
+		var facts, sorted int64
+		if err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM facts), sorted_rows FROM facts_watermark`).Scan(&facts, &sorted); err != nil {
+			t.Fatal(err)
+		}
+		return facts == sorted
+	}
+	appendBatch(0)
+	query()
+	if step(0) {
+		t.Fatal("facts rewritten while node queries run")
+	}
+	query()
+	if step(time.Second) {
+		t.Fatal("facts rewritten one second after a node query")
+	}
+	if !step(rewriteReadsQuiet) {
+		t.Fatal("facts not rewritten once node queries paused")
+	}
+	appendBatch(100)
+	appendBatch(200)
+	for waited := time.Duration(0); waited < rewriteWait; waited += 10 * time.Second {
+		query()
+		if step(10 * time.Second) {
+			if waited+10*time.Second < rewriteWait {
+				t.Fatalf("facts rewritten after %v of node queries, before %v", waited+10*time.Second, rewriteWait)
+			}
+			return
+		}
+	}
+	query()
+	if !step(10 * time.Second) {
+		t.Fatalf("facts not rewritten after %v of node queries", rewriteWait+10*time.Second)
+	}
+}

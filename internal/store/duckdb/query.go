@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/campaignstats/campaignstats/internal/attribution"
@@ -87,6 +88,15 @@ type reader struct {
 	// numbers, when set, maps the log's tail users to their numbers in memory (the store's reader; a report's
 	// snapshot, which may outlive a renumbering, joins user_ids).
 	numbers *userNumbers
+	// reads, when set, counts node queries (the store's reader): a due rewrite of facts waits for a pause in them.
+	reads *atomic.Int64
+}
+
+// countRead counts a node query.
+func (r *reader) countRead() {
+	if r.reads != nil {
+		r.reads.Add(1)
+	}
 }
 
 const msPerDay = 86_400_000
@@ -118,6 +128,7 @@ func (r *reader) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store
 	if len(q.Targets) == 0 {
 		return nil, nil
 	}
+	r.countRead()
 	codes := r.cells.codes(q.Targets)
 	var values []string
 	for ti, t := range q.Targets {
