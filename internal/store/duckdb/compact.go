@@ -47,8 +47,9 @@ const creditMoveMin = 100_000
 // store written before they existed) once appends have paused. It moves the credits log's tail into a sorted chunk
 // (moveCredits) on the same terms (a 16th of the chunks, at least 100K credits; a 64th once appends have paused,
 // void credits dropped then). Once appends have paused and neither is due, it merges the rows of each day's user
-// sets into one (MergeUserSets), and then checkpoints. It returns whether it compacted, moved or merged anything.
-// Callers run it periodically (one at a time is enough; concurrent calls serialise).
+// sets into one (MergeUserSets), and then checkpoints. What only a pause in appends makes due, and the rewrites of
+// facts and of the credit chunks, yield to node queries (yield.go). It returns whether it compacted, moved or
+// merged anything. Callers run it periodically (one at a time is enough; concurrent calls serialise).
 func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	if !s.numbers.loaded() {
 		s.compactMu.Lock()
@@ -62,6 +63,15 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	seq, idle := s.seq, s.now().Sub(s.lastAppend)
 	s.writeMu.Unlock()
 	quiet := idle >= compactQuiet
+	at := s.now()
+	busy := s.queries.busy(at)
+	// What a pause in appends makes due waits while node queries run (yield.go); the wait restarts at each pause.
+	settle := quiet
+	if !quiet {
+		s.settleWait.clear()
+	} else if s.settleWait.wait(at, busy) {
+		settle = false
+	}
 	var watermark, facts, zones, loose, voids, credits int64
 	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT seq FROM facts_watermark WHERE id = 1), (SELECT count(*) FROM facts),
 		(SELECT count(*) FROM user_set_zones), (SELECT count(*) FROM credits WHERE gen > (SELECT gen FROM credits_watermark WHERE id = 1)),
@@ -70,10 +80,10 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	}
 	tail := int64(seq) - watermark
 	// A short tail is left to a later compaction while appends go on now and then: each compaction rewrites facts.
-	settled := func(n, of int64) bool { return quiet && (idle >= compactIdle || n >= of/compactQuietShare) }
+	settled := func(n, of int64) bool { return settle && (idle >= compactIdle || n >= of/compactQuietShare) }
 	due := tail > 0 && (tail >= max(compactMinTail, facts/compactTailShare) || settled(tail, facts))
 	// A store whose facts predate the user sets gets them at the next quiet moment, new events or not.
-	noSets := facts > 0 && zones == 0 && quiet
+	noSets := facts > 0 && zones == 0 && settle
 	if due || noSets {
 		if err := s.compactTail(ctx); err != nil {
 			return false, err
@@ -82,7 +92,7 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	moved := false
 	if loose >= max(creditMoveMin, credits/compactTailShare) || (loose+voids > 0 && settled(loose+voids, credits)) {
 		var err error
-		if moved, err = s.moveCredits(ctx, quiet); err != nil {
+		if moved, err = s.moveCredits(ctx, settle, busy); err != nil {
 			return false, err
 		}
 	}
@@ -91,7 +101,7 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	merged := false
-	if quiet && !due && !noSets && !moved && !rewritten {
+	if settle && !due && !noSets && !moved && !rewritten {
 		var err error
 		if merged, err = s.MergeUserSets(ctx); err != nil {
 			return false, err
@@ -264,36 +274,23 @@ func (s *Store) compactTail(ctx context.Context) error {
 	return nil
 }
 
-// Facts rewrites wait for a pause in node queries: UNIQUE queries read the user sets, not facts, and a rewrite
-// takes both cores for seconds (5–16 s at 10M events), so a due rewrite runs once no node query has run for
-// rewriteReadsQuiet, or once it has been due for rewriteWait whatever the queries.
-const (
-	rewriteReadsQuiet = 2 * time.Second
-	rewriteWait       = time.Minute
-)
-
 // rewriteFactsWhenDue rewrites facts (rewriteFacts) once the chunks appended since the last rewrite reach half of
-// what it left and node queries allow (rewriteReadsQuiet, rewriteWait; now, with now). It reports whether it
-// rewrote.
+// what it left, and node queries allow (yield.go: UNIQUE queries read the user sets, not facts, and a rewrite takes
+// both cores for seconds — 5–16 s at 10M events); with now, at once. It reports whether it rewrote.
 func (s *Store) rewriteFactsWhenDue(ctx context.Context, now bool) (bool, error) {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
 	at := s.now()
-	if n := s.reads.Load(); n != s.readsSeen {
-		s.readsSeen, s.readAt = n, at
-	}
+	busy := s.queries.busy(at)
 	var facts, sorted int64
 	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM facts), sorted_rows FROM facts_watermark WHERE id = 1`).Scan(&facts, &sorted); err != nil {
 		return false, fmt.Errorf("rewrite facts: %w", err)
 	}
 	if facts == 0 || (facts-sorted)*rewriteShare < sorted {
-		s.rewriteDue = time.Time{}
+		s.factsWait.clear()
 		return false, nil
 	}
-	if s.rewriteDue.IsZero() {
-		s.rewriteDue = at
-	}
-	if !now && at.Sub(s.readAt) < rewriteReadsQuiet && at.Sub(s.rewriteDue) < rewriteWait {
+	if !now && s.factsWait.wait(at, busy) {
 		return false, nil
 	}
 	conn, err := s.db.Conn(ctx)
@@ -304,7 +301,7 @@ func (s *Store) rewriteFactsWhenDue(ctx context.Context, now bool) (bool, error)
 	if err := s.rewriteFacts(ctx, conn); err != nil {
 		return false, err
 	}
-	s.rewriteDue = time.Time{}
+	s.factsWait.clear()
 	return true, nil
 }
 
@@ -366,11 +363,12 @@ func (s *Store) MergeUserSets(ctx context.Context) (bool, error) {
 // moveCredits moves the credits log's tail into credits_sorted as a chunk sorted by (workspace, unit, time), so that
 // the zone maps of a conversion query skip the row groups of other campaigns (the log is in the order goal events
 // are derived, which mixes every campaign), and moves credits_watermark.gen in the same transaction. Once the
-// chunks appended since the last rewrite reach half of what it left, or with dropVoids when there are voids, it
-// rewrites credits_sorted whole instead and deletes the void credits, the voids and the log's moved rows. The chunk
+// chunks appended since the last rewrite reach half of what it left and node queries allow (busy: they run;
+// yield.go), or with dropVoids when there are voids, it rewrites credits_sorted whole instead and deletes the void
+// credits, the voids and the log's moved rows. The chunk
 // or the new table is written one range of units at a time (compactionRanges), without blocking credit updates:
 // those that land meanwhile stay in the log's tail. It reports whether it moved or dropped anything.
-func (s *Store) moveCredits(ctx context.Context, dropVoids bool) (bool, error) {
+func (s *Store) moveCredits(ctx context.Context, dropVoids, busy bool) (bool, error) {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
 	start := s.now()
@@ -396,7 +394,12 @@ func (s *Store) moveCredits(ctx context.Context, dropVoids bool) (bool, error) {
 	if loose == 0 && !dropVoids {
 		return false, nil
 	}
-	rewrite := (chunks-sortedRows+loose)*rewriteShare >= sortedRows || dropVoids
+	rewrite := dropVoids
+	if (chunks-sortedRows+loose)*rewriteShare < sortedRows {
+		s.creditsWait.clear()
+	} else if !s.creditsWait.wait(start, busy) {
+		rewrite = true
+	}
 	const inRange = ` AND ws = ? AND unit >= ? AND unit <= ?`
 	write := `INSERT INTO credits_sorted SELECT * ` + log + inRange + ` AND ` + liveCredit + ` ORDER BY ws, unit, ts`
 	ranges, err := compactionRanges(ctx, conn, s.compactChunk, `SELECT ws, unit, count(*) `+log+` GROUP BY ws, unit ORDER BY ws, unit`)

@@ -18,7 +18,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -84,13 +83,10 @@ type Store struct {
 	// checkpointed is the log's watermark at the last checkpoint maintenance made once appends paused (-1: none
 	// since the store opened); guarded by compactMu.
 	checkpointed store.Seq
-	// reads counts node queries (reader.reads); readsSeen is its value when maintenance last looked and readAt when
-	// it last saw it change; rewriteDue is since when a rewrite of facts has been due (zero: none). Guarded by
-	// compactMu but reads.
-	reads      atomic.Int64
-	readsSeen  int64
-	readAt     time.Time
-	rewriteDue time.Time
+	// queries notes node queries (reader.queries), which maintenance yields to (yield.go); each kind of work that
+	// waits for a pause in them has its deferral.
+	queries                            queryPause
+	settleWait, factsWait, creditsWait deferral
 	// compactChunk is the rows one statement of a compaction sorts (compactChunkRows; smaller in tests).
 	compactChunk int64
 	// catalog caches every workspace's campaigns once loaded; all catalog writes go through this store under
@@ -148,7 +144,8 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 	dict := &cellDict{byID: map[int32]cellKey{}}
 	s := &Store{reader: reader{q: db, cells: dict, numbers: &userNumbers{}}, db: db, now: now, log: cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)), catalog: map[string]map[string]domain.Campaign{}, dict: dict,
 		compactChunk: compactChunkRows, checkpointed: -1}
-	s.reader.reads = &s.reads
+	s.queries.now = func() time.Time { return s.now() }
+	s.reader.queries = &s.queries
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

@@ -366,7 +366,7 @@ func TestSettledStoreIsCheckpointed(t *testing.T) {
 }
 
 // TestFactsRewriteWaitsForAPauseInQueries checks that a due rewrite of facts waits while node queries run, and runs
-// once they pause for rewriteReadsQuiet, or once it has waited rewriteWait however they run.
+// once they pause for queriesQuiet, or once it has waited yieldWait however they run.
 func TestFactsRewriteWaitsForAPauseInQueries(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, filepath.Join(t.TempDir(), "db.duckdb"))
@@ -419,22 +419,113 @@ func TestFactsRewriteWaitsForAPauseInQueries(t *testing.T) {
 	if step(time.Second) {
 		t.Fatal("facts rewritten one second after a node query")
 	}
-	if !step(rewriteReadsQuiet) {
+	if !step(queriesQuiet) {
 		t.Fatal("facts not rewritten once node queries paused")
 	}
+	// Queries every second: the rewrite waits yieldWait from the first time it was put off (the first step).
 	appendBatch(100)
 	appendBatch(200)
-	for waited := time.Duration(0); waited < rewriteWait; waited += 10 * time.Second {
+	for i := 0; ; i++ {
 		query()
-		if step(10 * time.Second) {
-			if waited+10*time.Second < rewriteWait {
-				t.Fatalf("facts rewritten after %v of node queries, before %v", waited+10*time.Second, rewriteWait)
+		rewritten := step(time.Second)
+		waited := time.Duration(i) * time.Second
+		if rewritten {
+			if waited < yieldWait {
+				t.Fatalf("facts rewritten after waiting %v for node queries, before %v", waited, yieldWait)
 			}
-			return
+			break
+		}
+		if waited >= yieldWait {
+			t.Fatalf("facts not rewritten after waiting %v for node queries", waited)
 		}
 	}
+}
+
+// TestSettlingWaitsForAPauseInQueries checks that what a pause in appends makes due (here the compaction of a short
+// tail) waits while node queries run, runs once they pause for queriesQuiet or once it has waited yieldWait however
+// they run, and that the wait starts afresh at the next pause in appends.
+func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "db.duckdb"))
+	defer s.Close()
+	clock := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return clock }
+	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	next := 0
+	appendBatch := func() {
+		t.Helper()
+		var evs []domain.Event
+		for i := next; i < next+100; i++ {
+			user := fmt.Sprint("uid:u", i%13)
+			evs = append(evs, domain.Event{UUID: fmt.Sprint("e", i), TimeMS: base + int64(i)*60_000, Campaign: true, UserKey: user,
+				User: domain.HashUser(user), CampaignID: fmt.Sprint("c", i%4), Channels: domain.ChannelSetOf(domain.ChannelPush),
+				Counter: domain.CounterSent, Class: domain.ClassSend, Source: "streams"})
+		}
+		next += 100
+		if _, err := s.Append(ctx, []store.EventBatch{{WorkspaceID: "w", ReceivedAt: clock, Events: evs}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	query := func() {
+		t.Helper()
+		if _, err := s.Aggregate(ctx, store.AggregateQuery{WorkspaceID: "w", FromMS: base, ToMS: base + 86_400_000,
+			Targets: []store.AggregateTarget{{ID: "c1", Units: []store.AggregateUnit{{ID: "c1", Channel: domain.ChannelPush}}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// step advances the clock, runs maintenance, and reports whether the log's tail is compacted afterwards.
+	step := func(d time.Duration) bool {
+		t.Helper()
+		clock = clock.Add(d)
+		if _, err := s.Maintain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		var watermark int64
+		if err := s.db.QueryRowContext(ctx, `SELECT seq FROM facts_watermark WHERE id = 1`).Scan(&watermark); err != nil {
+			t.Fatal(err)
+		}
+		return watermark == int64(s.seq)
+	}
+	appendBatch()
+	if !step(compactQuiet) {
+		t.Fatal("a pause in appends without node queries did not compact the tail")
+	}
+	appendBatch()
 	query()
-	if !step(10 * time.Second) {
-		t.Fatalf("facts not rewritten after %v of node queries", rewriteWait+10*time.Second)
+	if step(compactQuiet) {
+		t.Fatal("tail compacted while node queries run")
+	}
+	query()
+	if step(time.Second) {
+		t.Fatal("tail compacted one second after a node query")
+	}
+	if !step(queriesQuiet) {
+		t.Fatal("tail not compacted once node queries paused")
+	}
+	// Queries every second: the compaction waits yieldWait from the first time it was put off (the first step).
+	appendBatch()
+	clock = clock.Add(compactQuiet)
+	for i := 0; ; i++ {
+		query()
+		compacted := step(time.Second)
+		waited := time.Duration(i) * time.Second
+		if compacted {
+			if waited < yieldWait {
+				t.Fatalf("tail compacted after waiting %v for node queries, before %v", waited, yieldWait)
+			}
+			break
+		}
+		if waited >= yieldWait {
+			t.Fatalf("tail not compacted after waiting %v for node queries", waited)
+		}
+	}
+	// Appends resume and pause again: the wait starts afresh.
+	appendBatch()
+	if step(0) {
+		t.Fatal("tail compacted while appends go on")
+	}
+	query()
+	if step(compactQuiet) {
+		t.Fatal("tail compacted while node queries run, after a new pause in appends")
 	}
 }

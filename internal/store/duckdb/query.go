@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/campaignstats/campaignstats/internal/attribution"
@@ -88,14 +87,14 @@ type reader struct {
 	// numbers, when set, maps the log's tail users to their numbers in memory (the store's reader; a report's
 	// snapshot, which may outlive a renumbering, joins user_ids).
 	numbers *userNumbers
-	// reads, when set, counts node queries (the store's reader): a due rewrite of facts waits for a pause in them.
-	reads *atomic.Int64
+	// queries, when set, notes node queries (the store's reader): maintenance yields to them (yield.go).
+	queries *queryPause
 }
 
-// countRead counts a node query.
+// countRead notes a node query.
 func (r *reader) countRead() {
-	if r.reads != nil {
-		r.reads.Add(1)
+	if r.queries != nil {
+		r.queries.note()
 	}
 }
 

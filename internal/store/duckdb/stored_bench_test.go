@@ -55,7 +55,7 @@ func BenchmarkStoredAggregate(b *testing.B) {
 	// As maintenance does once appends pause (the service clusters them after every start).
 	if os.Getenv("CAMPAIGNSTATS_BENCH_CLUSTER") != "" {
 		start := time.Now()
-		if _, err := s.moveCredits(ctx, true); err != nil {
+		if _, err := s.moveCredits(ctx, true, false); err != nil {
 			b.Fatal(err)
 		}
 		b.Logf("credits clustered: %v", time.Since(start))

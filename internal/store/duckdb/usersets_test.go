@@ -242,7 +242,7 @@ func testUserSetsAnswerLikeFacts(t *testing.T, zoneName string) {
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM user_set_zones; DELETE FROM user_sets; DELETE FROM user_ids`); err != nil {
 		t.Fatal(err)
 	}
-	s.now = func() time.Time { return time.Now().Add(time.Minute) }
+	s.now = func() time.Time { return time.Now().Add(2 * time.Minute) } // appends and node queries paused
 	if done, err := s.Maintain(ctx); err != nil || !done {
 		t.Fatalf("maintain without user sets: compacted %t, %v", done, err)
 	}
@@ -390,7 +390,7 @@ func TestMovedCreditsKeepAnswers(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if done, err := s.moveCredits(ctx, false); err != nil || !done {
+	if done, err := s.moveCredits(ctx, false, false); err != nil || !done {
 		t.Fatalf("first move: %t %v", done, err)
 	}
 	s.onCreditsSorted = nil
@@ -402,7 +402,7 @@ func TestMovedCreditsKeepAnswers(t *testing.T) {
 	apply(store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "late"}, {WorkspaceID: "w", UUID: "g0-0"}}})
 	apply(update(6, 20))
 	same("a tail beside a chunk")
-	if done, err := s.moveCredits(ctx, false); err != nil || !done {
+	if done, err := s.moveCredits(ctx, false, false); err != nil || !done {
 		t.Fatalf("second move: %t %v", done, err)
 	}
 	chunks, _, voids := sortedChunks()
@@ -410,7 +410,7 @@ func TestMovedCreditsKeepAnswers(t *testing.T) {
 		t.Fatalf("after the second move: %d sorted chunks, %d voids; want 180 and 20 credits, and both voids kept", len(chunks), voids)
 	}
 	same("two chunks")
-	if done, err := s.moveCredits(ctx, false); err != nil || done {
+	if done, err := s.moveCredits(ctx, false, false); err != nil || done {
 		t.Fatalf("a move with nothing to move: %t %v", done, err)
 	}
 	// Once appends have paused, maintenance rewrites the chunks as one, dropping void credits and the voids.
