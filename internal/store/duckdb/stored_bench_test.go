@@ -52,6 +52,14 @@ func BenchmarkStoredAggregate(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	// As maintenance does once appends and node queries pause: one row of user sets per day.
+	if os.Getenv("CAMPAIGNSTATS_BENCH_MERGE") != "" {
+		start := time.Now()
+		if _, err := s.MergeUserSets(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.Logf("user sets merged: %v", time.Since(start))
+	}
 	// As maintenance does once appends pause (the service clusters them after every start).
 	if os.Getenv("CAMPAIGNSTATS_BENCH_CLUSTER") != "" {
 		start := time.Now()
