@@ -43,7 +43,7 @@ const (
 const creditMoveMin = 100_000
 
 // Maintain compacts when it is due: a tail of a 16th of facts (at least 500K events); once appends have paused, a
-// tail of at least a 64th of facts, or any tail once they have paused for a minute; facts without user sets (a
+// tail of a 16th of facts, a tail of at least a 64th of facts, or any tail once they have paused for a minute; facts without user sets (a
 // store written before they existed) once appends have paused. It moves the credits log's tail into a sorted chunk
 // (moveCredits) on the same terms (a 16th of the chunks, at least 100K credits; a 64th once appends have paused,
 // void credits dropped then). Once appends have paused and neither is due, it merges the rows of each day's user
@@ -81,7 +81,10 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	tail := int64(seq) - watermark
 	// A short tail is left to a later compaction while appends go on now and then: each compaction rewrites facts.
 	settled := func(n, of int64) bool { return settle && (idle >= compactIdle || n >= of/compactQuietShare) }
-	due := tail > 0 && (tail >= max(compactMinTail, facts/compactTailShare) || settled(tail, facts))
+	// Once appends have paused, a tail of a 16th of facts or more is compacted whatever the queries: they would read
+	// it whole meanwhile (after a burst into a small store, most of the store).
+	due := tail > 0 && (tail >= max(compactMinTail, facts/compactTailShare) || (quiet && tail >= facts/compactTailShare) ||
+		settled(tail, facts))
 	// A store whose facts predate the user sets gets them at the next quiet moment, new events or not.
 	noSets := facts > 0 && zones == 0 && settle
 	if due || noSets {

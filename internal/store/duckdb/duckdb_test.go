@@ -452,16 +452,16 @@ func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
 	s.now = func() time.Time { return clock }
 	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 	next := 0
-	appendBatch := func() {
+	appendBatch := func(n int) {
 		t.Helper()
 		var evs []domain.Event
-		for i := next; i < next+100; i++ {
+		for i := next; i < next+n; i++ {
 			user := fmt.Sprint("uid:u", i%13)
 			evs = append(evs, domain.Event{UUID: fmt.Sprint("e", i), TimeMS: base + int64(i)*60_000, Campaign: true, UserKey: user,
 				User: domain.HashUser(user), CampaignID: fmt.Sprint("c", i%4), Channels: domain.ChannelSetOf(domain.ChannelPush),
 				Counter: domain.CounterSent, Class: domain.ClassSend, Source: "streams"})
 		}
-		next += 100
+		next += n
 		if _, err := s.Append(ctx, []store.EventBatch{{WorkspaceID: "w", ReceivedAt: clock, Events: evs}}); err != nil {
 			t.Fatal(err)
 		}
@@ -486,11 +486,12 @@ func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
 		}
 		return watermark == int64(s.seq)
 	}
-	appendBatch()
+	// Tails of less than a 16th of facts (a larger one is compacted at once, whatever the queries).
+	appendBatch(3000)
 	if !step(compactQuiet) {
 		t.Fatal("a pause in appends without node queries did not compact the tail")
 	}
-	appendBatch()
+	appendBatch(100)
 	query()
 	if step(compactQuiet) {
 		t.Fatal("tail compacted while node queries run")
@@ -503,7 +504,7 @@ func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
 		t.Fatal("tail not compacted once node queries paused")
 	}
 	// Queries every second: the compaction waits yieldWait from the first time it was put off (the first step).
-	appendBatch()
+	appendBatch(100)
 	clock = clock.Add(compactQuiet)
 	for i := 0; ; i++ {
 		query()
@@ -520,12 +521,18 @@ func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
 		}
 	}
 	// Appends resume and pause again: the wait starts afresh.
-	appendBatch()
+	appendBatch(100)
 	if step(0) {
 		t.Fatal("tail compacted while appends go on")
 	}
 	query()
 	if step(compactQuiet) {
 		t.Fatal("tail compacted while node queries run, after a new pause in appends")
+	}
+	// A tail of a 16th of facts or more is compacted once appends pause, whatever the queries.
+	appendBatch(400)
+	query()
+	if !step(compactQuiet) {
+		t.Fatal("a tail of more than a 16th of facts not compacted at a pause in appends while node queries run")
 	}
 }
