@@ -369,38 +369,18 @@ func TestSettledStoreIsCheckpointed(t *testing.T) {
 // once they pause for queriesQuiet, or once it has waited yieldWait however they run.
 func TestFactsRewriteWaitsForAPauseInQueries(t *testing.T) {
 	ctx := context.Background()
-	s := open(t, filepath.Join(t.TempDir(), "db.duckdb"))
-	defer s.Close()
-	clock := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	s.now = func() time.Time { return clock }
-	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
-	appendBatch := func(from int) {
+	s, clock, appendEvents, query := yieldingStore(t)
+	appendBatch := func() {
 		t.Helper()
-		var evs []domain.Event
-		for i := from; i < from+100; i++ {
-			user := fmt.Sprint("uid:u", i%13)
-			evs = append(evs, domain.Event{UUID: fmt.Sprint("e", i), TimeMS: base + int64(i)*60_000, Campaign: true, UserKey: user,
-				User: domain.HashUser(user), CampaignID: fmt.Sprint("c", i%4), Channels: domain.ChannelSetOf(domain.ChannelPush),
-				Counter: domain.CounterSent, Class: domain.ClassSend, Source: "streams"})
-		}
-		if _, err := s.Append(ctx, []store.EventBatch{{WorkspaceID: "w", ReceivedAt: clock, Events: evs}}); err != nil {
-			t.Fatal(err)
-		}
+		appendEvents(100)
 		if err := s.compactTail(ctx); err != nil { // a chunk: the rewrite becomes due
-			t.Fatal(err)
-		}
-	}
-	query := func() {
-		t.Helper()
-		if _, err := s.Aggregate(ctx, store.AggregateQuery{WorkspaceID: "w", FromMS: base, ToMS: base + 86_400_000,
-			Targets: []store.AggregateTarget{{ID: "c1", Units: []store.AggregateUnit{{ID: "c1", Channel: domain.ChannelPush}}}}}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	// step advances the clock, runs the policy, and reports whether facts is sorted whole afterwards.
 	step := func(d time.Duration) bool {
 		t.Helper()
-		clock = clock.Add(d)
+		*clock = clock.Add(d)
 		if _, err := s.rewriteFactsWhenDue(ctx, false); err != nil {
 			t.Fatal(err)
 		}
@@ -410,35 +390,12 @@ func TestFactsRewriteWaitsForAPauseInQueries(t *testing.T) {
 		}
 		return facts == sorted
 	}
-	appendBatch(0)
-	query()
-	if step(0) {
-		t.Fatal("facts rewritten while node queries run")
-	}
-	query()
-	if step(time.Second) {
-		t.Fatal("facts rewritten one second after a node query")
-	}
-	if !step(queriesQuiet) {
-		t.Fatal("facts not rewritten once node queries paused")
-	}
+	appendBatch()
+	waitsForAPause(t, "facts rewritten", query, step, 0)
 	// Queries every second: the rewrite waits yieldWait from the first time it was put off (the first step).
-	appendBatch(100)
-	appendBatch(200)
-	for i := 0; ; i++ {
-		query()
-		rewritten := step(time.Second)
-		waited := time.Duration(i) * time.Second
-		if rewritten {
-			if waited < yieldWait {
-				t.Fatalf("facts rewritten after waiting %v for node queries, before %v", waited, yieldWait)
-			}
-			break
-		}
-		if waited >= yieldWait {
-			t.Fatalf("facts not rewritten after waiting %v for node queries", waited)
-		}
-	}
+	appendBatch()
+	appendBatch()
+	waitsAtMostYieldWait(t, "facts rewritten", query, step)
 }
 
 // TestSettlingWaitsForAPauseInQueries checks that what a pause in appends makes due (here the compaction of a short
@@ -446,37 +403,11 @@ func TestFactsRewriteWaitsForAPauseInQueries(t *testing.T) {
 // they run, and that the wait starts afresh at the next pause in appends.
 func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
 	ctx := context.Background()
-	s := open(t, filepath.Join(t.TempDir(), "db.duckdb"))
-	defer s.Close()
-	clock := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	s.now = func() time.Time { return clock }
-	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
-	next := 0
-	appendBatch := func(n int) {
-		t.Helper()
-		var evs []domain.Event
-		for i := next; i < next+n; i++ {
-			user := fmt.Sprint("uid:u", i%13)
-			evs = append(evs, domain.Event{UUID: fmt.Sprint("e", i), TimeMS: base + int64(i)*60_000, Campaign: true, UserKey: user,
-				User: domain.HashUser(user), CampaignID: fmt.Sprint("c", i%4), Channels: domain.ChannelSetOf(domain.ChannelPush),
-				Counter: domain.CounterSent, Class: domain.ClassSend, Source: "streams"})
-		}
-		next += n
-		if _, err := s.Append(ctx, []store.EventBatch{{WorkspaceID: "w", ReceivedAt: clock, Events: evs}}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	query := func() {
-		t.Helper()
-		if _, err := s.Aggregate(ctx, store.AggregateQuery{WorkspaceID: "w", FromMS: base, ToMS: base + 86_400_000,
-			Targets: []store.AggregateTarget{{ID: "c1", Units: []store.AggregateUnit{{ID: "c1", Channel: domain.ChannelPush}}}}}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	s, clock, appendBatch, query := yieldingStore(t)
 	// step advances the clock, runs maintenance, and reports whether the log's tail is compacted afterwards.
 	step := func(d time.Duration) bool {
 		t.Helper()
-		clock = clock.Add(d)
+		*clock = clock.Add(d)
 		if _, err := s.Maintain(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -492,34 +423,11 @@ func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
 		t.Fatal("a pause in appends without node queries did not compact the tail")
 	}
 	appendBatch(100)
-	query()
-	if step(compactQuiet) {
-		t.Fatal("tail compacted while node queries run")
-	}
-	query()
-	if step(time.Second) {
-		t.Fatal("tail compacted one second after a node query")
-	}
-	if !step(queriesQuiet) {
-		t.Fatal("tail not compacted once node queries paused")
-	}
+	waitsForAPause(t, "tail compacted", query, step, compactQuiet)
 	// Queries every second: the compaction waits yieldWait from the first time it was put off (the first step).
 	appendBatch(100)
-	clock = clock.Add(compactQuiet)
-	for i := 0; ; i++ {
-		query()
-		compacted := step(time.Second)
-		waited := time.Duration(i) * time.Second
-		if compacted {
-			if waited < yieldWait {
-				t.Fatalf("tail compacted after waiting %v for node queries, before %v", waited, yieldWait)
-			}
-			break
-		}
-		if waited >= yieldWait {
-			t.Fatalf("tail not compacted after waiting %v for node queries", waited)
-		}
-	}
+	*clock = clock.Add(compactQuiet)
+	waitsAtMostYieldWait(t, "tail compacted", query, step)
 	// Appends resume and pause again: the wait starts afresh.
 	appendBatch(100)
 	if step(0) {
@@ -534,5 +442,77 @@ func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
 	query()
 	if !step(compactQuiet) {
 		t.Fatal("a tail of more than a 16th of facts not compacted at a pause in appends while node queries run")
+	}
+}
+
+// yieldingStore opens a store on a fake clock for the tests of maintenance yielding to node queries, with a function
+// appending n campaign events at the clock's time and one running a node query.
+func yieldingStore(t *testing.T) (s *Store, clock *time.Time, appendEvents func(n int), query func()) {
+	ctx := context.Background()
+	s = open(t, filepath.Join(t.TempDir(), "db.duckdb"))
+	t.Cleanup(func() { s.Close() })
+	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	clock = &now
+	s.now = func() time.Time { return *clock }
+	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+	next := 0
+	appendEvents = func(n int) {
+		t.Helper()
+		var evs []domain.Event
+		for i := next; i < next+n; i++ {
+			user := fmt.Sprint("uid:u", i%13)
+			evs = append(evs, domain.Event{UUID: fmt.Sprint("e", i), TimeMS: base + int64(i)*60_000, Campaign: true, UserKey: user,
+				User: domain.HashUser(user), CampaignID: fmt.Sprint("c", i%4), Channels: domain.ChannelSetOf(domain.ChannelPush),
+				Counter: domain.CounterSent, Class: domain.ClassSend, Source: "streams"})
+		}
+		next += n
+		if _, err := s.Append(ctx, []store.EventBatch{{WorkspaceID: "w", ReceivedAt: *clock, Events: evs}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	query = func() {
+		t.Helper()
+		if _, err := s.Aggregate(ctx, store.AggregateQuery{WorkspaceID: "w", FromMS: base, ToMS: base + 86_400_000,
+			Targets: []store.AggregateTarget{{ID: "c1", Units: []store.AggregateUnit{{ID: "c1", Channel: domain.ChannelPush}}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, clock, appendEvents, query
+}
+
+// waitsAtMostYieldWait runs a node query and then step (one second later) until step reports the work done, and
+// checks that it was done once it had waited yieldWait since the first step, not before.
+func waitsAtMostYieldWait(t *testing.T, done string, query func(), step func(time.Duration) bool) {
+	t.Helper()
+	for i := 0; ; i++ {
+		query()
+		finished := step(time.Second)
+		waited := time.Duration(i) * time.Second
+		if finished {
+			if waited < yieldWait {
+				t.Fatalf("%s after waiting %v for node queries, before %v", done, waited, yieldWait)
+			}
+			return
+		}
+		if waited >= yieldWait {
+			t.Fatalf("not %s after waiting %v for node queries", done, waited)
+		}
+	}
+}
+
+// waitsForAPause runs a node query, then step after first, and checks that the work is not done then, nor one
+// second after another query, and is done once queries have paused for queriesQuiet.
+func waitsForAPause(t *testing.T, done string, query func(), step func(time.Duration) bool, first time.Duration) {
+	t.Helper()
+	query()
+	if step(first) {
+		t.Fatalf("%s while node queries run", done)
+	}
+	query()
+	if step(time.Second) {
+		t.Fatalf("%s one second after a node query", done)
+	}
+	if !step(queriesQuiet) {
+		t.Fatalf("not %s once node queries paused", done)
 	}
 }
