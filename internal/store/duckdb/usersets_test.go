@@ -474,3 +474,61 @@ func TestCompactionDropsItsTemporaryTables(t *testing.T) {
 		}
 	}
 }
+
+// TestCreditRewriteYieldsToQueries checks that a due rewrite of the credit chunks waits while node queries run (the
+// move appends a chunk instead), for yieldWait at most.
+func TestCreditRewriteYieldsToQueries(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "a.duckdb"))
+	defer s.Close()
+	clock := time.Date(2025, 3, 7, 12, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return clock }
+	next := 0
+	credit := func(n int) {
+		t.Helper()
+		var u store.CreditUpdate
+		for range n {
+			next++
+			u.Credits = append(u.Credits, store.Credit{WorkspaceID: "w", User: domain.HashUser(fmt.Sprint("u", next%7)), Credit: attribution.Credit{
+				GoalUUID: fmt.Sprint("g", next), TimeMS: clock.UnixMilli(), Unit: fmt.Sprint("c", next%3), Goal: "purchase",
+				Type: attribution.ViewThrough, Platform: "ios"}})
+		}
+		if err := s.ApplyCredits(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// move moves the log's tail with node queries busy or not, and reports whether the chunks were rewritten as one.
+	move := func(busy bool) bool {
+		t.Helper()
+		if done, err := s.moveCredits(ctx, false, busy); err != nil || !done {
+			t.Fatalf("move: %t %v", done, err)
+		}
+		var rows, sorted int64
+		if err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM credits_sorted), sorted_rows FROM credits_watermark`).Scan(&rows, &sorted); err != nil {
+			t.Fatal(err)
+		}
+		return rows == sorted
+	}
+	credit(100)
+	if !move(false) {
+		t.Fatal("the first move did not write the chunks as one")
+	}
+	credit(60) // more than half of what the rewrite left: a rewrite is due
+	if move(true) {
+		t.Fatal("credit chunks rewritten while node queries run")
+	}
+	clock = clock.Add(yieldWait - time.Second)
+	credit(10)
+	if move(true) {
+		t.Fatalf("credit chunks rewritten after waiting %v for node queries", yieldWait-time.Second)
+	}
+	clock = clock.Add(time.Second)
+	credit(10)
+	if !move(true) {
+		t.Fatalf("credit chunks not rewritten after waiting %v for node queries", yieldWait)
+	}
+	credit(100)
+	if !move(false) {
+		t.Fatal("a due rewrite of the credit chunks did not run with node queries paused")
+	}
+}
