@@ -59,6 +59,11 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
+	if s.tail.needsLoad() {
+		if err := s.loadTail(ctx); err != nil {
+			return false, err
+		}
+	}
 	s.writeMu.Lock()
 	seq, idle := s.seq, s.now().Sub(s.lastAppend)
 	s.writeMu.Unlock()
@@ -114,6 +119,15 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 		}
 	}
 	return due || noSets || moved || rewritten || merged, nil
+}
+
+// loadTail loads the tail index (tailindex.go); appends and compactions wait meanwhile.
+func (s *Store) loadTail(ctx context.Context) error {
+	s.compactMu.Lock()
+	defer s.compactMu.Unlock()
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.tail.load(ctx, s.db)
 }
 
 // checkpointSettled writes the write-ahead log into the database file once appends have paused and maintenance
@@ -261,8 +275,14 @@ func (s *Store) compactTail(ctx context.Context) error {
 				return fail(err)
 			}
 		}
-		_, err := conn.ExecContext(ctx, `COMMIT`)
-		return err
+		// Queries take the tail index's entries with their snapshot's watermark (tailindex.go).
+		s.tail.mu.Lock()
+		defer s.tail.mu.Unlock()
+		if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
+			return err
+		}
+		s.tail.dropThroughLocked(int64(upTo))
+		return nil
 	}
 	if err := swap(); err != nil {
 		drop()

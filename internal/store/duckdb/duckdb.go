@@ -85,7 +85,9 @@ type Store struct {
 	checkpointed store.Seq
 	// queries notes node queries (reader.queries), which maintenance yields to (yield.go); each kind of work that
 	// waits for a pause in them has its deferral.
-	queries                            queryPause
+	queries queryPause
+	// tail is the log's tail in memory for UNIQUE node queries (tailindex.go).
+	tail                               tailIndex
 	settleWait, factsWait, creditsWait deferral
 	// compactChunk is the rows one statement of a compaction sorts (compactChunkRows; smaller in tests).
 	compactChunk int64
@@ -146,6 +148,7 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 		compactChunk: compactChunkRows, checkpointed: -1}
 	s.queries.now = func() time.Time { return s.now() }
 	s.reader.queries = &s.queries
+	s.reader.tail = &s.tail
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err

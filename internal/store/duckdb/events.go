@@ -99,6 +99,9 @@ func (s *Store) Append(ctx context.Context, batches []store.EventBatch) (store.S
 		conn.ExecContext(ctx, `ROLLBACK`)
 		return 0, fmt.Errorf("append: %w", err)
 	}
+	if s.tail.active() { // loaded under writeMu, which this append holds
+		s.tail.add(tailEvents(s.seq, batches, cellOf))
+	}
 	s.seq = seq
 	cells.publish()
 	s.lastAppend = s.now()
@@ -284,4 +287,26 @@ func (s *Store) UserEventsNamed(ctx context.Context, ws string, names []string, 
 		return fmt.Errorf("user events: %w", err)
 	}
 	return nil
+}
+
+// tailEvents returns the counted campaign events of batches, numbered from after first, for the tail index.
+func tailEvents(first store.Seq, batches []store.EventBatch, cellOf func(*domain.Event) int32) []tailEvent {
+	var out []tailEvent
+	seq := int64(first)
+	for _, b := range batches {
+		for i := range b.Events {
+			e := &b.Events[i]
+			seq++
+			if !e.Campaign || !counted(uint8(e.Counter)) {
+				continue
+			}
+			user := e.User
+			if user.IsZero() {
+				user = domain.HashUser(e.UserKey)
+			}
+			out = append(out, tailEvent{seq: seq, ws: b.WorkspaceID, campaign: e.CampaignID, ts: e.TimeMS, user: user, cell: cellOf(e),
+				channels: uint16(e.Channels), counter: uint8(e.Counter), fk: failureKeyOf(uint8(e.Counter), e.FailureKey)})
+		}
+	}
+	return out
 }

@@ -89,6 +89,8 @@ type reader struct {
 	numbers *userNumbers
 	// queries, when set, notes node queries (the store's reader): maintenance yields to them (yield.go).
 	queries *queryPause
+	// tail, when set and loaded, holds the log's tail for UNIQUE queries (the store's reader).
+	tail *tailIndex
 }
 
 // countRead notes a node query.
@@ -117,6 +119,24 @@ func dayExpr(col string, loc *time.Location, fromMS, toMS int64) string {
 		shift = "CASE " + strings.Join(branches, " ") + " ELSE " + shift + " END"
 	}
 	return fmt.Sprintf("CAST((%s + %s) // %d AS INTEGER)", col, shift, msPerDay)
+}
+
+// dayFunc is dayExpr in Go: the day number of a time (0 for every time without loc).
+func dayFunc(loc *time.Location, fromMS, toMS int64) func(ms int64) int32 {
+	if loc == nil {
+		return func(int64) int32 { return 0 }
+	}
+	spans := store.ZoneSpans(loc, fromMS, toMS)
+	return func(ms int64) int32 {
+		shift := spans[len(spans)-1].OffsetMS
+		for _, z := range spans[:len(spans)-1] {
+			if ms < z.UntilMS {
+				shift = z.OffsetMS
+				break
+			}
+		}
+		return int32((ms + shift) / msPerDay)
+	}
 }
 
 // Aggregate computes node metrics for every target.

@@ -51,6 +51,12 @@ func BenchmarkStoredAggregate(b *testing.B) {
 		if err := s.numbers.load(ctx, s.db); err != nil {
 			b.Fatal(err)
 		}
+		// And the tail is read from the tail index (unless CAMPAIGNSTATS_BENCH_LOG is set: from the log).
+		if os.Getenv("CAMPAIGNSTATS_BENCH_LOG") == "" {
+			if err := s.loadTail(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 	// As maintenance does once appends and node queries pause: one row of user sets per day.
 	if os.Getenv("CAMPAIGNSTATS_BENCH_MERGE") != "" {

@@ -555,18 +555,33 @@ func (r *reader) aggregateUniqueSets(ctx context.Context, q store.AggregateQuery
 	if q.Days != nil {
 		tailDay = dayExpr("ts", q.Days, q.FromMS, q.ToMS)
 	}
-	// The sets, the user numbers and the tail are read in one snapshot.
-	qr, done, err := r.snapshot(ctx)
+	// The sets, the user numbers and the tail are read in one snapshot; the tail index's entries, when loaded, are
+	// taken with the snapshot's watermark (tailindex.go).
+	indexed := false
+	if r.tail != nil {
+		r.tail.mu.RLock()
+		if indexed = r.tail.loaded; !indexed {
+			r.tail.mu.RUnlock()
+		}
+	}
+	qr, done, watermark, err := r.snapshotWatermark(ctx)
+	var tailed map[string][]tailEntry
+	var failures []string
+	if indexed {
+		if err == nil {
+			tailed, failures = make(map[string][]tailEntry, len(units)), r.tail.failures
+			for c := range units {
+				if list := r.tail.entries[q.WorkspaceID][c]; len(list) > 0 {
+					tailed[c] = list
+				}
+			}
+		}
+		r.tail.mu.RUnlock()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("node query: %w", err)
 	}
 	defer done()
-	// The watermark as a literal lets the scan of the tail skip the log's older row groups; a subquery there would
-	// read them all.
-	var watermark int64
-	if err := qr.QueryRowContext(ctx, `SELECT seq FROM facts_watermark WHERE id = 1`).Scan(&watermark); err != nil {
-		return nil, fmt.Errorf("node query: %w", err)
-	}
 	in := strings.Join(list, ", ")
 	tailEvents := `FROM events WHERE seq > ` + strconv.FormatInt(watermark, 10) + ` AND ws = $1 AND is_campaign AND counter <> 0
 		AND campaign_id IN (` + in + `) AND ts >= $2 AND ts < $3`
@@ -581,6 +596,12 @@ func (r *reader) aggregateUniqueSets(ctx context.Context, q store.AggregateQuery
 	if inMemory {
 		numbered, uidCol = ``, `NULL::UINTEGER`
 	}
+	// With the tail index and the numbers in memory, the statement reads the sets only.
+	fromIndex := indexed && inMemory
+	setsOnly := ``
+	if fromIndex {
+		setsOnly = ` AND false`
+	}
 	// The tail's events are read once, grouped per user, and numbered (none for a user new since the compaction).
 	query := `SELECT 0 AS part, campaign_id, day, sets, 0 AS cell, 0::USMALLINT AS channels, ''::VARCHAR AS fk, 0::UINTEGER AS mask,
 	0::UBIGINT AS uh, 0::UBIGINT AS ul, NULL::UINTEGER AS uid
@@ -590,7 +611,7 @@ SELECT 1, t.*, ` + uidCol + ` FROM (
 	SELECT campaign_id, ` + tailDay + ` AS day, NULL::BLOB, cell, channels,
 		CASE WHEN counter IN (` + fmt.Sprintf("%d, %d", domain.CounterFailedSend, domain.CounterFailedDelivery) + `) THEN failure_key ELSE '' END AS fk,
 		bit_or(1::UINTEGER << counter), user_hi AS uh, user_lo AS ul
-	` + tailEvents + `
+	` + tailEvents + setsOnly + `
 	GROUP BY campaign_id, day, cell, channels, user_hi, user_lo, fk
 ) t ` + numbered
 	args := []any{q.WorkspaceID, q.FromMS, q.ToMS, fromDay, toDay}
@@ -635,6 +656,42 @@ SELECT 1, t.*, ` + uidCol + ` FROM (
 	// The tail's users, per finest node and set: one bitmap each.
 	tail := map[nodeCode]map[setKey]*roaring.Bitmap{}
 	newUsers := map[[2]uint64]uint32{}
+	// newUser numbers a user new since the compaction: a number above every stored one.
+	newUser := func(uh, ul uint64) uint32 {
+		id, ok := newUsers[[2]uint64{uh, ul}]
+		if !ok {
+			id = math.MaxUint32 - uint32(len(newUsers))
+			newUsers[[2]uint64{uh, ul}] = id
+		}
+		return id
+	}
+	// addTail adds user id to the tail's sets of its counters (mask) and failure key.
+	addTail := func(campaign string, d, cell int32, channels uint16, fk string, mask uint32, id uint32) {
+		nodes(campaign, d, cell, channels, func(n nodeCode) {
+			m := tail[n]
+			if m == nil {
+				m = map[setKey]*roaring.Bitmap{}
+				tail[n] = m
+			}
+			add := func(k setKey) {
+				if !wanted(k.kind) {
+					return
+				}
+				bm, ok := m[k]
+				if !ok {
+					bm = roaring.New()
+					m[k] = bm
+				}
+				bm.Add(id)
+			}
+			for b := mask; b != 0; b &= b - 1 {
+				add(setKey{kind: uint8(bits.TrailingZeros32(b))})
+			}
+			if fk != "" {
+				add(setKey{kind: failureSet, fk: fk})
+			}
+		})
+	}
 	var part int
 	var campaign, fk string
 	var d, cell int32
@@ -676,40 +733,29 @@ SELECT 1, t.*, ` + uidCol + ` FROM (
 		if inMemory {
 			id, uid.Valid = numbers.find(uh, ul)
 		}
-		if !uid.Valid { // a user new since the compaction: a number above every stored one
-			var ok bool
-			if id, ok = newUsers[[2]uint64{uh, ul}]; !ok {
-				id = math.MaxUint32 - uint32(len(newUsers))
-				newUsers[[2]uint64{uh, ul}] = id
-			}
+		if !uid.Valid {
+			id = newUser(uh, ul)
 		}
-		nodes(campaign, d, cell, channels, func(n nodeCode) {
-			m := tail[n]
-			if m == nil {
-				m = map[setKey]*roaring.Bitmap{}
-				tail[n] = m
-			}
-			add := func(k setKey) {
-				if !wanted(k.kind) {
-					return
-				}
-				bm, ok := m[k]
-				if !ok {
-					bm = roaring.New()
-					m[k] = bm
-				}
-				bm.Add(id)
-			}
-			for b := mask; b != 0; b &= b - 1 {
-				add(setKey{kind: uint8(bits.TrailingZeros32(b))})
-			}
-			if fk != "" {
-				add(setKey{kind: failureSet, fk: fk})
-			}
-		})
+		addTail(campaign, d, cell, channels, fk, mask, id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("node query: %w", err)
+	}
+	if fromIndex {
+		dayOf := dayFunc(q.Days, q.FromMS, q.ToMS)
+		for campaign, list := range tailed {
+			for i := range list {
+				e := &list[i]
+				if e.ts < q.FromMS || e.ts >= q.ToMS {
+					continue
+				}
+				id, ok := numbers.find(e.hi, e.lo)
+				if !ok {
+					id = newUser(e.hi, e.lo)
+				}
+				addTail(campaign, dayOf(e.ts), e.cell, e.channels, failures[e.fk], 1<<e.counter, id)
+			}
+		}
 	}
 	for n, m := range tail {
 		for k, bm := range m {
@@ -717,6 +763,23 @@ SELECT 1, t.*, ` + uidCol + ` FROM (
 		}
 	}
 	return rollUpSets(finest, nodeSets(q.Shapes), metrics).rows(codes, q.Targets), nil
+}
+
+// snapshotWatermark opens a read snapshot (reader.snapshot) and reads facts_watermark in it. On error the snapshot
+// is closed.
+func (r *reader) snapshotWatermark(ctx context.Context) (queryer, func(), int64, error) {
+	qr, done, err := r.snapshot(ctx)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	// The watermark as a literal lets the scan of the tail skip the log's older row groups; a subquery there would
+	// read them all.
+	var watermark int64
+	if err := qr.QueryRowContext(ctx, `SELECT seq FROM facts_watermark WHERE id = 1`).Scan(&watermark); err != nil {
+		done()
+		return nil, nil, 0, err
+	}
+	return qr, done, watermark, nil
 }
 
 // nodeUsers is the users of one node: per counter, and per failure key.

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -142,6 +144,11 @@ func testUserSetsAnswerLikeFacts(t *testing.T, zoneName string) {
 			if joined := strings.Contains(read, "JOIN user_ids"); c.sets && joined == s.numbers.loaded() {
 				t.Errorf("%s, %s: user_ids joined %t with the numbers in memory %t", stage, c.name, joined, s.numbers.loaded())
 			}
+			// With the numbers and the tail index loaded, the tail is read from the index, not the log.
+			indexed := s.numbers.loaded() && s.tail.active()
+			if fromIndex := strings.Contains(read, "AND false"); c.sets && fromIndex != indexed {
+				t.Errorf("%s, %s: tail read from the index %t with the index and numbers loaded %t", stage, c.name, fromIndex, indexed)
+			}
 		}
 	}
 	// userIDs reads the user numbers, checking that each workspace's are 1..n.
@@ -180,6 +187,12 @@ func testUserSetsAnswerLikeFacts(t *testing.T, zoneName string) {
 		t.Fatal(err)
 	}
 	check("with a tail, user numbers in memory", loc)
+	if err := s.loadTail(ctx); err != nil { // as maintenance does
+		t.Fatal(err)
+	}
+	check("with a tail, from the tail index", loc)
+	appendBoth(40, 100) // appended to the loaded index, with users new since the compaction
+	check("with a longer tail, from the tail index", loc)
 
 	if err := s.Compact(ctx); err != nil {
 		t.Fatal(err)
@@ -205,6 +218,7 @@ func testUserSetsAnswerLikeFacts(t *testing.T, zoneName string) {
 		t.Errorf("%d users numbered after the second compaction, %d before: the tail's new users are missing", len(after), len(before))
 	}
 	appendBoth(200, 120)
+	check("a tail after two compactions, from the tail index", loc)
 	if err := s.Compact(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -530,5 +544,106 @@ func TestCreditRewriteYieldsToQueries(t *testing.T) {
 	credit(100)
 	if !move(false) {
 		t.Fatal("a due rewrite of the credit chunks did not run with node queries paused")
+	}
+}
+
+// TestTailIndexBesideCompactions checks the tail index's hand-over with compactions while appends and queries run:
+// a UNIQUE query counts every user whose append was acknowledged before it started, and no user not yet appended,
+// whatever the compactions do meanwhile (an index dropping entries before a query's snapshot sees them in facts
+// would count fewer).
+func TestTailIndexBesideCompactions(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "db.duckdb"))
+	defer s.Close()
+	if err := s.CreateWorkspace(ctx, domain.Workspace{ID: "k", Name: "k", Timezone: "UTC", Status: domain.WorkspaceActive,
+		RateLimitPerMinute: 100, CreatedAt: time.Now(), ReportKey: "rk", DataKey: "dk"}); err != nil {
+		t.Fatal(err)
+	}
+	day := time.Date(2025, 3, 7, 0, 0, 0, 0, time.UTC).UnixMilli()
+	const perBatch, batches = 40, 60
+	var started atomic.Int64 // users of appends begun
+	appendUsers := func(from int) {
+		var evs []domain.Event
+		for i := range perBatch {
+			user := fmt.Sprint("uid:u", from+i)
+			evs = append(evs, domain.Event{UUID: fmt.Sprint("e", from+i), TimeMS: day + int64(i)*60_000, Campaign: true, UserKey: user,
+				User: domain.HashUser(user), CampaignID: "c1", Channels: domain.ChannelSetOf(domain.ChannelPush),
+				Counter: domain.CounterSent, Class: domain.ClassSend, Source: "streams"})
+		}
+		started.Store(int64(from + perBatch))
+		if _, err := s.Append(ctx, []store.EventBatch{{WorkspaceID: "k", ReceivedAt: time.Now(), Events: evs}}); err != nil {
+			t.Error(err)
+		}
+	}
+	sent := func() int64 {
+		rows, err := s.Aggregate(ctx, store.AggregateQuery{WorkspaceID: "k", FromMS: day, ToMS: day + 86_400_000, Unique: true,
+			Metrics: []string{domain.MetricSent}, Targets: []store.AggregateTarget{{ID: "c1", Units: []store.AggregateUnit{{ID: "c1", Channel: domain.ChannelPush}}}}})
+		if err != nil {
+			t.Error(err)
+			return -1
+		}
+		for _, r := range rows {
+			if r.AllPlatforms && r.AllLocales && r.AllVariations && r.Metric == domain.MetricSent {
+				return r.Value
+			}
+		}
+		return 0
+	}
+	appendUsers(0)
+	if err := s.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Maintain(ctx); err != nil { // loads the user numbers and the tail index
+		t.Fatal(err)
+	}
+	if !s.tail.active() || !s.numbers.loaded() {
+		t.Fatal("maintenance did not load the tail index and the user numbers")
+	}
+	var acked atomic.Int64 // users of acknowledged appends
+	acked.Store(perBatch)
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // appends
+		defer wg.Done()
+		defer close(done)
+		for b := 1; b < batches; b++ {
+			appendUsers(b * perBatch)
+			acked.Store(int64((b + 1) * perBatch))
+		}
+	}()
+	go func() { // compactions
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if err := s.compactTail(ctx); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	queries := 0
+	for stop := false; !stop; queries++ {
+		select {
+		case <-done:
+			stop = true
+		default:
+		}
+		low := acked.Load()
+		got := sent()
+		if high := started.Load(); got < low || got > high {
+			t.Fatalf("query %d: %d users sent to, want between %d (acknowledged before it) and %d (appended)", queries, got, low, high)
+		}
+	}
+	wg.Wait()
+	if got := sent(); got != batches*perBatch {
+		t.Errorf("after the appends: %d users sent to, want %d", got, batches*perBatch)
+	}
+	if queries < 10 {
+		t.Errorf("only %d queries beside the appends and compactions", queries)
 	}
 }
