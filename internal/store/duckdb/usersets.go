@@ -324,19 +324,11 @@ func sourceSets(ctx context.Context, conn *sql.Conn, query string, args []any) (
 			days = append(days, daySets{campaign: campaign, day: day})
 			cur, sets = &days[len(days)-1], map[setKey]*roaring.Bitmap{}
 		}
-		add := func(k setKey) {
-			bm, ok := sets[k]
-			if !ok {
-				bm = roaring.New()
-				sets[k] = bm
-			}
-			bm.Add(uid)
-		}
 		for m := mask; m != 0; m &= m - 1 {
-			add(setKey{cell: cell, channels: channels, kind: uint8(bits.TrailingZeros32(m))})
+			addUser(sets, setKey{cell: cell, channels: channels, kind: uint8(bits.TrailingZeros32(m))}, uid)
 		}
 		if fk != "" {
-			add(setKey{cell: cell, channels: channels, kind: failureSet, fk: fk})
+			addUser(sets, setKey{cell: cell, channels: channels, kind: failureSet, fk: fk}, uid)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -674,15 +666,9 @@ SELECT 1, t.*, ` + uidCol + ` FROM (
 				tail[n] = m
 			}
 			add := func(k setKey) {
-				if !wanted(k.kind) {
-					return
+				if wanted(k.kind) {
+					addUser(m, k, id)
 				}
-				bm, ok := m[k]
-				if !ok {
-					bm = roaring.New()
-					m[k] = bm
-				}
-				bm.Add(id)
 			}
 			for b := mask; b != 0; b &= b - 1 {
 				add(setKey{kind: uint8(bits.TrailingZeros32(b))})
@@ -763,6 +749,16 @@ SELECT 1, t.*, ` + uidCol + ` FROM (
 		}
 	}
 	return rollUpSets(finest, nodeSets(q.Shapes), metrics).rows(codes, q.Targets), nil
+}
+
+// addUser adds user id to the set k of sets, creating it.
+func addUser(sets map[setKey]*roaring.Bitmap, k setKey, id uint32) {
+	bm, ok := sets[k]
+	if !ok {
+		bm = roaring.New()
+		sets[k] = bm
+	}
+	bm.Add(id)
 }
 
 // snapshotWatermark opens a read snapshot (reader.snapshot) and reads facts_watermark in it. On error the snapshot
