@@ -275,13 +275,11 @@ func (s *Store) compactTail(ctx context.Context) error {
 				return fail(err)
 			}
 		}
-		// Queries take the tail index's entries with their snapshot's watermark (tailindex.go).
-		s.tail.mu.Lock()
-		defer s.tail.mu.Unlock()
 		if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
 			return err
 		}
-		s.tail.dropThroughLocked(int64(upTo))
+		// Only now: a query takes the tail index's entries before its snapshot (tailindex.go).
+		s.tail.dropThrough(int64(upTo))
 		return nil
 	}
 	if err := swap(); err != nil {

@@ -15,10 +15,11 @@ import (
 // reading its grouped rows back (on a 10M store with a 411K-event tail, about 10 of the 13 ms the tail added).
 //
 // Appends add their entries after their commit and before they return; a compaction drops the entries it moved into
-// facts when its swap commits, under mu, and a query reads facts_watermark in its snapshot and takes its entries
-// under mu too: the entries a query takes are exactly the log's events newer than its snapshot's watermark, up to
-// every append acknowledged before it started. Maintenance loads the index at its first step (appends wait); until
-// then, queries read the tail from the log.
+// facts once its swap has committed; a query takes its campaigns' entries, then opens its snapshot and skips the
+// entries up to the snapshot's facts_watermark. A drop follows the commit, so the entries a query takes hold every
+// event newer than any watermark its snapshot can see, and every append acknowledged before it started; mu guards
+// the maps only and is never held across a database call. Maintenance loads the index at its first step (appends
+// wait); until then, queries read the tail from the log.
 type tailIndex struct {
 	mu       sync.RWMutex
 	loaded   bool
@@ -100,9 +101,11 @@ func (t *tailIndex) add(evs []tailEvent) {
 	}
 }
 
-// dropThroughLocked forgets the entries up to seq (moved into facts); the caller holds mu. Slices are copied, not
-// shifted: a query may still read the old ones.
-func (t *tailIndex) dropThroughLocked(seq int64) {
+// dropThrough forgets the entries up to seq (moved into facts). Slices are copied, not shifted: a query may still
+// read the old ones.
+func (t *tailIndex) dropThrough(seq int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	for ws, byCampaign := range t.entries {
 		for c, list := range byCampaign {
 			i, _ := slices.BinarySearchFunc(list, seq+1, func(e tailEntry, s int64) int { return int(min(max(e.seq-s, -1), 1)) })

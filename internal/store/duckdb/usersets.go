@@ -547,20 +547,15 @@ func (r *reader) aggregateUniqueSets(ctx context.Context, q store.AggregateQuery
 	if q.Days != nil {
 		tailDay = dayExpr("ts", q.Days, q.FromMS, q.ToMS)
 	}
-	// The sets, the user numbers and the tail are read in one snapshot; the tail index's entries, when loaded, are
-	// taken with the snapshot's watermark (tailindex.go).
+	// The sets, the user numbers and the tail are read in one snapshot. The tail index's entries, when loaded, are
+	// taken before it: a compaction drops entries only once its swap has committed, so they hold every event newer
+	// than the snapshot's watermark; those up to the watermark are skipped (tailindex.go).
+	var tailed map[string][]tailEntry
+	var failures []string
 	indexed := false
 	if r.tail != nil {
 		r.tail.mu.RLock()
-		if indexed = r.tail.loaded; !indexed {
-			r.tail.mu.RUnlock()
-		}
-	}
-	qr, done, watermark, err := r.snapshotWatermark(ctx)
-	var tailed map[string][]tailEntry
-	var failures []string
-	if indexed {
-		if err == nil {
+		if indexed = r.tail.loaded; indexed {
 			tailed, failures = make(map[string][]tailEntry, len(units)), r.tail.failures
 			for c := range units {
 				if list := r.tail.entries[q.WorkspaceID][c]; len(list) > 0 {
@@ -570,6 +565,7 @@ func (r *reader) aggregateUniqueSets(ctx context.Context, q store.AggregateQuery
 		}
 		r.tail.mu.RUnlock()
 	}
+	qr, done, watermark, err := r.snapshotWatermark(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("node query: %w", err)
 	}
@@ -732,7 +728,7 @@ SELECT 1, t.*, ` + uidCol + ` FROM (
 		for campaign, list := range tailed {
 			for i := range list {
 				e := &list[i]
-				if e.ts < q.FromMS || e.ts >= q.ToMS {
+				if e.seq <= watermark || e.ts < q.FromMS || e.ts >= q.ToMS {
 					continue
 				}
 				id, ok := numbers.find(e.hi, e.lo)
