@@ -12,7 +12,8 @@ import (
 // tailIndex keeps in memory what UNIQUE node queries read from the log's tail: per workspace and campaign, the
 // campaign events newer than facts_watermark that count (counter ≠ 0), with their time, user, cell, channels,
 // counter and failure key. A query then reads its campaigns' entries instead of scanning the tail for them and
-// reading its grouped rows back (on a 10M store with a 411K-event tail, about 7 of the 13 ms the tail added to the largest campaign's query).
+// reading its grouped rows back (on a 10M store with a 411K-event tail, about 7 of the 13 ms the tail added to the
+// largest campaign's query).
 //
 // Appends add their entries after their commit and before they return; a compaction drops the entries it moved into
 // facts once its swap has committed; a query takes its campaigns' entries, then opens its snapshot and skips the
