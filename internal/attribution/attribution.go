@@ -509,6 +509,10 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
+// MoreRecent reports whether a is more recent than b in the order that chooses a credit's most recent interaction:
+// later instant; at the same instant greater depth, then smaller event_uuid (SPEC §6.2.8), then dimensions.
+func MoreRecent(a, b *Interaction) bool { return moreRecent(a, b) }
+
 // moreRecent reports whether a is more recent than b: later instant; at the same instant greater depth, then
 // smaller event_uuid (SPEC §6.2.8); remaining ties (equal uuids) by dimensions, so that the choice never depends on
 // input order.

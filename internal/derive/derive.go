@@ -897,7 +897,6 @@ func (w *Worker) incremental(ws string, st *wsState, list []*store.StoredEvent, 
 		return nil
 	}
 	isGoal := func(n string) bool { return st.names[n] }
-	maxW := st.cat.MaxWindowMS()
 	lanes := make([]lane, w.lanes)
 	laneOf := func(user domain.UserID) *lane { return &lanes[user.Lo%uint64(len(lanes))] }
 	windows := false
@@ -907,11 +906,17 @@ func (w *Worker) incremental(ws string, st *wsState, list []*store.StoredEvent, 
 			l := laneOf(e.User)
 			l.fresh = append(l.fresh, e)
 		case e.Campaign && e.Class != domain.ClassNone && w.goalTimes.mayHaveFrom(ws, e.User, e.TimeMS):
+			// The interaction can only be credited for goal events within its own unit's window, and only when it
+			// feeds a counter of its unit's channel (the filter attributableBetween applies).
+			unitW, ok := st.cat.WindowMS(e.CampaignID)
+			if !ok || !e.Channels.Has(st.view.Channel(e.CampaignID)) {
+				continue
+			}
 			l := laneOf(e.User)
 			if l.windows == nil {
 				l.windows = map[domain.UserID][]window{}
 			}
-			l.windows[e.User] = append(l.windows[e.User], window{e.TimeMS, e.TimeMS + maxW})
+			l.windows[e.User] = append(l.windows[e.User], window{e.TimeMS, e.TimeMS + unitW})
 			windows = true
 		}
 	}
@@ -1048,8 +1053,15 @@ func (l *lane) evaluate(x *userIndex, ws string, st *wsState, batchUUIDs map[str
 					return err
 				}
 			}
+			var reach []window // the goal event times the batch's interactions can be a source for
+			if slices.ContainsFunc(pos[start:end], func(i int) bool { return !todo[order[i]].fresh }) {
+				reach = sourceReach(st.cat, all, batchUUIDs)
+			}
 			for _, i := range pos[start:end] {
 				j, t := todo[order[i]], timeOf(i)
+				if !j.fresh && !slices.ContainsFunc(reach, func(r window) bool { return r.from <= t && t <= r.to }) {
+					continue // no interaction of the batch can be a source of its credits: they stay as stored
+				}
 				lo := sort.Search(len(all), func(x int) bool { return all[x].TimeMS >= t-maxW })
 				hi := sort.Search(len(all), func(x int) bool { return all[x].TimeMS > t })
 				ins := all[lo:hi:hi]
@@ -1074,4 +1086,48 @@ func (l *lane) evaluate(x *userIndex, ws string, st *wsState, batchUUIDs map[str
 		l.credits = append(l.credits, results[i].credits...)
 	}
 	return nil
+}
+
+// sourceReach returns, for each of the batch's interactions in all (a user's attributable interactions in time
+// order), the range of goal event times it can be the source of a credit for. A credit is given for the interaction
+// a strict order chooses among its unit's interactions in the goal event's window (most recent; most recent click;
+// greatest depth, then latest; most recent held-out view of a control group), so an interaction x at s cannot be
+// chosen for a goal event at t when another interaction y of its unit with s ≤ y ≤ t beats it in every one of those
+// orders: y is more recent than x and at least as deep (for a held-out view: a more recent one of the same group).
+// x's reach is therefore [s, min(s + its unit's window, the first such y) − 1 ms], or up to the window's end when
+// there is no such y. Time ties follow attribution's same-instant order.
+func sourceReach(cat *attribution.Catalog, all []attribution.Interaction, batchUUIDs map[string]bool) []window {
+	var out []window
+	for xi := range all {
+		x := &all[xi]
+		if !batchUUIDs[x.UUID] {
+			continue
+		}
+		unitW, ok := cat.WindowMS(x.Unit)
+		if !ok || x.Class == domain.ClassNone || (x.Class == domain.ClassHeldOut && x.Group == attribution.Regular) {
+			continue // never credited
+		}
+		reach := window{x.TimeMS, x.TimeMS + unitW}
+		first := sort.Search(len(all), func(i int) bool { return all[i].TimeMS >= x.TimeMS })
+		for yi := first; yi < len(all) && all[yi].TimeMS <= reach.to; yi++ {
+			if y := &all[yi]; yi != xi && y.Unit == x.Unit && beatsAlways(y, x) {
+				reach.to = y.TimeMS - 1
+				break
+			}
+		}
+		if reach.to >= reach.from {
+			out = append(out, reach)
+		}
+	}
+	return out
+}
+
+// beatsAlways reports whether y, of the same unit and no earlier than x, beats x in every order attribution chooses
+// a credit's interaction by (attribution.MoreRecent at least as deep, or a more recent held-out view of the same
+// control group).
+func beatsAlways(y, x *attribution.Interaction) bool {
+	if x.Class == domain.ClassHeldOut {
+		return y.Class == domain.ClassHeldOut && y.Group == x.Group && attribution.MoreRecent(y, x)
+	}
+	return y.Class != domain.ClassHeldOut && y.Class >= x.Class && attribution.MoreRecent(y, x)
 }

@@ -118,10 +118,15 @@ func (e *env) credited(t *testing.T, c string) int64 {
 	return n
 }
 
-func (e *env) putGoals(t *testing.T, c string) {
+// putGoals gives push campaign c a Purchase goal, with an attribution window of windowHours[0] hours when given
+// (else the channel's maximum).
+func (e *env) putGoals(t *testing.T, c string, windowHours ...int) {
 	t.Helper()
 	ch := domain.ChannelPush
 	goals := &domain.GoalDetails{Goals: []domain.Goal{{Name: "Purchase", EventName: "Purchase", RevenueAttribute: "amount"}}}
+	if len(windowHours) > 0 {
+		goals.AttributionWindowHours = &windowHours[0]
+	}
 	if err := e.in.UpdateCatalog(context.Background(), "w", func(cs []domain.Campaign) ([]domain.Campaign, error) {
 		for _, cur := range cs {
 			if cur.ID == c {
