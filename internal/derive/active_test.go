@@ -45,10 +45,10 @@ func (e *env) conversionsOf(t *testing.T, cs []string) []string {
 // can be chosen for, and this is where a wrong reach would show.
 func TestActiveUsersCreditsIndependentOfArrival(t *testing.T) {
 	for _, h := range []struct {
-		name    string
-		instant time.Duration // grid of event times
-		span    int           // number of grid steps the events spread over
-		windows []int         // campaign windows in hours, cycled (0: the channel's maximum)
+		name                    string
+		instant                 time.Duration // grid of event times
+		span                    int           // number of grid steps the events spread over
+		windows                 []int         // campaign windows in hours, cycled (0: the channel's maximum)
 		campaigns, interactions int
 	}{
 		{"minutes", time.Minute, 10 * 24 * 60, []int{0}, 12, 80},
