@@ -262,7 +262,7 @@ func (s *Store) compactTail(ctx context.Context) error {
 			steps, sortedRows = nil, fmt.Sprint(sorted)
 		}
 		if incremental {
-			// The tail's sets are rows of their own beside the stored ones (setRowsMerge); its users are numbered.
+			// The tail's sets are rows of their own beside the stored ones (mergeBySize); its users are numbered.
 			steps = append(steps, `INSERT INTO user_sets SELECT * FROM user_sets_next`, `DROP TABLE user_sets_next`)
 		} else {
 			steps = append(steps, `DROP TABLE user_sets`, `ALTER TABLE user_sets_next RENAME TO user_sets`, `DROP TABLE user_ids`,
@@ -286,7 +286,7 @@ func (s *Store) compactTail(ctx context.Context) error {
 		drop()
 		return fmt.Errorf("compaction: %w", err)
 	}
-	merged, err := s.mergeSetRows(ctx, conn, setRowsMerge)
+	merged, err := s.mergeSetRows(ctx, conn, mergeBySize)
 	if err != nil {
 		return fmt.Errorf("compaction: merge user sets: %w", err)
 	}
@@ -371,7 +371,7 @@ func (s *Store) MergeUserSets(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("merge user sets: %w", err)
 	}
 	defer conn.Close()
-	merged, err := s.mergeSetRows(ctx, conn, 2)
+	merged, err := s.mergeSetRows(ctx, conn, mergeAll)
 	if err != nil {
 		return false, fmt.Errorf("merge user sets: %w", err)
 	}

@@ -131,7 +131,7 @@ func decodeSets(data []byte, fn func(k setKey, raw []byte) error) error {
 // buildUserSets fills user_sets_next and user_set_zones_next, with local days in each workspace's time zone. From a
 // store that has user sets (incremental), user_sets_next gets the sets of the log's tail only (tail, "FROM events
 // WHERE …" of the compacted events), one row per (campaign, day) of the tail, which the swap appends to user_sets
-// beside the rows already there (see setRowsMerge); the tail's users not yet numbered are numbered in user_ids now,
+// beside the rows already there (see mergeBySize); the tail's users not yet numbered are numbered in user_ids now,
 // after their workspace's last number, and the numbers of the others do not change. So a compaction's cost for the
 // sets is the tail's, not the store's. Otherwise (a store whose facts predate the user sets) it numbers the users
 // of facts_next in user_ids_next and builds every set from it.
@@ -337,28 +337,53 @@ func sourceSets(ctx context.Context, conn *sql.Conn, query string, args []any) (
 	return days, finish()
 }
 
-// setRowsMerge is the rows of one (campaign, day) that make a compaction merge them into one. Each compaction
-// appends its tail's sets as rows of their own, so that its cost is the tail's; a query unions a day's rows as it
-// unions the sets of different cells, so more rows cost it only more bitmaps to read. Merging a day once it has
-// this many keeps them few (a backfill touching every day merges every day every second compaction); once appends
-// pause, Maintain merges every day into one row (mergeSetRows).
-const setRowsMerge = 3
+// setMerge says which rows of a (campaign, day) of the user sets mergeSetRows merges.
+type setMerge int
+
+const (
+	// mergeBySize keeps each day's rows tiered by size: a row is merged with the rows smaller than it once they
+	// hold at least half as many bytes as it does (setMergeRatio), and only then. Each compaction appends its
+	// tail's sets as rows of their own, so that its cost is the tail's; merging by size keeps that true of the
+	// merges too: a day's large row is rewritten once the rows after it have grown to half of it, not whenever a
+	// few small tails have arrived (which, with events spread over every day, rewrote every day's sets every second
+	// compaction: a cost that grew with the store). A day keeps a few rows (about log₃ of its size over a tail's);
+	// a query unions a day's rows as it unions the sets of different cells, so they cost it only more bitmaps.
+	mergeBySize setMerge = iota
+	// mergeAll merges every day of more than one row into one row; Maintain does once appends pause.
+	mergeAll
+)
+
+// setMergeRatio is mergeBySize's ratio: a row is merged with the smaller rows of its day once their bytes times
+// setMergeRatio reach its own.
+const setMergeRatio = 2
 
 // setMergeBytes bounds the stored sets one step of mergeSetRows holds (a larger campaign is a step of its own).
 const setMergeBytes = 32 << 20
 
-// mergeSetRows merges the rows of every (workspace, campaign, day) of user_sets that has at least minRows of them
-// into one row, and replaces them in one transaction: readers see the rows before or after, which hold the same
-// users. The merged rows are built one range of campaigns at a time in user_sets_next; the sets only one row of a
-// day has keep their serialization. It returns the days merged.
-func (s *Store) mergeSetRows(ctx context.Context, conn *sql.Conn, minRows int) (int64, error) {
+// mergeSetRows merges rows of user_sets as policy says, one (workspace, campaign, day) at a time, and replaces
+// them in one transaction: readers see the rows before or after, which hold the same users. The merged rows are
+// built one range of campaigns at a time in user_sets_next; the sets only one merged row of a day has keep their
+// serialization. It returns the days merged.
+//
+// The rows of a day merged are those no larger than a cutoff: in ascending order of size, the largest row whose
+// smaller rows' bytes times the ratio reach its own (mergeAll: a ratio so large that any smaller row does), with
+// every row before it. The rows are told apart by size alone, in the selection as in the delete.
+func (s *Store) mergeSetRows(ctx context.Context, conn *sql.Conn, policy setMerge) (int64, error) {
 	defer func() {
 		for _, t := range []string{"temp.main.user_sets_merging", "user_sets_next"} {
 			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+t)
 		}
 	}()
+	ratio := int64(setMergeRatio)
+	if policy == mergeAll {
+		ratio = 1 << 40
+	}
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMPORARY TABLE user_sets_merging AS
-		SELECT ws, campaign_id, day, sum(octet_length(sets)) AS size FROM user_sets GROUP BY ws, campaign_id, day HAVING count(*) >= ?`, minRows); err != nil {
+		SELECT ws, campaign_id, day, max(size) AS cutoff, max(smaller + size) AS size FROM (
+			SELECT ws, campaign_id, day, size, coalesce(sum(size) OVER w, 0) AS smaller, count(*) OVER w AS n
+			FROM (SELECT ws, campaign_id, day, octet_length(sets) AS size FROM user_sets)
+			WINDOW w AS (PARTITION BY ws, campaign_id, day ORDER BY size ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+		) WHERE n > 0 AND (smaller + 1) * ? > size GROUP BY ws, campaign_id, day`, ratio); err != nil {
 		return 0, err
 	}
 	var merging int64
@@ -373,7 +398,8 @@ func (s *Store) mergeSetRows(ctx context.Context, conn *sql.Conn, minRows int) (
 	if err != nil {
 		return 0, err
 	}
-	const merged = ` EXISTS (SELECT 1 FROM user_sets_merging m WHERE m.ws = s.ws AND m.campaign_id = s.campaign_id AND m.day = s.day)`
+	const merged = ` EXISTS (SELECT 1 FROM user_sets_merging m WHERE m.ws = s.ws AND m.campaign_id = s.campaign_id AND m.day = s.day
+		AND octet_length(s.sets) <= m.cutoff)`
 	for _, r := range ranges {
 		days, err := mergedSets(ctx, conn, `SELECT s.campaign_id, s.day, s.sets FROM user_sets s
 			WHERE s.ws = ? AND s.campaign_id >= ? AND s.campaign_id <= ? AND`+merged+` ORDER BY s.campaign_id, s.day`, r.ws, r.from, r.to)
