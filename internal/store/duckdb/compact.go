@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/campaignstats/campaignstats/internal/store"
@@ -236,7 +237,8 @@ func (s *Store) compactTail(ctx context.Context) error {
 			return fmt.Errorf("compaction: %w", err)
 		}
 	}
-	if err := s.buildUserSets(ctx, conn, ranges, tail, incremental); err != nil {
+	phases := &phaseTimes{now: s.now, last: s.now()}
+	if err := s.buildUserSets(ctx, conn, ranges, tail, incremental, phases); err != nil {
 		drop()
 		return fmt.Errorf("compaction: user sets: %w", err)
 	}
@@ -262,7 +264,7 @@ func (s *Store) compactTail(ctx context.Context) error {
 			steps, sortedRows = nil, fmt.Sprint(sorted)
 		}
 		if incremental {
-			// The tail's sets are rows of their own beside the stored ones (mergeBySize); its users are numbered.
+			// The tail's sets are rows of their own beside the stored ones (setRowsMerge); its users are numbered.
 			steps = append(steps, `INSERT INTO user_sets SELECT * FROM user_sets_next`, `DROP TABLE user_sets_next`)
 		} else {
 			steps = append(steps, `DROP TABLE user_sets`, `ALTER TABLE user_sets_next RENAME TO user_sets`, `DROP TABLE user_ids`,
@@ -286,14 +288,35 @@ func (s *Store) compactTail(ctx context.Context) error {
 		drop()
 		return fmt.Errorf("compaction: %w", err)
 	}
-	merged, err := s.mergeSetRows(ctx, conn, mergeBySize)
+	phases.mark("swap")
+	merged, mergedBytes, err := s.mergeSetRows(ctx, conn, setRowsMerge, phases)
 	if err != nil {
 		return fmt.Errorf("compaction: merge user sets: %w", err)
 	}
 	s.log.Info("compacted the event log", "tail_events", tailRows, "facts_rewritten", rewrite, "set_days_merged", merged,
-		"duration_ms", s.now().Sub(start).Milliseconds())
+		"set_bytes_merged", mergedBytes, "duration_ms", s.now().Sub(start).Milliseconds(), "phases_ms", phases.String())
 	return nil
 }
+
+// phaseTimes records how long the phases of one maintenance step took, for its log line.
+type phaseTimes struct {
+	now  func() time.Time
+	last time.Time
+	text []string
+}
+
+// mark ends the phase called name (nothing on a nil p).
+func (p *phaseTimes) mark(name string) {
+	if p == nil {
+		return
+	}
+	at := p.now()
+	p.text = append(p.text, fmt.Sprintf("%s=%d", name, at.Sub(p.last).Milliseconds()))
+	p.last = at
+}
+
+// String lists the phases as name=milliseconds, in order.
+func (p *phaseTimes) String() string { return strings.Join(p.text, " ") }
 
 // rewriteFactsWhenDue rewrites facts (rewriteFacts) once the chunks appended since the last rewrite reach half of
 // what it left, and node queries allow (yield.go: UNIQUE queries read the user sets, not facts, and a rewrite takes
@@ -371,12 +394,12 @@ func (s *Store) MergeUserSets(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("merge user sets: %w", err)
 	}
 	defer conn.Close()
-	merged, err := s.mergeSetRows(ctx, conn, mergeAll)
+	merged, mergedBytes, err := s.mergeSetRows(ctx, conn, 2, nil)
 	if err != nil {
 		return false, fmt.Errorf("merge user sets: %w", err)
 	}
 	if merged > 0 {
-		s.log.Info("merged user sets", "set_days_merged", merged, "duration_ms", s.now().Sub(start).Milliseconds())
+		s.log.Info("merged user sets", "set_days_merged", merged, "set_bytes_merged", mergedBytes, "duration_ms", s.now().Sub(start).Milliseconds())
 	}
 	return merged > 0, nil
 }

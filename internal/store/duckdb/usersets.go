@@ -131,11 +131,11 @@ func decodeSets(data []byte, fn func(k setKey, raw []byte) error) error {
 // buildUserSets fills user_sets_next and user_set_zones_next, with local days in each workspace's time zone. From a
 // store that has user sets (incremental), user_sets_next gets the sets of the log's tail only (tail, "FROM events
 // WHERE …" of the compacted events), one row per (campaign, day) of the tail, which the swap appends to user_sets
-// beside the rows already there (see mergeBySize); the tail's users not yet numbered are numbered in user_ids now,
+// beside the rows already there (see setRowsMerge); the tail's users not yet numbered are numbered in user_ids now,
 // after their workspace's last number, and the numbers of the others do not change. So a compaction's cost for the
 // sets is the tail's, not the store's. Otherwise (a store whose facts predate the user sets) it numbers the users
 // of facts_next in user_ids_next and builds every set from it.
-func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []campaignRange, tail string, incremental bool) error {
+func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []campaignRange, tail string, incremental bool, phases *phaseTimes) error {
 	source, idsTable := `FROM facts_next WHERE true`, "user_ids_next"
 	ids := `CREATE OR REPLACE TABLE user_ids_next AS SELECT ws, user_hi, user_lo, (row_number() OVER (PARTITION BY ws ORDER BY user_hi, user_lo))::UINTEGER AS uid
 		FROM (SELECT DISTINCT ws, user_hi, user_lo FROM facts_next WHERE counter <> 0) ORDER BY ws, user_hi, user_lo`
@@ -175,6 +175,7 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 			return err
 		}
 	}
+	phases.mark("number")
 	known := map[string]bool{}
 	if incremental {
 		rows, err := conn.QueryContext(ctx, `SELECT ws FROM user_set_zones`)
@@ -213,6 +214,7 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 			if err := groupUsers(ctx, conn, r.ws, loc, source, idsTable, incremental); err != nil {
 				return err
 			}
+			phases.mark("group")
 		}
 		// A short tail was grouped and numbered once for the workspace (groupUsers); facts are, range by range.
 		query := `SELECT * FROM grouped_users WHERE campaign_id >= ? AND campaign_id <= ? ORDER BY campaign_id, day`
@@ -229,6 +231,7 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 			return err
 		}
 	}
+	phases.mark("sets")
 	return nil
 }
 
@@ -337,89 +340,72 @@ func sourceSets(ctx context.Context, conn *sql.Conn, query string, args []any) (
 	return days, finish()
 }
 
-// setMerge says which rows of a (campaign, day) of the user sets mergeSetRows merges.
-type setMerge int
-
-const (
-	// mergeBySize keeps each day's rows tiered by size: a row is merged with the rows smaller than it once they
-	// hold at least half as many bytes as it does (setMergeRatio), and only then. Each compaction appends its
-	// tail's sets as rows of their own, so that its cost is the tail's; merging by size keeps that true of the
-	// merges too: a day's large row is rewritten once the rows after it have grown to half of it, not whenever a
-	// few small tails have arrived (which, with events spread over every day, rewrote every day's sets every second
-	// compaction: a cost that grew with the store). A day keeps a few rows (about log₃ of its size over a tail's);
-	// a query unions a day's rows as it unions the sets of different cells, so they cost it only more bitmaps.
-	mergeBySize setMerge = iota
-	// mergeAll merges every day of more than one row into one row; Maintain does once appends pause.
-	mergeAll
-)
-
-// setMergeRatio is mergeBySize's ratio: a row is merged with the smaller rows of its day once their bytes times
-// setMergeRatio reach its own.
-const setMergeRatio = 2
+// setRowsMerge is the rows of one (campaign, day) that make a compaction merge them into one. Each compaction
+// appends its tail's sets as rows of their own, so that its cost is the tail's; a query unions a day's rows as it
+// unions the sets of different cells, so more rows cost it only more bitmaps to read. Merging a day once it has
+// this many keeps them few (a backfill touching every day merges every day every second compaction); once appends
+// pause, Maintain merges every day into one row (mergeSetRows with 2).
+//
+// Merging by size instead (a row merged with the smaller rows of its day once they hold as many bytes, as a binary
+// counter) rewrote a third fewer bytes per compaction at 10M events, but left more rows per day for the queries
+// that follow an ingest, and did not make the ingest faster: the compaction's growing part is not the rewrite of the
+// merged sets (docs/benchmarks.md).
+const setRowsMerge = 3
 
 // setMergeBytes bounds the stored sets one step of mergeSetRows holds (a larger campaign is a step of its own).
 const setMergeBytes = 32 << 20
 
-// mergeSetRows merges rows of user_sets as policy says, one (workspace, campaign, day) at a time, and replaces
-// them in one transaction: readers see the rows before or after, which hold the same users. The merged rows are
-// built one range of campaigns at a time in user_sets_next; the sets only one merged row of a day has keep their
-// serialization. It returns the days merged.
-//
-// The rows of a day merged are those no larger than a cutoff: in ascending order of size, the largest row whose
-// smaller rows' bytes times the ratio reach its own (mergeAll: a ratio so large that any smaller row does), with
-// every row before it. The rows are told apart by size alone, in the selection as in the delete.
-func (s *Store) mergeSetRows(ctx context.Context, conn *sql.Conn, policy setMerge) (int64, error) {
+// mergeSetRows merges the rows of every (workspace, campaign, day) of user_sets that has at least minRows of them
+// into one row, and replaces them in one transaction: readers see the rows before or after, which hold the same
+// users. The merged rows are built one range of campaigns at a time in user_sets_next; the sets only one row of a
+// day has keep their serialization. It returns the days merged and the bytes of their rows, and marks its phases.
+func (s *Store) mergeSetRows(ctx context.Context, conn *sql.Conn, minRows int, phases *phaseTimes) (days, bytes int64, err error) {
 	defer func() {
 		for _, t := range []string{"temp.main.user_sets_merging", "user_sets_next"} {
 			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+t)
 		}
 	}()
-	ratio := int64(setMergeRatio)
-	if policy == mergeAll {
-		ratio = 1 << 40
-	}
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMPORARY TABLE user_sets_merging AS
-		SELECT ws, campaign_id, day, max(size) AS cutoff, max(smaller + size) AS size FROM (
-			SELECT ws, campaign_id, day, size, coalesce(sum(size) OVER w, 0) AS smaller, count(*) OVER w AS n
-			FROM (SELECT ws, campaign_id, day, octet_length(sets) AS size FROM user_sets)
-			WINDOW w AS (PARTITION BY ws, campaign_id, day ORDER BY size ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
-		) WHERE n > 0 AND (smaller + 1) * ? > size GROUP BY ws, campaign_id, day`, ratio); err != nil {
-		return 0, err
+		SELECT ws, campaign_id, day, sum(octet_length(sets)) AS size FROM user_sets GROUP BY ws, campaign_id, day HAVING count(*) >= ?`, minRows); err != nil {
+		return 0, 0, err
 	}
-	var merging int64
-	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM user_sets_merging`).Scan(&merging); err != nil || merging == 0 {
-		return 0, err
+	var merging, mergingBytes int64
+	err = conn.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(size), 0) FROM user_sets_merging`).Scan(&merging, &mergingBytes)
+	phases.mark("merge_select")
+	if err != nil || merging == 0 {
+		return 0, 0, err
 	}
 	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE user_sets_next AS SELECT * FROM user_sets LIMIT 0`); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	ranges, err := compactionRanges(ctx, conn, setMergeBytes, `SELECT ws, campaign_id, sum(size) FROM user_sets_merging
 		GROUP BY ws, campaign_id ORDER BY ws, campaign_id`)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	const merged = ` EXISTS (SELECT 1 FROM user_sets_merging m WHERE m.ws = s.ws AND m.campaign_id = s.campaign_id AND m.day = s.day
-		AND octet_length(s.sets) <= m.cutoff)`
+	const merged = ` EXISTS (SELECT 1 FROM user_sets_merging m WHERE m.ws = s.ws AND m.campaign_id = s.campaign_id AND m.day = s.day)`
 	for _, r := range ranges {
 		days, err := mergedSets(ctx, conn, `SELECT s.campaign_id, s.day, s.sets FROM user_sets s
 			WHERE s.ws = ? AND s.campaign_id >= ? AND s.campaign_id <= ? AND`+merged+` ORDER BY s.campaign_id, s.day`, r.ws, r.from, r.to)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		if err := appendSets(conn, r.ws, days); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
+	phases.mark("merge_sets")
 	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	for _, q := range []string{`DELETE FROM user_sets s WHERE` + merged, `INSERT INTO user_sets SELECT * FROM user_sets_next`, `COMMIT`} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
-			return 0, err
+			return 0, 0, err
 		}
 	}
-	return merging, nil
+	phases.mark("merge_swap")
+	return merging, mergingBytes, nil
 }
 
 // mergedSets reads the (campaign, day, sets) rows of query, in (campaign, day) order, and returns one row per

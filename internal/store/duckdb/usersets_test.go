@@ -230,78 +230,35 @@ func testUserSetsAnswerLikeFacts(t *testing.T, zoneName string) {
 		t.Errorf("after the third compaction facts has %d rows, %d of them sorted by the last rewrite: want a rewrite", factsRows, sortedRows)
 	}
 
-	// Each compaction adds its tail's sets as rows of their own and merges a day's rows by size (mergeBySize): in
-	// ascending order of size, each row of a day outweighs setMergeRatio times the rows before it. Small tails leave
-	// the large rows as they are; a quiet Maintain merges every day.
-	setRows := func() (rows, days int64) {
+	// Each compaction adds its tail's sets as rows of their own and merges the days that reach setRowsMerge rows; a
+	// quiet Maintain merges every day. More small tails, each compacted, keep answering exactly.
+	setRows := func() (rows, days, most int64) {
 		t.Helper()
-		if err := s.db.QueryRowContext(ctx, `SELECT sum(n), count(*) FROM (SELECT count(*) AS n FROM user_sets GROUP BY ws, campaign_id, day)`).Scan(&rows, &days); err != nil {
+		if err := s.db.QueryRowContext(ctx, `SELECT sum(n), count(*), max(n) FROM (SELECT count(*) AS n FROM user_sets GROUP BY ws, campaign_id, day)`).Scan(&rows, &days, &most); err != nil {
 			t.Fatal(err)
 		}
-		return rows, days
+		return rows, days, most
 	}
-	// stored returns the serialized rows of user sets (as text) with their sizes, checking the tiers.
-	stored := func(stage string) map[string]int {
-		t.Helper()
-		rows, err := s.db.QueryContext(ctx, `SELECT ws, campaign_id, day, sets FROM user_sets ORDER BY ws, campaign_id, day, octet_length(sets)`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		out := map[string]int{}
-		var day string
-		smaller := 0
-		for rows.Next() {
-			var ws, campaign string
-			var d int32
-			var sets []byte
-			if err := rows.Scan(&ws, &campaign, &d, &sets); err != nil {
-				t.Fatal(err)
-			}
-			if k := fmt.Sprint(ws, "/", campaign, "/", d); k != day {
-				day, smaller = k, 0
-			}
-			if smaller > 0 && (smaller+1)*setMergeRatio > len(sets) {
-				t.Errorf("%s: day %s has a row of %d bytes after rows of %d bytes: want it merged with them", stage, day, len(sets), smaller)
-			}
-			smaller += len(sets)
-			out[string(sets)] = len(sets)
-		}
-		if err := rows.Err(); err != nil {
-			t.Fatal(err)
-		}
-		return out
+	if rows, days, most := setRows(); rows <= days || most >= setRowsMerge {
+		t.Errorf("after three compactions %d rows of user sets for %d days, at most %d a day: want days of more than one row, fewer than %d",
+			rows, days, most, setRowsMerge)
 	}
-	setsBefore := stored("after three compactions")
-	for round := range 4 {
+	for round := range 3 {
 		appendBoth(12, 120)
 		if err := s.Compact(ctx); err != nil {
 			t.Fatal(err)
 		}
-		stage := fmt.Sprint("a small tail compacted, round ", round+1)
-		check(stage, loc)
-		stored(stage)
-	}
-	if rows, days := setRows(); rows <= days {
-		t.Errorf("after small tails %d rows of user sets for %d days: want days of more than one row", rows, days)
-	}
-	setsAfter := stored("after small tails")
-	kept, total := 0, 0
-	for k, n := range setsBefore {
-		total += n
-		if _, ok := setsAfter[k]; ok {
-			kept += n
+		check(fmt.Sprint("a small tail compacted, round ", round+1), loc)
+		if _, _, most := setRows(); most >= setRowsMerge {
+			t.Errorf("after small tail %d, %d rows of user sets in a day: want fewer than %d", round+1, most, setRowsMerge)
 		}
-	}
-	if kept*10 < total*7 {
-		t.Errorf("small tails rewrote %d of the %d bytes of user sets stored before them: want the large rows kept", total-kept, total)
 	}
 	s.now = func() time.Time { return time.Now().Add(time.Minute) }
 	if done, err := s.Maintain(ctx); err != nil || !done {
 		t.Fatalf("maintain with unmerged user sets: merged %t, %v", done, err)
 	}
 	check("merged", loc)
-	if rows, days := setRows(); rows != days {
+	if rows, days, _ := setRows(); rows != days {
 		t.Errorf("after a quiet maintenance %d rows of user sets for %d days, want one each", rows, days)
 	}
 
