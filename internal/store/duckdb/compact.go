@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/campaignstats/campaignstats/internal/store"
@@ -94,14 +93,14 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	// A store whose facts predate the user sets gets them at the next quiet moment, new events or not.
 	noSets := facts > 0 && zones == 0 && settle
 	if due || noSets {
-		if err := s.compactTail(ctx); err != nil {
+		if err := s.compactTail(ctx, true); err != nil {
 			return false, err
 		}
 	}
 	moved := false
 	if loose >= max(creditMoveMin, credits/compactTailShare) || (loose+voids > 0 && settled(loose+voids, credits)) {
 		var err error
-		if moved, err = s.moveCredits(ctx, settle, busy); err != nil {
+		if moved, err = s.moveCredits(ctx, settle, busy, true); err != nil {
 			return false, err
 		}
 	}
@@ -164,18 +163,21 @@ type campaignRange struct{ ws, from, to string }
 // chunks are due. Maintain compacts without the rewrite, which it runs when node queries allow
 // (rewriteFactsWhenDue).
 func (s *Store) Compact(ctx context.Context) error {
-	if err := s.compactTail(ctx); err != nil {
+	if err := s.compactTail(ctx, false); err != nil {
 		return err
 	}
 	_, err := s.rewriteFactsWhenDue(ctx, true)
 	return err
 }
 
-// compactTail merges the log's tail into facts and adds it to the user sets.
-func (s *Store) compactTail(ctx context.Context) error {
+// compactTail merges the log's tail into facts and adds it to the user sets; with yield, it pauses between its
+// statements while node queries run (maintenanceStep.pause).
+func (s *Store) compactTail(ctx context.Context, yield bool) error {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
 	start := s.now()
+	step := s.newStep(yield)
+	step.pause(ctx)
 	s.writeMu.Lock()
 	upTo := s.seq
 	s.writeMu.Unlock()
@@ -230,15 +232,19 @@ func (s *Store) compactTail(ctx context.Context) error {
 	}
 	// writeFacts writes facts_next, or the chunk appended to facts, range by range; a rewrite reads each range from
 	// facts and from the tail.
-	writeFacts := func() error { return execRanges(ctx, conn, write, ranges, rewrite) }
+	writeFacts := func() error {
+		if rewrite {
+			return execRanges(ctx, conn, write, ranges, rewrite, step)
+		}
+		return execRanges(ctx, conn, write, ranges, rewrite, nil) // in the swap's transaction
+	}
 	if rewrite {
 		if err := writeFacts(); err != nil {
 			drop()
 			return fmt.Errorf("compaction: %w", err)
 		}
 	}
-	phases := &phaseTimes{now: s.now, last: s.now()}
-	if err := s.buildUserSets(ctx, conn, ranges, tail, incremental, phases); err != nil {
+	if err := s.buildUserSets(ctx, conn, ranges, tail, incremental, step); err != nil {
 		drop()
 		return fmt.Errorf("compaction: user sets: %w", err)
 	}
@@ -288,35 +294,15 @@ func (s *Store) compactTail(ctx context.Context) error {
 		drop()
 		return fmt.Errorf("compaction: %w", err)
 	}
-	phases.mark("swap")
-	merged, mergedBytes, err := s.mergeSetRows(ctx, conn, setRowsMerge, phases)
+	step.mark("swap")
+	merged, mergedBytes, err := s.mergeSetRows(ctx, conn, setRowsMerge, step)
 	if err != nil {
 		return fmt.Errorf("compaction: merge user sets: %w", err)
 	}
 	s.log.Info("compacted the event log", "tail_events", tailRows, "facts_rewritten", rewrite, "set_days_merged", merged,
-		"set_bytes_merged", mergedBytes, "duration_ms", s.now().Sub(start).Milliseconds(), "phases_ms", phases.String())
+		"set_bytes_merged", mergedBytes, "duration_ms", s.now().Sub(start).Milliseconds(), "phases_ms", step.String())
 	return nil
 }
-
-// phaseTimes records how long the phases of one maintenance step took, for its log line.
-type phaseTimes struct {
-	now  func() time.Time
-	last time.Time
-	text []string
-}
-
-// mark ends the phase called name (nothing on a nil p).
-func (p *phaseTimes) mark(name string) {
-	if p == nil {
-		return
-	}
-	at := p.now()
-	p.text = append(p.text, fmt.Sprintf("%s=%d", name, at.Sub(p.last).Milliseconds()))
-	p.last = at
-}
-
-// String lists the phases as name=milliseconds, in order.
-func (p *phaseTimes) String() string { return strings.Join(p.text, " ") }
 
 // rewriteFactsWhenDue rewrites facts (rewriteFacts) once the chunks appended since the last rewrite reach half of
 // what it left, and node queries allow (yield.go: UNIQUE queries read the user sets, not facts, and a rewrite takes
@@ -342,7 +328,7 @@ func (s *Store) rewriteFactsWhenDue(ctx context.Context, now bool) (bool, error)
 		return false, fmt.Errorf("rewrite facts: %w", err)
 	}
 	defer conn.Close()
-	if err := s.rewriteFacts(ctx, conn); err != nil {
+	if err := s.rewriteFacts(ctx, conn, s.newStep(!now)); err != nil {
 		return false, err
 	}
 	s.factsWait.clear()
@@ -351,8 +337,8 @@ func (s *Store) rewriteFactsWhenDue(ctx context.Context, now bool) (bool, error)
 
 // rewriteFacts rewrites facts as one sorted whole, its chunks merged, one range of campaigns at a time, and swaps
 // it in with its sorted_rows in one transaction. Only compaction writes facts (under compactMu), so nothing lands
-// meanwhile.
-func (s *Store) rewriteFacts(ctx context.Context, conn *sql.Conn) error {
+// meanwhile. It pauses between its statements as step allows.
+func (s *Store) rewriteFacts(ctx context.Context, conn *sql.Conn, step *maintenanceStep) error {
 	start := s.now()
 	ranges, err := compactionRanges(ctx, conn, s.compactChunk, `SELECT ws, campaign_id, count(*) FROM facts GROUP BY ws, campaign_id ORDER BY ws, campaign_id`)
 	if err != nil {
@@ -363,7 +349,7 @@ func (s *Store) rewriteFacts(ctx context.Context, conn *sql.Conn) error {
 		return fmt.Errorf("rewrite facts: %w", err)
 	}
 	if err := execRanges(ctx, conn, `INSERT INTO facts_next SELECT `+factsCols+` FROM facts WHERE ws = ? AND campaign_id >= ? AND campaign_id <= ?
-		ORDER BY ws, campaign_id, ts`, ranges, false); err != nil {
+		ORDER BY ws, campaign_id, ts`, ranges, false, step); err != nil {
 		drop()
 		return fmt.Errorf("rewrite facts: %w", err)
 	}
@@ -411,11 +397,13 @@ func (s *Store) MergeUserSets(ctx context.Context) (bool, error) {
 // yield.go), or with dropVoids when there are voids, it rewrites credits_sorted whole instead and deletes the void
 // credits, the voids and the log's moved rows. The chunk
 // or the new table is written one range of units at a time (compactionRanges), without blocking credit updates:
-// those that land meanwhile stay in the log's tail. It reports whether it moved or dropped anything.
-func (s *Store) moveCredits(ctx context.Context, dropVoids, busy bool) (bool, error) {
+// those that land meanwhile stay in the log's tail; with yield, a rewrite pauses between its statements while node
+// queries run. It reports whether it moved or dropped anything.
+func (s *Store) moveCredits(ctx context.Context, dropVoids, busy, yield bool) (bool, error) {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
 	start := s.now()
+	step := s.newStep(yield)
 	s.writeMu.Lock()
 	gen := s.creditGen // every update up to gen is committed
 	s.writeMu.Unlock()
@@ -461,7 +449,12 @@ func (s *Store) moveCredits(ctx context.Context, dropVoids, busy bool) (bool, er
 		return false, fmt.Errorf("move credits: %w", err)
 	}
 	drop := func() { conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS credits_next`) }
-	writeRanges := func() error { return execRanges(ctx, conn, write, ranges, rewrite) }
+	writeRanges := func() error {
+		if rewrite {
+			return execRanges(ctx, conn, write, ranges, rewrite, step)
+		}
+		return execRanges(ctx, conn, write, ranges, rewrite, nil) // in the move's transaction
+	}
 	var steps []string
 	if rewrite {
 		if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE credits_next AS SELECT * FROM credits_sorted LIMIT 0`); err != nil {
@@ -511,9 +504,11 @@ func (s *Store) moveCredits(ctx context.Context, dropVoids, busy bool) (bool, er
 }
 
 // execRanges runs statement once per range, in order, with the range's workspace, first and last id as its
-// parameters (twice over with twice: a statement reading two tables).
-func execRanges(ctx context.Context, conn *sql.Conn, statement string, ranges []campaignRange, twice bool) error {
+// parameters (twice over with twice: a statement reading two tables), pausing before each as step allows (nil: a
+// statement of an open transaction, which does not pause).
+func execRanges(ctx context.Context, conn *sql.Conn, statement string, ranges []campaignRange, twice bool, step *maintenanceStep) error {
 	for _, r := range ranges {
+		step.pause(ctx)
 		args := []any{r.ws, r.from, r.to}
 		if twice {
 			args = append(args, r.ws, r.from, r.to)

@@ -89,6 +89,10 @@ type Store struct {
 	// tail is the log's tail in memory for UNIQUE node queries (tailindex.go).
 	tail                               tailIndex
 	settleWait, factsWait, creditsWait deferral
+	// stepYield is how long one maintenance step may pause for node queries in all, and sleep how it waits
+	// (maintenanceStep.pause).
+	stepYield time.Duration
+	sleep     func(context.Context, time.Duration)
 	// compactChunk is the rows one statement of a compaction sorts (compactChunkRows; smaller in tests).
 	compactChunk int64
 	// catalog caches every workspace's campaigns once loaded; all catalog writes go through this store under
@@ -145,7 +149,7 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 	db.SetMaxIdleConns(16)
 	dict := &cellDict{byID: map[int32]cellKey{}}
 	s := &Store{reader: reader{q: db, cells: dict, numbers: &userNumbers{}}, db: db, now: now, log: cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)), catalog: map[string]map[string]domain.Campaign{}, dict: dict,
-		compactChunk: compactChunkRows, checkpointed: -1}
+		compactChunk: compactChunkRows, checkpointed: -1, stepYield: stepYield, sleep: sleepFor}
 	s.queries.now = func() time.Time { return s.now() }
 	s.reader.queries = &s.queries
 	s.reader.tail = &s.tail

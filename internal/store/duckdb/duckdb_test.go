@@ -373,7 +373,7 @@ func TestFactsRewriteWaitsForAPauseInQueries(t *testing.T) {
 	appendBatch := func() {
 		t.Helper()
 		appendEvents(100)
-		if err := s.compactTail(ctx); err != nil { // a chunk: the rewrite becomes due
+		if err := s.compactTail(ctx, false); err != nil { // a chunk: the rewrite becomes due
 			t.Fatal(err)
 		}
 	}
@@ -445,6 +445,85 @@ func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
 	}
 }
 
+// TestStepsPauseForQueries checks that a step Maintain runs — here a compaction due by the tail's size, which runs
+// whatever the queries — pauses between its statements while node queries run: until they have paused for
+// queriesQuiet, and for stepYield at most in all however they run; an explicit Compact does not pause.
+func TestStepsPauseForQueries(t *testing.T) {
+	ctx := context.Background()
+	s, clock, appendEvents, query := yieldingStore(t)
+	s.compactChunk = 50 // several statements per step
+	var paused time.Duration
+	queryWhilePaused := false
+	s.sleep = func(_ context.Context, d time.Duration) {
+		*clock = clock.Add(d)
+		paused += d
+		if queryWhilePaused {
+			query()
+		}
+	}
+	// compacted reports whether the log's tail is in facts.
+	compacted := func() bool {
+		t.Helper()
+		var watermark int64
+		if err := s.db.QueryRowContext(ctx, `SELECT seq FROM facts_watermark WHERE id = 1`).Scan(&watermark); err != nil {
+			t.Fatal(err)
+		}
+		return watermark == int64(s.seq)
+	}
+	maintain := func() {
+		t.Helper()
+		if _, err := s.Maintain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if !compacted() {
+			t.Fatal("a tail due by its size not compacted")
+		}
+	}
+	appendEvents(1000)
+	if err := s.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// tail appends a tail of more than a 16th of facts, which is due once appends pause whatever the queries.
+	tail := func() {
+		appendEvents(200)
+		*clock = clock.Add(compactQuiet)
+	}
+	// No node query: no pause.
+	tail()
+	maintain()
+	if paused != 0 {
+		t.Errorf("the compaction paused %v without node queries", paused)
+	}
+	// One query half a second before: the step pauses until queriesQuiet after it.
+	tail()
+	query()
+	*clock = clock.Add(500 * time.Millisecond)
+	paused = 0
+	maintain()
+	if want := queriesQuiet - 500*time.Millisecond; paused != want {
+		t.Errorf("the compaction paused %v after a node query %v before it, want %v", paused, 500*time.Millisecond, want)
+	}
+	// Queries all along: the step pauses stepYield in all, and finishes.
+	tail()
+	query()
+	paused, queryWhilePaused = 0, true
+	maintain()
+	queryWhilePaused = false
+	if paused != stepYield {
+		t.Errorf("the compaction paused %v with node queries all along, want %v", paused, stepYield)
+	}
+	// An explicit compaction does not pause.
+	appendEvents(100)
+	paused = 0
+	query()
+	if err := s.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if paused != 0 || !compacted() {
+		t.Errorf("an explicit compaction with node queries running paused %v, compacted %t", paused, compacted())
+	}
+}
+
 // yieldingStore opens a store on a fake clock for the tests of maintenance yielding to node queries, with a function
 // appending n campaign events at the clock's time and one running a node query.
 func yieldingStore(t *testing.T) (s *Store, clock *time.Time, appendEvents func(n int), query func()) {
@@ -454,6 +533,7 @@ func yieldingStore(t *testing.T) (s *Store, clock *time.Time, appendEvents func(
 	now := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 	clock = &now
 	s.now = func() time.Time { return *clock }
+	s.sleep = func(_ context.Context, d time.Duration) { *clock = clock.Add(d) } // a step's pauses pass on the clock
 	base := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 	next := 0
 	appendEvents = func(n int) {

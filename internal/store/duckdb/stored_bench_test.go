@@ -69,7 +69,7 @@ func BenchmarkStoredAggregate(b *testing.B) {
 	// As maintenance does once appends pause (the service clusters them after every start).
 	if os.Getenv("CAMPAIGNSTATS_BENCH_CLUSTER") != "" {
 		start := time.Now()
-		if _, err := s.moveCredits(ctx, true, false); err != nil {
+		if _, err := s.moveCredits(ctx, true, false, false); err != nil {
 			b.Fatal(err)
 		}
 		b.Logf("credits clustered: %v", time.Since(start))

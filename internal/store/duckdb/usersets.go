@@ -135,7 +135,7 @@ func decodeSets(data []byte, fn func(k setKey, raw []byte) error) error {
 // after their workspace's last number, and the numbers of the others do not change. So a compaction's cost for the
 // sets is the tail's, not the store's. Otherwise (a store whose facts predate the user sets) it numbers the users
 // of facts_next in user_ids_next and builds every set from it.
-func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []campaignRange, tail string, incremental bool, phases *phaseTimes) error {
+func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []campaignRange, tail string, incremental bool, step *maintenanceStep) error {
 	source, idsTable := `FROM facts_next WHERE true`, "user_ids_next"
 	ids := `CREATE OR REPLACE TABLE user_ids_next AS SELECT ws, user_hi, user_lo, (row_number() OVER (PARTITION BY ws ORDER BY user_hi, user_lo))::UINTEGER AS uid
 		FROM (SELECT DISTINCT ws, user_hi, user_lo FROM facts_next WHERE counter <> 0) ORDER BY ws, user_hi, user_lo`
@@ -175,7 +175,7 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 			return err
 		}
 	}
-	phases.mark("number")
+	step.mark("number")
 	known := map[string]bool{}
 	if incremental {
 		rows, err := conn.QueryContext(ctx, `SELECT ws FROM user_set_zones`)
@@ -197,6 +197,7 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 	}
 	zoneOf := map[string]*time.Location{}
 	for _, r := range ranges {
+		step.pause(ctx)
 		loc, ok := zoneOf[r.ws]
 		if !ok {
 			// A workspace's time zone does not change (SPEC §2.1); one unknown here gets UTC days.
@@ -214,7 +215,7 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 			if err := groupUsers(ctx, conn, r.ws, loc, source, idsTable, incremental); err != nil {
 				return err
 			}
-			phases.mark("group")
+			step.mark("group")
 		}
 		// A short tail was grouped and numbered once for the workspace (groupUsers); facts are, range by range.
 		query := `SELECT * FROM grouped_users WHERE campaign_id >= ? AND campaign_id <= ? ORDER BY campaign_id, day`
@@ -231,7 +232,7 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 			return err
 		}
 	}
-	phases.mark("sets")
+	step.mark("sets")
 	return nil
 }
 
@@ -358,8 +359,9 @@ const setMergeBytes = 32 << 20
 // mergeSetRows merges the rows of every (workspace, campaign, day) of user_sets that has at least minRows of them
 // into one row, and replaces them in one transaction: readers see the rows before or after, which hold the same
 // users. The merged rows are built one range of campaigns at a time in user_sets_next; the sets only one row of a
-// day has keep their serialization. It returns the days merged and the bytes of their rows, and marks its phases.
-func (s *Store) mergeSetRows(ctx context.Context, conn *sql.Conn, minRows int, phases *phaseTimes) (days, bytes int64, err error) {
+// day has keep their serialization, pausing between ranges as step allows. It returns the days merged and the
+// bytes of their rows, and marks its phases.
+func (s *Store) mergeSetRows(ctx context.Context, conn *sql.Conn, minRows int, step *maintenanceStep) (days, bytes int64, err error) {
 	defer func() {
 		for _, t := range []string{"temp.main.user_sets_merging", "user_sets_next"} {
 			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+t)
@@ -371,7 +373,7 @@ func (s *Store) mergeSetRows(ctx context.Context, conn *sql.Conn, minRows int, p
 	}
 	var merging, mergingBytes int64
 	err = conn.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(size), 0) FROM user_sets_merging`).Scan(&merging, &mergingBytes)
-	phases.mark("merge_select")
+	step.mark("merge_select")
 	if err != nil || merging == 0 {
 		return 0, 0, err
 	}
@@ -385,6 +387,7 @@ func (s *Store) mergeSetRows(ctx context.Context, conn *sql.Conn, minRows int, p
 	}
 	const merged = ` EXISTS (SELECT 1 FROM user_sets_merging m WHERE m.ws = s.ws AND m.campaign_id = s.campaign_id AND m.day = s.day)`
 	for _, r := range ranges {
+		step.pause(ctx)
 		days, err := mergedSets(ctx, conn, `SELECT s.campaign_id, s.day, s.sets FROM user_sets s
 			WHERE s.ws = ? AND s.campaign_id >= ? AND s.campaign_id <= ? AND`+merged+` ORDER BY s.campaign_id, s.day`, r.ws, r.from, r.to)
 		if err != nil {
@@ -394,7 +397,7 @@ func (s *Store) mergeSetRows(ctx context.Context, conn *sql.Conn, minRows int, p
 			return 0, 0, err
 		}
 	}
-	phases.mark("merge_sets")
+	step.mark("merge_sets")
 	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
 		return 0, 0, err
 	}
@@ -404,7 +407,7 @@ func (s *Store) mergeSetRows(ctx context.Context, conn *sql.Conn, minRows int, p
 			return 0, 0, err
 		}
 	}
-	phases.mark("merge_swap")
+	step.mark("merge_swap")
 	return merging, mergingBytes, nil
 }
 

@@ -414,7 +414,7 @@ func TestMovedCreditsKeepAnswers(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if done, err := s.moveCredits(ctx, false, false); err != nil || !done {
+	if done, err := s.moveCredits(ctx, false, false, false); err != nil || !done {
 		t.Fatalf("first move: %t %v", done, err)
 	}
 	s.onCreditsSorted = nil
@@ -426,7 +426,7 @@ func TestMovedCreditsKeepAnswers(t *testing.T) {
 	apply(store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "late"}, {WorkspaceID: "w", UUID: "g0-0"}}})
 	apply(update(6, 20))
 	same("a tail beside a chunk")
-	if done, err := s.moveCredits(ctx, false, false); err != nil || !done {
+	if done, err := s.moveCredits(ctx, false, false, false); err != nil || !done {
 		t.Fatalf("second move: %t %v", done, err)
 	}
 	chunks, _, voids := sortedChunks()
@@ -434,7 +434,7 @@ func TestMovedCreditsKeepAnswers(t *testing.T) {
 		t.Fatalf("after the second move: %d sorted chunks, %d voids; want 180 and 20 credits, and both voids kept", len(chunks), voids)
 	}
 	same("two chunks")
-	if done, err := s.moveCredits(ctx, false, false); err != nil || done {
+	if done, err := s.moveCredits(ctx, false, false, false); err != nil || done {
 		t.Fatalf("a move with nothing to move: %t %v", done, err)
 	}
 	// Once appends have paused, maintenance rewrites the chunks as one, dropping void credits and the voids.
@@ -524,7 +524,7 @@ func TestCreditRewriteYieldsToQueries(t *testing.T) {
 	// move moves the log's tail with node queries busy or not, and reports whether the chunks were rewritten as one.
 	move := func(busy bool) bool {
 		t.Helper()
-		if done, err := s.moveCredits(ctx, false, busy); err != nil || !done {
+		if done, err := s.moveCredits(ctx, false, busy, false); err != nil || !done {
 			t.Fatalf("move: %t %v", done, err)
 		}
 		var rows, sorted int64
@@ -630,7 +630,7 @@ func TestTailIndexBesideCompactions(t *testing.T) {
 				return
 			default:
 			}
-			if err := s.compactTail(ctx); err != nil {
+			if err := s.compactTail(ctx, false); err != nil {
 				t.Error(err)
 				return
 			}
