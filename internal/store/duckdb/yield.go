@@ -18,7 +18,7 @@ import (
 //
 // Work that has started yields too: a compaction, a rewrite or a move run by Maintain pauses between its statements
 // (never inside a transaction) while node queries run, for at most stepYield in all, so that a Stats call that
-// arrives meanwhile shares the cores with one statement at most (a fraction of a second) rather than with the
+// arrives meanwhile shares the cores with one statement at most (up to about a second) rather than with the
 // whole step.
 const (
 	queriesQuiet = 2 * time.Second
