@@ -235,7 +235,7 @@ type matched struct {
 // (range) is the caller's. Credits are sorted by unit, then type (None first), then group, then the unit's goal
 // order. Interactions of units that have no goal matching e are ignored.
 func (c *Catalog) Evaluate(e GoalEvent, interactions []Interaction) []Credit {
-	out, _ := c.evaluate(e, interactions, false)
+	out, _, _ := c.evaluate(e, interactions, false, nil)
 	return out
 }
 
@@ -243,12 +243,19 @@ func (c *Catalog) Evaluate(e GoalEvent, interactions []Interaction) []Credit {
 // credit was given for. Every credit is given for one interaction chosen by a strict order (most recent, best,
 // winner), so removing an interaction that no credit was given for leaves the credits unchanged: a caller can
 // tell from the sources whether some interactions change a goal event's credits without evaluating it twice.
-func (c *Catalog) EvaluateSources(e GoalEvent, interactions []Interaction) ([]Credit, []int) {
-	return c.evaluate(e, interactions, true)
+//
+// Credits of a unit depend on that unit's interactions only, but for the total-conversions credits (steps 5 and
+// 6), given to one unit chosen across units. When added is not nil (parallel to interactions, marking the ones
+// added since the goal event's credits were last evaluated), winnerBefore is the unit those credits went to without
+// the added interactions ("" when none): the units whose credits the added interactions change are the units of
+// the credits given for one of them, and winnerBefore.
+func (c *Catalog) EvaluateSources(e GoalEvent, interactions []Interaction, added []bool) (credits []Credit, sources []int, winnerBefore string) {
+	return c.evaluate(e, interactions, true, added)
 }
 
-// evaluate implements Evaluate and EvaluateSources; the sources are only collected when withSources is set.
-func (c *Catalog) evaluate(e GoalEvent, interactions []Interaction, withSources bool) ([]Credit, []int) {
+// evaluate implements Evaluate and EvaluateSources; the sources are only collected when withSources is set, the
+// winner without the added interactions only when added is not nil.
+func (c *Catalog) evaluate(e GoalEvent, interactions []Interaction, withSources bool, added []bool) ([]Credit, []int, string) {
 	// Only units with an interaction (or held-out view) within their own window of e can be credited: match goals
 	// for those alone (an active user has interactions with many units, most of them outside the shorter windows).
 	present := make(map[string]bool, 8)
@@ -264,7 +271,7 @@ func (c *Catalog) evaluate(e GoalEvent, interactions []Interaction, withSources 
 	}
 	ms := c.match(e, present)
 	if len(ms) == 0 {
-		return nil, nil
+		return nil, nil, ""
 	}
 
 	// Step 1: per unit, the qualifying interactions Q_C and held-out views, reduced on the fly to the few
@@ -272,6 +279,7 @@ func (c *Catalog) evaluate(e GoalEvent, interactions []Interaction, withSources 
 	type perUnit struct {
 		recent  *Interaction    // most recent in Q_C (VIEW_THROUGH)
 		best    *Interaction    // best_C: greatest depth, then latest (TOTAL_CONVERSIONS)
+		before  *Interaction    // best_C of the interactions not added (EvaluateSources)
 		click   *Interaction    // most recent in K_C (CLICK_THROUGH)
 		session *Interaction    // most recent in S_C (IN_SESSION)
 		held    [3]*Interaction // most recent qualifying held-out view per control group
@@ -306,6 +314,9 @@ func (c *Catalog) evaluate(e GoalEvent, interactions []Interaction, withSources 
 			if p.best == nil || better(in, p.best) {
 				p.best = in
 			}
+			if added != nil && !added[i] && (p.before == nil || better(in, p.before)) {
+				p.before = in
+			}
 			if in.Class == domain.ClassClick {
 				if p.click == nil || moreRecent(in, p.click) {
 					p.click = in
@@ -338,7 +349,7 @@ func (c *Catalog) evaluate(e GoalEvent, interactions []Interaction, withSources 
 			}
 		}
 	}
-	winner := -1
+	winner, before := -1, -1
 	for k := range ms {
 		m, p := &ms[k], &units[k]
 		// Step 7: control groups, independent of steps 2–6.
@@ -358,13 +369,16 @@ func (c *Catalog) evaluate(e GoalEvent, interactions []Interaction, withSources 
 		}
 		// Step 5: the winner has the greatest depth, then the latest s, then the smallest campaign_id; ms is
 		// sorted by unit id, so a strict improvement is needed to replace an earlier unit.
-		if b := p.best; b != nil {
-			if winner < 0 {
-				winner = k
-			} else if w := units[winner].best; b.Class > w.Class || (b.Class == w.Class && b.TimeMS > w.TimeMS) {
-				winner = k
-			}
+		if b := p.best; b != nil && (winner < 0 || wins(b, units[winner].best)) {
+			winner = k
 		}
+		if b := p.before; b != nil && (before < 0 || wins(b, units[before].before)) {
+			before = k
+		}
+	}
+	winnerBefore := ""
+	if before >= 0 {
+		winnerBefore = ms[before].unit
 	}
 	if winner >= 0 {
 		b := units[winner].best
@@ -378,7 +392,7 @@ func (c *Catalog) evaluate(e GoalEvent, interactions []Interaction, withSources 
 	}
 	if !withSources || len(out) == 0 {
 		slices.SortStableFunc(out, byKey)
-		return out, nil
+		return out, nil, winnerBefore
 	}
 	order := make([]int, len(out))
 	for i := range order {
@@ -390,7 +404,13 @@ func (c *Catalog) evaluate(e GoalEvent, interactions []Interaction, withSources 
 		sorted[i] = out[o]
 		at[i] = indexOf(interactions, sources[o])
 	}
-	return sorted, at
+	return sorted, at, winnerBefore
+}
+
+// wins reports whether a unit whose best interaction is b takes the total-conversions credit from an earlier unit
+// (in unit order) whose best is w: a strict improvement, greater depth, then a later s (step 5).
+func wins(b, w *Interaction) bool {
+	return b.Class > w.Class || (b.Class == w.Class && b.TimeMS > w.TimeMS)
 }
 
 // match computes M and G_C (step 1) with each matching goal's revenue, sorted by unit id, restricted to the units

@@ -524,7 +524,7 @@ func TestSourcesExplainCredits(t *testing.T) {
 	for iter := 0; iter < 2000; iter++ {
 		ints := randomHistory(rng, rng.IntN(12), []string{"", "android", "ios"})
 		e := purchaseEvent("E", t0+int64(rng.IntN(12))*20*minute, "1")
-		got, sources := cat.EvaluateSources(e, ints)
+		got, sources, _ := cat.EvaluateSources(e, ints, nil)
 		if want := cat.Evaluate(e, ints); !reflect.DeepEqual(got, want) || len(sources) != len(got) {
 			t.Fatalf("iteration %d: EvaluateSources %v (sources %v) differs from Evaluate %v", iter, got, sources, want)
 		}
@@ -581,5 +581,67 @@ func TestConcurrentEvaluate(t *testing.T) {
 		if got := <-done; len(got) != 5 {
 			t.Errorf("%d credits", len(got))
 		}
+	}
+}
+
+// TestAddedInteractionsChangeKnownUnits checks on random histories what the derivation writes back when
+// interactions are added to a goal event's: the units whose credits differ from the credits without the added
+// interactions (the reference's) are among the units of the credits given for an added interaction and
+// winnerBefore, which is the unit of the reference's total-conversions credits.
+func TestAddedInteractionsChangeKnownUnits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	cat := historyCatalog()
+	moved := 0
+	for iter := 0; iter < 3000; iter++ {
+		ints := randomHistory(rng, rng.IntN(14), []string{"", "android", "ios"})
+		e := purchaseEvent("E", t0+int64(rng.IntN(12))*20*minute, "1")
+		added := make([]bool, len(ints))
+		var before []Interaction
+		for i := range ints {
+			if added[i] = rng.IntN(3) == 0; !added[i] {
+				before = append(before, ints[i])
+			}
+		}
+		got, sources, winnerBefore := cat.EvaluateSources(e, ints, added)
+		stored := reference(cat, e, before)
+		wantWinner := ""
+		for _, c := range stored {
+			if c.Type == TotalConversions {
+				wantWinner = c.Unit
+			}
+		}
+		if winnerBefore != wantWinner {
+			t.Fatalf("iteration %d: winner before %q, want %q\ninteractions %+v (added %v)", iter, winnerBefore, wantWinner, ints, added)
+		}
+		known := map[string]bool{winnerBefore: true}
+		for i, src := range sources {
+			if added[src] {
+				known[got[i].Unit] = true
+			}
+		}
+		byUnit := func(cs []Credit) map[string][]Credit {
+			m := map[string][]Credit{}
+			for _, c := range cs {
+				m[c.Unit] = append(m[c.Unit], c)
+			}
+			return m
+		}
+		now, then := byUnit(got), byUnit(stored)
+		for _, m := range []map[string][]Credit{now, then} {
+			for unit := range m {
+				if !reflect.DeepEqual(now[unit], then[unit]) && !known[unit] {
+					t.Fatalf("iteration %d: unit %s's credits changed, but no credit of it is given for an added interaction and it is not the winner before\nbefore\n%safter\n%s",
+						iter, unit, fmtCredits(stored), fmtCredits(got))
+				}
+			}
+		}
+		for _, c := range got {
+			if c.Type == TotalConversions && wantWinner != "" && c.Unit != wantWinner {
+				moved++
+			}
+		}
+	}
+	if moved == 0 {
+		t.Fatal("the random histories never moved the total-conversions credit to another unit")
 	}
 }

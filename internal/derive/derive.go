@@ -701,13 +701,14 @@ func attributableBetween(c *cursor, ws string, st *wsState, user domain.UserID, 
 
 // credit evaluates a goal event against its user's interactions.
 func credit(ws string, st *wsState, user domain.UserID, g goalEvent, list []attribution.Interaction) []store.Credit {
-	out, _ := creditSources(ws, st, user, g, list)
+	out, _, _ := creditSources(ws, st, user, g, list, nil)
 	return out
 }
 
-// creditSources is credit that also returns, per credit, the position in list of the interaction it was given for
-// (attribution.Catalog.EvaluateSources).
-func creditSources(ws string, st *wsState, user domain.UserID, g goalEvent, list []attribution.Interaction) ([]store.Credit, []int) {
+// creditSources is credit that also returns, per credit, the position in list of the interaction it was given for,
+// and the unit of the total-conversions credits without the interactions marked in added (when not nil; see
+// attribution.Catalog.EvaluateSources).
+func creditSources(ws string, st *wsState, user domain.UserID, g goalEvent, list []attribution.Interaction, added []bool) ([]store.Credit, []int, string) {
 	ge := attribution.GoalEvent{UUID: g.uuid, TimeMS: g.timeMS}
 	for _, n := range []string{g.name, g.code} {
 		if n != "" {
@@ -717,12 +718,12 @@ func creditSources(ws string, st *wsState, user domain.UserID, g goalEvent, list
 	if len(g.attributes) > 0 {
 		ge.Attributes = json.RawMessage(g.attributes)
 	}
-	cs, sources := st.cat.EvaluateSources(ge, list)
+	cs, sources, winnerBefore := st.cat.EvaluateSources(ge, list, added)
 	var out []store.Credit
 	for _, c := range cs {
 		out = append(out, store.Credit{WorkspaceID: ws, User: user, Credit: c})
 	}
-	return out, sources
+	return out, sources, winnerBefore
 }
 
 // step processes the next batch of log events and returns how many it read.
@@ -1024,7 +1025,7 @@ func (l *lane) evaluate(x *userIndex, ws string, st *wsState, batchUUIDs map[str
 	// would read and decode the same interactions again for every one.
 	type result struct {
 		credits []store.Credit
-		replace bool
+		units   []string // for a stored goal event: the units whose credits are replaced by credits
 	}
 	results := make([]result, len(order))
 	byUser := map[domain.UserID][]int{} // positions in order
@@ -1054,8 +1055,13 @@ func (l *lane) evaluate(x *userIndex, ws string, st *wsState, batchUUIDs map[str
 				}
 			}
 			var reach []window // the goal event times the batch's interactions can be a source for
+			var added []bool   // parallel to all: the batch's interactions
 			if slices.ContainsFunc(pos[start:end], func(i int) bool { return !todo[order[i]].fresh }) {
 				reach = sourceReach(st.cat, all, batchUUIDs)
+				added = make([]bool, len(all))
+				for x := range all {
+					added[x] = batchUUIDs[all[x].UUID]
+				}
 			}
 			for _, i := range pos[start:end] {
 				j, t := todo[order[i]], timeOf(i)
@@ -1065,23 +1071,42 @@ func (l *lane) evaluate(x *userIndex, ws string, st *wsState, batchUUIDs map[str
 				lo := sort.Search(len(all), func(x int) bool { return all[x].TimeMS >= t-maxW })
 				hi := sort.Search(len(all), func(x int) bool { return all[x].TimeMS > t })
 				ins := all[lo:hi:hi]
-				cs, sources := creditSources(ws, st, user, j.goal, ins)
-				if !j.fresh {
-					// A credit is given for one interaction chosen by a strict order, so the batch's interactions
-					// change the stored credits only when some credit is now given for one of them.
-					if !slices.ContainsFunc(sources, func(x int) bool { return batchUUIDs[ins[x].UUID] }) {
-						continue // the batch's interactions change nothing
-					}
-					results[i].replace = true
+				if j.fresh {
+					results[i].credits, _, _ = creditSources(ws, st, user, j.goal, ins, nil)
+					continue
 				}
-				results[i].credits = cs
+				// A credit is given for one interaction chosen by a strict order, so the batch's interactions
+				// change the stored credits only when some credit is now given for one of them: the credits of
+				// that credit's unit, and the total-conversions credits of the unit they were given to before (the
+				// one credit chosen across units), as attribution.Catalog.EvaluateSources sets out.
+				cs, sources, winnerBefore := creditSources(ws, st, user, j.goal, ins, added[lo:hi])
+				changed := map[string]bool{}
+				for k, x := range sources {
+					if added[lo+x] {
+						changed[cs[k].Unit] = true
+					}
+				}
+				if len(changed) == 0 {
+					continue // the batch's interactions change nothing
+				}
+				if winnerBefore != "" && !slices.ContainsFunc(cs, func(c store.Credit) bool {
+					return c.Type == attribution.TotalConversions && c.Unit == winnerBefore
+				}) {
+					changed[winnerBefore] = true // the total-conversions credit moved to another unit
+				}
+				for _, c := range cs {
+					if changed[c.Unit] {
+						results[i].credits = append(results[i].credits, c)
+					}
+				}
+				results[i].units = slices.Sorted(maps.Keys(changed))
 			}
 			start = end
 		}
 	}
 	for i, k := range order {
-		if results[i].replace {
-			l.replace = append(l.replace, store.GoalRef{WorkspaceID: ws, UUID: k.uuid})
+		for _, unit := range results[i].units {
+			l.replace = append(l.replace, store.GoalRef{WorkspaceID: ws, UUID: k.uuid, Unit: unit})
 		}
 		l.credits = append(l.credits, results[i].credits...)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -29,14 +30,21 @@ type env struct {
 	done   chan struct{}
 }
 
-func open(t *testing.T, dir string, run bool) *env {
+func open(t *testing.T, dir string, run bool) *env { return openWith(t, dir, run, nil) }
+
+// openWith is open with the worker's event store wrapped by wrap (when not nil).
+func openWith(t *testing.T, dir string, run bool, wrap func(store.EventStore) store.EventStore) *env {
 	t.Helper()
 	ctx := context.Background()
 	st, err := duckdb.Open(ctx, filepath.Join(dir, "db.duckdb"), duckdb.Options{MemoryLimit: "512MB", Threads: 2}, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := Open(ctx, Config{Meta: st, Events: st, Dir: filepath.Join(dir, "index"), CacheBytes: 8 << 20, PollInterval: 20 * time.Millisecond})
+	var events store.EventStore = st
+	if wrap != nil {
+		events = wrap(st)
+	}
+	w, err := Open(ctx, Config{Meta: st, Events: events, Dir: filepath.Join(dir, "index"), CacheBytes: 8 << 20, PollInterval: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,5 +262,85 @@ func TestRateMeasuresSteps(t *testing.T) {
 	e.sync(t)
 	if r := e.w.Rate(); r != 10_000+0.25*(2_000-10_000) {
 		t.Fatalf("rate %v after a step of 20 events in 10 ms, want %v", r, 10_000+0.25*(2_000-10_000))
+	}
+}
+
+// recordedCredits is an event store that records the credit updates applied through it.
+type recordedCredits struct {
+	store.EventStore
+	mu      sync.Mutex
+	updates []store.CreditUpdate
+}
+
+func (r *recordedCredits) ApplyCredits(ctx context.Context, u store.CreditUpdate) error {
+	r.mu.Lock()
+	r.updates = append(r.updates, u)
+	r.mu.Unlock()
+	return r.EventStore.ApplyCredits(ctx, u)
+}
+
+// take returns the replacements and credits recorded since the last take.
+func (r *recordedCredits) take() (replace []store.GoalRef, units []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, u := range r.updates {
+		replace = append(replace, u.Replace...)
+		for _, c := range u.Credits {
+			units = append(units, c.Unit)
+		}
+	}
+	r.updates = nil
+	return replace, units
+}
+
+// TestNewInteractionRewritesOnlyTheUnitsItChanges checks that a new interaction replaces a stored goal event's
+// credits unit by unit: those of its own unit when they change, and those of a unit it takes the total-conversions
+// credit from; a unit whose credits stay the same is not written again.
+func TestNewInteractionRewritesOnlyTheUnitsItChanges(t *testing.T) {
+	rec := &recordedCredits{}
+	e := openWith(t, t.TempDir(), true, func(s store.EventStore) store.EventStore { rec.EventStore = s; return rec })
+	defer e.close(t)
+	e.putGoals(t, "A")
+	e.putGoals(t, "B")
+	// A purchase explained by A's impression (view-through and total conversions: the deepest, then the latest)
+	// and B's send (view-through).
+	e.commit(t, push("a1", "u1", "A", 0, domain.CounterImpression, domain.ClassView),
+		push("b1", "u1", "B", time.Hour, domain.CounterSent, domain.ClassSend), purchase("g", "u1", 3*time.Hour))
+	e.sync(t)
+	rec.take()
+	ws := func(units ...string) []store.GoalRef {
+		var out []store.GoalRef
+		for _, u := range units {
+			out = append(out, store.GoalRef{WorkspaceID: "w", UUID: "g", Unit: u})
+		}
+		return out
+	}
+	// B's later impression, in another locale: B's view-through credit changes, and the total-conversions credit
+	// moves from A to B.
+	b2 := push("b2", "u1", "B", 2*time.Hour, domain.CounterImpression, domain.ClassView)
+	b2.Locale = "fr"
+	e.commit(t, b2)
+	e.sync(t)
+	replace, units := rec.take()
+	if !slices.Equal(replace, ws("A", "B")) || slices.Contains(units, "") || !slices.Contains(units, "A") || !slices.Contains(units, "B") {
+		t.Fatalf("after B's impression: replaced %v, credits of units %v; want A's and B's", replace, units)
+	}
+	// A's later send, in another locale: A's view-through credit changes; B keeps the total conversions.
+	a2 := push("a2", "u1", "A", 90*time.Minute, domain.CounterSent, domain.ClassSend)
+	a2.Locale = "de"
+	e.commit(t, a2)
+	e.sync(t)
+	replace, units = rec.take()
+	if !slices.Equal(replace, ws("A")) || len(units) != 1 || units[0] != "A" {
+		t.Fatalf("after A's send: replaced %v, credits of units %v; want A's one credit only", replace, units)
+	}
+	// A send of A before its impression changes nothing: nothing is written.
+	e.commit(t, push("a0", "u1", "A", -time.Hour, domain.CounterSent, domain.ClassSend))
+	e.sync(t)
+	if replace, units = rec.take(); len(replace) != 0 || len(units) != 0 {
+		t.Fatalf("after an earlier send: replaced %v, credits of units %v; want nothing", replace, units)
+	}
+	if a, b := e.credited(t, "A"), e.credited(t, "B"); a != 1 || b != 1 {
+		t.Fatalf("view-through conversions of A, B: %d, %d; want 1, 1", a, b)
 	}
 }

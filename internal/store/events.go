@@ -73,17 +73,19 @@ type Credit struct {
 	attribution.Credit
 }
 
-// GoalRef names one goal event.
+// GoalRef names the credits of one goal event that a CreditUpdate replaces: those of one unit, or all of them.
 type GoalRef struct {
 	WorkspaceID string
 	UUID        string
+	// Unit limits the replacement to the credits of one unit; "" replaces every credit of the goal event.
+	Unit string
 }
 
 // CreditUpdate is one step of the credit upkeep, applied atomically.
 type CreditUpdate struct {
 	// Rebuild lists workspaces whose every credit is removed first.
 	Rebuild []string
-	// Replace lists goal events whose credits are removed first.
+	// Replace lists goal events (or one unit's credits of a goal event) whose credits are removed first.
 	Replace []GoalRef
 	// Credits are then stored.
 	Credits []Credit

@@ -6,10 +6,10 @@
 // # Layout
 //
 // Every shard holds the same local tables (migrations/*.sql): events and credits (MergeTree, ordered by workspace,
-// campaign or unit, and time), credit_tombstones and journal. A user's events and credits live on one shard,
-// user_hi % len(Shards), written straight into that shard's local tables. With several shards, reads go through
-// Distributed tables (events_all, credits_all) over the cluster that the servers' configuration defines in
-// remote_servers (Options.Cluster): ReplicatedMergeTree and ON CLUSTER need ZooKeeper, so Migrate creates the
+// campaign or unit, and time), credit_tombstones, credit_unit_tombstones and journal. A user's events and credits
+// live on one shard, user_hi % len(Shards), written straight into that shard's local tables. With several shards,
+// reads go through Distributed tables (events_all, credits_all) over the cluster that the servers' configuration
+// defines in remote_servers (Options.Cluster): ReplicatedMergeTree and ON CLUSTER need ZooKeeper, so Migrate creates the
 // tables on each shard itself. With one shard the local tables are read directly and no cluster is needed.
 //
 // # Commits without transactions
@@ -29,7 +29,8 @@
 // Every read first reads the committed watermark and step (one small query to the first shard) and uses only rows
 // at or below them, so a write that failed anywhere before step 4 is never visible, and nothing is cached in the
 // process that another node's writes could make stale. Credits are replaced and rebuilt with tombstones: step S
-// records "goal event g replaced at S" or "workspace w rebuilt at S" (copied to every shard) and its new credits;
+// records "goal event g replaced at S", "unit u's credits of goal event g replaced at S" or "workspace w rebuilt
+// at S" (copied to every shard) and its new credits;
 // a credit of step s is visible while no committed tombstone of a later step covers it.
 //
 // An insert the server acknowledged is stored (inserts are synchronous; no async insert buffers are used).

@@ -8,14 +8,16 @@ import (
 )
 
 // Conversion credits (store.Credits). Each ApplyCredits is one step of the journal's credits stream: its
-// tombstones (workspaces rebuilt, goal events replaced) and its credits are stored tagged with the step, then the
-// step and the upkeep's progress are committed together; reads use the committed step only (package doc).
+// tombstones (workspaces rebuilt, goal events or one unit's credits of a goal event replaced) and its credits are
+// stored tagged with the step, then the step and the upkeep's progress are committed together; reads use the
+// committed step only (package doc).
 
-// insertCredits and insertTombstones name every column, as batch inserts must on ClickHouse 18.16.
+// insertCredits and the tombstone inserts name every column, as batch inserts must on ClickHouse 18.16.
 const (
 	insertCredits = `INSERT INTO credits (step, ws, goal_uuid, user_hi, user_lo, ts, unit, goal, type, grp, platform, locale,
 	variation, revenue)`
-	insertTombstones = `INSERT INTO credit_tombstones (step, ws, kind, goal_uuid)`
+	insertTombstones     = `INSERT INTO credit_tombstones (step, ws, kind, goal_uuid)`
+	insertUnitTombstones = `INSERT INTO credit_unit_tombstones (step, ws, goal_uuid, unit)`
 )
 
 // ApplyCredits implements store.Credits. Steps are serialised by the caller: one ApplyCredits at a time across
@@ -31,7 +33,7 @@ func (s *Store) ApplyCredits(ctx context.Context, u store.CreditUpdate) error {
 		return nil
 	}
 	if cur.unfinished() {
-		for _, table := range []string{"credits", "credit_tombstones"} {
+		for _, table := range []string{"credits", "credit_tombstones", "credit_unit_tombstones"} {
 			if err := s.deleteAbove(ctx, table, "step", cur.committed); err != nil {
 				return errorf("clickhouse: apply credits: clean up an unfinished step: %w", err)
 			}
@@ -57,32 +59,33 @@ func (s *Store) ApplyCredits(ctx context.Context, u store.CreditUpdate) error {
 	return nil
 }
 
-// insertTombstones stores the step's tombstones on every shard.
+// insertTombstones stores the step's tombstones on every shard: workspaces rebuilt and whole goal events replaced
+// in credit_tombstones, one unit's credits of a goal event in credit_unit_tombstones.
 func (s *Store) insertTombstones(ctx context.Context, u store.CreditUpdate, step int64) error {
-	if len(u.Rebuild) == 0 && len(u.Replace) == 0 {
-		return nil
+	var whole, units [][]any
+	for _, ws := range u.Rebuild {
+		whole = append(whole, []any{step, ws, uint8(tombstoneWorkspace), ""})
 	}
-	for i, conn := range s.shards {
-		batch, err := conn.PrepareBatch(ctx, insertTombstones)
-		if err != nil {
-			return fmt.Errorf("shard %d: tombstones: %w", i, err)
+	for _, g := range u.Replace {
+		if g.Unit == "" {
+			whole = append(whole, []any{step, g.WorkspaceID, uint8(tombstoneGoal), g.UUID})
+		} else {
+			units = append(units, []any{step, g.WorkspaceID, g.UUID, g.Unit})
 		}
-		err = func() error {
-			for _, ws := range u.Rebuild {
-				if err := batch.Append(step, ws, uint8(tombstoneWorkspace), ""); err != nil {
-					return err
-				}
-			}
-			for _, g := range u.Replace {
-				if err := batch.Append(step, g.WorkspaceID, uint8(tombstoneGoal), g.UUID); err != nil {
-					return err
-				}
-			}
-			return batch.Send()
-		}()
-		if err != nil {
-			batch.Abort()
-			return fmt.Errorf("shard %d: tombstones: %w", i, err)
+	}
+	for _, t := range []struct {
+		insert string
+		rows   [][]any
+	}{{insertTombstones, whole}, {insertUnitTombstones, units}} {
+		if len(t.rows) == 0 {
+			continue
+		}
+		perShard := make([][][]any, len(s.shards))
+		for i := range perShard {
+			perShard[i] = t.rows
+		}
+		if err := s.insertPerShard(ctx, t.insert, perShard); err != nil {
+			return fmt.Errorf("tombstones: %w", err)
 		}
 	}
 	return nil

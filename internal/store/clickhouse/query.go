@@ -297,9 +297,10 @@ GROUP BY ` + nodeKeys + `, failure_key`
 }
 
 // visibleCredits is the condition that keeps the credits of a workspace visible at the committed step: not
-// removed by a rebuild of the workspace or a replacement of their goal event at a later committed step. Its
-// arguments are visibleCreditsArgs. Tombstones are on every shard, so each shard filters its own credits; the
-// tables are named with their database because a shard runs the condition in its own default database.
+// removed by a rebuild of the workspace, a replacement of their goal event or of their unit's credits of it at a
+// later committed step. Its arguments are visibleCreditsArgs. Tombstones are on every shard, so each shard filters
+// its own credits; the tables are named with their database because a shard runs the condition in its own default
+// database.
 func (s *Store) visibleCredits() string {
 	return strings.NewReplacer("{db}", s.database).Replace(`step >= (
 		SELECT max(step) FROM {db}.credit_tombstones WHERE ws = ? AND kind = 1 AND step <= ?)
@@ -309,6 +310,13 @@ func (s *Store) visibleCredits() string {
 			SELECT goal_uuid, max(step) AS replaced_at FROM {db}.credit_tombstones
 			WHERE ws = ? AND kind = 2 AND step <= ? GROUP BY goal_uuid
 		) USING goal_uuid
+		WHERE ws = ? AND step < replaced_at)
+	AND (goal_uuid, unit, step) NOT IN (
+		SELECT goal_uuid, unit, step FROM {db}.credits
+		ANY INNER JOIN (
+			SELECT goal_uuid, unit, max(step) AS replaced_at FROM {db}.credit_unit_tombstones
+			WHERE ws = ? AND step <= ? GROUP BY goal_uuid, unit
+		) USING goal_uuid, unit
 		WHERE ws = ? AND step < replaced_at)`)
 }
 
@@ -318,7 +326,9 @@ const (
 	tombstoneGoal      = 2
 )
 
-func visibleCreditsArgs(ws string, step int64) []any { return []any{ws, step, ws, step, ws} }
+func visibleCreditsArgs(ws string, step int64) []any {
+	return []any{ws, step, ws, step, ws, ws, step, ws}
+}
 
 // Conversions implements store.Aggregator over the committed credits. Each goal event counts once per node: the
 // credits are first reduced to one row per (node, group, goal, goal event), then counted.

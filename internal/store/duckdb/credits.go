@@ -12,13 +12,14 @@ import (
 	"github.com/campaignstats/campaignstats/internal/store"
 )
 
-// Conversion credits (store.Credits): rows written by the credit upkeep above the store, replaced per goal event,
-// with the upkeep's progress through the event log recorded in the same transaction. Updates append to the credits
+// Conversion credits (store.Credits): rows written by the credit upkeep above the store, replaced per goal event
+// or per (goal event, unit), with the upkeep's progress through the event log recorded in the same transaction. Updates append to the credits
 // log; maintenance moves it into sorted chunks (moveCredits), and readers read both (creditsFrom).
 
-// liveCredit is the condition a credit row aliased c must meet to count: no void of its goal event written after
-// it (credit_voids).
-const liveCredit = `NOT EXISTS (SELECT 1 FROM credit_voids v WHERE v.ws = c.ws AND v.goal_uuid = c.goal_uuid AND v.gen > c.gen)`
+// liveCredit is the condition a credit row aliased c must meet to count: no void of its goal event, for every unit
+// or for its own, written after it (credit_voids).
+const liveCredit = `NOT EXISTS (SELECT 1 FROM credit_voids v WHERE v.ws = c.ws AND v.goal_uuid = c.goal_uuid AND v.gen > c.gen
+	AND (v.unit = '' OR v.unit = c.unit))`
 
 // creditsFrom returns the credits a query reads, a FROM item aliased c: the sorted chunks, and the log's
 // generations after watermark (credits_watermark.gen of the query's snapshot; as a literal, it lets the log's zone
@@ -98,7 +99,7 @@ func (s *Store) ApplyCredits(ctx context.Context, u store.CreditUpdate) error {
 					return err
 				}
 				for _, g := range u.Replace {
-					if err := app.AppendRow(g.WorkspaceID, g.UUID, gen); err != nil {
+					if err := app.AppendRow(g.WorkspaceID, g.UUID, gen, g.Unit); err != nil {
 						app.Close()
 						return err
 					}

@@ -437,15 +437,24 @@ func TestMovedCreditsKeepAnswers(t *testing.T) {
 	if done, err := s.moveCredits(ctx, false, false, false); err != nil || done {
 		t.Fatalf("a move with nothing to move: %t %v", done, err)
 	}
-	// Once appends have paused, maintenance rewrites the chunks as one, dropping void credits and the voids.
+	// Once appends have paused, maintenance rewrites the chunks as one, dropping void credits and the voids: a
+	// whole goal event's, and one unit's credits of a goal event credited to two units (the other unit's stays).
 	apply(store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "g1-0"}}})
+	var two []store.Credit
+	for _, unit := range []string{"c1", "c2"} {
+		two = append(two, store.Credit{WorkspaceID: "w", User: domain.HashUser("u1"), Credit: attribution.Credit{GoalUUID: "two", TimeMS: base,
+			Unit: unit, Goal: "purchase", Type: attribution.ViewThrough, Platform: "ios"}})
+	}
+	apply(store.CreditUpdate{Credits: two})
+	apply(store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "two", Unit: "c1"}}})
+	same("a unit's credits voided")
 	s.now = func() time.Time { return time.Now().Add(2 * time.Minute) }
 	if done, err := s.Maintain(ctx); err != nil || !done {
 		t.Fatalf("maintain once appends have paused: %t %v", done, err)
 	}
 	chunks, log, voids := sortedChunks()
-	if len(chunks) != 1 || len(chunks[0]) != 198 || log != 0 || voids != 0 {
-		t.Fatalf("after the rewrite: %d sorted chunks (first of %d), %d in the log, %d voids; want one of 198, none, none", len(chunks), len(chunks[0]), log, voids)
+	if len(chunks) != 1 || len(chunks[0]) != 199 || log != 0 || voids != 0 {
+		t.Fatalf("after the rewrite: %d sorted chunks (first of %d), %d in the log, %d voids; want one of 199, none, none", len(chunks), len(chunks[0]), log, voids)
 	}
 	same("rewritten")
 	if done, err := s.Maintain(ctx); err != nil || done {

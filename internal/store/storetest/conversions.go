@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -166,6 +167,70 @@ func testCredits(t *testing.T, s store.EventStore) {
 	if active, err = s.ActiveCampaigns(ctx, "w", t0.Add(-time.Minute).UnixMilli(), t0.Add(time.Minute).UnixMilli(), attribution.ViewThrough); err != nil || !slices.Equal([]string{"P"}, active) {
 		t.Fatalf("a credit in range selects its unit: %v %v", active, err)
 	}
+}
+
+// testUnitCredits checks replacements limited to one unit's credits of a goal event (store.GoalRef.Unit): they
+// remove that unit's credits stored before them and nothing else — not the goal event's other units, not the
+// unit's credits of other goal events or workspaces — and a whole replacement still removes every unit's.
+func testUnitCredits(t *testing.T, s store.EventStore) {
+	defer s.Close()
+	ctx := context.Background()
+	targets := []store.AggregateTarget{target("P", domain.ChannelPush, "P"), target("Q", domain.ChannelPush, "Q")}
+	// totals returns the regular conversions of P and Q in workspace ws (every node, each goal event once).
+	totals := func(ws string) [2]int64 {
+		t.Helper()
+		rows, err := s.Conversions(ctx, store.ConversionQuery{WorkspaceID: ws, FromMS: 0, ToMS: 1 << 62, Type: attribution.ViewThrough, Targets: targets})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n [2]int64
+		for _, r := range rows {
+			if r.AllPlatforms && r.AllLocales && r.AllVariations && r.Group == attribution.Regular {
+				n[strings.Index("PQ", r.Target)] += r.Total
+			}
+		}
+		return n
+	}
+	c := func(ws, uuid, unit, goal string) store.Credit {
+		cr := credit(ws, uuid, "u1", t0, unit, attribution.ViewThrough, attribution.Regular, "android", 0)
+		cr.Goal = goal
+		return cr
+	}
+	apply := func(u store.CreditUpdate) {
+		t.Helper()
+		if err := s.ApplyCredits(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(stage string, ws string, want [2]int64) {
+		t.Helper()
+		if got := totals(ws); got != want {
+			t.Fatalf("%s: conversions of P, Q in %s = %v, want %v", stage, ws, got, want)
+		}
+	}
+	// g1 credited to P and to Q (two goals under Q), g2 to Q; w2's g1 to Q.
+	apply(store.CreditUpdate{Credits: []store.Credit{c("w", "g1", "P", "Purchase"), c("w", "g1", "Q", "Purchase"),
+		c("w", "g1", "Q", "Sign Up"), c("w", "g2", "Q", "Purchase"), c("w2", "g1", "Q", "Purchase")}})
+	check("stored", "w", [2]int64{1, 3})
+	// g1's credits under Q replaced by one: P's credit of g1, g2's and w2's stay.
+	apply(store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "g1", Unit: "Q"}}, Credits: []store.Credit{c("w", "g1", "Q", "Purchase")}})
+	check("g1 replaced under Q", "w", [2]int64{1, 2})
+	check("w2 after w's g1 replaced under Q", "w2", [2]int64{0, 1})
+	// Under a unit it has no credits for: nothing changes.
+	apply(store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "g2", Unit: "P"}}})
+	check("g2 replaced under P", "w", [2]int64{1, 2})
+	// g1's credits under P removed; a later update's credits are not removed by an earlier replacement.
+	apply(store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "g1", Unit: "P"}}})
+	check("g1 removed under P", "w", [2]int64{0, 2})
+	apply(store.CreditUpdate{Credits: []store.Credit{c("w", "g1", "P", "Purchase")}})
+	check("g1 credited under P again", "w", [2]int64{1, 2})
+	// A whole replacement of g1 removes both units' credits, whichever way they were written.
+	apply(store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "g1"}}, Credits: []store.Credit{c("w", "g1", "Q", "Sign Up")}})
+	check("g1 replaced whole", "w", [2]int64{0, 2})
+	// A unit replacement after a whole one removes only what it covers.
+	apply(store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "g1", Unit: "P"}, {WorkspaceID: "w", UUID: "g2", Unit: "Q"}}})
+	check("g1 under P and g2 under Q replaced", "w", [2]int64{0, 1})
+	check("unchanged", "w2", [2]int64{0, 1})
 }
 
 // testConversions checks the aggregation of credits per node (SPEC §5.12, §12.1): a goal event counts once per

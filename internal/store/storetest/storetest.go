@@ -53,6 +53,7 @@ func RunEvents(t *testing.T, newStore func(t *testing.T) store.EventStore) {
 	t.Run("AggregateRandom", func(t *testing.T) { testAggregateRandom(t, newStore(t)) })
 	t.Run("ConversionsRandom", func(t *testing.T) { testConversionsRandom(t, newStore(t)) })
 	t.Run("Credits", func(t *testing.T) { testCredits(t, newStore(t)) })
+	t.Run("CreditsPerUnit", func(t *testing.T) { testUnitCredits(t, newStore(t)) })
 	t.Run("Conversions", func(t *testing.T) { testConversions(t, newStore(t)) })
 	t.Run("Days", func(t *testing.T) { testDays(t, newStore(t)) })
 }
