@@ -131,7 +131,12 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 		}
 		checkpoint := cmp.Or(opts.CheckpointThreshold, DefaultCheckpointThreshold)
 		stmts := []string{"SET memory_limit = '" + strings.ReplaceAll(limit, "'", "") + "'", "SET threads = " + strconv.Itoa(threads),
-			"SET checkpoint_threshold = '" + strings.ReplaceAll(checkpoint, "'", "") + "'"}
+			"SET checkpoint_threshold = '" + strings.ReplaceAll(checkpoint, "'", "") + "'",
+			// DuckDB's bundled jemalloc: background threads return freed memory to the system instead of the
+			// threads running statements (appends, compactions, queries) doing it as they allocate, and a statement
+			// that allocated 32 MB or more flushes its thread's caches when it ends (DuckDB's default, 128 MB, is
+			// over a third of DefaultMemoryLimit). docs/benchmarks.md has the runs that chose them.
+			"SET allocator_background_threads = true", "SET allocator_flush_threshold = '32MB'"}
 		for _, s := range stmts {
 			if _, err := ex.ExecContext(context.Background(), s, nil); err != nil {
 				return fmt.Errorf("%s: %w", s, err)
