@@ -18,6 +18,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 ch_tcp=($((base + 0)) $((base + 1))); ch_http=($((base + 2)) $((base + 3))); ch_inter=($((base + 4)) $((base + 5)))
 pg_port=$((base + 6)); redis_port=$((base + 7)); node_port=($((base + 8)) $((base + 9)))
 s3_port=$((base + 10)); weed_master=$((base + 11)); weed_volume=$((base + 12)); weed_filer=$((base + 13))
+# SeaweedFS's gRPC ports, named so that none defaults to its HTTP port + 10000, outside the range.
+weed_grpc=($((base + 14)) $((base + 15)) $((base + 16)) $((base + 17)))
 admin_token=cluster-admin-token-0123456789
 pg_bin=/usr/lib/postgresql/15/bin
 
@@ -102,8 +104,14 @@ start_s3() {
 {"identities":[{"name":"campaignstats","credentials":[{"accessKey":"campaignstats","secretKey":"campaignstats-secret"}],
   "actions":["Admin","Read","Write","List","Tagging"]}]}
 JSON
-  setsid "$weed" server -dir="$d" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.port="$weed_master" -volume.port="$weed_volume" \
-    -filer.port="$weed_filer" -s3 -s3.port="$s3_port" -s3.config="$d/s3.json" >"$d/weed.log" 2>&1 &
+  # Every port is in the range (the Iceberg and Lance servers, which default to fixed ports, are off), and the
+  # local sockets are in the cluster's directory, so that clusters and tests can run side by side.
+  setsid "$weed" server -dir="$d" -ip=127.0.0.1 -ip.bind=127.0.0.1 -master.telemetry=false \
+    -master.port="$weed_master" -master.port.grpc="${weed_grpc[0]}" \
+    -volume.port="$weed_volume" -volume.port.grpc="${weed_grpc[1]}" \
+    -filer.port="$weed_filer" -filer.port.grpc="${weed_grpc[2]}" -filer.localSocket="$d/filer.sock" \
+    -s3 -s3.port="$s3_port" -s3.port.grpc="${weed_grpc[3]}" -s3.port.iceberg=0 -s3.port.lance=0 \
+    -s3.localSocket="$d/s3.sock" -s3.config="$d/s3.json" >"$d/weed.log" 2>&1 &
   started $!
   wait_for "s3 (seaweedfs)" 60 curl -fsS -o /dev/null "http://127.0.0.1:$s3_port/status"
 }
@@ -154,9 +162,10 @@ start)
   for b in clickhouse-server redis-server curl; do command -v "$b" >/dev/null || die "$b is not installed"; done
   [ -x "$pg_bin/postgres" ] || die "postgresql 15 is not installed"
   rm -rf "$dir"; mkdir -p "$dir"
-  trap 'stop_all' ERR
+  # A failed start (die exits, which ERR does not catch) stops what it started.
+  trap 'stop_all' ERR EXIT
   start_clickhouse; start_postgres; start_redis; start_s3; start_nodes
-  trap - ERR
+  trap - ERR EXIT
   "$0" env "$dir"
   ;;
 stop) stop_all ;;

@@ -74,7 +74,7 @@ func TestClusterScript(t *testing.T) {
 		cmd.Env = env
 		out, err := cmd.CombinedOutput()
 		if err != nil {
-			t.Fatalf("cluster.sh %s: %v\n%s", strings.Join(args, " "), err, out)
+			t.Fatalf("cluster.sh %s: %v\n%s%s", strings.Join(args, " "), err, out, logTails(dir))
 		}
 		return string(out)
 	}
@@ -164,4 +164,23 @@ func sentOf(t *testing.T, resp *client.StatsResponse, campaign string) int64 {
 		t.Fatalf("no overall node for %s", campaign)
 	}
 	return int64(n.PerformanceStats["sent"])
+}
+
+// logTails returns the last lines of every log file under dir, which the test removes when it ends: what a failed
+// start leaves to go by.
+func logTails(dir string) string {
+	var b strings.Builder
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".log") {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil
+		}
+		lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+		fmt.Fprintf(&b, "--- %s (last lines)\n%s\n", path, strings.Join(lines[max(0, len(lines)-20):], "\n"))
+		return nil
+	})
+	return b.String()
 }
