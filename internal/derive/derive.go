@@ -105,6 +105,8 @@ type Worker struct {
 	err                       error         // the last step's error, cleared by a successful step
 	rate                      float64       // events per second of recent steps (moving average; 0 before one)
 
+	// retryThrough is the last event a failed step read (Run's goroutine only): see forgetAfterFailure.
+	retryThrough store.Seq
 	// states holds each workspace's attribution state (Run's goroutine only).
 	states map[string]*wsState
 }
@@ -192,6 +194,9 @@ func (w *Worker) Offer(evs []store.StoredEvent) {
 
 // next returns the events after `after`: from the queue when it holds them, else read from the log.
 func (w *Worker) next(ctx context.Context, after store.Seq) ([]store.StoredEvent, error) {
+	if after < w.retryThrough {
+		return w.readLog(ctx, after)
+	}
 	w.queueMu.Lock()
 	for len(w.queue) > 0 {
 		first := w.queue[0]
@@ -235,6 +240,10 @@ func (w *Worker) next(ctx context.Context, after store.Seq) ([]store.StoredEvent
 		return out, nil
 	}
 	w.queueMu.Unlock()
+	return w.readLog(ctx, after)
+}
+
+func (w *Worker) readLog(ctx context.Context, after store.Seq) ([]store.StoredEvent, error) {
 	evs, err := w.events.ReadEvents(ctx, after, w.batch)
 	if err != nil {
 		return nil, fmt.Errorf("derive: %w", err)
@@ -727,7 +736,7 @@ func creditSources(ws string, st *wsState, user domain.UserID, g goalEvent, list
 }
 
 // step processes the next batch of log events and returns how many it read.
-func (w *Worker) step(ctx context.Context) (int, error) {
+func (w *Worker) step(ctx context.Context) (n int, err error) {
 	w.mu.Lock()
 	after := w.progress
 	w.mu.Unlock()
@@ -736,6 +745,11 @@ func (w *Worker) step(ctx context.Context) (int, error) {
 	if err != nil || len(evs) == 0 {
 		return 0, err
 	}
+	defer func() {
+		if err != nil {
+			w.forgetAfterFailure(evs[len(evs)-1].Seq)
+		}
+	}()
 	last := evs[len(evs)-1].Seq
 	byWS := map[string][]*store.StoredEvent{}
 	var order []string
@@ -749,7 +763,8 @@ func (w *Worker) step(ctx context.Context) (int, error) {
 	}
 	// The batch's events are indexed first, then the goal events they can change are looked up and evaluated
 	// against the index, several users at a time. Indexing ahead of the credits is safe: a step that fails
-	// before storing them is done again from the same progress, and indexing an event twice writes the same entry.
+	// before storing them is done again from the same progress over at least the same events (forgetAfterFailure),
+	// and indexing an event twice writes the same entry.
 	b := w.index.db.NewBatch()
 	defer b.Close()
 	u := store.CreditUpdate{Progress: last}
@@ -817,6 +832,18 @@ func (w *Worker) step(ctx context.Context) (int, error) {
 	w.signal()
 	w.mu.Unlock()
 	return len(evs), nil
+}
+
+// forgetAfterFailure makes the step after a failed one start as after a restart. The failed step may have indexed
+// its events (through last) and stored inferred catalog values before failing, so its retry must cover at least
+// the same events, else the events indexed ahead would count as stored and the credits they change would never be
+// replaced: until the progress reaches last, next reads the log, whose first events after the progress are the
+// failed step's (the queue may hold fewer by then). And the workspaces' states are reloaded from the catalog and
+// compared with the signatures their credits were computed for, which starts the rebuild a catalog change inferred
+// by the failed step needs.
+func (w *Worker) forgetAfterFailure(last store.Seq) {
+	w.retryThrough = max(w.retryThrough, last)
+	clear(w.states)
 }
 
 // infer applies the catalog offers of a workspace's new campaign events (SPEC §3.14) and returns the state under

@@ -3,11 +3,13 @@ package derive
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -342,5 +344,127 @@ func TestNewInteractionRewritesOnlyTheUnitsItChanges(t *testing.T) {
 	}
 	if a, b := e.credited(t, "A"), e.credited(t, "B"); a != 1 || b != 1 {
 		t.Fatalf("view-through conversions of A, B: %d, %d; want 1, 1", a, b)
+	}
+}
+
+// failingCredits is an event store whose next ApplyCredits fails once armed.
+type failingCredits struct {
+	store.EventStore
+	armed atomic.Bool
+}
+
+func (f *failingCredits) ApplyCredits(ctx context.Context, u store.CreditUpdate) error {
+	if f.armed.CompareAndSwap(true, false) {
+		return errors.New("injected failure")
+	}
+	return f.EventStore.ApplyCredits(ctx, u)
+}
+
+// totalConversions returns the total conversions credited to campaign c over everything.
+func (e *env) totalConversions(t *testing.T, c string) int64 {
+	t.Helper()
+	rows, err := e.st.Conversions(context.Background(), store.ConversionQuery{WorkspaceID: "w", FromMS: 0, ToMS: 1 << 62,
+		Type: attribution.TotalConversions, Targets: []store.AggregateTarget{{ID: c, Units: []store.AggregateUnit{{ID: c, Channel: domain.ChannelPush}}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, r := range rows {
+		if r.AllPlatforms && r.AllLocales && r.AllVariations && r.Group == attribution.Regular {
+			n += r.Total
+		}
+	}
+	return n
+}
+
+// TestRetryAfterAFailedStepCoversWhatItIndexed checks that a step retried after its credits failed to store covers
+// every event the failed step indexed, even when the queue by then holds fewer of them (the failed step read the
+// log before the appends were offered): else an interaction indexed ahead counts as stored, and the credit it takes
+// from another campaign is never replaced. Here the failed step indexed C's click and B's click; a retry of C's
+// click alone would see B's click as the previous total-conversions source, replace B's credits and C's, and leave
+// A's stale total-conversions credit beside C's.
+func TestRetryAfterAFailedStepCoversWhatItIndexed(t *testing.T) {
+	ctx := context.Background()
+	fail := &failingCredits{}
+	e := openWith(t, t.TempDir(), false, func(s store.EventStore) store.EventStore { fail.EventStore = s; return fail })
+	defer e.close(t)
+	if err := e.w.loadFilter(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.w.catchUpIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"A", "B", "C"} {
+		e.putGoals(t, c)
+	}
+	e.commit(t, push("a1", "u1", "A", 0, domain.CounterImpression, domain.ClassView), purchase("g", "u1", 3*time.Hour))
+	if err := e.w.runOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if a := e.totalConversions(t, "A"); a != 1 {
+		t.Fatalf("total conversions of A before the clicks: %d, want 1", a)
+	}
+	e.commit(t, push("c1", "u1", "C", 170*time.Minute, domain.CounterClick, domain.ClassClick))
+	e.commit(t, push("b1", "u1", "B", 160*time.Minute, domain.CounterClick, domain.ClassClick))
+	after := e.w.Progress()
+	clicks, err := e.st.ReadEvents(ctx, after, 10)
+	if err != nil || len(clicks) != 2 {
+		t.Fatalf("read the two clicks: %v, %d events", err, len(clicks))
+	}
+	// The appends were committed but not yet offered when the step began: it reads them from the log.
+	e.w.queueMu.Lock()
+	e.w.queue, e.w.queued = nil, 0
+	e.w.queueMu.Unlock()
+	fail.armed.Store(true)
+	if _, err := e.w.step(ctx); err == nil {
+		t.Fatal("the armed failure did not fail the step")
+	}
+	// Now the first append is offered, then the second; the worker steps after each.
+	for _, ev := range clicks {
+		e.w.Offer([]store.StoredEvent{ev})
+		if _, err := e.w.step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e.w.Progress() != clicks[1].Seq {
+		t.Fatalf("progress %d, want %d", e.w.Progress(), clicks[1].Seq)
+	}
+	a, b, c := e.totalConversions(t, "A"), e.totalConversions(t, "B"), e.totalConversions(t, "C")
+	if a != 0 || b != 0 || c != 1 {
+		t.Fatalf("total conversions of A, B, C: %d, %d, %d; want 0, 0, 1 (the latest click)", a, b, c)
+	}
+}
+
+// TestRetryAfterAFailedStepUsesTheInferredCatalog checks that a step retried after its credits failed to store
+// computes them under the catalog values the failed step inferred and stored: here the failed step learnt the
+// channel of a campaign put without one (which makes its send count for its push goal); a retry under the state
+// from before the failure would find nothing to infer and credit nothing.
+func TestRetryAfterAFailedStepUsesTheInferredCatalog(t *testing.T) {
+	ctx := context.Background()
+	fail := &failingCredits{}
+	e := openWith(t, t.TempDir(), false, func(s store.EventStore) store.EventStore { fail.EventStore = s; return fail })
+	defer e.close(t)
+	if err := e.w.catchUpIndex(ctx); err != nil {
+		t.Fatal(err)
+	}
+	goals := &domain.GoalDetails{Goals: []domain.Goal{{Name: "Purchase", EventName: "Purchase", RevenueAttribute: "amount"}}}
+	if err := e.in.UpdateCatalog(ctx, "w", func([]domain.Campaign) ([]domain.Campaign, error) {
+		return []domain.Campaign{{ID: "A", Explicit: domain.CampaignFields{Goals: goals}, HasExplicit: true, CreatedAt: t0, UpdatedAt: t0}}, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.w.runOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.commit(t, push("a1", "u1", "A", 0, domain.CounterSent, domain.ClassSend), purchase("g", "u1", time.Hour))
+	fail.armed.Store(true)
+	if _, err := e.w.step(ctx); err == nil {
+		t.Fatal("the armed failure did not fail the step")
+	}
+	if err := e.w.runOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.credited(t, "A"); n != 1 {
+		t.Fatalf("view-through conversions of A after the retry: %d, want 1", n)
 	}
 }
