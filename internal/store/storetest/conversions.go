@@ -231,6 +231,12 @@ func testUnitCredits(t *testing.T, s store.EventStore) {
 	apply(store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "g1", Unit: "P"}, {WorkspaceID: "w", UUID: "g2", Unit: "Q"}}})
 	check("g1 under P and g2 under Q replaced", "w", [2]int64{0, 1})
 	check("unchanged", "w2", [2]int64{0, 1})
+	// A unit replacement removes the credits a whole replacement wrote under that unit, and keeps later ones.
+	apply(store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "g1", Unit: "Q"}}})
+	check("g1 removed under Q after its whole replacement", "w", [2]int64{0, 0})
+	apply(store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "g1", Unit: "Q"}}, Credits: []store.Credit{c("w", "g1", "Q", "Purchase")}})
+	check("g1 replaced under Q again", "w", [2]int64{0, 1})
+	check("unchanged at the end", "w2", [2]int64{0, 1})
 }
 
 // testConversions checks the aggregation of credits per node (SPEC §5.12, §12.1): a goal event counts once per
