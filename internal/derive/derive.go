@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"math"
 	"runtime"
 	"slices"
 	"sort"
@@ -45,7 +46,7 @@ type Config struct {
 	BatchSize int
 	// PollInterval is how often the worker looks at the log without being woken (0: DefaultPollInterval).
 	PollInterval time.Duration
-	// GoalTimesBytes sizes the sketch of the users' latest goal event times (0: DefaultGoalTimesBytes).
+	// GoalTimesBytes sizes the filter of the users' goal event times (0: DefaultGoalTimesBytes).
 	GoalTimesBytes int
 	// Lanes is how many groups of users a step looks up and evaluates concurrently (0: GOMAXPROCS).
 	Lanes int
@@ -933,18 +934,25 @@ func (w *Worker) incremental(ws string, st *wsState, list []*store.StoredEvent, 
 		case !e.Campaign && ((e.Name != "" && isGoal(e.Name)) || (e.Code != "" && isGoal(e.Code))):
 			l := laneOf(e.User)
 			l.fresh = append(l.fresh, e)
-		case e.Campaign && e.Class != domain.ClassNone && w.goalTimes.mayHaveFrom(ws, e.User, e.TimeMS):
+		case e.Campaign && e.Class != domain.ClassNone:
 			// The interaction can only be credited for goal events within its own unit's window, and only when it
 			// feeds a counter of its unit's channel (the filter attributableBetween applies).
 			unitW, ok := st.cat.WindowMS(e.CampaignID)
 			if !ok || !e.Channels.Has(st.view.Channel(e.CampaignID)) {
 				continue
 			}
+			end := e.TimeMS + unitW
+			if end < e.TimeMS {
+				end = math.MaxInt64
+			}
+			if !w.goalTimes.mayHaveIn(ws, e.User, e.TimeMS, end) {
+				continue
+			}
 			l := laneOf(e.User)
 			if l.windows == nil {
 				l.windows = map[domain.UserID][]window{}
 			}
-			l.windows[e.User] = append(l.windows[e.User], window{e.TimeMS, e.TimeMS + unitW})
+			l.windows[e.User] = append(l.windows[e.User], window{e.TimeMS, end})
 			windows = true
 		}
 	}

@@ -2,79 +2,102 @@ package derive
 
 import (
 	"hash/fnv"
-	"math"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
 )
 
-// goalTimes bounds, for every (workspace, user), the time of its latest indexed goal event. A new interaction at s
-// can change only the credits of the user's goal events in [s, s + longest window]; when s is after the bound there
-// are none, and the worker skips the index lookup. That is the common case of a live stream (interactions arrive
-// after the goal events they could explain), and a user without goal events is skipped whatever the time.
+// goalTimes records, for every (workspace, user), the quarter-days in which it has indexed goal events. A new
+// interaction at s can change only the credits of the user's goal events in [s, s + its unit's window]; when none
+// of the quarter-days that range touches holds one there are none, and the worker skips the index lookup. That is
+// the common case: a live stream (interactions arrive after the goal events they could explain), a user without
+// goal events, and a user whose few goal events are days away from the interaction — most users of a store, whose
+// lookups would otherwise read the index's blocks of their goal events only to find none in the window.
 //
-// It is a max-sketch of fixed size: each user maps to goalTimeHashes slots, each slot keeps the latest goal time of
-// the users mapped to it, and a user's bound is the earliest of its slots — never before its own latest goal event,
-// usually equal to it. Times are kept in minutes, rounded up, so the bound stays an upper bound. Memory does not
-// grow with the data; the bounds loosen, slowly, as more users share slots (a loose bound only costs a lookup).
+// It is a Bloom filter of fixed size over (workspace, user, quarter-day): never a false "none", and a false "some"
+// only costs a lookup. Memory does not grow with the data; false answers grow, slowly, as more quarter-days are
+// recorded (at 8 MiB and a million of them, about one quarter-day checked in 90,000).
 type goalTimes struct {
-	slots []uint32 // 0: no goal event; else 1 + minutes since the Unix epoch, rounded up (MaxUint32: later)
-	mask  uint64
+	bits []uint64
+	mask uint64 // of bit positions
 }
 
-const goalTimeHashes = 3
+const (
+	goalTimeHashes   = 4
+	goalTimeBucketMS = 6 * 3_600_000
+	// goalTimeMaxBuckets bounds the quarter-days one check reads; a longer range is answered "some" (windows are
+	// at most 30 days: 121 quarter-days).
+	goalTimeMaxBuckets = 1024
+)
 
-// newGoalTimes returns a sketch of about bytes bytes (a power of two of 4-byte slots).
+// newGoalTimes returns a filter of about bytes bytes (a power of two of 8-byte words).
 func newGoalTimes(bytes int) *goalTimes {
 	n := uint64(1)
-	for n*4 < uint64(bytes) {
+	for n*8 < uint64(bytes) {
 		n <<= 1
 	}
-	return &goalTimes{slots: make([]uint32, n), mask: n - 1}
+	return &goalTimes{bits: make([]uint64, n), mask: n*64 - 1}
 }
 
-func (g *goalTimes) hashes(ws string, u domain.UserID) (uint64, uint64) {
+// userHash digests the (workspace, user) part of the filter's keys.
+func userHash(ws string, u domain.UserID) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(ws))
-	return u.Hi ^ h.Sum64(), u.Lo | 1
+	return mix64(h.Sum64() ^ u.Hi ^ mix64(u.Lo))
 }
 
-// minuteCeil encodes a time as a slot value at or after it.
-func minuteCeil(ms int64) uint32 {
-	if ms <= 0 {
-		return 1
+// mix64 is SplitMix64's finalizer: every input bit affects every output bit.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+// bucketOf returns the quarter-day of ms (rounded towards the past, also before 1970).
+func bucketOf(ms int64) int64 {
+	b := ms / goalTimeBucketMS
+	if ms%goalTimeBucketMS < 0 {
+		b--
 	}
-	m := ms / 60_000
-	if ms%60_000 != 0 {
-		m++
-	}
-	if m >= math.MaxUint32-1 {
-		return math.MaxUint32
-	}
-	return uint32(m) + 1
+	return b
+}
+
+// positions returns the double-hashing pair of one (user, quarter-day) key.
+func positions(user uint64, bucket int64) (uint64, uint64) {
+	h := mix64(user ^ uint64(bucket)*0x9e3779b97f4a7c15)
+	return h, mix64(h) | 1
 }
 
 // add records a goal event of the user at ms.
 func (g *goalTimes) add(ws string, u domain.UserID, ms int64) {
-	v := minuteCeil(ms)
-	h1, h2 := g.hashes(ws, u)
+	h1, h2 := positions(userHash(ws, u), bucketOf(ms))
 	for i := uint64(0); i < goalTimeHashes; i++ {
-		s := &g.slots[(h1+i*h2)&g.mask]
-		*s = max(*s, v)
+		p := (h1 + i*h2) & g.mask
+		g.bits[p>>6] |= 1 << (p & 63)
 	}
 }
 
-// mayHaveFrom reports whether the user may have a goal event at or after ms (false: it certainly has none).
-func (g *goalTimes) mayHaveFrom(ws string, u domain.UserID, ms int64) bool {
-	h1, h2 := g.hashes(ws, u)
-	bound := uint32(math.MaxUint32)
-	for i := uint64(0); i < goalTimeHashes; i++ {
-		bound = min(bound, g.slots[(h1+i*h2)&g.mask])
-	}
-	switch {
-	case bound == 0:
+// mayHaveIn reports whether the user may have a goal event at a time in [from, to] (false: it certainly has none).
+func (g *goalTimes) mayHaveIn(ws string, u domain.UserID, from, to int64) bool {
+	if to < from {
 		return false
-	case bound == math.MaxUint32:
+	}
+	first, last := bucketOf(from), bucketOf(to)
+	if last-first >= goalTimeMaxBuckets || last-first < 0 {
 		return true
 	}
-	return ms <= int64(bound-1)*60_000
+	user := userHash(ws, u)
+	for b := first; b <= last; b++ {
+		h1, h2 := positions(user, b)
+		all := true
+		for i := uint64(0); i < goalTimeHashes && all; i++ {
+			p := (h1 + i*h2) & g.mask
+			all = g.bits[p>>6]&(1<<(p&63)) != 0
+		}
+		if all {
+			return true
+		}
+	}
+	return false
 }
