@@ -226,7 +226,7 @@ func (s *Store) compactTail(ctx context.Context, yield bool) error {
 		return fmt.Errorf("compaction: %w", err)
 	}
 	drop := func() {
-		for _, t := range []string{"facts_next", "user_sets_next", "user_ids_next", "user_set_zones_next"} {
+		for _, t := range []string{"facts_next", "temp.main.user_sets_next", "user_sets_next", "user_ids_next", "user_set_zones_next"} {
 			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+t)
 		}
 	}
@@ -271,7 +271,7 @@ func (s *Store) compactTail(ctx context.Context, yield bool) error {
 		}
 		if incremental {
 			// The tail's sets are rows of their own beside the stored ones (setRowsMerge); its users are numbered.
-			steps = append(steps, `INSERT INTO user_sets SELECT * FROM user_sets_next`, `DROP TABLE user_sets_next`)
+			steps = append(steps, `INSERT INTO user_sets SELECT * FROM temp.main.user_sets_next`, `DROP TABLE temp.main.user_sets_next`)
 		} else {
 			steps = append(steps, `DROP TABLE user_sets`, `ALTER TABLE user_sets_next RENAME TO user_sets`, `DROP TABLE user_ids`,
 				`ALTER TABLE user_ids_next RENAME TO user_ids`)

@@ -1,6 +1,7 @@
 package duckdb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -158,7 +159,13 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS temp.main.`+t)
 		}
 	}()
-	for _, q := range []string{zones, `CREATE OR REPLACE TABLE user_sets_next AS SELECT * FROM user_sets LIMIT 0`, ids} {
+	// The tail's sets are a temporary table: they are written to the database once, by the swap that appends them
+	// to user_sets, not once more into a table the swap then drops. Sets that replace user_sets whole are renamed.
+	sets, create := setsNext{}, `CREATE OR REPLACE TABLE user_sets_next AS SELECT * FROM user_sets LIMIT 0`
+	if incremental {
+		sets, create = tailSets, `CREATE OR REPLACE TEMPORARY TABLE user_sets_next AS SELECT * FROM user_sets LIMIT 0`
+	}
+	for _, q := range []string{zones, create, ids} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			return err
 		}
@@ -228,7 +235,7 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 		if err != nil {
 			return err
 		}
-		if err := appendSets(conn, r.ws, days); err != nil {
+		if err := appendSets(conn, sets, r.ws, days); err != nil {
 			return err
 		}
 	}
@@ -276,10 +283,25 @@ type daySets struct {
 	data     []byte
 }
 
-// appendSets appends the rows days of workspace ws to user_sets_next.
-func appendSets(conn *sql.Conn, ws string, days []daySets) error {
+// setsNext names a table of user_sets' shape that sets are built in before they replace or join user_sets.
+type setsNext struct{ catalog, table string }
+
+var (
+	// tailSets holds a compaction's tail's sets (temporary), appended to user_sets by its swap.
+	tailSets = setsNext{"temp", "user_sets_next"}
+	// mergedSetRows holds the merged rows of mergeSetRows (temporary), which replace the rows they merge.
+	mergedSetRows = setsNext{"temp", "user_sets_merged"}
+)
+
+// appendSets appends the rows days of workspace ws to the table to.
+func appendSets(conn *sql.Conn, to setsNext, ws string, days []daySets) error {
 	return conn.Raw(func(dc any) error {
-		app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "user_sets_next")
+		table := cmp.Or(to.table, "user_sets_next")
+		schema := ""
+		if to.catalog != "" {
+			schema = "main"
+		}
+		app, err := duckdb.NewAppender(dc.(driver.Conn), to.catalog, schema, table)
 		if err != nil {
 			return err
 		}
@@ -358,12 +380,12 @@ const setMergeBytes = 32 << 20
 
 // mergeSetRows merges the rows of every (workspace, campaign, day) of user_sets that has at least minRows of them
 // into one row, and replaces them in one transaction: readers see the rows before or after, which hold the same
-// users. The merged rows are built one range of campaigns at a time in user_sets_next; the sets only one row of a
+// users. The merged rows are built one range of campaigns at a time in a temporary table; the sets only one row of a
 // day has keep their serialization, pausing between ranges as step allows. It returns the days merged and the
 // bytes of their rows, and marks its phases.
 func (s *Store) mergeSetRows(ctx context.Context, conn *sql.Conn, minRows int, step *maintenanceStep) (days, bytes int64, err error) {
 	defer func() {
-		for _, t := range []string{"temp.main.user_sets_merging", "user_sets_next"} {
+		for _, t := range []string{"temp.main.user_sets_merging", "temp.main.user_sets_merged"} {
 			conn.ExecContext(context.WithoutCancel(ctx), `DROP TABLE IF EXISTS `+t)
 		}
 	}()
@@ -377,7 +399,7 @@ func (s *Store) mergeSetRows(ctx context.Context, conn *sql.Conn, minRows int, s
 	if err != nil || merging == 0 {
 		return 0, 0, err
 	}
-	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TABLE user_sets_next AS SELECT * FROM user_sets LIMIT 0`); err != nil {
+	if _, err := conn.ExecContext(ctx, `CREATE OR REPLACE TEMPORARY TABLE user_sets_merged AS SELECT * FROM user_sets LIMIT 0`); err != nil {
 		return 0, 0, err
 	}
 	ranges, err := compactionRanges(ctx, conn, setMergeBytes, `SELECT ws, campaign_id, sum(size) FROM user_sets_merging
@@ -393,7 +415,7 @@ func (s *Store) mergeSetRows(ctx context.Context, conn *sql.Conn, minRows int, s
 		if err != nil {
 			return 0, 0, err
 		}
-		if err := appendSets(conn, r.ws, days); err != nil {
+		if err := appendSets(conn, mergedSetRows, r.ws, days); err != nil {
 			return 0, 0, err
 		}
 	}
@@ -401,7 +423,7 @@ func (s *Store) mergeSetRows(ctx context.Context, conn *sql.Conn, minRows int, s
 	if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
 		return 0, 0, err
 	}
-	for _, q := range []string{`DELETE FROM user_sets s WHERE` + merged, `INSERT INTO user_sets SELECT * FROM user_sets_next`, `COMMIT`} {
+	for _, q := range []string{`DELETE FROM user_sets s WHERE` + merged, `INSERT INTO user_sets SELECT * FROM temp.main.user_sets_merged`, `COMMIT`} {
 		if _, err := conn.ExecContext(ctx, q); err != nil {
 			conn.ExecContext(context.WithoutCancel(ctx), `ROLLBACK`)
 			return 0, 0, err
