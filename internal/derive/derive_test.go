@@ -114,8 +114,14 @@ func purchase(uuid, user string, at time.Duration) domain.Event {
 // credited returns the view-through conversions of campaign c over everything (TOTAL).
 func (e *env) credited(t *testing.T, c string) int64 {
 	t.Helper()
+	return e.conversions(t, attribution.ViewThrough, c)
+}
+
+// conversions returns the conversions of type typ credited to campaign c over everything (TOTAL).
+func (e *env) conversions(t *testing.T, typ attribution.Type, c string) int64 {
+	t.Helper()
 	rows, err := e.st.Conversions(context.Background(), store.ConversionQuery{WorkspaceID: "w", FromMS: 0, ToMS: 1 << 62,
-		Type: attribution.ViewThrough, Targets: []store.AggregateTarget{{ID: c, Units: []store.AggregateUnit{{ID: c, Channel: domain.ChannelPush}}}}})
+		Type: typ, Targets: []store.AggregateTarget{{ID: c, Units: []store.AggregateUnit{{ID: c, Channel: domain.ChannelPush}}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,23 +366,6 @@ func (f *failingCredits) ApplyCredits(ctx context.Context, u store.CreditUpdate)
 	return f.EventStore.ApplyCredits(ctx, u)
 }
 
-// totalConversions returns the total conversions credited to campaign c over everything.
-func (e *env) totalConversions(t *testing.T, c string) int64 {
-	t.Helper()
-	rows, err := e.st.Conversions(context.Background(), store.ConversionQuery{WorkspaceID: "w", FromMS: 0, ToMS: 1 << 62,
-		Type: attribution.TotalConversions, Targets: []store.AggregateTarget{{ID: c, Units: []store.AggregateUnit{{ID: c, Channel: domain.ChannelPush}}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n int64
-	for _, r := range rows {
-		if r.AllPlatforms && r.AllLocales && r.AllVariations && r.Group == attribution.Regular {
-			n += r.Total
-		}
-	}
-	return n
-}
-
 // TestRetryAfterAFailedStepCoversWhatItIndexed checks that a step retried after its credits failed to store covers
 // every event the failed step indexed, even when the queue by then holds fewer of them (the failed step read the
 // log before the appends were offered): else an interaction indexed ahead counts as stored, and the credit it takes
@@ -401,7 +390,7 @@ func TestRetryAfterAFailedStepCoversWhatItIndexed(t *testing.T) {
 	if err := e.w.runOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if a := e.totalConversions(t, "A"); a != 1 {
+	if a := e.conversions(t, attribution.TotalConversions, "A"); a != 1 {
 		t.Fatalf("total conversions of A before the clicks: %d, want 1", a)
 	}
 	e.commit(t, push("c1", "u1", "C", 170*time.Minute, domain.CounterClick, domain.ClassClick))
@@ -429,7 +418,7 @@ func TestRetryAfterAFailedStepCoversWhatItIndexed(t *testing.T) {
 	if e.w.Progress() != clicks[1].Seq {
 		t.Fatalf("progress %d, want %d", e.w.Progress(), clicks[1].Seq)
 	}
-	a, b, c := e.totalConversions(t, "A"), e.totalConversions(t, "B"), e.totalConversions(t, "C")
+	a, b, c := e.conversions(t, attribution.TotalConversions, "A"), e.conversions(t, attribution.TotalConversions, "B"), e.conversions(t, attribution.TotalConversions, "C")
 	if a != 0 || b != 0 || c != 1 {
 		t.Fatalf("total conversions of A, B, C: %d, %d, %d; want 0, 0, 1 (the latest click)", a, b, c)
 	}
