@@ -28,13 +28,14 @@ func (r *reader) Conversions(ctx context.Context, q store.ConversionQuery) ([]st
 		return nil, fmt.Errorf("conversions: %w", err)
 	}
 	defer done()
+	units := unitList(q.Targets)
 	query := fmt.Sprintf(`WITH m(unit, tgt) AS (VALUES %s),
 cr AS MATERIALIZED (
 	SELECT m.tgt AS tgt, `+dayExpr("c.ts", q.Days, q.FromMS, q.ToMS)+` AS d, c.cell AS cell, c.grp AS grp, c.goal AS goal,
 		c.goal_uuid AS eid, c.user_hi AS uh, c.user_lo AS ul, c.revenue AS revenue
 	FROM `+creditsFrom(watermark)+` JOIN m ON c.unit = m.unit
-	WHERE c.ws = ? AND c.unit IN (`+unitList(q.Targets)+`) AND c.ts >= ? AND c.ts < ? AND (c.type = ? OR c.type = 0)
-		AND `+liveCredit+`
+	WHERE c.ws = ? AND c.unit IN (`+units+`) AND c.ts >= ? AND c.ts < ? AND (c.type = ? OR c.type = 0)
+		AND `+liveCreditOf(units)+`
 ),
 goals AS MATERIALIZED (SELECT tgt, d, grp, goal, eid, min(cell) AS k1, max(cell) AS k2, any_value(revenue) AS revenue
 	FROM cr GROUP BY tgt, d, grp, goal, eid),

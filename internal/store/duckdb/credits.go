@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
+	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -20,6 +21,13 @@ import (
 // or for its own, written after it (credit_voids).
 const liveCredit = `NOT EXISTS (SELECT 1 FROM credit_voids v WHERE v.ws = c.ws AND v.goal_uuid = c.goal_uuid AND v.gen > c.gen
 	AND (v.unit = '' OR v.unit = c.unit))`
+
+// liveCreditOf is liveCredit for a query that reads the credits of the units in list only (SQL string literals,
+// comma-separated): the same condition, with the voids it reads limited to those units' and to whole goal events',
+// so that DuckDB filters credit_voids before joining it rather than hashing every void of the store.
+func liveCreditOf(list string) string {
+	return strings.TrimSuffix(liveCredit, ")") + ` AND v.unit IN ('', ` + list + `))`
+}
 
 // creditsFrom returns the credits a query reads, a FROM item aliased c: the sorted chunks, and the log's
 // generations after watermark (credits_watermark.gen of the query's snapshot; as a literal, it lets the log's zone
