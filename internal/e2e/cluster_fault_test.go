@@ -315,7 +315,7 @@ func TestClusterReportTakeover(t *testing.T) {
 	cl := startClusterStores(t)
 	endpoint, accessKey, secretKey := testserver.S3(t)
 	// Short enough for a quick test, long enough that a loaded machine does not miss a renewal (every lease/3).
-	const lease = 3 * time.Second
+	const lease = 6 * time.Second
 	cfg := cl.Config
 	cfg.ReportStorage = "s3://campaignstats-reports/cluster"
 	cfg.S3Endpoint = "http://" + endpoint

@@ -22,7 +22,9 @@ func clusterConfig(t *testing.T, shards []string, meta, redisAddr string) config
 	cfg.DataDir = t.TempDir()
 	cfg.Store = strings.Join(shards, ",")
 	cfg.Meta = meta
-	cfg.Redis = "redis://" + redisAddr + "/0"
+	// Timeouts of 10 s instead of the default 250 ms: a stall of a loaded machine must not switch a node to its own
+	// count mid-test. A stopped Redis refuses connections at once either way.
+	cfg.Redis = "redis://" + redisAddr + "/0?dial_timeout=10s&read_timeout=10s&write_timeout=10s"
 	cfg.AdminToken = "e2e-admin-token-0123456789"
 	cfg.DeriveWait = 30 * time.Second // numbers, not timing, are checked here
 	if err := cfg.Validate(); err != nil {

@@ -20,7 +20,7 @@ import (
 // test at once; one that waited the whole second on a loaded machine (parallel tests under the race detector) only
 // if no round at all saw its conversion in time.
 func TestVisibilityAfterTheAck(t *testing.T) {
-	t.Parallel()
+	// Not parallel: the package's other end-to-end tests would load the worker for the whole test.
 	if wait := config.Default().DeriveWait; wait != time.Second {
 		t.Fatalf("default --derive-wait = %v, want 1s (SPEC §3.6)", wait)
 	}

@@ -17,10 +17,16 @@ import (
 	"github.com/campaignstats/campaignstats/internal/testserver"
 )
 
-// newRedisClient connects to addr with the options API nodes use (short timeouts, no retries).
-func newRedisClient(t *testing.T, addr string) *redis.Client {
+// newRedisClient connects to addr with the options API nodes use (no retries), with the short timeouts they use
+// when short is set and 10 s otherwise: a test that counts admissions must not see a stall of a loaded machine as
+// Redis failing. A stopped Redis refuses connections at once either way.
+func newRedisClient(t *testing.T, addr string, short bool) *redis.Client {
 	t.Helper()
-	opt, err := RedisOptions("redis://" + addr + "/0")
+	url := "redis://" + addr + "/0"
+	if !short {
+		url += "?dial_timeout=10s&read_timeout=10s&write_timeout=10s"
+	}
+	opt, err := RedisOptions(url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +37,7 @@ func newRedisClient(t *testing.T, addr string) *redis.Client {
 
 func TestScenariosRedis(t *testing.T) {
 	addr, _ := testserver.Redis(t)
-	client := newRedisClient(t, addr)
+	client := newRedisClient(t, addr, false)
 	runScenarios(t, func(t *testing.T, now func() time.Time) allowFunc {
 		l := NewRedis(client, now, "test:"+t.Name()+":")
 		return func(t *testing.T, key string, limit int) Decision {
@@ -47,7 +53,7 @@ func TestScenariosRedis(t *testing.T) {
 // TestRedisKeyExpiresAfterWindow checks the key's TTL: one window from the last admitted request.
 func TestRedisKeyExpiresAfterWindow(t *testing.T) {
 	addr, _ := testserver.Redis(t)
-	client := newRedisClient(t, addr)
+	client := newRedisClient(t, addr, false)
 	l := NewRedis(client, time.Now, "")
 	if _, err := l.Allow(context.Background(), "ws/stats", 10); err != nil {
 		t.Fatal(err)
@@ -71,7 +77,7 @@ func TestRedisTwoNodesShareOneLimit(t *testing.T) {
 	start := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
 	clock.Store(start.UnixNano())
 	now := func() time.Time { return time.Unix(0, clock.Load()).UTC() }
-	nodes := []*Redis{NewRedis(newRedisClient(t, addr), now, ""), NewRedis(newRedisClient(t, addr), now, "")}
+	nodes := []*Redis{NewRedis(newRedisClient(t, addr, false), now, ""), NewRedis(newRedisClient(t, addr, false), now, "")}
 	ctx := context.Background()
 
 	// burst sends requests from 8 goroutines spread over both nodes and returns how many were admitted.
@@ -159,7 +165,7 @@ func (b *syncBuffer) String() string {
 // WARN line, the error counter), and goes back to the shared count once Redis is restarted.
 func TestRedisDown(t *testing.T) {
 	addr, server := testserver.Redis(t)
-	client := newRedisClient(t, addr)
+	client := newRedisClient(t, addr, true)
 	now := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
 	var logs syncBuffer

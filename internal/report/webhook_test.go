@@ -83,8 +83,11 @@ func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
 	return ctx.Err()
 }
 
+// testSender is a sender on clock. Its timeout of 2 s is what a scripted hang waits out; loopback attempts that
+// answer take milliseconds, but under the race detector on a loaded machine they may take more than a fraction of
+// a second.
 func testSender(clock *fakeClock, allowPrivate bool) *WebhookSender {
-	return NewWebhookSender(WebhookConfig{Timeout: 300 * time.Millisecond, AllowPrivate: allowPrivate, UserAgent: "campaignstats/1.2.3",
+	return NewWebhookSender(WebhookConfig{Timeout: 2 * time.Second, AllowPrivate: allowPrivate, UserAgent: "campaignstats/1.2.3",
 		Sleep: clock.Sleep, Now: clock.Now, NewDeliveryID: func() string { return "11111111-2222-4333-8444-555555555555" }})
 }
 

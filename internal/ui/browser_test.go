@@ -80,6 +80,7 @@ func startServer(t *testing.T) *dashEnv {
 	cfg := config.Default()
 	cfg.Addr = "127.0.0.1:0"
 	cfg.DataDir = t.TempDir()
+	cfg.DeriveWait = 30 * time.Second // numbers, not timing, are checked here: never read derived data early on a loaded machine
 	srv, err := app.Start(t.Context(), cfg, slog.New(slog.DiscardHandler), time.Now)
 	if err != nil {
 		t.Fatalf("start server: %v", err)

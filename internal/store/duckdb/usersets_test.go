@@ -396,7 +396,10 @@ func TestMovedCreditsKeepAnswers(t *testing.T) {
 		return chunks, log, voids
 	}
 	same("in the log")
-	// An event just appended: appends have not paused, and the log is short of a move.
+	// An event just appended: appends have not paused (a stopped clock, however long the appends and Maintain's
+	// loading take), and the log is short of a move.
+	stopped := time.Now()
+	s.now = func() time.Time { return stopped }
 	for _, st := range []*Store{s, plain} {
 		if _, err := st.Append(ctx, []store.EventBatch{{WorkspaceID: "w", ReceivedAt: time.Now(), Events: []domain.Event{{UUID: "e", TimeMS: base,
 			Campaign: true, UserKey: "u", User: domain.HashUser("u"), CampaignID: "c1", Channels: domain.ChannelSetOf(domain.ChannelPush),
@@ -625,6 +628,10 @@ func TestTailIndexBesideCompactions(t *testing.T) {
 	var acked atomic.Int64 // users of acknowledged appends
 	acked.Store(perBatch)
 	done := make(chan struct{})
+	// The appends wait for a query after each of them, so that queries run beside them however fast each one is.
+	var queried atomic.Int64
+	quit := make(chan struct{}) // the test has ended (a failed query): the appends stop waiting
+	defer close(quit)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { // appends
@@ -633,6 +640,13 @@ func TestTailIndexBesideCompactions(t *testing.T) {
 		for b := 1; b < batches; b++ {
 			appendUsers(b * perBatch)
 			acked.Store(int64((b + 1) * perBatch))
+			for at := queried.Load(); queried.Load() < at+1; {
+				select {
+				case <-quit:
+					return
+				case <-time.After(time.Millisecond):
+				}
+			}
 		}
 	}()
 	go func() { // compactions
@@ -661,6 +675,7 @@ func TestTailIndexBesideCompactions(t *testing.T) {
 		if high := started.Load(); got < low || got > high {
 			t.Fatalf("query %d: %d users sent to, want between %d (acknowledged before it) and %d (appended)", queries, got, low, high)
 		}
+		queried.Add(1)
 	}
 	wg.Wait()
 	if got := sent(); got != batches*perBatch {
