@@ -247,7 +247,11 @@ func TestAbandonedRequestIsNotAServerFault(t *testing.T) {
 		}
 		for _, mf := range mfs {
 			if mf.GetName() == "campaignstats_store_errors_total" {
-				return len(mf.GetMetric())
+				n := 0
+				for _, m := range mf.GetMetric() {
+					n += int(m.GetCounter().GetValue())
+				}
+				return n
 			}
 		}
 		return 0

@@ -1,6 +1,10 @@
 package httpapi
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/campaignstats/campaignstats/internal/ingest"
+)
 
 // metrics are the Prometheus collectors of SPEC §10.1 owned by the HTTP layer. Workspace ids never appear as
 // labels.
@@ -29,5 +33,20 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 			Help: "Ingest requests refused with 503 because the admission limits were reached."}),
 	}
 	reg.MustRegister(m.requests, m.duration, m.ingestEvents, m.rateLimited, m.storeErrors, m.ingestBusy)
+	// The counters a scrape of a fresh server lists at 0, so that every metric of SPEC §10.1 is there before its
+	// first event: each label value the handlers use.
+	for _, result := range []string{"accepted", "duplicate", "rejected"} {
+		m.ingestEvents.WithLabelValues("streams", result)
+	}
+	for _, endpoint := range []string{ingest.SourceTrack, ingest.SourceBulk} {
+		m.ingestEvents.WithLabelValues(endpoint, "accepted")
+	}
+	for _, family := range []string{"stats", "campaigns", reportsFamily} {
+		m.rateLimited.WithLabelValues(family)
+	}
+	for _, p := range routePrefixes() {
+		m.storeErrors.WithLabelValues(p.route)
+		m.duration.WithLabelValues(p.route)
+	}
 	return m
 }

@@ -233,7 +233,7 @@ func TestProfilesFeedNoStats(t *testing.T) {
 	}
 	m := e.do(t, "GET", "/metrics", nil, nil)
 	for _, l := range strings.Split(grepLines(string(m.body), "campaignstats_ingest_events_total{"), "\n") {
-		if l != "" && !strings.Contains(l, `endpoint="streams"`) {
+		if l != "" && !strings.Contains(l, `endpoint="streams"`) && !strings.HasSuffix(l, "} 0") {
 			t.Fatalf("profile posts counted as events: %s", l)
 		}
 	}

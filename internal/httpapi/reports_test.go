@@ -159,7 +159,7 @@ func TestReportsCRUD(t *testing.T) {
 		  "range":{"last_days":7},"granularity":"daily","split_by":["platform","variation"],"metric_type":"TOTAL",
 		  "attribution_type":"VIEW_THROUGH","layout":"moengage","columns":{"PUSH":["Sent","Impressions","Clicks","CTR"]},"separator":",",
 		  "compression":"zip","schedule":{"type":"weekly","at":"06:00","weekdays":["MON"]},
-		  "webhook_url":"https://hooks.example.com/campaignstats","csv_formula_guard":false,"created_at":"2025-03-10T12:00:00Z",
+		  "webhook_url":"https://hooks.example.com/campaignstats","created_at":"2025-03-10T12:00:00Z",
 		  "updated_at":"2025-03-10T12:00:00Z","next_run_at":"2025-03-17T10:00:00Z"` + extra + `}`
 	}
 	assertJSON(t, r, 201, stored(`,"last_run":null`))
@@ -177,7 +177,7 @@ func TestReportsCRUD(t *testing.T) {
 	alphaID := alpha["report_id"].(string)
 	assertJSON(t, r, 201, `{"report_id":"`+alphaID+`","name":"Alpha","campaigns":{"ids":[],"channels":[],"tags":[],"delivery_types":[],"include_children":true},"range":{"start_date":"2025-01-01","end_date":"2025-01-31"},
 		"granularity":"aggregate","split_by":[],"metric_type":"TOTAL","attribution_type":"VIEW_THROUGH","layout":"moengage","separator":",",
-		"compression":"zip","schedule":null,"csv_formula_guard":false,"created_at":"2025-03-10T12:00:00Z","updated_at":"2025-03-10T12:00:00Z",
+		"compression":"zip","schedule":null,"created_at":"2025-03-10T12:00:00Z","updated_at":"2025-03-10T12:00:00Z",
 		"next_run_at":null,"last_run":null}`)
 
 	// List ordered by name.
@@ -195,7 +195,7 @@ func TestReportsCRUD(t *testing.T) {
 	r = e.do(t, "PUT", path+"/"+id, hdr, []byte(`{"name":"Weekly Push Report","range":{"last_days":7},"schedule":{"type":"daily","at":"08:30"}}`))
 	assertJSON(t, r, 200, `{"report_id":"`+id+`","name":"Weekly Push Report","campaigns":{"ids":[],"channels":[],"tags":[],"delivery_types":[],"include_children":true},"range":{"last_days":7},
 		"granularity":"aggregate","split_by":[],"metric_type":"TOTAL","attribution_type":"VIEW_THROUGH","layout":"moengage","separator":",",
-		"compression":"zip","schedule":{"type":"daily","at":"08:30"},"csv_formula_guard":false,"created_at":"2025-03-10T12:00:00Z",
+		"compression":"zip","schedule":{"type":"daily","at":"08:30"},"created_at":"2025-03-10T12:00:00Z",
 		"updated_at":"2025-03-10T13:00:00Z","next_run_at":"2025-03-11T12:30:00Z","last_run":null}`)
 	assertJSON(t, e.do(t, "PUT", path+"/"+alphaID, hdr, []byte(`{"name":"Weekly Push Report","range":{"last_days":7}}`)), 409,
 		reportErrBody("Conflict", "name - a report with the file name stem Weekly_Push_Report already exists", "name_conflict"))
@@ -298,7 +298,7 @@ func TestReportRuns(t *testing.T) {
 	assertJSON(t, e.do(t, "GET", runPath+"/runs", hdr, nil), 200, `{"runs":[`+queued+`]}`)
 	assertJSON(t, e.do(t, "GET", runPath, hdr, nil), 200, `{"report_id":"`+rep.ReportID+`","name":"Weekly Push Report","campaigns":{"ids":[],"channels":[],"tags":[],"delivery_types":[],"include_children":true},
 		"range":{"last_days":7},"granularity":"aggregate","split_by":[],"metric_type":"TOTAL","attribution_type":"VIEW_THROUGH",
-		"layout":"moengage","separator":",","compression":"zip","schedule":null,"csv_formula_guard":false,"created_at":"2025-03-10T12:00:00Z","updated_at":"2025-03-10T12:00:00Z",
+		"layout":"moengage","separator":",","compression":"zip","schedule":null,"created_at":"2025-03-10T12:00:00Z","updated_at":"2025-03-10T12:00:00Z",
 		"next_run_at":null,"last_run":`+queued+`}`)
 
 	// A worker runs it.

@@ -267,7 +267,17 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 
 // routeOf maps a path to a low-cardinality route label (never a workspace id).
 func routeOf(path string) string {
-	for _, p := range []struct{ prefix, route string }{
+	for _, p := range routePrefixes() {
+		if len(path) >= len(p.prefix) && path[:len(p.prefix)] == p.prefix {
+			return p.route
+		}
+	}
+	return "other"
+}
+
+// routePrefixes maps path prefixes to the route labels of the metrics, first match wins.
+func routePrefixes() []struct{ prefix, route string } {
+	return []struct{ prefix, route string }{
 		{"/v1/streams/", "/v1/streams/{workspace_id}"},
 		{"/v1/event/", "/v1/event/{workspace_id}"},
 		{"/v1/transition/", "/v1/transition/{workspace_id}"},
@@ -280,12 +290,7 @@ func routeOf(path string) string {
 		{"/campaign_reports/rest_api/", "/campaign_reports/rest_api"},
 		{"/admin/v1/", "/admin/v1"}, {ui.Prefix, "/ui"},
 		{"/healthz", "/healthz"}, {"/readyz", "/readyz"}, {"/metrics", "/metrics"}, {"/openapi.yaml", "/openapi.yaml"},
-	} {
-		if len(path) >= len(p.prefix) && path[:len(p.prefix)] == p.prefix {
-			return p.route
-		}
 	}
-	return "other"
 }
 
 func (s *Server) logError(r *http.Request, err error) {

@@ -21,8 +21,8 @@ type Definition struct {
 	WebhookURL  string              `json:"webhook_url,omitempty"`
 	// CSVFormulaGuard, when true, writes text cells that a spreadsheet would read as a formula (starting with
 	// =, +, -, @, tab or carriage return) with a leading single quote. Off by default: files stay byte-compatible
-	// with MoEngage's exports.
-	CSVFormulaGuard bool `json:"csv_formula_guard"`
+	// with MoEngage's exports, and a stored report's body lists it only when on (SPEC §8.2 lists a report's fields).
+	CSVFormulaGuard bool `json:"csv_formula_guard,omitempty"`
 }
 
 // Report file layouts (SPEC §13.2).

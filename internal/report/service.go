@@ -107,6 +107,9 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		queued: prometheus.NewGauge(prometheus.GaugeOpts{Name: "campaignstats_report_runs_queued",
 			Help: "Report runs waiting for a worker (all nodes)."}),
 	}
+	for _, status := range []string{store.RunSuccessful, store.RunFailed} { // listed at 0 before the first run
+		m.runs.WithLabelValues(status)
+	}
 	if reg != nil {
 		reg.MustRegister(m.runs, m.duration, m.queued)
 	}

@@ -368,6 +368,9 @@ func NewWebhookNotifier(sender *WebhookSender, status WebhookStatusRecorder, log
 	n := &WebhookNotifier{sender: sender, status: status, logger: logger,
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "campaignstats_webhook_deliveries_total",
 			Help: "Report run webhook deliveries by final result (after retries)."}, []string{"result"})}
+	for _, result := range []string{"delivered", "failed"} { // listed at 0 before the first delivery
+		n.deliveries.WithLabelValues(result)
+	}
 	if reg != nil {
 		reg.MustRegister(n.deliveries)
 	}
