@@ -33,9 +33,8 @@ func (r *reader) Conversions(ctx context.Context, q store.ConversionQuery) ([]st
 cr AS MATERIALIZED (
 	SELECT m.tgt AS tgt, `+dayExpr("c.ts", q.Days, q.FromMS, q.ToMS)+` AS d, c.cell AS cell, c.grp AS grp, c.goal AS goal,
 		c.goal_uuid AS eid, c.user_hi AS uh, c.user_lo AS ul, c.revenue AS revenue
-	FROM `+creditsFrom(watermark)+` JOIN m ON c.unit = m.unit
+	FROM `+creditsFrom(watermark)+` JOIN m ON c.unit = m.unit `+liveCreditJoins(units)+`
 	WHERE c.ws = ? AND c.unit IN (`+units+`) AND c.ts >= ? AND c.ts < ? AND (c.type = ? OR c.type = 0)
-		AND `+liveCreditOf(units)+`
 ),
 goals AS MATERIALIZED (SELECT tgt, d, grp, goal, eid, min(cell) AS k1, max(cell) AS k2, any_value(revenue) AS revenue
 	FROM cr GROUP BY tgt, d, grp, goal, eid),

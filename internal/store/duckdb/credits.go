@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"fmt"
-	"strings"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -22,11 +21,16 @@ import (
 const liveCredit = `NOT EXISTS (SELECT 1 FROM credit_voids v WHERE v.ws = c.ws AND v.goal_uuid = c.goal_uuid AND v.gen > c.gen
 	AND (v.unit = '' OR v.unit = c.unit))`
 
-// liveCreditOf is liveCredit for a query that reads the credits of the units in list only (SQL string literals,
-// comma-separated): the same condition, with the voids it reads limited to those units' and to whole goal events',
-// so that DuckDB filters credit_voids before joining it rather than hashing every void of the store.
-func liveCreditOf(list string) string {
-	return strings.TrimSuffix(liveCredit, ")") + ` AND v.unit IN ('', ` + list + `))`
+// liveCreditJoins is liveCredit for a query that reads the credits of the units in list only (SQL string literals,
+// comma-separated), as anti joins to follow its FROM item c: one with the voids of whole goal events, one with those
+// units' voids (an equality on the unit instead of liveCredit's OR, so that both are hash joins). DuckDB hashes
+// only those voids rather than every void of the store, and drops the joins when there are none (a settled store),
+// which the correlated NOT EXISTS of liveCredit does not.
+func liveCreditJoins(list string) string {
+	return `ANTI JOIN (SELECT ws, goal_uuid, gen FROM credit_voids WHERE unit = '') v0
+		ON v0.ws = c.ws AND v0.goal_uuid = c.goal_uuid AND v0.gen > c.gen
+	ANTI JOIN (SELECT ws, goal_uuid, gen, unit FROM credit_voids WHERE unit IN (` + list + `)) v1
+		ON v1.ws = c.ws AND v1.goal_uuid = c.goal_uuid AND v1.unit = c.unit AND v1.gen > c.gen`
 }
 
 // creditsFrom returns the credits a query reads, a FROM item aliased c: the sorted chunks, and the log's
