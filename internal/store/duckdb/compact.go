@@ -32,8 +32,8 @@ const (
 	rewriteShare = 2
 	// compactQuiet is how long the log must be quiet before a smaller tail is compacted.
 	compactQuiet = time.Second
-	// compactQuietShare is the tail, as a share of facts, that a quiet moment compacts; compactIdle is the pause
-	// after which any tail is.
+	// compactQuietShare is the tail, as a share of facts, that a quiet moment compacts at once, whatever the
+	// queries; compactIdle is the pause after which any tail is.
 	compactQuietShare = 64
 	compactIdle       = time.Minute
 )
@@ -86,14 +86,16 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	tail := int64(seq) - watermark
 	// A short tail is left to a later compaction while appends go on now and then: each compaction rewrites facts.
 	settled := func(n, of int64) bool { return settle && (idle >= compactIdle || n >= of/compactQuietShare) }
-	// Once appends have paused, a tail of a 16th of facts or more is compacted whatever the queries: they would read
-	// it whole meanwhile (after a burst into a small store, most of the store).
-	due := tail > 0 && (tail >= max(compactMinTail, facts/compactTailShare) || (quiet && tail >= facts/compactTailShare) ||
-		settled(tail, facts))
+	// Once appends have paused, a tail of a 64th of facts or more is compacted at once, whatever the queries, and
+	// without pausing for them: each of them reads it whole until it is compacted (after a burst, the dearest part
+	// of a query: at 10M events a tail of 530K events doubled a Stats call), so yielding to them would only make
+	// every one of them slower for longer.
+	large := quiet && tail > 0 && tail >= facts/compactQuietShare
+	due := tail > 0 && (tail >= max(s.minTail, facts/compactTailShare) || large || settled(tail, facts))
 	// A store whose facts predate the user sets gets them at the next quiet moment, new events or not.
 	noSets := facts > 0 && zones == 0 && settle
 	if due || noSets {
-		if err := s.compactTail(ctx, true); err != nil {
+		if err := s.compactTail(ctx, !large); err != nil {
 			return false, err
 		}
 	}

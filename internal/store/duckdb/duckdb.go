@@ -95,6 +95,8 @@ type Store struct {
 	sleep     func(context.Context, time.Duration)
 	// compactChunk is the rows one statement of a compaction sorts (compactChunkRows; smaller in tests).
 	compactChunk int64
+	// minTail is the tail that makes a compaction due whatever the facts' size (compactMinTail; smaller in tests).
+	minTail int64
 	// catalog caches every workspace's campaigns once loaded; all catalog writes go through this store under
 	// writeMu, so the cache is exact. Guarded by catalogMu for readers.
 	catalogMu sync.RWMutex
@@ -154,7 +156,7 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 	db.SetMaxIdleConns(16)
 	dict := &cellDict{byID: map[int32]cellKey{}}
 	s := &Store{reader: reader{q: db, cells: dict, numbers: &userNumbers{}}, db: db, now: now, log: cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)), catalog: map[string]map[string]domain.Campaign{}, dict: dict,
-		compactChunk: compactChunkRows, checkpointed: -1, stepYield: stepYield, sleep: sleepFor}
+		compactChunk: compactChunkRows, minTail: compactMinTail, checkpointed: -1, stepYield: stepYield, sleep: sleepFor}
 	s.queries.now = func() time.Time { return s.now() }
 	s.reader.queries = &s.queries
 	s.reader.tail = &s.tail

@@ -403,8 +403,10 @@ func TestFactsRewriteWaitsForAPauseInQueries(t *testing.T) {
 }
 
 // TestSettlingWaitsForAPauseInQueries checks that what a pause in appends makes due (here the compaction of a short
-// tail) waits while node queries run, runs once they pause for queriesQuiet or once it has waited yieldWait however
-// they run, and that the wait starts afresh at the next pause in appends.
+// tail, once appends have paused for compactIdle) waits while node queries run, runs once they pause for
+// queriesQuiet or once it has waited yieldWait however they run, and that the wait starts afresh at the next pause
+// in appends; and that a tail of a 64th of facts or more is compacted as soon as appends pause, whatever the
+// queries, without pausing for them.
 func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
 	ctx := context.Background()
 	s, clock, appendBatch, query := yieldingStore(t)
@@ -421,31 +423,50 @@ func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
 		}
 		return watermark == int64(s.seq)
 	}
-	// Tails of less than a 16th of facts (a larger one is compacted at once, whatever the queries).
 	appendBatch(3000)
 	if !step(compactQuiet) {
 		t.Fatal("a pause in appends without node queries did not compact the tail")
 	}
-	appendBatch(100)
-	waitsForAPause(t, "tail compacted", query, step, compactQuiet)
+	// Tails of less than a 64th of facts, due once appends have paused for compactIdle.
+	appendBatch(40)
+	if step(compactQuiet) {
+		t.Fatal("a short tail compacted at a pause in appends shorter than compactIdle")
+	}
+	*clock = clock.Add(compactIdle)
+	waitsForAPause(t, "tail compacted", query, step, 0)
 	// Queries every second: the compaction waits yieldWait from the first time it was put off (the first step).
-	appendBatch(100)
-	*clock = clock.Add(compactQuiet)
+	appendBatch(40)
+	*clock = clock.Add(compactIdle)
 	waitsAtMostYieldWait(t, "tail compacted", query, step)
 	// Appends resume and pause again: the wait starts afresh.
+	appendBatch(40)
+	if step(0) {
+		t.Fatal("tail compacted while appends go on")
+	}
+	*clock = clock.Add(compactIdle)
+	query()
+	if step(0) {
+		t.Fatal("tail compacted while node queries run, after a new pause in appends")
+	}
+	// A tail of a 64th of facts or more is compacted once appends pause, whatever the queries, and without pausing
+	// for them.
+	var paused time.Duration
+	s.sleep = func(_ context.Context, d time.Duration) {
+		*clock = clock.Add(d)
+		paused += d
+		query()
+	}
 	appendBatch(100)
+	query()
 	if step(0) {
 		t.Fatal("tail compacted while appends go on")
 	}
 	query()
-	if step(compactQuiet) {
-		t.Fatal("tail compacted while node queries run, after a new pause in appends")
-	}
-	// A tail of a 16th of facts or more is compacted once appends pause, whatever the queries.
-	appendBatch(400)
-	query()
 	if !step(compactQuiet) {
-		t.Fatal("a tail of more than a 16th of facts not compacted at a pause in appends while node queries run")
+		t.Fatal("a tail of more than a 64th of facts not compacted at a pause in appends while node queries run")
+	}
+	if paused != 0 {
+		t.Errorf("the compaction of a tail due at a pause in appends paused %v for node queries", paused)
 	}
 }
 
@@ -487,10 +508,11 @@ func TestStepsPauseForQueries(t *testing.T) {
 	if err := s.Compact(ctx); err != nil {
 		t.Fatal(err)
 	}
-	// tail appends a tail of more than a 16th of facts, which is due once appends pause whatever the queries.
+	// tail appends a tail due by its size, whatever the queries, while appends go on (a tail that is due because
+	// appends have paused is compacted without pausing: TestSettlingWaitsForAPauseInQueries).
+	s.minTail = 150
 	tail := func() {
 		appendEvents(200)
-		*clock = clock.Add(compactQuiet)
 	}
 	// No node query: no pause.
 	tail()
