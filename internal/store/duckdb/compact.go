@@ -43,13 +43,15 @@ const (
 const creditMoveMin = 100_000
 
 // Maintain compacts when it is due: a tail of a 16th of facts (at least 500K events); once appends have paused, a
-// tail of a 16th of facts, a tail of at least a 64th of facts, or any tail once they have paused for a minute; facts without user sets (a
+// tail of at least a 64th of facts, or any tail once they have paused for a minute; facts without user sets (a
 // store written before they existed) once appends have paused. It moves the credits log's tail into a sorted chunk
 // (moveCredits) on the same terms (a 16th of the chunks, at least 100K credits; a 64th once appends have paused,
 // void credits dropped then). Once appends have paused and neither is due, it merges the rows of each day's user
 // sets into one (MergeUserSets), and then checkpoints. What only a pause in appends makes due, and the rewrites of
-// facts and of the credit chunks, yield to node queries (yield.go). It returns whether it compacted, moved or
-// merged anything. Callers run it periodically (one at a time is enough; concurrent calls serialise).
+// facts and of the credit chunks, yield to node queries (yield.go), except after a burst: the compaction of a tail
+// of a 64th of facts or more at a pause, and what follows it until the store has settled, run at once. It returns
+// whether it compacted, moved or merged anything. Callers run it periodically (one at a time is enough;
+// concurrent calls serialise).
 func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	if !s.numbers.loaded() {
 		s.compactMu.Lock()
@@ -66,15 +68,20 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	}
 	s.writeMu.Lock()
 	seq, idle := s.seq, s.now().Sub(s.lastAppend)
-	s.writeMu.Unlock()
 	quiet := idle >= compactQuiet
+	if !quiet {
+		s.afterBurst = false
+	}
+	burst := s.afterBurst
+	s.writeMu.Unlock()
 	at := s.now()
 	busy := s.queries.busy(at)
 	// What a pause in appends makes due waits while node queries run (yield.go); the wait restarts at each pause.
+	// After a burst (below) it runs at once.
 	settle := quiet
 	if !quiet {
 		s.settleWait.clear()
-	} else if s.settleWait.wait(at, busy) {
+	} else if s.settleWait.wait(at, busy) && !burst {
 		settle = false
 	}
 	var watermark, facts, zones, loose, voids, credits int64
@@ -99,10 +106,23 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
+	// A large tail at a pause is the end of a burst of appends. Until appends resume, the rest of what the pause
+	// makes due — moving the credits the burst derived and dropping the voids, merging the day rows of the user
+	// sets, the checkpoint — also runs at once, whatever the queries, and without pausing for them: until it has,
+	// each query reads the credits log whole, the voids and two rows of sets a day (after a 10M-event burst,
+	// about half again the cost of a Stats call on a settled store), and the store settles in seconds rather than
+	// after the queries pause.
+	if large {
+		s.writeMu.Lock()
+		s.afterBurst = s.seq == seq
+		burst = s.afterBurst
+		s.writeMu.Unlock()
+		settle = settle || burst
+	}
 	moved := false
-	if loose >= max(creditMoveMin, credits/compactTailShare) || (loose+voids > 0 && settled(loose+voids, credits)) {
+	if loose >= max(creditMoveMin, credits/compactTailShare) || (loose+voids > 0 && (settled(loose+voids, credits) || burst)) {
 		var err error
-		if moved, err = s.moveCredits(ctx, settle, busy, true); err != nil {
+		if moved, err = s.moveCredits(ctx, settle, busy, !burst); err != nil {
 			return false, err
 		}
 	}
@@ -118,6 +138,9 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 		}
 		if !merged {
 			s.checkpointSettled(ctx, seq)
+			s.writeMu.Lock()
+			s.afterBurst = false
+			s.writeMu.Unlock()
 		}
 	}
 	return due || noSets || moved || rewritten || merged, nil

@@ -470,6 +470,86 @@ func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
 	}
 }
 
+// TestABurstSettlesAtOnce checks that after a burst of appends — a tail of a 64th of facts or more compacted at
+// a pause — the rest of what the pause makes due runs at once while node queries run, and without pausing for
+// them: the credits log moves into a chunk and its voids are dropped, each day's rows of user sets are merged into
+// one, the database is checkpointed. Once appends resume and pause again with a short tail, it waits for the
+// queries again.
+func TestABurstSettlesAtOnce(t *testing.T) {
+	ctx := context.Background()
+	s, clock, appendBatch, query := yieldingStore(t)
+	var paused time.Duration
+	s.sleep = func(_ context.Context, d time.Duration) {
+		*clock = clock.Add(d)
+		paused += d
+		query()
+	}
+	credit := func(goal string) store.Credit {
+		return store.Credit{WorkspaceID: "w", User: domain.HashUser("uid:u1"), Credit: attribution.Credit{GoalUUID: goal,
+			TimeMS: clock.UnixMilli(), Unit: "c1", Goal: "purchase", Type: attribution.ViewThrough, Platform: "ios"}}
+	}
+	// state reads the credits left in the log, the voids, and the rows of user sets beyond one per day.
+	state := func() (log, voids, extraRows int64) {
+		t.Helper()
+		if err := s.db.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM credits WHERE gen > (SELECT gen FROM credits_watermark)),
+			(SELECT count(*) FROM credit_voids), (SELECT count(*) - count(DISTINCT (ws, campaign_id, day)) FROM user_sets)`).Scan(&log, &voids, &extraRows); err != nil {
+			t.Fatal(err)
+		}
+		return log, voids, extraRows
+	}
+	step := func(d time.Duration) {
+		t.Helper()
+		query()
+		*clock = clock.Add(d)
+		if _, err := s.Maintain(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendBatch(3000)
+	step(compactIdle) // no query within queriesQuiet: compacted, and what follows runs
+	for range 3 {
+		step(0)
+	}
+	// The burst: 100 events (more than a 64th of 3000) on a day that has its sets, and credits and a void.
+	if err := s.ApplyCredits(ctx, store.CreditUpdate{Credits: []store.Credit{credit("g1"), credit("g2")}}); err != nil {
+		t.Fatal(err)
+	}
+	appendBatch(100)
+	if err := s.ApplyCredits(ctx, store.CreditUpdate{Replace: []store.GoalRef{{WorkspaceID: "w", UUID: "g1"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if log, voids, extra := state(); log != 2 || voids != 1 || extra != 0 {
+		t.Fatalf("before the burst's pause: %d credits in the log, %d voids, %d extra rows of sets; want 2, 1, 0", log, voids, extra)
+	}
+	step(compactQuiet)
+	if log, voids, _ := state(); log != 0 || voids != 0 {
+		t.Errorf("after the pause that ended a burst: %d credits in the log, %d voids; want both moved at once", log, voids)
+	}
+	step(0)
+	if _, _, extra := state(); extra != 0 {
+		t.Errorf("after a burst, the day rows of user sets were not merged at once while node queries run (%d extra rows)", extra)
+	}
+	checkpointed := s.checkpointed
+	step(0)
+	if s.checkpointed == checkpointed || s.checkpointed != s.seq {
+		t.Errorf("after a burst, no checkpoint at once while node queries run")
+	}
+	if paused != 0 {
+		t.Errorf("settling after a burst paused %v for node queries", paused)
+	}
+	// Appends resume with a short tail and pause: the credit move waits for a pause in the queries again.
+	appendBatch(1)
+	if err := s.ApplyCredits(ctx, store.CreditUpdate{Credits: []store.Credit{credit("g3")}}); err != nil {
+		t.Fatal(err)
+	}
+	step(0)
+	*clock = clock.Add(compactIdle)
+	step(time.Second)
+	if log, _, _ := state(); log != 1 {
+		t.Errorf("after a short tail's pause, %d credits in the log; want the move to wait for the queries", log)
+	}
+}
+
 // TestStepsPauseForQueries checks that a step Maintain runs — here a compaction due by the tail's size, which runs
 // whatever the queries — pauses between its statements while node queries run: until they have paused for
 // queriesQuiet, and for stepYield at most in all however they run; an explicit Compact does not pause.
