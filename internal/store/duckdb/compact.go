@@ -49,7 +49,7 @@ const creditMoveMin = 100_000
 // void credits dropped then). Once appends have paused and neither is due, it merges the rows of each day's user
 // sets into one (MergeUserSets), and then checkpoints. What only a pause in appends makes due, and the rewrites of
 // facts and of the credit chunks, yield to node queries (yield.go), except after a burst: the compaction of a tail
-// of a 64th of facts or more at a pause, and what follows it until the store has settled, run at once. It returns
+// of a 64th of facts or more at a pause, and the credit move and the merge that follow it, run at once. It returns
 // whether it compacted, moved or merged anything. Callers run it periodically (one at a time is enough;
 // concurrent calls serialise).
 func (s *Store) Maintain(ctx context.Context) (bool, error) {
@@ -77,13 +77,14 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	at := s.now()
 	busy := s.queries.busy(at)
 	// What a pause in appends makes due waits while node queries run (yield.go); the wait restarts at each pause.
-	// After a burst (below) it runs at once.
-	settle := quiet
+	// After a burst (below), what makes queries cheaper runs at once: settle, where paused waits for the queries.
+	paused := quiet
 	if !quiet {
 		s.settleWait.clear()
-	} else if s.settleWait.wait(at, busy) && !burst {
-		settle = false
+	} else if s.settleWait.wait(at, busy) {
+		paused = false
 	}
+	settle := paused || (quiet && burst)
 	var watermark, facts, zones, loose, voids, credits int64
 	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT seq FROM facts_watermark WHERE id = 1), (SELECT count(*) FROM facts),
 		(SELECT count(*) FROM user_set_zones), (SELECT count(*) FROM credits WHERE gen > (SELECT gen FROM credits_watermark WHERE id = 1)),
@@ -106,12 +107,11 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 			return false, err
 		}
 	}
-	// A large tail at a pause is the end of a burst of appends. Until appends resume, the rest of what the pause
-	// makes due — moving the credits the burst derived and dropping the voids, merging the day rows of the user
-	// sets, the checkpoint — also runs at once, whatever the queries, and without pausing for them: until it has,
-	// each query reads the credits log whole, the voids and two rows of sets a day (after a 10M-event burst,
-	// about half again the cost of a Stats call on a settled store), and the store settles in seconds rather than
-	// after the queries pause.
+	// A large tail at a pause is the end of a burst of appends. Until appends resume, what else the pause makes due
+	// to make queries cheaper — moving the credits the burst derived and dropping the voids, merging the day rows of
+	// the user sets — also runs at once, whatever the queries, and without pausing for them: until it has, each
+	// query reads the credits log whole, the voids and two rows of sets a day, and the store settles in seconds
+	// rather than once the queries pause. The checkpoint, which only makes the files smaller, still waits for them.
 	if large {
 		s.writeMu.Lock()
 		s.afterBurst = s.seq == seq
@@ -137,10 +137,12 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 			return false, err
 		}
 		if !merged {
-			s.checkpointSettled(ctx, seq)
 			s.writeMu.Lock()
 			s.afterBurst = false
 			s.writeMu.Unlock()
+			if paused {
+				s.checkpointSettled(ctx, seq)
+			}
 		}
 	}
 	return due || noSets || moved || rewritten || merged, nil
