@@ -108,10 +108,11 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 		}
 	}
 	// A large tail at a pause is the end of a burst of appends. Until appends resume, what else the pause makes due
-	// to make queries cheaper — moving the credits the burst derived and dropping the voids, merging the day rows of
-	// the user sets — also runs at once, whatever the queries, and without pausing for them: until it has, each
-	// query reads the credits log whole, the voids and two rows of sets a day, and the store settles in seconds
-	// rather than once the queries pause. The checkpoint, which only makes the files smaller, still waits for them.
+	// to make queries cheaper — moving the credits the burst derived and dropping the voids (when they are a 64th of
+	// the chunks or more, as at any pause), merging the day rows of the user sets — also runs at once, whatever the
+	// queries, and without pausing for them: until it has, each query reads the credits log whole, the voids and
+	// two rows of sets a day, and the store settles in seconds rather than once the queries pause. The checkpoint,
+	// which only makes the files smaller, still waits for them.
 	if large {
 		s.writeMu.Lock()
 		s.afterBurst = s.seq == seq
@@ -120,7 +121,7 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 		settle = settle || burst
 	}
 	moved := false
-	if loose >= max(creditMoveMin, credits/compactTailShare) || (loose+voids > 0 && (settled(loose+voids, credits) || burst)) {
+	if loose >= max(creditMoveMin, credits/compactTailShare) || (loose+voids > 0 && settled(loose+voids, credits)) {
 		var err error
 		if moved, err = s.moveCredits(ctx, settle, busy, !burst); err != nil {
 			return false, err

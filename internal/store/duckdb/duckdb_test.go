@@ -473,8 +473,8 @@ func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
 // TestABurstSettlesAtOnce checks that after a burst of appends — a tail of a 64th of facts or more compacted at
 // a pause — the rest of what the pause makes due runs at once while node queries run, and without pausing for
 // them: the credits log moves into a chunk and its voids are dropped, and each day's rows of user sets are merged
-// into one. The checkpoint waits for a pause in the queries, and so does everything once appends resume and pause
-// again with a short tail.
+// into one. The checkpoint waits for a pause in the queries, so do a burst's credits under a 64th of the sorted
+// ones, and so does everything once appends resume and pause again with a short tail.
 func TestABurstSettlesAtOnce(t *testing.T) {
 	ctx := context.Background()
 	s, clock, appendBatch, query := yieldingStore(t)
@@ -544,6 +544,34 @@ func TestABurstSettlesAtOnce(t *testing.T) {
 	}
 	if paused != 0 {
 		t.Errorf("settling after a burst paused %v for node queries", paused)
+	}
+	// Another burst whose credits are under a 64th of the chunks: the move waits for a pause in the queries, as
+	// at any pause.
+	var many []store.Credit
+	for i := range 200 {
+		many = append(many, credit(fmt.Sprint("m", i)))
+	}
+	if err := s.ApplyCredits(ctx, store.CreditUpdate{Credits: many}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.moveCredits(ctx, true, false, false); err != nil {
+		t.Fatal(err)
+	}
+	appendBatch(100)
+	if err := s.ApplyCredits(ctx, store.CreditUpdate{Credits: []store.Credit{credit("g4")}}); err != nil {
+		t.Fatal(err)
+	}
+	step(compactQuiet)
+	step(0)
+	if log, _, extra := state(); log != 1 || extra != 0 {
+		t.Errorf("after a burst with one credit beside 201 in chunks: %d credits in the log, %d extra rows of sets; want the credit left, the rows merged", log, extra)
+	}
+	if err := s.ApplyCredits(ctx, store.CreditUpdate{Credits: []store.Credit{credit("g5")}}); err != nil {
+		t.Fatal(err)
+	}
+	step(time.Second)
+	if _, err := s.moveCredits(ctx, false, false, false); err != nil {
+		t.Fatal(err)
 	}
 	// Appends resume with a short tail and pause: the credit move waits for a pause in the queries again.
 	appendBatch(1)
