@@ -49,7 +49,8 @@ const creditMoveMin = 100_000
 // void credits dropped then). Once appends have paused and neither is due, it merges the rows of each day's user
 // sets into one (MergeUserSets), and then checkpoints. What only a pause in appends makes due, and the rewrites of
 // facts and of the credit chunks, yield to node queries (yield.go), except after a burst: the compaction of a tail
-// of a 64th of facts or more at a pause, and the credit move and the merge that follow it, run at once. It returns
+// of a 64th of facts or more at a pause, and the credit move (without dropping the voids) and the merge that follow
+// it, run at once. It returns
 // whether it compacted, moved or merged anything. Callers run it periodically (one at a time is enough;
 // concurrent calls serialise).
 func (s *Store) Maintain(ctx context.Context) (bool, error) {
@@ -103,16 +104,19 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	// A store whose facts predate the user sets gets them at the next quiet moment, new events or not.
 	noSets := facts > 0 && zones == 0 && settle
 	if due || noSets {
-		if err := s.compactTail(ctx, !large); err != nil {
+		// The compaction that ends a burst leaves the day rows of the sets to the merge that follows it at once
+		// (below): merging them here too would rewrite many days twice while queries read the tail.
+		if err := s.compactTail(ctx, !large, !large); err != nil {
 			return false, err
 		}
 	}
 	// A large tail at a pause is the end of a burst of appends. Until appends resume, what else the pause makes due
-	// to make queries cheaper — moving the credits the burst derived and dropping the voids (when they are a 64th of
-	// the chunks or more, as at any pause), merging the day rows of the user sets — also runs at once, whatever the
-	// queries, and without pausing for them: until it has, each query reads the credits log whole, the voids and
-	// two rows of sets a day, and the store settles in seconds rather than once the queries pause. The checkpoint,
-	// which only makes the files smaller, still waits for them.
+	// to make queries cheaper — moving the credits the burst derived into a sorted chunk (when they and the voids are
+	// a 64th of the chunks or more, as at any pause), merging the day rows of the user sets — also runs at once,
+	// whatever the queries, and without pausing for them: until it has, each query reads the credits log whole and
+	// several rows of sets a day, and the store settles in seconds rather than once the queries pause. Dropping the
+	// voids, which rewrites every credit chunk, and the checkpoint, which only makes the files smaller, still wait
+	// for them: each takes seconds of both cores at 10M events and saves a query little.
 	if large {
 		s.writeMu.Lock()
 		s.afterBurst = s.seq == seq
@@ -123,7 +127,7 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	moved := false
 	if loose >= max(creditMoveMin, credits/compactTailShare) || (loose+voids > 0 && settled(loose+voids, credits)) {
 		var err error
-		if moved, err = s.moveCredits(ctx, settle, busy, !burst); err != nil {
+		if moved, err = s.moveCredits(ctx, paused, busy, !burst); err != nil {
 			return false, err
 		}
 	}
@@ -191,7 +195,7 @@ type campaignRange struct{ ws, from, to string }
 // chunks are due. Maintain compacts without the rewrite, which it runs when node queries allow
 // (rewriteFactsWhenDue).
 func (s *Store) Compact(ctx context.Context) error {
-	if err := s.compactTail(ctx, false); err != nil {
+	if err := s.compactTail(ctx, false, true); err != nil {
 		return err
 	}
 	_, err := s.rewriteFactsWhenDue(ctx, true)
@@ -199,8 +203,9 @@ func (s *Store) Compact(ctx context.Context) error {
 }
 
 // compactTail merges the log's tail into facts and adds it to the user sets; with yield, it pauses between its
-// statements while node queries run (maintenanceStep.pause).
-func (s *Store) compactTail(ctx context.Context, yield bool) error {
+// statements while node queries run (maintenanceStep.pause); with mergeRows, it then merges the day rows of the
+// sets that have reached setRowsMerge.
+func (s *Store) compactTail(ctx context.Context, yield, mergeRows bool) error {
 	s.compactMu.Lock()
 	defer s.compactMu.Unlock()
 	start := s.now()
@@ -323,9 +328,11 @@ func (s *Store) compactTail(ctx context.Context, yield bool) error {
 		return fmt.Errorf("compaction: %w", err)
 	}
 	step.mark("swap")
-	merged, mergedBytes, err := s.mergeSetRows(ctx, conn, setRowsMerge, step)
-	if err != nil {
-		return fmt.Errorf("compaction: merge user sets: %w", err)
+	var merged, mergedBytes int64
+	if mergeRows {
+		if merged, mergedBytes, err = s.mergeSetRows(ctx, conn, setRowsMerge, step); err != nil {
+			return fmt.Errorf("compaction: merge user sets: %w", err)
+		}
 	}
 	s.log.Info("compacted the event log", "tail_events", tailRows, "facts_rewritten", rewrite, "set_days_merged", merged,
 		"set_bytes_merged", mergedBytes, "duration_ms", s.now().Sub(start).Milliseconds(), "phases_ms", step.String())

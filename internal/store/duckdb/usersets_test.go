@@ -657,7 +657,7 @@ func TestTailIndexBesideCompactions(t *testing.T) {
 				return
 			default:
 			}
-			if err := s.compactTail(ctx, false); err != nil {
+			if err := s.compactTail(ctx, false, true); err != nil {
 				t.Error(err)
 				return
 			}
