@@ -68,7 +68,7 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 		}
 	}
 	s.writeMu.Lock()
-	seq, idle := s.seq, s.now().Sub(s.lastAppend)
+	seq, idle, unsettled := s.seq, s.now().Sub(s.lastAppend), s.unsettled
 	quiet := idle >= compactQuiet
 	if !quiet {
 		s.afterBurst = false
@@ -93,31 +93,35 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("compaction: %w", err)
 	}
 	tail := int64(seq) - watermark
+	s.writeMu.Lock()
+	s.factsSeen = facts
+	s.writeMu.Unlock()
 	// A short tail is left to a later compaction while appends go on now and then: each compaction rewrites facts.
 	settled := func(n, of int64) bool { return settle && (idle >= compactIdle || n >= of/compactQuietShare) }
-	// Once appends have paused, a tail of a 64th of facts or more is compacted at once, whatever the queries, and
-	// without pausing for them: each of them reads it whole until it is compacted (after a burst, the dearest part
-	// of a query: at 10M events a tail of 530K events doubled a Stats call), so yielding to them would only make
-	// every one of them slower for longer.
-	large := quiet && tail > 0 && tail >= facts/compactQuietShare
-	due := tail > 0 && (tail >= max(s.minTail, facts/compactTailShare) || large || settled(tail, facts))
+	// A pause in appends after a 64th of facts or more since the store last settled ends a burst (burstEnded). The
+	// tail is then compacted at once, whatever the queries, and without pausing for them: each of them reads it
+	// whole until it is compacted (after a burst, the dearest part of a query: at 10M events a tail of 530K events
+	// doubled a Stats call), so yielding to them would only make every one of them slower for longer. A compaction
+	// that started while appends went on stops pausing for the queries once the burst has ended.
+	ended := quiet && s.burstEnded()
+	due := tail > 0 && (tail >= max(s.minTail, facts/compactTailShare) || ended || settled(tail, facts))
 	// A store whose facts predate the user sets gets them at the next quiet moment, new events or not.
 	noSets := facts > 0 && zones == 0 && settle
 	if due || noSets {
 		// The compaction that ends a burst leaves the day rows of the sets to the merge that follows it at once
 		// (below): merging them here too would rewrite many days twice while queries read the tail.
-		if err := s.compactTail(ctx, !large, !large); err != nil {
+		if err := s.compactTail(ctx, !ended, !ended); err != nil {
 			return false, err
 		}
 	}
-	// A large tail at a pause is the end of a burst of appends. Until appends resume, what else the pause makes due
+	// Until appends resume after a burst, what else the pause makes due
 	// to make queries cheaper — moving the credits the burst derived into a sorted chunk (when they and the voids are
 	// a 64th of the chunks or more, as at any pause), merging the day rows of the user sets — also runs at once,
 	// whatever the queries, and without pausing for them: until it has, each query reads the credits log whole and
 	// several rows of sets a day, and the store settles in seconds rather than once the queries pause. Dropping the
 	// voids, which rewrites every credit chunk, and the checkpoint, which only makes the files smaller, still wait
 	// for them: each takes seconds of both cores at 10M events and saves a query little.
-	if large {
+	if ended {
 		s.writeMu.Lock()
 		s.afterBurst = s.seq == seq
 		burst = s.afterBurst
@@ -141,9 +145,10 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 		if merged, err = s.MergeUserSets(ctx); err != nil {
 			return false, err
 		}
-		if !merged {
+		if !merged { // the store has settled
 			s.writeMu.Lock()
 			s.afterBurst = false
+			s.unsettled -= unsettled
 			s.writeMu.Unlock()
 			if paused {
 				s.checkpointSettled(ctx, seq)
@@ -151,6 +156,14 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 		}
 	}
 	return due || noSets || moved || rewritten || merged, nil
+}
+
+// burstEnded reports whether appends have paused after a burst: for compactQuiet, after a 64th of facts or more
+// (as the last Maintain counted them) since the store last settled.
+func (s *Store) burstEnded() bool {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.now().Sub(s.lastAppend) >= compactQuiet && s.unsettled > 0 && s.unsettled >= s.factsSeen/compactQuietShare
 }
 
 // loadTail loads the tail index (tailindex.go); appends and compactions wait meanwhile.
@@ -210,6 +223,9 @@ func (s *Store) compactTail(ctx context.Context, yield, mergeRows bool) error {
 	defer s.compactMu.Unlock()
 	start := s.now()
 	step := s.newStep(yield)
+	if yield {
+		step.until = s.burstEnded
+	}
 	step.pause(ctx)
 	s.writeMu.Lock()
 	upTo := s.seq

@@ -73,9 +73,12 @@ type Store struct {
 	dict     *cellDict // the same, by id, for readers
 	// lastAppend is when the log last grew (compaction waits for a quiet moment).
 	lastAppend time.Time
-	// afterBurst is set by the compaction of a large tail at a pause in appends (Maintain), until the store has
-	// settled or appends resume; guarded by writeMu.
+	// afterBurst is set by the compaction at the end of a burst of appends (Maintain), until the store has settled
+	// or appends resume; guarded by writeMu.
 	afterBurst bool
+	// unsettled counts the events appended since the store last settled, and factsSeen the rows of facts the last
+	// Maintain counted (burstEnded); guarded by writeMu.
+	unsettled, factsSeen int64
 	// creditGen is the generation of the latest credit update: every stored credit and void records the
 	// generation that wrote it (credit_voids).
 	creditGen int64

@@ -423,10 +423,24 @@ func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
 		}
 		return watermark == int64(s.seq)
 	}
+	// settle lets the store settle without queries: each phase below starts from a settled store, so that the
+	// tails of the phases before it do not add up to the end of a burst (TestABurstEndsAStepsPauses).
+	settle := func() {
+		t.Helper()
+		*clock = clock.Add(queriesQuiet)
+		for {
+			if did, err := s.Maintain(ctx); err != nil {
+				t.Fatal(err)
+			} else if !did {
+				return
+			}
+		}
+	}
 	appendBatch(3000)
 	if !step(compactQuiet) {
 		t.Fatal("a pause in appends without node queries did not compact the tail")
 	}
+	settle()
 	// Tails of less than a 64th of facts, due once appends have paused for compactIdle.
 	appendBatch(40)
 	if step(compactQuiet) {
@@ -434,10 +448,12 @@ func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
 	}
 	*clock = clock.Add(compactIdle)
 	waitsForAPause(t, "tail compacted", query, step, 0)
+	settle()
 	// Queries every second: the compaction waits yieldWait from the first time it was put off (the first step).
 	appendBatch(40)
 	*clock = clock.Add(compactIdle)
 	waitsAtMostYieldWait(t, "tail compacted", query, step)
+	settle()
 	// Appends resume and pause again: the wait starts afresh.
 	appendBatch(40)
 	if step(0) {
@@ -467,6 +483,66 @@ func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
 	}
 	if paused != 0 {
 		t.Errorf("the compaction of a tail due at a pause in appends paused %v for node queries", paused)
+	}
+}
+
+// TestABurstEndsAStepsPauses checks that the end of a burst counts every event appended since the store last
+// settled, not only the tail: a compaction due by the tail's size that is running when appends pause stops pausing
+// for node queries compactQuiet after the last append, and the short tail appended while it ran is then compacted
+// at once, and the set rows merged, while the queries go on.
+func TestABurstEndsAStepsPauses(t *testing.T) {
+	ctx := context.Background()
+	s, clock, appendBatch, query := yieldingStore(t)
+	var paused time.Duration
+	s.sleep = func(_ context.Context, d time.Duration) {
+		*clock = clock.Add(d)
+		paused += d
+		query()
+	}
+	maintain := func() {
+		t.Helper()
+		if _, err := s.Maintain(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	appendBatch(3000)
+	*clock = clock.Add(compactIdle)
+	for { // the store settles
+		if did, err := s.Maintain(ctx); err != nil {
+			t.Fatal(err)
+		} else if !did {
+			break
+		}
+	}
+	// A tail due by its size while appends go on, and node queries all along: the compaction pauses until the
+	// burst has ended.
+	s.minTail = 50
+	appendBatch(200)
+	query()
+	maintain()
+	if paused != compactQuiet {
+		t.Errorf("a compaction due by size paused %v while appends had paused, want %v", paused, compactQuiet)
+	}
+	// The events appended while it ran: under a 64th of facts, but the burst's end compacts them at once.
+	appendBatch(5)
+	paused = 0
+	query()
+	*clock = clock.Add(compactQuiet)
+	maintain()
+	var watermark, extra int64
+	if err := s.db.QueryRowContext(ctx, `SELECT (SELECT seq FROM facts_watermark), (SELECT count(*) - count(DISTINCT (ws, campaign_id, day)) FROM user_sets)`).Scan(&watermark, &extra); err != nil {
+		t.Fatal(err)
+	}
+	if watermark != int64(s.seq) || extra == 0 {
+		t.Fatalf("at the end of a burst whose tail is short, while node queries run: compacted through %d of %d, %d extra rows of sets; want the tail compacted at once and the rows left to the merge", watermark, s.seq, extra)
+	}
+	query()
+	maintain()
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) - count(DISTINCT (ws, campaign_id, day)) FROM user_sets`).Scan(&extra); err != nil {
+		t.Fatal(err)
+	}
+	if extra != 0 || paused != 0 {
+		t.Errorf("after a burst whose tail is short, while node queries run: %d extra rows of sets, paused %v; want them merged at once", extra, paused)
 	}
 }
 
@@ -603,12 +679,15 @@ func TestStepsPauseForQueries(t *testing.T) {
 	s, clock, appendEvents, query := yieldingStore(t)
 	s.compactChunk = 50 // several statements per step
 	var paused time.Duration
-	queryWhilePaused := false
+	queryWhilePaused, appendWhilePaused := false, true
 	s.sleep = func(_ context.Context, d time.Duration) {
 		*clock = clock.Add(d)
 		paused += d
 		if queryWhilePaused {
 			query()
+		}
+		if appendWhilePaused {
+			appendEvents(1)
 		}
 	}
 	// compacted reports whether the log's tail is in facts.
@@ -662,6 +741,16 @@ func TestStepsPauseForQueries(t *testing.T) {
 	queryWhilePaused = false
 	if paused != stepYield {
 		t.Errorf("the compaction paused %v with node queries all along, want %v", paused, stepYield)
+	}
+	// Queries all along, but appends pause: the burst has ended compactQuiet after the last append, and the step
+	// pauses no more.
+	tail()
+	query()
+	paused, queryWhilePaused, appendWhilePaused = 0, true, false
+	maintain()
+	queryWhilePaused = false
+	if paused != compactQuiet {
+		t.Errorf("the compaction paused %v with node queries all along and appends paused, want %v", paused, compactQuiet)
 	}
 	// An explicit compaction does not pause.
 	appendEvents(100)

@@ -102,6 +102,7 @@ func (s *Store) Append(ctx context.Context, batches []store.EventBatch) (store.S
 	if s.tail.active() { // loaded under writeMu, which this append holds
 		s.tail.add(tailEvents(s.seq, batches, cellOf))
 	}
+	s.unsettled += int64(seq - s.seq)
 	s.seq = seq
 	cells.publish()
 	s.lastAppend = s.now()

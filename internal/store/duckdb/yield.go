@@ -80,6 +80,7 @@ type maintenanceStep struct {
 	queries *queryPause                          // nil: the step does not pause
 	sleep   func(context.Context, time.Duration) // the store's
 	left    time.Duration
+	until   func() bool // when set and true, the step pauses no more
 }
 
 // newStep starts a maintenance step that pauses for node queries when yield is set.
@@ -91,9 +92,10 @@ func (s *Store) newStep(yield bool) *maintenanceStep {
 	return st
 }
 
-// pause waits while node queries run, polling every yieldPoll, for at most what is left of the step's allowance.
+// pause waits while node queries run, polling every yieldPoll, for at most what is left of the step's allowance,
+// and not once until reports true.
 func (st *maintenanceStep) pause(ctx context.Context) {
-	for st != nil && st.queries != nil && st.left > 0 && ctx.Err() == nil && st.queries.busy(st.now()) {
+	for st != nil && st.queries != nil && st.left > 0 && ctx.Err() == nil && st.queries.busy(st.now()) && (st.until == nil || !st.until()) {
 		d := min(st.left, yieldPoll)
 		st.sleep(ctx, d)
 		st.left -= d
