@@ -428,13 +428,7 @@ func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
 	settle := func() {
 		t.Helper()
 		*clock = clock.Add(queriesQuiet)
-		for {
-			if did, err := s.Maintain(ctx); err != nil {
-				t.Fatal(err)
-			} else if !did {
-				return
-			}
-		}
+		settleStore(t, s)
 	}
 	appendBatch(3000)
 	if !step(compactQuiet) {
@@ -466,12 +460,7 @@ func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
 	}
 	// A tail of a 64th of facts or more is compacted once appends pause, whatever the queries, and without pausing
 	// for them.
-	var paused time.Duration
-	s.sleep = func(_ context.Context, d time.Duration) {
-		*clock = clock.Add(d)
-		paused += d
-		query()
-	}
+	paused := pausesWithQueries(s, clock, query)
 	appendBatch(100)
 	query()
 	if step(0) {
@@ -481,8 +470,8 @@ func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
 	if !step(compactQuiet) {
 		t.Fatal("a tail of more than a 64th of facts not compacted at a pause in appends while node queries run")
 	}
-	if paused != 0 {
-		t.Errorf("the compaction of a tail due at a pause in appends paused %v for node queries", paused)
+	if *paused != 0 {
+		t.Errorf("the compaction of a tail due at a pause in appends paused %v for node queries", *paused)
 	}
 }
 
@@ -493,12 +482,7 @@ func TestSettlingWaitsForAPauseInQueries(t *testing.T) {
 func TestABurstEndsAStepsPauses(t *testing.T) {
 	ctx := context.Background()
 	s, clock, appendBatch, query := yieldingStore(t)
-	var paused time.Duration
-	s.sleep = func(_ context.Context, d time.Duration) {
-		*clock = clock.Add(d)
-		paused += d
-		query()
-	}
+	paused := pausesWithQueries(s, clock, query)
 	maintain := func() {
 		t.Helper()
 		if _, err := s.Maintain(ctx); err != nil {
@@ -507,25 +491,19 @@ func TestABurstEndsAStepsPauses(t *testing.T) {
 	}
 	appendBatch(3000)
 	*clock = clock.Add(compactIdle)
-	for { // the store settles
-		if did, err := s.Maintain(ctx); err != nil {
-			t.Fatal(err)
-		} else if !did {
-			break
-		}
-	}
+	settleStore(t, s)
 	// A tail due by its size while appends go on, and node queries all along: the compaction pauses until the
 	// burst has ended.
 	s.minTail = 50
 	appendBatch(200)
 	query()
 	maintain()
-	if paused != compactQuiet {
-		t.Errorf("a compaction due by size paused %v while appends had paused, want %v", paused, compactQuiet)
+	if *paused != compactQuiet {
+		t.Errorf("a compaction due by size paused %v while appends had paused, want %v", *paused, compactQuiet)
 	}
 	// The events appended while it ran: under a 64th of facts, but the burst's end compacts them at once.
 	appendBatch(5)
-	paused = 0
+	*paused = 0
 	query()
 	*clock = clock.Add(compactQuiet)
 	maintain()
@@ -541,8 +519,8 @@ func TestABurstEndsAStepsPauses(t *testing.T) {
 	if err := s.db.QueryRowContext(ctx, `SELECT count(*) - count(DISTINCT (ws, campaign_id, day)) FROM user_sets`).Scan(&extra); err != nil {
 		t.Fatal(err)
 	}
-	if extra != 0 || paused != 0 {
-		t.Errorf("after a burst whose tail is short, while node queries run: %d extra rows of sets, paused %v; want them merged at once", extra, paused)
+	if extra != 0 || *paused != 0 {
+		t.Errorf("after a burst whose tail is short, while node queries run: %d extra rows of sets, paused %v; want them merged at once", extra, *paused)
 	}
 }
 
@@ -555,12 +533,7 @@ func TestABurstEndsAStepsPauses(t *testing.T) {
 func TestABurstSettlesAtOnce(t *testing.T) {
 	ctx := context.Background()
 	s, clock, appendBatch, query := yieldingStore(t)
-	var paused time.Duration
-	s.sleep = func(_ context.Context, d time.Duration) {
-		*clock = clock.Add(d)
-		paused += d
-		query()
-	}
+	paused := pausesWithQueries(s, clock, query)
 	credit := func(goal string) store.Credit {
 		return store.Credit{WorkspaceID: "w", User: domain.HashUser("uid:u1"), Credit: attribution.Credit{GoalUUID: goal,
 			TimeMS: clock.UnixMilli(), Unit: "c1", Goal: "purchase", Type: attribution.ViewThrough, Platform: "ios"}}
@@ -627,8 +600,8 @@ func TestABurstSettlesAtOnce(t *testing.T) {
 	if _, voids, _ := state(); voids != 0 || s.checkpointed != s.seq {
 		t.Errorf("after a burst, once node queries paused: %d voids, checkpointed %v; want the voids dropped and a checkpoint", voids, s.checkpointed == s.seq)
 	}
-	if paused != 0 {
-		t.Errorf("settling after a burst paused %v for node queries", paused)
+	if *paused != 0 {
+		t.Errorf("settling after a burst paused %v for node queries", *paused)
 	}
 	// Another burst whose credits are under a 64th of the chunks: the move waits for a pause in the queries, as
 	// at any pause.
@@ -798,6 +771,30 @@ func yieldingStore(t *testing.T) (s *Store, clock *time.Time, appendEvents func(
 		}
 	}
 	return s, clock, appendEvents, query
+}
+
+// pausesWithQueries makes s's pauses for node queries pass on clock, with a node query at each, and returns their
+// total so far.
+func pausesWithQueries(s *Store, clock *time.Time, query func()) *time.Duration {
+	var paused time.Duration
+	s.sleep = func(_ context.Context, d time.Duration) {
+		*clock = clock.Add(d)
+		paused += d
+		query()
+	}
+	return &paused
+}
+
+// settleStore runs maintenance until it has nothing left to do.
+func settleStore(t *testing.T, s *Store) {
+	t.Helper()
+	for {
+		if did, err := s.Maintain(context.Background()); err != nil {
+			t.Fatal(err)
+		} else if !did {
+			return
+		}
+	}
 }
 
 // waitsAtMostYieldWait runs a node query and then step (one second later) until step reports the work done, and
