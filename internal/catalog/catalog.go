@@ -359,10 +359,8 @@ func Apply(view *domain.CatalogView, id string, f domain.CampaignFields, now tim
 		}
 	}
 	if f.Goals != nil && f.Goals.AttributionWindowHours != nil {
-		ch := view.Channel(id)
-		if f.Channel != nil {
-			ch = *f.Channel
-		}
+		// The channel the campaign has once written: the PUT replaces every explicit detail (SPEC §3.12).
+		ch := view.ChannelOf(&c)
 		maxW := ch.MaxAttributionWindowHours()
 		if w := *f.Goals.AttributionWindowHours; w < 1 || w > maxW {
 			return nil, false, fieldErr("conversion_goal_details.attribution_window_in_hours",

@@ -81,3 +81,27 @@ func TestApplyHierarchyRules(t *testing.T) {
 		t.Fatalf("100 h for PUSH: %v", err)
 	}
 }
+
+// TestApplyWindowAgainstChannelAfterPut: a PUT replaces every explicit detail, so a window is checked against the
+// channel the campaign has once written — the body's, else the one its events give — not a channel an earlier PUT
+// stored (SPEC §3.12, §3.12.1). The same body then gets the same answer whatever was stored before.
+func TestApplyWindowAgainstChannelAfterPut(t *testing.T) {
+	now := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	email, push := domain.ChannelEmail, domain.ChannelPush
+	w := 240
+	body := domain.CampaignFields{Goals: &domain.GoalDetails{AttributionWindowHours: &w}}
+	for _, stored := range []*domain.Channel{nil, &email} {
+		label := "none"
+		if stored != nil {
+			label = string(*stored)
+		}
+		view := domain.NewCatalogView([]domain.Campaign{{ID: "pc1", HasExplicit: stored != nil, Explicit: domain.CampaignFields{Channel: stored},
+			Inferred: domain.CampaignInferred{Channel: domain.Latest{Value: string(push), TimeMS: 1, UUID: "e1"}}}})
+		if _, _, err := Apply(view, "pc1", body, now); err == nil || err.Message != "attribution_window_in_hours must be between 1 and 36 for PUSH" {
+			t.Errorf("stored channel %s: 240 h without a channel in the body: %v", label, err)
+		}
+		if _, _, err := Apply(view, "pc1", domain.CampaignFields{Channel: &email, Goals: body.Goals}, now); err != nil {
+			t.Errorf("stored channel %s: 240 h with EMAIL in the body: %v", label, err)
+		}
+	}
+}

@@ -63,3 +63,28 @@ func TestCatalogViewOneLevel(t *testing.T) {
 		t.Fatalf("units of P: %v", got)
 	}
 }
+
+// TestPlaceholderFromChildrenEvents: a parent placeholder's name, channel and delivery type follow its children's
+// events, not values PUT on a child (SPEC §3.14: the same rules over its children's events).
+func TestPlaceholderFromChildrenEvents(t *testing.T) {
+	p, name, email, periodic := "P", "Put name", ChannelEmail, DeliveryPeriodic
+	cs := []Campaign{
+		{ID: "P"},
+		// K1's events say "Kid"/SMS at 5; its PUT says otherwise. K2 has a later event name and nothing else.
+		{ID: "K1", HasExplicit: true, Explicit: CampaignFields{ParentID: &p, Name: &name, Channel: &email, DeliveryType: &periodic},
+			Inferred: CampaignInferred{Name: Latest{"Kid", 5, "a"}, Channel: Latest{"SMS", 5, "a"}}},
+		{ID: "K2", Explicit: CampaignFields{ParentID: &p}, Inferred: CampaignInferred{Name: Latest{"Kid2", 7, "b"}}},
+		{ID: "Q"},
+		{ID: "K3", HasExplicit: true, Explicit: CampaignFields{ParentID: func() *string { q := "Q"; return &q }(), Name: &name, Channel: &email}},
+	}
+	v := NewCatalogView(cs)
+	if v.Name("P") != "Kid2" || v.Channel("P") != ChannelSMS || v.DeliveryType("P") != DeliveryOneTime {
+		t.Errorf("placeholder P: %q %q %q, want Kid2 SMS ONE_TIME", v.Name("P"), v.Channel("P"), v.DeliveryType("P"))
+	}
+	if v.Name("K1") != name || v.Channel("K1") != ChannelEmail {
+		t.Errorf("a child's own values: %q %q", v.Name("K1"), v.Channel("K1"))
+	}
+	if v.Name("Q") != "" || v.Channel("Q") != ChannelUnknown {
+		t.Errorf("placeholder whose child has no events: %q %q, want \"\" UNKNOWN", v.Name("Q"), v.Channel("Q"))
+	}
+}

@@ -120,18 +120,19 @@ func (v *CatalogView) Get(id string) (*Campaign, bool) { c, ok := v.byID[id]; re
 // Parent returns the effective parent of id ("" when id is not a child).
 func (v *CatalogView) Parent(id string) string { return v.parent[id] }
 
-// fromChildren picks the latest value among the children's own values (SPEC §3.14 "parent placeholder").
-func (v *CatalogView) fromChildren(id string, own func(*Campaign) Latest) string {
-	c, ok := v.byID[id]
-	if !ok {
+// fromChildren returns c's own value (explicit, else inferred from its own events) or, when it has none, the
+// latest value inferred from its children's events (SPEC §3.14 "parent placeholder": the same rules over its
+// children's events; a child's explicit value is not an event's).
+func (v *CatalogView) fromChildren(c *Campaign, own, inferred func(*Campaign) Latest) string {
+	if c == nil {
 		return ""
 	}
 	if l := own(c); l.Value != "" {
 		return l.Value
 	}
 	var best Latest
-	for _, ch := range v.children[id] {
-		if l := own(v.byID[ch]); l.Value != "" && (best.Value == "" || l.TimeMS > best.TimeMS || (l.TimeMS == best.TimeMS && l.UUID > best.UUID)) {
+	for _, ch := range v.children[c.ID] {
+		if l := inferred(v.byID[ch]); l.Value != "" && (best.Value == "" || l.TimeMS > best.TimeMS || (l.TimeMS == best.TimeMS && l.UUID > best.UUID)) {
 			best = l
 		}
 	}
@@ -139,11 +140,17 @@ func (v *CatalogView) fromChildren(id string, own func(*Campaign) Latest) string
 }
 
 // Name is the effective campaign_name of id.
-func (v *CatalogView) Name(id string) string { return v.fromChildren(id, (*Campaign).ownName) }
+func (v *CatalogView) Name(id string) string {
+	return v.fromChildren(v.byID[id], (*Campaign).ownName, func(c *Campaign) Latest { return c.Inferred.Name })
+}
 
 // Channel is the effective channel of id; UNKNOWN when it cannot be determined.
-func (v *CatalogView) Channel(id string) Channel {
-	if ch := v.fromChildren(id, (*Campaign).ownChannel); ch != "" {
+func (v *CatalogView) Channel(id string) Channel { return v.ChannelOf(v.byID[id]) }
+
+// ChannelOf is the effective channel of c, a campaign of the view's workspace as stored or as a write would leave
+// it; UNKNOWN when it cannot be determined.
+func (v *CatalogView) ChannelOf(c *Campaign) Channel {
+	if ch := v.fromChildren(c, (*Campaign).ownChannel, func(c *Campaign) Latest { return c.Inferred.Channel }); ch != "" {
 		return Channel(ch)
 	}
 	return ChannelUnknown
@@ -151,7 +158,7 @@ func (v *CatalogView) Channel(id string) Channel {
 
 // DeliveryType is the effective delivery type of id; ONE_TIME when none is known (SPEC §2.10).
 func (v *CatalogView) DeliveryType(id string) DeliveryType {
-	if dt := v.fromChildren(id, (*Campaign).ownDeliveryType); dt != "" {
+	if dt := v.fromChildren(v.byID[id], (*Campaign).ownDeliveryType, func(c *Campaign) Latest { return c.Inferred.DeliveryType }); dt != "" {
 		return DeliveryType(dt)
 	}
 	return DeliveryOneTime
