@@ -83,10 +83,12 @@ func (s *Server) trackEvents(name, path string, decode func(body []byte, now tim
 			}
 			return func(ctx context.Context, idem *store.IdempotentResponse) error {
 				if idem != nil {
-					// With an Idempotency-Key, uuids derive from the key: a retry after a failure between the append
-					// and the stored response stores nothing twice.
+					// With an Idempotency-Key, uuids derive from the key and the key's lifetime the request falls in:
+					// a retry after a failure between the append and the stored response stores nothing twice, and
+					// the key used again after its response expired stores new events.
+					period := idem.CreatedAt.UnixMilli() / idempotencyTTL.Milliseconds()
 					for i := range events {
-						events[i].UUID = ingest.IdempotentTrackUUID(ws.ID, path, idem.Key, i)
+						events[i].UUID = ingest.IdempotentTrackUUID(ws.ID, path, idem.Key, period, i)
 					}
 				}
 				if len(events) > 0 {

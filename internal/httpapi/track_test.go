@@ -3,6 +3,7 @@ package httpapi
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestTrackErrorTable covers the Track Event and Bulk Import rows of SPEC §3.11 through real HTTP.
@@ -95,6 +96,36 @@ func TestTrackSuccessAndIdempotency(t *testing.T) {
 	m := e.do(t, "GET", "/metrics", nil, nil)
 	if !strings.Contains(string(m.body), `campaignstats_ingest_events_total{endpoint="track",result="accepted"} 1`+"\n") {
 		t.Fatalf("track events accepted: %s", grepLines(string(m.body), "ingest_events_total"))
+	}
+}
+
+// TestTrackIdempotencyKeyExpires: within 24 hours a key's stored response answers and nothing is ingested; once it
+// has expired the same key and body are a new request whose actions are stored as new events (SPEC §3.10).
+func TestTrackIdempotencyKeyExpires(t *testing.T) {
+	e := newTestEnv(t)
+	ws := e.active
+	hdr := map[string]string{"Authorization": basic(ws.ID, ws.DataKey), "Content-Type": "application/json", "Idempotency-Key": "order-7"}
+	body := []byte(`{"type":"event","customer_id":"user-7","actions":[{"action":"Purchase","current_time":1740822300},{"action":"Purchase","current_time":1740822301}]}`)
+	accepted := func() string {
+		m := e.do(t, "GET", "/metrics", nil, nil)
+		return grepLines(string(m.body), `ingest_events_total{endpoint="track",result="accepted"}`)
+	}
+	first := e.do(t, "POST", "/v1/event/"+ws.ID, hdr, body)
+	e.advance(23 * time.Hour)
+	replay := e.do(t, "POST", "/v1/event/"+ws.ID, hdr, body)
+	if first.status != 200 || replay.header.Get("X-Request-Id") != first.header.Get("X-Request-Id") {
+		t.Fatalf("replay within 24 h: %d %s, request id %s vs %s", replay.status, replay.body, replay.header.Get("X-Request-Id"), first.header.Get("X-Request-Id"))
+	}
+	if got := accepted(); !strings.Contains(got, "} 2") {
+		t.Fatalf("after the replay: %s, want 2 accepted", got)
+	}
+	e.advance(2 * time.Hour)
+	later := e.do(t, "POST", "/v1/event/"+ws.ID, hdr, body)
+	if later.status != 200 || later.header.Get("X-Request-Id") == first.header.Get("X-Request-Id") {
+		t.Fatalf("after expiry: %d %s, request id %s (the first was %s)", later.status, later.body, later.header.Get("X-Request-Id"), first.header.Get("X-Request-Id"))
+	}
+	if got := accepted(); !strings.Contains(got, "} 4") {
+		t.Fatalf("after expiry: %s, want 4 accepted (two new events)", got)
 	}
 }
 

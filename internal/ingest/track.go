@@ -27,10 +27,12 @@ const (
 const TrackUUIDPrefix = "trk-"
 
 // IdempotentTrackUUID is the UUID of the i-th action of a request carrying an Idempotency-Key: the prefix and 16
-// bytes of SHA-256 over (workspace, endpoint, key, i), so that a repeat of the request after a failure between the
-// durable append and the stored response gives the same UUIDs, and the repeat stores nothing twice.
-func IdempotentTrackUUID(ws, endpoint, key string, i int) string {
-	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%d", ws, endpoint, key, i))
+// bytes of SHA-256 over (workspace, endpoint, key, period, i), so that a repeat of the request after a failure between
+// the durable append and the stored response gives the same UUIDs, and the repeat stores nothing twice. period
+// numbers the key's lifetime (the request's time divided by it): a key used again once its stored response has
+// expired is a new request (SPEC §3.10) whose actions are new events, not duplicates of the first ones.
+func IdempotentTrackUUID(ws, endpoint, key string, period int64, i int) string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%s\x00%d\x00%d", ws, endpoint, key, period, i))
 	return TrackUUIDPrefix + hex.EncodeToString(sum[:16])
 }
 
