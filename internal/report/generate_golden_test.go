@@ -234,3 +234,43 @@ func TestColumnsMatchEngineFields(t *testing.T) {
 		}
 	}
 }
+
+// TestMoEngageRunWithoutRows: a run that selects no campaign is header-only (SPEC §8.4). Its gzip CSV still has the
+// goal columns of goal 1 (G is at least 1, §13.2), without platform prefixes since no device channel is included;
+// a zip holds a header-only CSV for each channel the filter lists, PUSH's goal block with the prefixes at the end.
+func TestMoEngageRunWithoutRows(t *testing.T) {
+	f := goldenFixture(t)
+	identity := "Campaign ID,Campaign Version Name,Variation,Campaign Name,Campaign Type,Campaign Delivery Type," +
+		"Campaign Channel,Campaign Status,Campaign Sent Time,Parent Campaign ID,Campaign Tags"
+	goal := func(prefixes ...string) string {
+		cols := []string{"Goal 1 Name"}
+		for _, field := range []string{"Converted Users", "Conversion Events", "CVR", "Total Revenue", "Average Order Value", "Control Group Uplift"} {
+			if len(prefixes) == 0 {
+				cols = append(cols, "Goal 1 View Through "+field)
+			}
+			for _, p := range prefixes {
+				cols = append(cols, "Goal 1 View Through "+field+" "+p)
+			}
+		}
+		return strings.Join(cols, ",")
+	}
+	def := Definition{Name: "Nothing", Layout: LayoutMoEngage, Granularity: "aggregate", MetricType: "TOTAL",
+		AttributionType: "VIEW_THROUGH", Separator: ",", Compression: "gzip", Campaigns: &CampaignFilter{IDs: []string{"nope"}}}
+	out, files := f.generate(t, def, "2025-03-01", "2025-03-07")
+	if want := identity + "," + goal() + "\n"; out.Rows != 0 || len(files) != 1 || files[0].text != want {
+		t.Fatalf("gzip: %d rows, files %+v, want one with\n%s", out.Rows, files, want)
+	}
+	def.Compression, def.Campaigns.Channels = "zip", []string{"PUSH"}
+	out, files = f.generate(t, def, "2025-03-01", "2025-03-07")
+	var push []string
+	for _, m := range []string{"Attempted", "Sent", "Sent Rate", "Failed", "Failure Rate", "Impressions", "Unique Impressions",
+		"Impression Rate", "Clicks", "Unique Clicks", "CTR"} {
+		for _, p := range []string{"Android", "Ios", "Web", "All Platform"} {
+			push = append(push, p+" "+m)
+		}
+	}
+	want := identity + "," + strings.Join(push, ",") + "," + goal("Android", "Ios", "Web", "All Platform") + "\n"
+	if out.Rows != 0 || len(files) != 1 || files[0].text != want {
+		t.Fatalf("zip: %d rows, files %+v, want one with\n%s", out.Rows, files, want)
+	}
+}

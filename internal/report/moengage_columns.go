@@ -272,6 +272,12 @@ func moeColumns(def Definition, channels []domain.Channel, goals int, attr strin
 		add(ch, cells)
 		return out
 	}
+	if len(channels) == 0 {
+		// A gzip file of a run without rows: its goal columns still run k = 1 … G, G at least 1 (no platform
+		// prefixes: no device channel is included).
+		add(domain.ChannelUnknown, moeGoalCells(false, goals, attr))
+		return out
+	}
 	var wantGoals []domain.Channel
 	for _, ch := range channels {
 		ms, at := moeMetricSelection(def, ch)
