@@ -109,6 +109,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	cfg, err := config.Load(args, getenv)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			config.PrintUsage(stderr)
 			return exitOK
 		}
 		fmt.Fprintf(stderr, "campaignstats serve: %v\n", err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"strconv"
@@ -154,7 +155,7 @@ func ApplyEnv(fs *flag.FlagSet, getenv func(string) string) error {
 func Load(args []string, getenv func(string) string) (Config, error) {
 	c := Default()
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(discard{})
+	fs.SetOutput(io.Discard)
 	c.Register(fs)
 	if err := fs.Parse(args); err != nil {
 		return c, err
@@ -168,6 +169,17 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 	c.AdminToken = getenv("CAMPAIGNSTATS_ADMIN_TOKEN")
 	c.S3AccessKey, c.S3SecretKey, c.S3Region = getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"), getenv("AWS_REGION")
 	return c, c.Validate()
+}
+
+// PrintUsage writes serve's flags with their defaults to w (`serve -h`).
+func PrintUsage(w io.Writer) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(w)
+	c := Default()
+	c.Register(fs)
+	fmt.Fprintln(w, "usage: campaignstats serve [flags]")
+	fmt.Fprintln(w, "every flag can also be set by the environment: --data-dir as CAMPAIGNSTATS_DATA_DIR, and so on (a flag wins)")
+	fs.PrintDefaults()
 }
 
 // Shared reports whether several nodes may share the stores: events in ClickHouse and metadata in PostgreSQL.
@@ -192,10 +204,6 @@ func redactURL(s string) string {
 	}
 	return u.Redacted()
 }
-
-type discard struct{}
-
-func (discard) Write(p []byte) (int, error) { return len(p), nil }
 
 // Validate reports the first invalid value with a one-line message.
 func (c Config) Validate() error {
