@@ -3,12 +3,12 @@
 package config
 
 import (
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -242,11 +242,9 @@ func (c Config) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key must be set together")
 	}
-	for _, f := range []string{c.TLSCert, c.TLSKey} {
-		if f != "" {
-			if _, err := os.Stat(f); err != nil {
-				return fmt.Errorf("TLS file: %w", err)
-			}
+	if c.TLSCert != "" { // read and parsed here, so that a bad pair is a configuration error, before listening
+		if _, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey); err != nil {
+			return fmt.Errorf("TLS files --tls-cert %s, --tls-key %s: %w", c.TLSCert, c.TLSKey, err)
 		}
 	}
 	switch {

@@ -43,7 +43,7 @@ func TestInvalidConfiguration(t *testing.T) {
 		{[]string{"--max-stream-body", "lots"}, nil, "invalid size"},
 		{[]string{"--report-retention", "soon"}, nil, "invalid"},
 		{nil, map[string]string{"CAMPAIGNSTATS_ADMIN_TOKEN": "short"}, "at least 16"},
-		{[]string{"--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key"}, nil, "TLS file"},
+		{[]string{"--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key"}, nil, "TLS files"},
 		{[]string{"--log-level", "loud"}, nil, "unknown level"},
 		{[]string{"--max-ingest-requests", "0"}, nil, "--max-ingest-requests must be at least 1"},
 		{[]string{"--max-ingest-inflight", "1MiB"}, nil, "--max-ingest-inflight must be at least the largest body limit"},
