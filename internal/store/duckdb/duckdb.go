@@ -190,8 +190,26 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 	return s, nil
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// closeWait bounds how long Close waits for connections still in use.
+const closeWait = 30 * time.Second
+
+// Close closes the database. A connection still in use — a statement that outlived the wait of its caller —
+// keeps the database file open until it is released, and opening the file again in this process waits for that
+// (DuckDB's instance cache spins until the old instance is gone). So Close waits, up to closeWait on the wall
+// clock, until every connection has been released, and reports those still in use after it.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	for deadline := time.Now().Add(closeWait); ; {
+		open := s.db.Stats().OpenConnections
+		if open == 0 {
+			return err
+		}
+		if time.Now().After(deadline) {
+			return errors.Join(err, fmt.Errorf("close the store: %d connections still in use after %s", open, closeWait))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
 
 func (s *Store) migrate(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {

@@ -155,6 +155,35 @@ func TestReopenKeepsTheLog(t *testing.T) {
 	}
 }
 
+// Close waits for a connection still in use, so that the file can be opened again in this process at once after
+// it (DuckDB's instance cache spins, holding its lock, until the previous instance is gone).
+func TestCloseWaitsForConnectionsInUse(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "db.duckdb")
+	s := open(t, path)
+	conn, err := s.db.Conn(ctx) // a statement that outlives its caller's wait holds a connection like this
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a connection was in use", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if err := conn.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-closed; err != nil {
+		t.Fatalf("Close after the connection was released: %v", err)
+	}
+	s = open(t, path)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestEventLogMigration checks migration 0006 on a database written by the schema before it: users become the
 // SHA-256 UserIDs of their keys (in events and credits), events get Seqs in arrival order, and the derived data's
 // progress starts after them.
