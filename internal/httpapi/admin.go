@@ -55,8 +55,9 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, apiNotFound)
 		return
 	}
-	token, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !found || subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(s.Config.AdminToken)) != 1 {
+	scheme, token, found := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") || // the scheme is case-insensitive (RFC 9110 §11.1)
+		subtle.ConstantTimeCompare([]byte(strings.TrimSpace(token)), []byte(s.Config.AdminToken)) != 1 {
 		writeAPIError(w, apiAdminToken)
 		return
 	}

@@ -443,6 +443,11 @@ func TestAdminAPI(t *testing.T) {
 	assertJSON(t, e.do(t, "GET", "/admin/v1/workspaces", nil, nil), 401, apiErr(401, "Unauthorized", "Missing or invalid admin bearer token.", "admin_token_invalid"))
 	assertJSON(t, e.do(t, "GET", "/admin/v1/workspaces", map[string]string{"Authorization": "Bearer wrong"}, nil), 401,
 		apiErr(401, "Unauthorized", "Missing or invalid admin bearer token.", "admin_token_invalid"))
+	assertJSON(t, e.do(t, "GET", "/admin/v1/workspaces", map[string]string{"Authorization": "Basic " + adminToken}, nil), 401,
+		apiErr(401, "Unauthorized", "Missing or invalid admin bearer token.", "admin_token_invalid"))
+	if r := e.do(t, "GET", "/admin/v1/workspaces", map[string]string{"Authorization": "bearer " + adminToken}, nil); r.status != 200 {
+		t.Fatalf("the bearer scheme in lower case: %d %s", r.status, r.body) // auth schemes are case-insensitive
+	}
 	r := e.do(t, "POST", "/admin/v1/workspaces", adm, []byte(`{"name":"Shop","timezone":"Asia/Kolkata","workspace_id":"0123456789abcdef01234567","rate_limit_per_minute":50}`))
 	var created map[string]any
 	json.Unmarshal(r.body, &created)
