@@ -275,3 +275,44 @@ func TestShutdownDrainsInFlightRequests(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownTimeoutBoundsTheDrain: a request still in flight when --shutdown-timeout runs out does not make the
+// shutdown fail (SPEC §10.3): its connection is closed and the process exits with status 0.
+func TestShutdownTimeoutBoundsTheDrain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server process")
+	}
+	p := startServerProcess(t, t.TempDir(), "--shutdown-timeout", "1s")
+	_, ws := p.newWorkspace(t, "drain")
+	release := make(chan struct{})
+	defer close(release) // the body's last byte is never sent while the server runs
+	body := []byte(`{"request_id":"r","campaign_ids":["x"],"start_date":"2025-03-01","end_date":"2025-03-02","attribution_type":"VIEW_THROUGH","metric_type":"TOTAL"}`)
+	h := newHeldRequest(t, "stats", p.Base+client.StatsPath, client.StatsHeader(ws.WorkspaceID, ws.ReportKey), body, release)
+	hc := &http.Client{Transport: &http.Transport{ExpectContinueTimeout: time.Minute, DisableKeepAlives: true}}
+	go func() {
+		if resp, err := hc.Do(h.req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	select {
+	case <-h.body.reading:
+	case <-time.After(time.Minute):
+		t.Fatal("the handler did not start reading its body")
+	}
+	if err := p.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- p.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("server exit: %v; want status 0\n%s", err, strings.Join(p.Logs(), "\n"))
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the server did not exit within 2 minutes of SIGTERM")
+	}
+	if errs := p.ErrorLogs(); len(errs) > 0 {
+		t.Errorf("ERROR log lines: %s", strings.Join(errs, "\n"))
+	}
+}

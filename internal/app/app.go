@@ -371,9 +371,17 @@ func (s *Server) Done() <-chan error { return s.served }
 
 // Close drains and stops the server: /readyz turns 503, listeners close, in-flight requests finish within ctx,
 // the scheduler stops, running report runs are re-queued (SPEC §10.3), then the store closes.
+//
+// ctx bounds the drain (--shutdown-timeout), and running out of it is not a failure: the connections still open
+// are then cut (their handlers end with their requests' contexts) and the running report runs re-queued at once.
+// Close returns an error only for what failed to stop or close.
 func (s *Server) Close(ctx context.Context) error {
 	s.api.StartDrain()
 	err := s.http.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		s.logger.Warn("shutdown: requests still in flight when the drain's time ran out; their connections are closed")
+		err = s.http.Close()
+	}
 	if s.pprof != nil {
 		s.pprof.Close()
 	}

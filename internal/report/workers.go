@@ -228,7 +228,11 @@ func (w *Workers) Stop(ctx context.Context) error {
 	case <-done:
 		return nil
 	case <-ctx.Done():
-		_, err := w.svc.st.RequeueRuns(context.WithoutCancel(ctx), w.svc.owner)
-		return errors.Join(ctx.Err(), err)
+		n, err := w.svc.st.RequeueRuns(context.WithoutCancel(ctx), w.svc.owner)
+		if err != nil {
+			return fmt.Errorf("re-queue the runs still running at shutdown: %w", err)
+		}
+		w.svc.logger.Info("report runs still running when the shutdown's time ran out were re-queued", "runs", n)
+		return nil
 	}
 }
