@@ -3,6 +3,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -48,7 +49,7 @@ func openReportStorage(ctx context.Context, cfg config.Config) (blob.Store, erro
 		if err != nil {
 			return nil, fmt.Errorf("--report-storage: %w", err)
 		}
-		endpoint, useSSL := cfg.S3Endpoint, true
+		endpoint, useSSL := cmp.Or(cfg.S3Endpoint, AWSS3Endpoint), true
 		if e, ok := strings.CutPrefix(endpoint, "http://"); ok {
 			endpoint, useSSL = e, false
 		} else {
@@ -67,6 +68,10 @@ func openReportStorage(ctx context.Context, cfg config.Config) (blob.Store, erro
 	}
 	return files, nil
 }
+
+// AWSS3Endpoint is the S3 endpoint of s3:// report storage without --s3-endpoint: AWS S3 itself (the client finds
+// the bucket's region).
+const AWSS3Endpoint = "s3.amazonaws.com"
 
 // openRateLimiter returns the rate limiter: in process, or shared by every node through Redis (--redis), falling
 // back to the node's own counts while Redis fails.

@@ -103,7 +103,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.Redis, "redis", c.Redis, "redis://host:6379/0 for rate-limit counters shared by every node")
 	fs.StringVar(&c.ReportStorage, "report-storage", c.ReportStorage, "report files: a directory or s3://bucket/prefix (default <data-dir>/reports)")
 	fs.StringVar(&c.ReportStorage, "blob", c.ReportStorage, "same as --report-storage")
-	fs.StringVar(&c.S3Endpoint, "s3-endpoint", c.S3Endpoint, "S3-compatible endpoint (https://host:port, or http:// for plain HTTP); credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION")
+	fs.StringVar(&c.S3Endpoint, "s3-endpoint", c.S3Endpoint, "S3-compatible endpoint (https://host:port, or http:// for plain HTTP; empty: AWS S3, s3.amazonaws.com); credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION")
 	fs.StringVar(&c.TLSCert, "tls-cert", c.TLSCert, "TLS certificate file")
 	fs.StringVar(&c.TLSKey, "tls-key", c.TLSKey, "TLS key file")
 	fs.Func("max-stream-body", "Streams body limit (bytes or KiB/MiB/GiB)", sizeSetter(&c.MaxStreamBody))
@@ -231,9 +231,6 @@ func (c Config) Validate() error {
 	if strings.HasPrefix(c.ReportStorage, "s3://") {
 		if u, err := url.Parse(c.ReportStorage); err != nil || u.Host == "" {
 			return fmt.Errorf("--report-storage: invalid S3 location %q (want s3://bucket/prefix)", c.ReportStorage)
-		}
-		if c.S3Endpoint == "" {
-			return errors.New("--report-storage s3://… needs --s3-endpoint")
 		}
 	}
 	if c.AdminToken != "" && len(c.AdminToken) < 16 {

@@ -60,6 +60,17 @@ func TestInvalidConfiguration(t *testing.T) {
 	}
 }
 
+// s3:// report storage without --s3-endpoint is AWS S3 itself (SPEC §10.2: the endpoint defaults to empty).
+func TestS3StorageWithoutEndpoint(t *testing.T) {
+	c, err := Load([]string{"--report-storage", "s3://reports/campaignstats"}, env(nil))
+	if err != nil || c.S3Endpoint != "" || c.ReportStorage != "s3://reports/campaignstats" {
+		t.Fatalf("got %+v, %v", c, err)
+	}
+	if _, err := Load([]string{"--report-storage", "s3:///nobucket"}, env(nil)); err == nil || !strings.Contains(err.Error(), "want s3://bucket/prefix") {
+		t.Fatalf("an s3 location without a bucket: %v", err)
+	}
+}
+
 func TestReportLease(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
