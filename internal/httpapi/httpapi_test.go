@@ -219,6 +219,12 @@ func TestIngestErrorTable(t *testing.T) {
 			assertJSON(t, e.do(t, c.method, c.path, c.header, c.body), c.status, c.want)
 		})
 	}
+	// Content-Type parameters are ignored (SPEC §3.2), malformed ones too.
+	for _, ct := range []string{"application/json; charset=utf-8", "application/json; charset", "application/json;charset=utf-8;foo", "Application/JSON; x=\"y"} {
+		if r := e.do(t, "POST", streams, with(jsonCT, "Content-Type", ct), events); r.status != 200 {
+			t.Errorf("Content-Type %q: %d %s", ct, r.status, r.body)
+		}
+	}
 }
 
 // TestStreamsResponseAndQuarantine checks the §3.4 body, per-event rejections in input order and their quarantine.

@@ -125,8 +125,10 @@ func (s *Server) campaignLimitMessage() string {
 
 // mediaType returns the request's media type without parameters, lower-cased.
 func mediaType(r *http.Request) string {
+	// Parameters are ignored (SPEC §3.2), malformed ones too: ParseMediaType returns the media type with
+	// ErrInvalidMediaParameter then.
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil {
+	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) {
 		return ""
 	}
 	return strings.ToLower(mt)
