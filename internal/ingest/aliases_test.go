@@ -6,7 +6,7 @@ import (
 )
 
 // TestAttributeAliases covers SPEC §13.5 through the real decoder: every moe_ alias is read, the unprefixed member
-// wins when it has a value, and rules 12–14 apply to the value used with their unprefixed messages.
+// wins when it is present (not null), even empty, and rules 12–14 apply to the value used with their unprefixed messages.
 func TestAttributeAliases(t *testing.T) {
 	type want struct {
 		reject                 string
@@ -27,8 +27,8 @@ func TestAttributeAliases(t *testing.T) {
 		// campaign_id ← moe_campaign_id
 		{"moe_campaign_id alone", "", map[string]any{"moe_campaign_id": "c-moe"}, ok("c-moe", "", "", "", "")},
 		{"campaign_id wins", "", map[string]any{"campaign_id": "c-1", "moe_campaign_id": "c-moe"}, ok("c-1", "", "", "", "")},
-		{"empty campaign_id falls back", "", map[string]any{"campaign_id": "", "moe_campaign_id": "c-moe"}, ok("c-moe", "", "", "", "")},
-		{"blank campaign_id falls back", "", map[string]any{"campaign_id": "  ", "moe_campaign_id": "c-moe"}, ok("c-moe", "", "", "", "")},
+		{"empty campaign_id wins", "", map[string]any{"campaign_id": "", "moe_campaign_id": "c-moe"}, rej(RejectCampaignIDMissing)},
+		{"blank campaign_id wins", "", map[string]any{"campaign_id": "  ", "moe_campaign_id": "c-moe"}, rej(RejectCampaignIDInvalid)}, // as without the alias
 		{"null campaign_id falls back", "", map[string]any{"campaign_id": nil, "moe_campaign_id": "c-moe"}, ok("c-moe", "", "", "", "")},
 		{"numeric moe_campaign_id", "", map[string]any{"moe_campaign_id": json.RawMessage(`42`)}, ok("42", "", "", "", "")},
 		{"rule 12 on the alias", "", map[string]any{"moe_campaign_id": ""}, rej(RejectCampaignIDMissing)},
@@ -43,7 +43,8 @@ func TestAttributeAliases(t *testing.T) {
 		// parent_campaign_id ← moe_c_pid
 		{"moe_c_pid alone", "", map[string]any{"campaign_id": "c-1", "moe_c_pid": "p-moe"}, ok("c-1", "p-moe", "", "", "")},
 		{"parent_campaign_id wins", "", map[string]any{"campaign_id": "c-1", "parent_campaign_id": "p-1", "moe_c_pid": "p-moe"}, ok("c-1", "p-1", "", "", "")},
-		{"empty parent falls back", "", map[string]any{"campaign_id": "c-1", "parent_campaign_id": "", "moe_c_pid": "p-moe"}, ok("c-1", "p-moe", "", "", "")},
+		{"empty parent wins", "", map[string]any{"campaign_id": "c-1", "parent_campaign_id": "", "moe_c_pid": "p-moe"}, ok("c-1", "", "", "", "")},
+		{"null parent falls back", "", map[string]any{"campaign_id": "c-1", "parent_campaign_id": nil, "moe_c_pid": "p-moe"}, ok("c-1", "p-moe", "", "", "")},
 		{"rule 14 on the alias", "", map[string]any{"campaign_id": "c-1", "moe_c_pid": "bad id!"}, rej(RejectParentIDInvalid)},
 		{"rule 14 on the alias type", "", map[string]any{"campaign_id": "c-1", "moe_c_pid": []int{1}}, rej(RejectParentIDInvalid)},
 		{"invalid moe_c_pid unused", "", map[string]any{"campaign_id": "c-1", "parent_campaign_id": "p-1", "moe_c_pid": "bad id!"}, ok("c-1", "p-1", "", "", "")},
@@ -51,7 +52,7 @@ func TestAttributeAliases(t *testing.T) {
 		// campaign_name ← moe_campaign_name
 		{"moe_campaign_name alone", "", map[string]any{"campaign_id": "c-1", "moe_campaign_name": " Spring "}, ok("c-1", "", "Spring", "", "")},
 		{"campaign_name wins", "", map[string]any{"campaign_id": "c-1", "campaign_name": "A", "moe_campaign_name": "B"}, ok("c-1", "", "A", "", "")},
-		{"blank campaign_name falls back", "", map[string]any{"campaign_id": "c-1", "campaign_name": " ", "moe_campaign_name": "B"}, ok("c-1", "", "B", "", "")},
+		{"blank campaign_name wins", "", map[string]any{"campaign_id": "c-1", "campaign_name": " ", "moe_campaign_name": "B"}, ok("c-1", "", "", "", "")},
 		// locale_name / locale_id ← moe_locale_name / moe_locale_id, then §2.6 order
 		{"moe_locale_name alone", "", map[string]any{"campaign_id": "c-1", "moe_locale_name": " en "}, ok("c-1", "", "", "en", "")},
 		{"locale_name wins", "", map[string]any{"campaign_id": "c-1", "locale_name": "fr", "moe_locale_name": "en"}, ok("c-1", "", "", "fr", "")},
@@ -63,7 +64,9 @@ func TestAttributeAliases(t *testing.T) {
 		// variation_id ← moe_variation_id
 		{"moe_variation_id alone", "", map[string]any{"campaign_id": "c-1", "moe_variation_id": "02"}, ok("c-1", "", "", "", "variation_2")},
 		{"variation_id wins", "", map[string]any{"campaign_id": "c-1", "variation_id": "1", "moe_variation_id": "2"}, ok("c-1", "", "", "", "variation_1")},
-		{"empty variation_id falls back", "", map[string]any{"campaign_id": "c-1", "variation_id": "", "moe_variation_id": json.RawMessage(`3`)}, ok("c-1", "", "", "", "variation_3")},
+		{"empty variation_id wins", "", map[string]any{"campaign_id": "c-1", "variation_id": "", "moe_variation_id": json.RawMessage(`3`)}, ok("c-1", "", "", "", "")},
+		{"null variation_id falls back", "", map[string]any{"campaign_id": "c-1", "variation_id": nil, "moe_variation_id": json.RawMessage(`3`)}, ok("c-1", "", "", "", "variation_3")},
+		{"empty locale_name wins", "", map[string]any{"campaign_id": "c-1", "locale_name": "", "moe_locale_name": "en"}, ok("c-1", "", "", "", "")},
 		// Everything at once, as a partner forward would send it.
 		{"all aliases", "", map[string]any{"moe_campaign_id": "c-9", "moe_c_pid": "p-9", "moe_campaign_name": "Nine",
 			"moe_locale_name": "hi", "moe_variation_id": "4", "moe_campaign_channel": "email"}, ok("c-9", "p-9", "Nine", "hi", "variation_4")},

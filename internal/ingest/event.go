@@ -195,25 +195,14 @@ func (a *attrFields) resolveAliases() {
 }
 
 // aliasValue returns the raw value of a field read from its unprefixed member u or its moe_ alias p (SPEC §13.5):
-// u wins when it has a value; otherwise p when p has one; otherwise u, so that a field sent only without prefix
-// behaves exactly as before. A member has a value when it is present, not null and not a string that is empty
-// after trimming; other JSON types count as values (and fail or are ignored later as they would unprefixed).
+// u when it is present (not null), even empty — "where both are present the unprefixed name wins", and §3.3 tells
+// a present member from a non-empty one; otherwise p when p is present; otherwise u, so that a field sent only
+// without prefix behaves exactly as before.
 func aliasValue(u, p []byte) []byte {
-	if len(p) == 0 || hasValue(u) || !hasValue(p) {
+	if present(u) || !present(p) {
 		return u
 	}
 	return p
-}
-
-// hasValue reports whether a raw member value is present, not null and not a blank string.
-func hasValue(v []byte) bool {
-	if !present(v) {
-		return false
-	}
-	if v[0] != '"' {
-		return true
-	}
-	return len(trimSpaceBytes(jsonscan.Unquote(v))) > 0
 }
 
 // readUser parses the user_attributes object at parent.Pos().
