@@ -122,14 +122,7 @@ func (s *Server) handleTrack(ep trackEndpoint) func(http.ResponseWriter, *http.R
 			return
 		}
 		now := s.Now()
-		stored, found, err := s.Store.IdempotentResponse(r.Context(), ws.ID, ep.path, key, now.Add(-idempotencyTTL))
-		if err != nil {
-			s.storeIngestError(w, r, err)
-			return
-		}
-		if found {
-			w.Header().Set("X-Request-Id", stored.RequestID)
-			writeRawJSON(w, stored.Status, stored.Body)
+		if s.replayStored(w, r, ws, ep, key, now) {
 			return
 		}
 		scope := ws.ID + "\x00" + ep.path + "\x00" + key
@@ -138,8 +131,27 @@ func (s *Server) handleTrack(ep trackEndpoint) func(http.ResponseWriter, *http.R
 			return
 		}
 		defer s.inflight.release(scope)
+		// The first request may have stored its response and released the key since the lookup above.
+		if s.replayStored(w, r, ws, ep, key, now) {
+			return
+		}
 		s.serveTrack(w, r, ws, ep, &store.IdempotentResponse{Endpoint: ep.path, Key: key, RequestID: requestID(r.Context()), CreatedAt: now})
 	}
+}
+
+// replayStored writes the response stored for the key within its lifetime, and reports whether it did (or wrote
+// the store's error).
+func (s *Server) replayStored(w http.ResponseWriter, r *http.Request, ws domain.Workspace, ep trackEndpoint, key string, now time.Time) bool {
+	stored, found, err := s.Store.IdempotentResponse(r.Context(), ws.ID, ep.path, key, now.Add(-idempotencyTTL))
+	if err != nil {
+		s.storeIngestError(w, r, err)
+		return true
+	}
+	if found {
+		w.Header().Set("X-Request-Id", stored.RequestID)
+		writeRawJSON(w, stored.Status, stored.Body)
+	}
+	return found
 }
 
 // serveTrack validates and stores one request of ep; with idem set, the first non-5xx response is stored.

@@ -1,9 +1,13 @@
 package httpapi
 
 import (
+	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/campaignstats/campaignstats/internal/store"
 )
 
 // TestTrackErrorTable covers the Track Event and Bulk Import rows of SPEC §3.11 through real HTTP.
@@ -137,6 +141,45 @@ func TestTrackIdempotencyConflict(t *testing.T) {
 	hdr := map[string]string{"Authorization": basic(ws.ID, ws.DataKey), "Content-Type": "application/json", "Idempotency-Key": "slow-1"}
 	assertJSON(t, e.do(t, "POST", "/v1/event/"+ws.ID, hdr, []byte(`{"type":"event","customer_id":"u","actions":[{"action":"A"}]}`)), 409,
 		ingestErr("IdempotencyConflict", "Idempotency-Key", "A request with this Idempotency-Key is still being processed"))
+}
+
+// finishingFirst is a store in which the first request of an Idempotency-Key finishes — stores its response and
+// releases the key — right after a repeat's first lookup found nothing.
+type finishingFirst struct {
+	store.MetaStore
+	workspaceID string
+	first       store.IdempotentResponse
+	once        sync.Once
+}
+
+func (f *finishingFirst) IdempotentResponse(ctx context.Context, ws, endpoint, key string, since time.Time) (store.IdempotentResponse, bool, error) {
+	resp, found, err := f.MetaStore.IdempotentResponse(ctx, ws, endpoint, key, since)
+	f.once.Do(func() {
+		if err == nil && !found {
+			err = f.MetaStore.PutIdempotentResponse(ctx, f.workspaceID, f.first)
+		}
+	})
+	return resp, found, err
+}
+
+// TestTrackIdempotencyRepeatAsTheFirstFinishes: a repeat whose lookup came just before the first request stored its
+// response, and whose claim of the key just after the first released it, answers with the stored response (the
+// first's status, body and request id) and ingests nothing (SPEC §3.10).
+func TestTrackIdempotencyRepeatAsTheFirstFinishes(t *testing.T) {
+	e := newTestEnv(t)
+	ws := e.active
+	first := store.IdempotentResponse{Endpoint: "/v1/event", Key: "order-9", Status: 200, RequestID: "first-request-id",
+		Body: []byte(`{"status":"success","message":"Your request has been accepted and will be processed soon.","request_id":"first-request-id"}`), CreatedAt: e.clock()}
+	e.api.Store = &finishingFirst{MetaStore: e.api.Store, workspaceID: ws.ID, first: first}
+	hdr := map[string]string{"Authorization": basic(ws.ID, ws.DataKey), "Content-Type": "application/json", "Idempotency-Key": "order-9"}
+	r := e.do(t, "POST", "/v1/event/"+ws.ID, hdr, []byte(`{"type":"event","customer_id":"user-9","actions":[{"action":"Purchase","current_time":1740822300}]}`))
+	if r.status != 200 || string(r.body) != string(first.Body) || r.header.Get("X-Request-Id") != "first-request-id" {
+		t.Fatalf("repeat: %d %s, request id %s; want the stored response", r.status, r.body, r.header.Get("X-Request-Id"))
+	}
+	m := e.do(t, "GET", "/metrics", nil, nil)
+	if got := grepLines(string(m.body), `ingest_events_total{endpoint="track",result="accepted"}`); !strings.HasSuffix(got, "} 0") {
+		t.Fatalf("the repeat ingested events: %s", got)
+	}
 }
 
 func grepLines(s, sub string) string {
