@@ -247,7 +247,19 @@ func (s *Service) Create(ctx context.Context, ws domain.Workspace, def Definitio
 	if err := s.st.CreateReport(ctx, rec); err != nil {
 		return Report{}, mapWriteErr(err)
 	}
+	s.queueIfDue(ctx, rep.NextRunAt, now)
 	return rep, nil
+}
+
+// queueIfDue queues the run of a schedule due at once (a `once` without `at`, or a past `once`: SPEC §8.3) before
+// the write that set it returns, rather than at the scheduler's next tick. A failure is left to that tick.
+func (s *Service) queueIfDue(ctx context.Context, next *time.Time, now time.Time) {
+	if next == nil || next.After(now) {
+		return
+	}
+	if _, err := NewScheduler(s).Tick(context.WithoutCancel(ctx)); err != nil {
+		s.logger.Warn("report scheduler", "error", err.Error())
+	}
 }
 
 // Update replaces a report's definition; its schedule is recomputed from now.
@@ -266,6 +278,7 @@ func (s *Service) Update(ctx context.Context, ws domain.Workspace, id string, de
 	if err := s.st.UpdateReport(ctx, rec); err != nil {
 		return Report{}, mapWriteErr(err)
 	}
+	s.queueIfDue(ctx, rep.NextRunAt, now)
 	return s.withLastRun(ctx, rep)
 }
 

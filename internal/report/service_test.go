@@ -481,9 +481,13 @@ func TestOnceSchedule(t *testing.T) {
 	if !rep.NextRunAt.Equal(utc("2025-03-10T06:00:00Z")) {
 		t.Fatalf("once without at: %v", rep.NextRunAt)
 	}
-	runs, _ := NewScheduler(svc).Tick(ctx)
-	if len(runs) != 1 || runs[0].RangeStart != "2025-01-01" || runs[0].RangeEnd != "2025-01-31" {
-		t.Fatalf("once run: %+v", runs)
+	// Queued by the create itself, before any tick of the scheduler.
+	runs, _ := svc.Runs(ctx, e.ws, rep.ID, 10)
+	if len(runs) != 1 || runs[0].Status != "QUEUED" || runs[0].Trigger != "schedule" || runs[0].RangeStart != "2025-01-01" || runs[0].RangeEnd != "2025-01-31" {
+		t.Fatalf("once run right after the create: %+v", runs)
+	}
+	if runs, _ := NewScheduler(svc).Tick(ctx); len(runs) != 0 {
+		t.Fatalf("the tick after the create queued again: %+v", runs)
 	}
 	got, _ := svc.Get(ctx, e.ws, rep.ID)
 	if got.NextRunAt != nil {
