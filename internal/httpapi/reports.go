@@ -43,11 +43,12 @@ func (s *Server) reportRoute(handlers map[string]reportHandler) http.HandlerFunc
 		if !ok {
 			return
 		}
-		if r.PathValue("workspace_id") != ws.ID {
-			writeAPIError(w, apiWorkspaceMismatch)
+		// Every request of an authenticated, active workspace counts, whatever its outcome (SPEC §5.4).
+		if !s.rateLimit(w, r, ws, reportsFamily) {
 			return
 		}
-		if !s.rateLimit(w, r, ws, reportsFamily) {
+		if r.PathValue("workspace_id") != ws.ID {
+			writeAPIError(w, apiWorkspaceMismatch)
 			return
 		}
 		if s.Reports == nil {

@@ -218,19 +218,19 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 	writeRawJSON(w, http.StatusOK, encodeStats(reqID, res))
 }
 
-// statsRequest applies the Stats API's checks in order — authentication (§5.2), for the daily extension the path
-// workspace (403 workspace_mismatch), the `stats` rate limit (§5.4), the body (§5.3) — and writes the error
+// statsRequest applies the Stats API's checks in order — authentication (§5.2), the `stats` rate limit (§5.4), for
+// the daily extension the path workspace (403 workspace_mismatch), the body (§5.3) — and writes the error
 // response when one fails; ok is false then.
 func (s *Server) statsRequest(w http.ResponseWriter, r *http.Request, pathWorkspace bool) (string, stats.Query, bool) {
 	ws, ok := s.apiAuth(w, r, true)
 	if !ok {
 		return "", stats.Query{}, false
 	}
-	if pathWorkspace && r.PathValue("workspace_id") != ws.ID {
-		writeAPIError(w, apiWorkspaceMismatch)
+	if !s.rateLimit(w, r, ws, "stats") { // every request of an authenticated, active workspace counts (SPEC §5.4)
 		return "", stats.Query{}, false
 	}
-	if !s.rateLimit(w, r, ws, "stats") {
+	if pathWorkspace && r.PathValue("workspace_id") != ws.ID {
+		writeAPIError(w, apiWorkspaceMismatch)
 		return "", stats.Query{}, false
 	}
 	body, ok := readAPIBody(w, r)

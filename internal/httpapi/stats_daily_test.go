@@ -87,8 +87,11 @@ func TestStatsDaily(t *testing.T) {
 		t.Errorf("daily body: %s", r.body)
 	}
 	// Another workspace's path with these credentials is refused; the body is not read.
-	assertJSON(t, e.do(t, "POST", "/v1/stats/"+e.disabled.ID+"/daily", statsHeaders(ws), []byte(`{}`)), 403,
-		`{"title":"Forbidden Request","description":null,"code":"workspace_mismatch"}`)
+	mismatch := e.do(t, "POST", "/v1/stats/"+e.disabled.ID+"/daily", statsHeaders(ws), []byte(`{}`))
+	assertJSON(t, mismatch, 403, `{"title":"Forbidden Request","description":null,"code":"workspace_mismatch"}`)
+	if mismatch.header.Get("RateLimit-Remaining") == "" { // an authenticated, active workspace's request counts (SPEC §5.4)
+		t.Errorf("workspace_mismatch without RateLimit headers: %v", mismatch.header)
+	}
 	// One daily call is one request of the stats family, whatever the number of dates.
 	r = e.do(t, "POST", "/v1/stats/"+ws.ID+"/daily", statsHeaders(ws), []byte(`{}`))
 	before := r.header.Get("RateLimit-Remaining")
