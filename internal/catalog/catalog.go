@@ -92,10 +92,15 @@ func ParsePut(body []byte, pathID string, parseTime TimeParser) (domain.Campaign
 		}
 		f.DeliveryType = &dt
 	}
-	if raw := m["parent_campaign_id"]; !isNull(raw) {
-		s, e := str(raw, "parent_campaign_id", 0)
-		if e != nil {
-			return f, e
+	// parent_campaign_id is "string or null" (SPEC §3.12.1): null or "" is an explicit "no parent", which detaches a
+	// child from the parent its events name; only an absent member falls back to the inferred parent.
+	if raw, ok := m["parent_campaign_id"]; ok {
+		s := ""
+		if !isNull(raw) {
+			var e *FieldError
+			if s, e = str(raw, "parent_campaign_id", 0); e != nil {
+				return f, e
+			}
 		}
 		if s != "" {
 			if !ValidID(s) {
@@ -104,8 +109,8 @@ func ParsePut(body []byte, pathID string, parseTime TimeParser) (domain.Campaign
 			if s == pathID {
 				return f, fieldErr("parent_campaign_id", "parent_campaign_id must differ from campaign_id")
 			}
-			f.ParentID = &s
 		}
+		f.ParentID = &s
 	}
 	if raw := m["campaign_status"]; !isNull(raw) {
 		s, e := str(raw, "campaign_status", 0)
@@ -368,7 +373,7 @@ func Apply(view *domain.CatalogView, id string, f domain.CampaignFields, now tim
 		}
 	}
 	records = append(records, c)
-	if f.ParentID != nil {
+	if f.ParentID != nil && *f.ParentID != "" {
 		if _, ok := view.Get(*f.ParentID); !ok {
 			records = append(records, domain.Campaign{ID: *f.ParentID, CreatedAt: now, UpdatedAt: now})
 		}

@@ -47,7 +47,7 @@ func checkFields(t *testing.T, f domain.CampaignFields, pathID string) {
 	if f.Name != nil && utf8.RuneCountInString(*f.Name) > 256 {
 		t.Fatalf("campaign_name of %d characters", utf8.RuneCountInString(*f.Name))
 	}
-	if f.ParentID != nil && (!ValidID(*f.ParentID) || *f.ParentID == pathID) {
+	if f.ParentID != nil && *f.ParentID != "" && (!ValidID(*f.ParentID) || *f.ParentID == pathID) { // "": no parent
 		t.Fatalf("parent_campaign_id %q", *f.ParentID)
 	}
 	if f.Tags != nil {

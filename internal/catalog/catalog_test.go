@@ -3,6 +3,7 @@ package catalog
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -79,6 +80,38 @@ func TestApplyHierarchyRules(t *testing.T) {
 	if _, _, err := Apply(view, "Z", domain.CampaignFields{Channel: &push, Goals: &domain.GoalDetails{AttributionWindowHours: &w}}, now); err == nil ||
 		err.Message != "attribution_window_in_hours must be between 1 and 36 for PUSH" {
 		t.Fatalf("100 h for PUSH: %v", err)
+	}
+}
+
+// TestPutDetachesFromInferredParent: parent_campaign_id null or "" is an explicit "no parent" (SPEC §3.12.1, "string
+// or null"), which wins over the parent the campaign's events name (§2.2) and registers no placeholder; an absent
+// member falls back to the inferred parent.
+func TestPutDetachesFromInferredParent(t *testing.T) {
+	now := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	child := domain.Campaign{ID: "C", Inferred: domain.CampaignInferred{Parent: domain.Latest{Value: "P"}}}
+	view := domain.NewCatalogView([]domain.Campaign{{ID: "P"}, child})
+	if view.Parent("C") != "P" {
+		t.Fatalf("inferred parent: %q", view.Parent("C"))
+	}
+	for _, body := range []string{`{"parent_campaign_id":null}`, `{"parent_campaign_id":""}`} {
+		f, err := ParsePut([]byte(body), "C", parseTime)
+		if err != nil || f.ParentID == nil || *f.ParentID != "" {
+			t.Fatalf("%s: %+v %v", body, f, err)
+		}
+		recs, created, ferr := Apply(view, "C", f, now)
+		if ferr != nil || created || len(recs) != 1 || recs[0].DeclaredParent() != "" || !slices.Contains(recs[0].Explicit.ExplicitFieldNames(), "parent_campaign_id") {
+			t.Fatalf("%s: %+v %v %v", body, recs, created, ferr)
+		}
+		if v := domain.NewCatalogView([]domain.Campaign{{ID: "P"}, recs[0]}); v.Parent("C") != "" || len(v.Children("P")) != 0 {
+			t.Fatalf("%s: still a child of %q", body, v.Parent("C"))
+		}
+	}
+	f, err := ParsePut([]byte(`{"campaign_name":"n"}`), "C", parseTime)
+	if err != nil || f.ParentID != nil {
+		t.Fatalf("absent parent: %+v %v", f, err)
+	}
+	if recs, _, _ := Apply(view, "C", f, now); recs[0].DeclaredParent() != "P" {
+		t.Fatalf("absent parent falls back to the inferred one: %q", recs[0].DeclaredParent())
 	}
 }
 

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -574,5 +575,42 @@ func TestCatalogPutRacingInference(t *testing.T) {
 		if got.Name != fmt.Sprint("name-", round) || got.Team != fmt.Sprint("team-", round) {
 			t.Fatalf("round %d: campaign_name %q, campaign_team %q (a concurrent write was lost)", round, got.Name, got.Team)
 		}
+	}
+}
+
+// TestPutDetachesAChild: a PUT with parent_campaign_id null detaches a child from the parent its events name (SPEC
+// §3.12.1 "string or null", §2.3): the effective campaign has no parent and lists the field as explicit; a later
+// PUT without the field restores the inferred parent.
+func TestPutDetachesAChild(t *testing.T) {
+	e := newTestEnv(t)
+	ws := e.active
+	e.postEvents(t, ws, campaignEvent("d1", "MOE_EMAIL_SENT", "2025-03-01T10:00:00Z", "k1", "kp"))
+	if err := e.sys.Sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	hdr := map[string]string{"Authorization": basic(ws.ID, ws.DataKey), "Content-Type": "application/json"}
+	get := func() map[string]any {
+		var c map[string]any
+		r := e.do(t, "GET", "/v1/campaigns/"+ws.ID+"/k1", hdr, nil)
+		if err := json.Unmarshal(r.body, &c); err != nil || r.status != 200 {
+			t.Fatalf("GET k1: %d %s", r.status, r.body)
+		}
+		return c
+	}
+	if c := get(); c["parent_campaign_id"] != "kp" {
+		t.Fatalf("inferred parent: %v", c["parent_campaign_id"])
+	}
+	r := e.do(t, "PUT", "/v1/campaigns/"+ws.ID+"/k1", hdr, []byte(`{"parent_campaign_id":null}`))
+	var put map[string]any
+	json.Unmarshal(r.body, &put)
+	if r.status != 200 || put["parent_campaign_id"] != nil || fmt.Sprint(put["explicit_fields"]) != "[parent_campaign_id]" {
+		t.Fatalf("PUT null parent: %d %s", r.status, r.body)
+	}
+	if c := get(); c["parent_campaign_id"] != nil {
+		t.Fatalf("GET after the detach: parent %v", c["parent_campaign_id"])
+	}
+	e.putCampaign(t, ws, "k1", `{"campaign_name":"k one"}`)
+	if c := get(); c["parent_campaign_id"] != "kp" {
+		t.Fatalf("a PUT without the field: parent %v, want the inferred kp", c["parent_campaign_id"])
 	}
 }
