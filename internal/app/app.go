@@ -264,9 +264,10 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 	s := &Server{cfg: cfg, logger: logger, store: st, sys: sys, closeRest: closeAll, api: api, ws: wsSvc, reports: reports, files: files, notifier: notifier,
 		listener: ln, served: make(chan error, 1),
 		bgDone: make(chan struct{}), schedDone: make(chan struct{})}
-	// Bounded headers and timeouts so that a slow client cannot hold a connection forever (SPEC §12.10).
+	// Bounded headers and timeouts so that a slow client cannot hold a connection forever (SPEC §12.10). net/http
+	// reads up to MaxHeaderBytes plus 4096 bytes of slack for the request line and headers: the bound is 1 MiB.
 	s.http = &http.Server{Handler: api.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
-		WriteTimeout: 10 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 1 << 20,
+		WriteTimeout: 10 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 1<<20 - 4096,
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn)}
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
