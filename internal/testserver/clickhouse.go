@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -60,12 +61,30 @@ func ClickHouse(t testing.TB, shards int) (addrs []string) {
 // StartClickHouse starts shards clickhouse-server processes on 127.0.0.1, each with a generated configuration and
 // its data in a temporary directory, all defining the cluster ClickHouseClusterName over every shard, and waits
 // until each answers /ping. They are stopped by PID when the test ends. A missing binary skips the test (Missing).
+//
+// A server that exits before it answers — most often because one of its ports, free when chosen, was taken before
+// it bound it — fails the attempt: the attempt's servers are killed and the cluster is started again on new ports,
+// three times at most.
 func StartClickHouse(t testing.TB, shards int) *ClickHouseCluster {
 	t.Helper()
 	bin := FindBinary([]string{"clickhouse-server"}, "/usr/sbin", "/usr/bin", "/usr/local/bin")
 	if bin == "" {
 		Missing(t, "clickhouse-server (apt-get install clickhouse-server)")
 	}
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		var c *ClickHouseCluster
+		if c, err = startClickHouse(t, bin, shards); err == nil {
+			return c
+		}
+		t.Logf("clickhouse-server, attempt %d: %v", attempt, err)
+	}
+	t.Fatalf("clickhouse-server did not start: %v", err)
+	return nil
+}
+
+// startClickHouse is one attempt of StartClickHouse, on new ports.
+func startClickHouse(t testing.TB, bin string, shards int) (*ClickHouseCluster, error) {
 	type ports struct{ tcp, http, interserver int }
 	all := make([]ports, shards)
 	for i := range all {
@@ -76,31 +95,44 @@ func StartClickHouse(t testing.TB, shards int) *ClickHouseCluster {
 		fmt.Fprintf(&cluster, "      <shard><replica><host>127.0.0.1</host><port>%d</port></replica></shard>\n", p.tcp)
 	}
 	c := &ClickHouseCluster{}
+	fail := func(err error) (*ClickHouseCluster, error) {
+		for _, s := range c.Servers {
+			s.proc.Kill()
+		}
+		return nil, err
+	}
 	for i, p := range all {
 		dir := filepath.Join(t.TempDir(), fmt.Sprintf("clickhouse-%d", i))
 		for _, sub := range []string{"data", "tmp", "user_files", "format_schemas", "log"} {
 			if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
-				t.Fatal(err)
+				return fail(err)
 			}
 		}
 		config := filepath.Join(dir, "config.xml")
 		users := filepath.Join(dir, "users.xml")
 		if err := os.WriteFile(users, []byte(clickHouseUsers), 0o644); err != nil {
-			t.Fatal(err)
+			return fail(err)
 		}
 		body := fmt.Sprintf(clickHouseConfig, dir, p.tcp, p.http, p.interserver, users, ClickHouseClusterName, cluster.String())
 		if err := os.WriteFile(config, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
+			return fail(err)
 		}
 		s := &ClickHouseServer{Addr: Addr(p.tcp), DSN: "clickhouse://" + Addr(p.tcp) + "/", HTTPAddr: Addr(p.http), dir: dir,
 			config: config, binary: bin, t: t}
-		s.Start()
+		proc, err := startProcess(filepath.Join(dir, "log", "stdout.log"), exec.Command(bin, "--config-file="+config))
+		if err != nil {
+			return fail(err)
+		}
+		s.proc = proc
+		t.Cleanup(proc.Kill) // see Start
 		c.Servers = append(c.Servers, s)
 	}
 	for _, s := range c.Servers {
-		s.waitPing()
+		if err := s.ready(60 * time.Second); err != nil {
+			return fail(err)
+		}
 	}
-	return c
+	return c, nil
 }
 
 // Start starts the server (again, after Stop or Kill) with its configuration and data, and waits until it answers.
@@ -111,7 +143,9 @@ func (s *ClickHouseServer) Start() {
 	// waits seconds for the connections the other shards' Distributed tables keep open to it.
 	proc := s.proc
 	s.t.Cleanup(proc.Kill)
-	s.waitPing()
+	if err := s.ready(60 * time.Second); err != nil {
+		s.t.Fatal(err)
+	}
 }
 
 // Stop stops the server gracefully and waits for it.
@@ -120,10 +154,11 @@ func (s *ClickHouseServer) Stop() { s.proc.Stop() }
 // Kill ends the server at once, as a crash would.
 func (s *ClickHouseServer) Kill() { s.proc.Kill() }
 
-func (s *ClickHouseServer) waitPing() {
-	s.t.Helper()
+// ready waits until the server answers /ping; it fails, with the tail of the server's error log, when the server
+// exits first or timeout passes.
+func (s *ClickHouseServer) ready(timeout time.Duration) error {
 	url := "http://" + s.HTTPAddr + "/ping"
-	s.proc.WaitReady(s.t, 60*time.Second, func(ctx context.Context) error {
+	ping := func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 		if err != nil {
 			return err
@@ -139,7 +174,20 @@ func (s *ClickHouseServer) waitPing() {
 			return fmt.Errorf("ping: %s %s", resp.Status, body)
 		}
 		return nil
-	})
+	}
+	var last error
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if s.proc.Exited() {
+			return fmt.Errorf("clickhouse-server on %s exited before it was ready:\n%s", s.Addr, tail(filepath.Join(s.dir, "log", "error.log")))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		last = ping(ctx)
+		cancel()
+		if last == nil {
+			return nil
+		}
+	}
+	return fmt.Errorf("clickhouse-server on %s not ready after %s: %v\n%s", s.Addr, timeout, last, tail(filepath.Join(s.dir, "log", "error.log")))
 }
 
 // clickHouseConfig is a server's config.xml: dir, tcp, http and interserver ports, users.xml, cluster name, shards.
