@@ -227,6 +227,20 @@ func TestIngestErrorTable(t *testing.T) {
 	}
 }
 
+// TestOverLimitBodyWithBudgetOfTheLimit: with --max-ingest-inflight equal to the body limit, a body one byte over
+// the limit, plain or gzip, is a 413 (SPEC §3.2, §12.10), not a 503 for the budget the extra byte did not fit in.
+func TestOverLimitBodyWithBudgetOfTheLimit(t *testing.T) {
+	e := newTestEnv(t, func(c *config.Config) { c.MaxStreamBody, c.MaxIngestInflight, c.MaxTrackBody = 64<<10, 64<<10, 8<<10 })
+	ws := e.active
+	hdr := map[string]string{"Authorization": basic(ws.ID, ws.DataKey), "Content-Type": "application/json"}
+	body := []byte(`{"events":[]}` + strings.Repeat(" ", 64<<10+1-len(`{"events":[]}`)))
+	want := ingestErr("PayloadTooLarge", "body", "Payload size exceeds 64 KB")
+	assertJSON(t, e.do(t, "POST", "/v1/streams/"+ws.ID, hdr, body), 413, want)
+	gzipped := map[string]string{"Authorization": hdr["Authorization"], "Content-Type": "application/json", "Content-Encoding": "gzip"}
+	assertJSON(t, e.do(t, "POST", "/v1/streams/"+ws.ID, gzipped, gz(body)), 413, want)
+	assertJSON(t, e.do(t, "POST", "/v1/streams/"+ws.ID, hdr, body[:64<<10]), 200, `{"status":"success","accepted":0,"duplicates":0,"rejected":0,"errors":[]}`)
+}
+
 // TestStreamsResponseAndQuarantine checks the §3.4 body, per-event rejections in input order and their quarantine.
 func TestStreamsResponseAndQuarantine(t *testing.T) {
 	e := newTestEnv(t)

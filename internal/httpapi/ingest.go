@@ -77,6 +77,12 @@ func (s *Server) readBodyOr(w http.ResponseWriter, r *http.Request, limit int64,
 	}
 	body, err := io.ReadAll(io.LimitReader(src, limit+1))
 	if errors.As(err, new(errOverBudget)) {
+		// A body read past its limit is too large whatever the budget: the byte that shows it may be the one that
+		// did not fit (--max-ingest-inflight equal to the limit).
+		if t, ok := r.Context().Value(ticketKey{}).(*ticket); ok && t.read > limit {
+			tooLarge()
+			return nil, false
+		}
 		s.writeBusy(w, r) // the ingest envelope, never fail: a 503 is not an idempotent answer to keep
 		return nil, false
 	}
