@@ -386,7 +386,9 @@ func (s *Server) Close(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) {
 		s.logger.Warn("shutdown: requests still in flight when the drain's time ran out; their connections are closed")
-		err = s.http.Close()
+		// Shutdown has closed the listeners already: what Close could report is about them, not the connections.
+		_ = s.http.Close()
+		err = nil
 	}
 	if s.pprof != nil {
 		s.pprof.Close()
