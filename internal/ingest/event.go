@@ -372,6 +372,11 @@ func (d *decoder) validate(it *Item, f *eventFields) {
 	// Stored exactly as sent: goals match action names exactly (SPEC §2.4); trimming is only for the §4.1 lookup.
 	ev.Code = d.names.canonical(rawString(f.code), m, true)
 	ev.Name = d.names.canonical(rawString(f.name), m, false)
+	if !campaign && m != nil && m.userWithoutCampaignID {
+		// MOE_CAMPAIGN_CONTROL_GROUP without campaign_id is stored as a user event with no effect (§3.3): without
+		// an action name it matches no goal, not even one named after the code.
+		ev.Code, ev.Name = "", ""
+	}
 	ev.Source = SourceStreams
 	if present(f.evAttrs) {
 		ev.Attributes = f.evAttrs

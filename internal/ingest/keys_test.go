@@ -451,13 +451,14 @@ func TestHeldOut(t *testing.T) {
 	for _, attrs := range []map[string]any{nil, {"cgtype": "global"}, {"campaign_id": ""}, {"campaign_id": nil}} {
 		for _, code := range []string{"MOE_CAMPAIGN_CONTROL_GROUP", "moe_campaign_control_group"} {
 			e := accepted(t, ev(base(code, "", "", attrs)))
-			if e.Campaign || e.Counter != domain.CounterNone || e.CampaignID != "" || e.Variation != "" {
+			// ... with no effect: no action name for a goal to match.
+			if e.Campaign || e.Counter != domain.CounterNone || e.CampaignID != "" || e.Variation != "" || e.Code != "" || e.Name != "" {
 				t.Errorf("%s %v without campaign_id: %+v", code, attrs, e)
 			}
 		}
 	}
 	e = accepted(t, ev(base("", "User Added to Control Group", "", nil)))
-	if e.Campaign {
+	if e.Campaign || e.Code != "" || e.Name != "" {
 		t.Errorf("name lookup of MOE_CAMPAIGN_CONTROL_GROUP without campaign_id: campaign event")
 	}
 	// The other control-group code has no such exception.
