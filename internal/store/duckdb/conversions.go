@@ -29,11 +29,15 @@ func (r *reader) Conversions(ctx context.Context, q store.ConversionQuery) ([]st
 	}
 	defer done()
 	units := unitList(q.Targets)
+	voids, err := creditVoidKinds(ctx, qr, q.WorkspaceID, units)
+	if err != nil {
+		return nil, fmt.Errorf("conversions: %w", err)
+	}
 	query := fmt.Sprintf(`WITH m(unit, tgt) AS (VALUES %s),
 cr AS MATERIALIZED (
 	SELECT m.tgt AS tgt, `+dayExpr("c.ts", q.Days, q.FromMS, q.ToMS)+` AS d, c.cell AS cell, c.grp AS grp, c.goal AS goal,
 		c.goal_uuid AS eid, c.user_hi AS uh, c.user_lo AS ul, c.revenue AS revenue
-	FROM `+creditsFrom(watermark)+` JOIN m ON c.unit = m.unit `+liveCreditJoins(units)+`
+	FROM `+creditsFrom(watermark)+` JOIN m ON c.unit = m.unit `+liveCreditJoins(units, voids)+`
 	WHERE c.ws = ? AND c.unit IN (`+units+`) AND c.ts >= ? AND c.ts < ? AND (c.type = ? OR c.type = 0)
 ),
 goals AS MATERIALIZED (SELECT tgt, d, grp, goal, eid, min(cell) AS k1, max(cell) AS k2, any_value(revenue) AS revenue

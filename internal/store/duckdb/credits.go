@@ -24,13 +24,35 @@ const liveCredit = `NOT EXISTS (SELECT 1 FROM credit_voids v WHERE v.ws = c.ws A
 // liveCreditJoins is liveCredit for a query that reads the credits of the units in list only (SQL string literals,
 // comma-separated), as anti joins to follow its FROM item c: one with the voids of whole goal events, one with those
 // units' voids (an equality on the unit instead of liveCredit's OR, so that both are hash joins). DuckDB hashes
-// only those voids rather than every void of the store, and drops the joins when there are none (a settled store),
-// which the correlated NOT EXISTS of liveCredit does not.
-func liveCreditJoins(list string) string {
-	return `ANTI JOIN (SELECT ws, goal_uuid, gen FROM credit_voids WHERE unit = '') v0
+// only those voids rather than every void of the store. Each join costs a few milliseconds even when its side holds
+// no void, so a join is left out when the query's snapshot holds none of its kind (voidKinds).
+func liveCreditJoins(list string, kinds voidKinds) string {
+	var joins string
+	if kinds.whole {
+		joins += `ANTI JOIN (SELECT ws, goal_uuid, gen FROM credit_voids WHERE unit = '') v0
 		ON v0.ws = c.ws AND v0.goal_uuid = c.goal_uuid AND v0.gen > c.gen
-	ANTI JOIN (SELECT ws, goal_uuid, gen, unit FROM credit_voids WHERE unit IN (` + list + `)) v1
+	`
+	}
+	if kinds.units {
+		joins += `ANTI JOIN (SELECT ws, goal_uuid, gen, unit FROM credit_voids WHERE unit IN (` + list + `)) v1
 		ON v1.ws = c.ws AND v1.goal_uuid = c.goal_uuid AND v1.unit = c.unit AND v1.gen > c.gen`
+	}
+	return joins
+}
+
+// voidKinds says which voids a snapshot holds for a query's workspace and units: of whole goal events, of the
+// units' own credits.
+type voidKinds struct{ whole, units bool }
+
+// creditVoidKinds reads, in q's snapshot, which voids workspace ws holds for the units in list (as liveCreditJoins).
+func creditVoidKinds(ctx context.Context, q queryer, ws, list string) (voidKinds, error) {
+	var k voidKinds
+	err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM credit_voids WHERE ws = $1 AND unit = ''),
+		EXISTS (SELECT 1 FROM credit_voids WHERE ws = $1 AND unit IN (`+list+`))`, ws).Scan(&k.whole, &k.units)
+	if err != nil {
+		return k, fmt.Errorf("credit voids: %w", err)
+	}
+	return k, nil
 }
 
 // creditsFrom returns the credits a query reads, a FROM item aliased c: the sorted chunks, and the log's
