@@ -344,8 +344,10 @@ func parseControlGroup(raw json.RawMessage) (*domain.ControlGroupDetails, *Field
 }
 
 // Apply checks the rules of a PUT that need the catalog and returns the records to write: the campaign itself and,
-// when its parent is unknown, an empty placeholder parent. created is true when the campaign did not exist.
+// when its parent is unknown, an empty placeholder parent. created is true when the campaign did not exist. The
+// records' times are now to the millisecond, as stores keep them, so that a response shows what a later read does.
 func Apply(view *domain.CatalogView, id string, f domain.CampaignFields, now time.Time) (records []domain.Campaign, created bool, ferr *FieldError) {
+	now = now.Truncate(time.Millisecond)
 	cur, exists := view.Get(id)
 	var c domain.Campaign
 	if exists {

@@ -614,3 +614,27 @@ func TestPutDetachesAChild(t *testing.T) {
 		t.Fatalf("a PUT without the field: parent %v, want the inferred kp", c["parent_campaign_id"])
 	}
 }
+
+// TestPutTimestampsAreMilliseconds checks that a catalog PUT's created_at and updated_at carry the milliseconds
+// the store keeps, so that the PUT's response, a GET and a GET after a restart show the same values.
+func TestPutTimestampsAreMilliseconds(t *testing.T) {
+	e := newTestEnv(t)
+	ws := e.active
+	e.advance(123456789 * time.Nanosecond)
+	hdr := map[string]string{"Authorization": basic(ws.ID, ws.DataKey), "Content-Type": "application/json"}
+	const want = "2025-03-10T12:00:00.123Z"
+	stamps := func(r response) (string, string) {
+		t.Helper()
+		var c map[string]any
+		if err := json.Unmarshal(r.body, &c); err != nil || (r.status != 200 && r.status != 201) {
+			t.Fatalf("%d %s", r.status, r.body)
+		}
+		return fmt.Sprint(c["created_at"]), fmt.Sprint(c["updated_at"])
+	}
+	if created, updated := stamps(e.do(t, "PUT", "/v1/campaigns/"+ws.ID+"/ms", hdr, []byte(`{"campaign_name":"M"}`))); created != want || updated != want {
+		t.Errorf("PUT response: created_at %s, updated_at %s; want %s", created, updated, want)
+	}
+	if created, updated := stamps(e.do(t, "GET", "/v1/campaigns/"+ws.ID+"/ms", hdr, nil)); created != want || updated != want {
+		t.Errorf("GET: created_at %s, updated_at %s; want %s", created, updated, want)
+	}
+}
