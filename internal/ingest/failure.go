@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -233,7 +232,7 @@ func (a *reasonAttrs) offer(key, val []byte) {
 	}
 }
 
-// reasonCodeValue reads an integer or numeric-string reason code.
+// reasonCodeValue reads an integer or numeric-string reason code: a number whose value is an integer.
 func reasonCodeValue(val []byte) (int64, bool) {
 	s, ok := scalarBytes(val)
 	if !ok {
@@ -243,11 +242,11 @@ func reasonCodeValue(val []byte) (int64, bool) {
 	if len(s) == 0 {
 		return 0, false
 	}
-	c, err := strconv.ParseInt(string(s), 10, 64)
-	if err != nil {
+	d, ok := jsonscan.ParseDecimal(s) // exactly: 204.0 and "2.04e2" are 204, 204.5 is no code
+	if !ok {
 		return 0, false
 	}
-	return c, true
+	return d.Int64()
 }
 
 // reasonValue returns the snake_case key of a reason attribute: a string or number, or for an array the first

@@ -306,7 +306,7 @@ func TestFailureKey(t *testing.T) {
 	for code, want := range table {
 		for _, attrs := range []string{`{"code":` + code + `}`, `{"code":"` + code + `"}`,
 			`{"reason_code":" ` + code + ` ","reason":"something else"}`, `{"Failure Code":` + code + `}`,
-			`{"REASON-CODE":"` + code + `"}`} {
+			`{"REASON-CODE":"` + code + `"}`, `{"code":` + code + `.0}`, `{"code":"` + code + `.00"}`, `{"code":` + code[:1] + `.` + code[1:] + `e2}`} {
 			if got := FailureKey(json.RawMessage(attrs)); got != want {
 				t.Errorf("FailureKey(%s) = %q, want %q", attrs, got, want)
 			}
@@ -322,6 +322,7 @@ func TestFailureKey(t *testing.T) {
 		`{"code":999}`:                                                "unknown",
 		`{"code":"abc","reason":"x y"}`:                               "x_y",
 		`{"code":2.5,"reason":"x y"}`:                                 "x_y",
+		`{"code":"204.5","reason":"x y"}`:                             "x_y",
 		`{"reason":"!!!"}`:                                            "unknown",
 		`{"reason_group":"Reachability"}`:                             "unknown",
 		`{}`:                                                          "unknown",
