@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -184,8 +185,13 @@ func oneOf(s string, values []string) (string, bool) {
 	return "", false
 }
 
-// enumField validates an optional case-insensitive enum member.
-func (o object) enumField(name string, values []string, def string) (string, *InvalidError) {
+// exactlyOneOf matches s against values exactly: the enums the SPEC does not call case-insensitive.
+func exactlyOneOf(s string, values []string) (string, bool) {
+	return s, slices.Contains(values, s)
+}
+
+// enumField validates an optional enum member, matched by match (oneOf: ignoring case; exactlyOneOf).
+func (o object) enumField(name string, values []string, def string, match func(string, []string) (string, bool)) (string, *InvalidError) {
 	if !o.present(name) {
 		return def, nil
 	}
@@ -193,7 +199,7 @@ func (o object) enumField(name string, values []string, def string) (string, *In
 	if e != nil {
 		return "", e
 	}
-	v, ok := oneOf(s, values)
+	v, ok := match(s, values)
 	if !ok {
 		return "", badValue(name, "must be one of "+strings.Join(values, ", "))
 	}
@@ -392,7 +398,7 @@ func parseRange(o object, d *Definition) *InvalidError {
 }
 
 func parseGranularity(o object, d *Definition) (e *InvalidError) {
-	d.Granularity, e = o.enumField("granularity", []string{"aggregate", "daily"}, "aggregate")
+	d.Granularity, e = o.enumField("granularity", []string{"aggregate", "daily"}, "aggregate", exactlyOneOf)
 	return e
 }
 
@@ -408,7 +414,7 @@ func parseSplitBy(o object, d *Definition) *InvalidError {
 	}
 	chosen := map[string]bool{}
 	for _, v := range vals {
-		dim, ok := oneOf(v, splitDimensions)
+		dim, ok := exactlyOneOf(v, splitDimensions)
 		if !ok {
 			return badValue("split_by", reason)
 		}
@@ -424,18 +430,18 @@ func parseSplitBy(o object, d *Definition) *InvalidError {
 }
 
 func parseMetricType(o object, d *Definition) (e *InvalidError) {
-	d.MetricType, e = o.enumField("metric_type", []string{"TOTAL", "UNIQUE"}, "TOTAL")
+	d.MetricType, e = o.enumField("metric_type", []string{"TOTAL", "UNIQUE"}, "TOTAL", oneOf)
 	return e
 }
 
 func parseAttributionType(o object, d *Definition) (e *InvalidError) {
-	d.AttributionType, e = o.enumField("attribution_type", attributionTypeNames, "VIEW_THROUGH")
+	d.AttributionType, e = o.enumField("attribution_type", attributionTypeNames, "VIEW_THROUGH", oneOf)
 	return e
 }
 
 // parseLayout reads `layout` (SPEC §13.2): moengage (the default) or rows, case-insensitive.
 func parseLayout(o object, d *Definition) (e *InvalidError) {
-	d.Layout, e = o.enumField("layout", []string{LayoutMoEngage, LayoutRows}, LayoutMoEngage)
+	d.Layout, e = o.enumField("layout", []string{LayoutMoEngage, LayoutRows}, LayoutMoEngage, exactlyOneOf)
 	return e
 }
 
@@ -506,7 +512,7 @@ func parseSeparator(o object, d *Definition) *InvalidError {
 }
 
 func parseCompression(o object, d *Definition) (e *InvalidError) {
-	d.Compression, e = o.enumField("compression", []string{"zip", "gzip"}, "zip")
+	d.Compression, e = o.enumField("compression", []string{"zip", "gzip"}, "zip", exactlyOneOf)
 	return e
 }
 
@@ -526,7 +532,7 @@ func parseSchedule(o object, d *Definition) *InvalidError {
 	if e != nil {
 		return e
 	}
-	if s.Type, ok = oneOf(typ, scheduleTypes); !ok {
+	if s.Type, ok = exactlyOneOf(typ, scheduleTypes); !ok {
 		return badValue("schedule.type", "must be one of "+strings.Join(scheduleTypes, ", "))
 	}
 	if so.present("at") {

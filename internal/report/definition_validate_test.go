@@ -51,9 +51,9 @@ func TestParseDefinitionSpecExample(t *testing.T) {
 func TestParseDefinitionDefaultsAndNormalisation(t *testing.T) {
 	d, err := ParseDefinition([]byte(`{"name":"R","range":{"start_date":"2025-01-01","end_date":"2025-03-31"},
 		"campaigns":{"channels":["web push","e-mail","PUSH"],"delivery_types":["event trigger"],"tags":["Sale","sale"],"ids":["a","b","a"]},
-		"split_by":["Variation","platform","variation"],"metric_type":"unique","attribution_type":"click_through","layout":"Rows",
-		"columns":{"email":["sent","CTOR","Revenue"]},"compression":"GZIP","granularity":"DAILY",
-		"schedule":{"type":"Weekly","at":"23:59","weekdays":["sun","mon","SUN"]},"webhook_url":null,"unknown":1}`))
+		"split_by":["variation","platform","variation"],"metric_type":"unique","attribution_type":"click_through","layout":"rows",
+		"columns":{"email":["sent","CTOR","Revenue"]},"compression":"gzip","granularity":"daily",
+		"schedule":{"type":"weekly","at":"23:59","weekdays":["sun","mon","SUN"]},"webhook_url":null,"unknown":1}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,6 +132,13 @@ func TestParseDefinitionErrors(t *testing.T) {
 		{`{"name":"R","range":{"start_date":"2025-01-01","end_date":"2025-04-01"}}`, "invalid_field_value", "range.end_date - must be at most 89 days after range.start_date (90 days inclusive)"},
 		{base(`,"granularity":"weekly"`), "invalid_field_value", "granularity - must be one of aggregate, daily"},
 		{base(`,"granularity":1`), "invalid_type", "granularity - must be a string"},
+		// Only metric_type, attribution_type and weekdays are case-insensitive (SPEC §8.2); the other enums are exact.
+		{base(`,"granularity":"DAILY"`), "invalid_field_value", "granularity - must be one of aggregate, daily"},
+		{base(`,"granularity":" daily"`), "invalid_field_value", "granularity - must be one of aggregate, daily"},
+		{base(`,"split_by":["Platform"]`), "invalid_field_value", "split_by - every element must be one of platform, locale, variation"},
+		{base(`,"layout":"Rows"`), "invalid_field_value", "layout - must be one of moengage, rows"},
+		{base(`,"compression":"GZIP"`), "invalid_field_value", "compression - must be one of zip, gzip"},
+		{base(`,"schedule":{"type":"Daily","at":"06:00"}`), "invalid_field_value", "schedule.type - must be one of once, daily, weekly, monthly"},
 		{base(`,"split_by":"platform"`), "invalid_type", "split_by - must be an array of strings"},
 		{base(`,"split_by":["platform","country"]`), "invalid_field_value", "split_by - every element must be one of platform, locale, variation"},
 		{base(`,"metric_type":"SUM"`), "invalid_field_value", "metric_type - must be one of TOTAL, UNIQUE"},
