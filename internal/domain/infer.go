@@ -2,6 +2,7 @@ package domain
 
 import (
 	"encoding/json"
+	"slices"
 	"sort"
 	"time"
 )
@@ -195,7 +196,8 @@ func (v *CatalogView) Goals(id string) *GoalDetails {
 
 // EffectiveGoals returns the conversion goal details in force for id, as catalog PUT and GET show them (SPEC
 // §3.12.1, §3.12.2): Goals(id) with attribution_window_in_hours filled in — the explicit window (its own, else the
-// parent's it inherits), else the maximum of id's effective channel. Attribution uses the same window
+// parent's it inherits), else the maximum of id's effective channel, and the first goal primary when none is marked.
+// Attribution uses the same window
 // (attribution.NewCatalog). nil when id has no goal details; otherwise a copy the caller may keep.
 func (v *CatalogView) EffectiveGoals(id string) *GoalDetails {
 	gd := v.Goals(id)
@@ -209,6 +211,11 @@ func (v *CatalogView) EffectiveGoals(id string) *GoalDetails {
 	}
 	if out.Goals == nil {
 		out.Goals = []Goal{}
+	}
+	// When no goal is marked primary, the first one is (SPEC §2.4).
+	if len(out.Goals) > 0 && !slices.ContainsFunc(out.Goals, func(g Goal) bool { return g.IsPrimary }) {
+		out.Goals = slices.Clone(out.Goals)
+		out.Goals[0].IsPrimary = true
 	}
 	return &out
 }

@@ -38,3 +38,27 @@ func TestEffectiveGoals(t *testing.T) {
 		t.Errorf("stored goal details modified: %+v", own)
 	}
 }
+
+// TestEffectiveGoalsPrimary: when no goal is marked primary the first one is, in the effective details only
+// (SPEC §2.4); a marked goal stays the only primary one.
+func TestEffectiveGoalsPrimary(t *testing.T) {
+	unmarked := &GoalDetails{Goals: []Goal{{Name: "A", EventName: "A"}, {Name: "B", EventName: "B"}}}
+	marked := &GoalDetails{Goals: []Goal{{Name: "A", EventName: "A"}, {Name: "B", EventName: "B", IsPrimary: true}}}
+	v := NewCatalogView([]Campaign{{ID: "U", Explicit: CampaignFields{Goals: unmarked}}, {ID: "M", Explicit: CampaignFields{Goals: marked}}})
+	primaries := func(g *GoalDetails) []bool {
+		var out []bool
+		for _, goal := range g.Goals {
+			out = append(out, goal.IsPrimary)
+		}
+		return out
+	}
+	if got := primaries(v.EffectiveGoals("U")); len(got) != 2 || !got[0] || got[1] {
+		t.Errorf("no goal marked: primary flags %v, want [true false]", got)
+	}
+	if got := primaries(v.EffectiveGoals("M")); len(got) != 2 || got[0] || !got[1] {
+		t.Errorf("second goal marked: primary flags %v, want [false true]", got)
+	}
+	if unmarked.Goals[0].IsPrimary {
+		t.Error("the stored goals were modified")
+	}
+}
