@@ -143,13 +143,18 @@ func (s *Server) adminWorkspaces(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		req.Name = name
+		// A given timezone or workspace_id is validated as given: "" is neither a zone nor an id (null is absent).
 		for _, k := range []struct {
-			name string
-			dst  *string
-		}{{"timezone", &req.Timezone}, {"workspace_id", &req.WorkspaceID}} {
+			name     string
+			dst      *string
+			validate func(string) error
+		}{{"timezone", &req.Timezone, workspace.ValidateTimezone}, {"workspace_id", &req.WorkspaceID, workspace.ValidateID}} {
 			if f.present(k.name) {
 				if err := json.Unmarshal(f[k.name], k.dst); err != nil {
 					writeAPIError(w, invalidField("invalid_type", k.name+" - must be a string"))
+					return
+				}
+				if adminInvalid(w, k.validate(*k.dst)) {
 					return
 				}
 			}

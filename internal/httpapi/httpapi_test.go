@@ -482,6 +482,15 @@ func TestAdminAPI(t *testing.T) {
 			t.Fatalf("%s: %d %s", bad, r.status, r.body)
 		}
 	}
+	// Given as "", a timezone or an id is invalid; null means absent (the default zone, a generated id).
+	assertJSON(t, e.do(t, "POST", "/admin/v1/workspaces", adm, []byte(`{"name":"x","timezone":""}`)), 400,
+		apiErr(400, "Invalid Field Value", "timezone - must be an IANA time zone name", "invalid_field_value"))
+	assertJSON(t, e.do(t, "POST", "/admin/v1/workspaces", adm, []byte(`{"name":"x","workspace_id":""}`)), 400,
+		apiErr(400, "Invalid Field Value", "workspace_id - must be 24 lowercase hex characters", "invalid_field_value"))
+	if r := e.do(t, "POST", "/admin/v1/workspaces", adm, []byte(`{"name":"x","timezone":null,"workspace_id":null}`)); r.status != 201 ||
+		!strings.Contains(string(r.body), `"timezone":"UTC"`) {
+		t.Fatalf("null timezone and id: %d %s", r.status, r.body)
+	}
 	got := e.do(t, "GET", "/admin/v1/workspaces/0123456789abcdef01234567", adm, nil)
 	if strings.Contains(string(got.body), "report_key") {
 		t.Fatalf("keys must not be shown by get: %s", got.body)

@@ -70,6 +70,22 @@ func ValidateName(name string) error {
 	return nil
 }
 
+// ValidateTimezone checks the timezone rule of SPEC §2.1: an IANA zone name, not Local (nor "").
+func ValidateTimezone(tz string) error {
+	if _, err := time.LoadLocation(tz); err != nil || tz == "" || tz == "Local" {
+		return &InvalidError{"timezone", "must be an IANA time zone name"}
+	}
+	return nil
+}
+
+// ValidateID checks the workspace_id rule of SPEC §2.1 for a given id.
+func ValidateID(id string) error {
+	if !ValidID(id) {
+		return &InvalidError{"workspace_id", "must be 24 lowercase hex characters"}
+	}
+	return nil
+}
+
 // ValidateRateLimit checks the rate-limit rule of SPEC §2.1.
 func ValidateRateLimit(n int) error {
 	if n < 1 || n > 100000 {
@@ -87,14 +103,14 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (domain.Workspa
 	if tz == "" {
 		tz = "UTC"
 	}
-	if _, err := time.LoadLocation(tz); err != nil || tz == "Local" {
-		return domain.Workspace{}, &InvalidError{"timezone", "must be an IANA time zone name"}
+	if err := ValidateTimezone(tz); err != nil {
+		return domain.Workspace{}, err
 	}
 	id := req.WorkspaceID
 	if id == "" {
 		id = NewID()
-	} else if !ValidID(id) {
-		return domain.Workspace{}, &InvalidError{"workspace_id", "must be 24 lowercase hex characters"}
+	} else if err := ValidateID(id); err != nil {
+		return domain.Workspace{}, err
 	}
 	limit := s.defaultRateLimit
 	if req.RateLimitPerMinute != nil {
