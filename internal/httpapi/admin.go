@@ -81,7 +81,7 @@ func (s *Server) admin(w http.ResponseWriter, r *http.Request) {
 		switch parts[2] {
 		case "disable", "enable":
 			if r.Method != http.MethodPost {
-				writeAPIError(w, apiMethod)
+				methodNotAllowed(w, http.MethodPost)
 				return
 			}
 			ws, err := s.Workspaces.SetActive(r.Context(), parts[1], parts[2] == "enable")
@@ -180,7 +180,7 @@ func (s *Server) adminWorkspaces(w http.ResponseWriter, r *http.Request) {
 		}
 		writeJSON(w, http.StatusCreated, workspaceJSON(ws, true))
 	default:
-		writeAPIError(w, apiMethod)
+		methodNotAllowed(w, http.MethodGet, http.MethodPost)
 	}
 }
 
@@ -230,13 +230,13 @@ func (s *Server) adminWorkspace(w http.ResponseWriter, r *http.Request, id strin
 		}
 		writeJSON(w, http.StatusOK, workspaceJSON(ws, false))
 	default:
-		writeAPIError(w, apiMethod)
+		methodNotAllowed(w, http.MethodGet, http.MethodPatch)
 	}
 }
 
 func (s *Server) adminRotate(w http.ResponseWriter, r *http.Request, id string) {
 	if r.Method != http.MethodPost {
-		writeAPIError(w, apiMethod)
+		methodNotAllowed(w, http.MethodPost)
 		return
 	}
 	body, ok := readAPIBody(w, r)
@@ -365,7 +365,7 @@ func (s *Server) adminQuarantineList(w http.ResponseWriter, r *http.Request, id 
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"deleted": n})
 	default:
-		writeAPIError(w, apiMethod)
+		methodNotAllowed(w, http.MethodGet, http.MethodDelete)
 	}
 }
 
@@ -385,6 +385,6 @@ func (s *Server) adminQuarantineItem(w http.ResponseWriter, r *http.Request, id,
 		}
 		w.WriteHeader(http.StatusNoContent)
 	default:
-		writeAPIError(w, apiMethod)
+		methodNotAllowed(w, http.MethodGet, http.MethodDelete)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
@@ -108,6 +109,17 @@ func notFound(what string) apiError {
 
 func writeAPIError(w http.ResponseWriter, e apiError) {
 	writeJSON(w, e.Status, map[string]any{"title": e.Title, "description": e.Description, "code": e.Code})
+}
+
+// allow names the methods a route serves in the Allow header, which every 405 carries (RFC 9110 §15.5.6).
+func allow(w http.ResponseWriter, methods ...string) {
+	w.Header().Set("Allow", strings.Join(methods, ", "))
+}
+
+// methodNotAllowed answers 405 in the API error shape with the route's methods in Allow.
+func methodNotAllowed(w http.ResponseWriter, methods ...string) {
+	allow(w, methods...)
+	writeAPIError(w, apiMethod)
 }
 
 // storeAPIError maps a store failure to 404, 503 or 500, logging unexpected causes once.

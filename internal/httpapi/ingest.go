@@ -300,6 +300,7 @@ func (s *Server) handleCampaign(w http.ResponseWriter, r *http.Request, ws domai
 		}
 		writeJSON(w, status, effectiveCampaign(domain.NewCatalogView(cs), id))
 	default:
+		allow(w, http.MethodGet, http.MethodPut)
 		s.writeIngestError(w, r, errMethod)
 	}
 }

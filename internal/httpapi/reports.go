@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,10 +35,11 @@ type reportHandler func(w http.ResponseWriter, r *http.Request, ws domain.Worksp
 
 // reportRoute dispatches by method and applies the report API's authentication and rate limit.
 func (s *Server) reportRoute(handlers map[string]reportHandler) http.HandlerFunc {
+	methods := slices.Sorted(maps.Keys(handlers))
 	return func(w http.ResponseWriter, r *http.Request) {
 		h, ok := handlers[r.Method]
 		if !ok {
-			writeAPIError(w, apiMethod)
+			methodNotAllowed(w, methods...)
 			return
 		}
 		ws, ok := s.apiAuth(w, r, false)

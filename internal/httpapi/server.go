@@ -147,6 +147,7 @@ func (s *Server) routes() {
 func (s *Server) method(method string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != method {
+			allow(w, method)
 			s.writeIngestError(w, r, errMethod)
 			return
 		}
@@ -158,7 +159,7 @@ func (s *Server) method(method string, h http.HandlerFunc) http.HandlerFunc {
 func (s *Server) apiMethod(method string, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != method {
-			writeAPIError(w, apiMethod)
+			methodNotAllowed(w, method)
 			return
 		}
 		h(w, r)
