@@ -293,7 +293,7 @@ func (s *Store) compactTail(ctx context.Context, yield, mergeRows bool) error {
 			return fmt.Errorf("compaction: %w", err)
 		}
 	}
-	if err := s.buildUserSets(ctx, conn, ranges, tail, incremental, step); err != nil {
+	if err := s.buildUserSets(ctx, conn, ranges, tail, watermark, int64(upTo), incremental, step); err != nil {
 		drop()
 		return fmt.Errorf("compaction: user sets: %w", err)
 	}

@@ -84,6 +84,8 @@ type Store struct {
 	creditGen int64
 	// onCreditsSorted, when set, runs between the copy of a credit move and its commit (tests).
 	onCreditsSorted func()
+	// onTailSets, when set, is told whether a compaction built its tail's user sets from the tail index (tests).
+	onTailSets func(indexed bool)
 	// compactMu serialises compactions.
 	compactMu sync.Mutex
 	// checkpointed is the log's watermark at the last checkpoint maintenance made once appends paused (-1: none

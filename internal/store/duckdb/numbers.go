@@ -116,8 +116,15 @@ func (n *userNumbers) add(rows *sql.Rows) error {
 	if err != nil {
 		return fmt.Errorf("user numbers: %w", err)
 	}
+	n.addUsers(byWS)
+	return nil
+}
+
+// addUsers adds newly numbered users, per workspace sorted by (hi, lo), to loaded numbers; numbers not loaded stay
+// so.
+func (n *userNumbers) addUsers(byWS map[string][]numberedUser) {
 	if !n.loaded() {
-		return nil
+		return
 	}
 	merged := map[string]*numberTable{}
 	for ws, users := range byWS {
@@ -131,7 +138,7 @@ func (n *userNumbers) add(rows *sql.Rows) error {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.tables == nil {
-		return nil
+		return
 	}
 	tables := make(map[string]*numberTable, len(n.tables)+len(merged))
 	for ws, t := range n.tables {
@@ -141,7 +148,6 @@ func (n *userNumbers) add(rows *sql.Rows) error {
 		tables[ws] = t
 	}
 	n.tables = tables
-	return nil
 }
 
 // readNumbered reads (ws, user_hi, user_lo, uid) rows, grouped by workspace in their order.

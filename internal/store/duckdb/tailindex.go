@@ -164,3 +164,30 @@ func (t *tailIndex) active() bool {
 	defer t.mu.RUnlock()
 	return t.loaded
 }
+
+// span returns the entries with seq in (after, through], per workspace and campaign, and the failure keys their fk
+// refers to; ok is false when the index is not loaded. The slices share the index's arrays, whose entries never
+// change (appends go past their ends, drops copy), so they are read without the lock, as queries read them.
+func (t *tailIndex) span(after, through int64) (entries map[string]map[string][]tailEntry, failures []string, ok bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	if !t.loaded {
+		return nil, nil, false
+	}
+	bySeq := func(e tailEntry, s int64) int { return int(min(max(e.seq-s, -1), 1)) }
+	entries = make(map[string]map[string][]tailEntry, len(t.entries))
+	for ws, byCampaign := range t.entries {
+		for c, list := range byCampaign {
+			from, _ := slices.BinarySearchFunc(list, after+1, bySeq)
+			to, _ := slices.BinarySearchFunc(list, through+1, bySeq)
+			if from == to {
+				continue
+			}
+			if entries[ws] == nil {
+				entries[ws] = map[string][]tailEntry{}
+			}
+			entries[ws][c] = list[from:to:to]
+		}
+	}
+	return entries, t.failures, true
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/bits"
 	"runtime"
@@ -136,7 +137,22 @@ func decodeSets(data []byte, fn func(k setKey, raw []byte) error) error {
 // after their workspace's last number, and the numbers of the others do not change. So a compaction's cost for the
 // sets is the tail's, not the store's. Otherwise (a store whose facts predate the user sets) it numbers the users
 // of facts_next in user_ids_next and builds every set from it.
-func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []campaignRange, tail string, incremental bool, step *maintenanceStep) error {
+//
+// An incremental build reads the tail's events from the tail index (tailindex.go) when it and the user numbers are
+// in memory (indexedTailSets) rather than from the log: the tail is then not read back from the database at all.
+func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []campaignRange, tail string, after, through int64, incremental bool,
+	step *maintenanceStep) error {
+	if incremental && s.numbers.loaded() {
+		if entries, failures, ok := s.tail.span(after, through); ok {
+			if s.onTailSets != nil {
+				s.onTailSets(true)
+			}
+			return s.indexedTailSets(ctx, conn, ranges, entries, failures, step)
+		}
+	}
+	if incremental && s.onTailSets != nil {
+		s.onTailSets(false)
+	}
 	source, idsTable := `FROM facts_next WHERE true`, "user_ids_next"
 	ids := `CREATE OR REPLACE TABLE user_ids_next AS SELECT ws, user_hi, user_lo, (row_number() OVER (PARTITION BY ws ORDER BY user_hi, user_lo))::UINTEGER AS uid
 		FROM (SELECT DISTINCT ws, user_hi, user_lo FROM facts_next WHERE counter <> 0) ORDER BY ws, user_hi, user_lo`
@@ -185,20 +201,8 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 	step.mark("number")
 	known := map[string]bool{}
 	if incremental {
-		rows, err := conn.QueryContext(ctx, `SELECT ws FROM user_set_zones`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var ws string
-			if err := rows.Scan(&ws); err != nil {
-				rows.Close()
-				return err
-			}
-			known[ws] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+		var err error
+		if known, err = workspacesWithSets(ctx, conn); err != nil {
 			return err
 		}
 	}
@@ -241,6 +245,165 @@ func (s *Store) buildUserSets(ctx context.Context, conn *sql.Conn, ranges []camp
 	}
 	step.mark("sets")
 	return nil
+}
+
+// indexedTailSets is buildUserSets for a tail read from the tail index (entries, with the failure keys their fk
+// refers to): it numbers the tail's new users after their workspace's last number, in user_ids and in memory, and
+// builds the tail's sets campaign by campaign into user_sets_next, as the statements of the log's path do. The
+// workspaces of ranges (every workspace with campaign events in the tail) new since the last compaction get their
+// time zone in user_set_zones_next.
+func (s *Store) indexedTailSets(ctx context.Context, conn *sql.Conn, ranges []campaignRange, entries map[string]map[string][]tailEntry,
+	failures []string, step *maintenanceStep) error {
+	for _, q := range []string{`CREATE OR REPLACE TABLE user_set_zones_next AS SELECT * FROM user_set_zones`,
+		`CREATE OR REPLACE TEMPORARY TABLE user_sets_next AS SELECT * FROM user_sets LIMIT 0`} {
+		if _, err := conn.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	var workspaces []string
+	for _, r := range ranges {
+		if len(workspaces) == 0 || workspaces[len(workspaces)-1] != r.ws {
+			workspaces = append(workspaces, r.ws)
+		}
+	}
+	// New users first: the swap adds sets that use their numbers, which must be in user_ids and in memory by then.
+	numbered := map[string][]numberedUser{}
+	uids := map[string]map[domain.UserID]uint32{} // the tail's new users (bounded by the tail)
+	for _, ws := range workspaces {
+		table, _ := s.numbers.table(ws)
+		fresh := map[domain.UserID]uint32{}
+		for _, list := range entries[ws] {
+			for i := range list {
+				e := &list[i]
+				if _, ok := table.find(e.hi, e.lo); !ok {
+					fresh[domain.UserID{Hi: e.hi, Lo: e.lo}] = 0
+				}
+			}
+		}
+		if len(fresh) == 0 {
+			continue
+		}
+		var top sql.NullInt64
+		if err := conn.QueryRowContext(ctx, `SELECT max(uid) FROM user_ids WHERE ws = ?`, ws).Scan(&top); err != nil {
+			return err
+		}
+		users := make([]numberedUser, 0, len(fresh))
+		for u := range fresh {
+			users = append(users, numberedUser{hi: u.Hi, lo: u.Lo})
+		}
+		slices.SortFunc(users, func(a, b numberedUser) int { return cmp.Or(cmp.Compare(a.hi, b.hi), cmp.Compare(a.lo, b.lo)) })
+		for i := range users {
+			users[i].uid = uint32(top.Int64) + uint32(i) + 1
+			fresh[domain.UserID{Hi: users[i].hi, Lo: users[i].lo}] = users[i].uid
+		}
+		numbered[ws], uids[ws] = users, fresh
+	}
+	if len(numbered) > 0 {
+		// A number given to a user whose sets a failed compaction did not store stays unused, as on the log's path.
+		if err := conn.Raw(func(dc any) error {
+			app, err := duckdb.NewAppenderFromConn(dc.(driver.Conn), "", "user_ids")
+			if err != nil {
+				return err
+			}
+			for ws, users := range numbered {
+				for _, u := range users {
+					if err := app.AppendRow(ws, u.hi, u.lo, u.uid); err != nil {
+						app.Close()
+						return err
+					}
+				}
+			}
+			return app.Close()
+		}); err != nil {
+			return err
+		}
+		s.numbers.addUsers(numbered)
+	}
+	step.mark("number")
+	known, err := workspacesWithSets(ctx, conn)
+	if err != nil {
+		return err
+	}
+	for _, ws := range workspaces {
+		// A workspace's time zone does not change (SPEC §2.1); one unknown here gets UTC days.
+		loc := time.UTC
+		if w, err := s.Workspace(ctx, ws); err == nil {
+			loc = w.Location()
+		}
+		if !known[ws] {
+			if _, err := conn.ExecContext(ctx, `INSERT INTO user_set_zones_next VALUES (?, ?)`, ws, loc.String()); err != nil {
+				return err
+			}
+		}
+		campaigns := slices.Sorted(maps.Keys(entries[ws]))
+		minTS, maxTS := int64(math.MaxInt64), int64(math.MinInt64)
+		for _, c := range campaigns {
+			for _, e := range entries[ws][c] {
+				minTS, maxTS = min(minTS, e.ts), max(maxTS, e.ts)
+			}
+		}
+		dayOf := dayFunc(loc, minTS, maxTS+1)
+		table, _ := s.numbers.table(ws)
+		var days []daySets
+		size := 0
+		for _, c := range campaigns {
+			byDay := map[int32]map[setKey]*roaring.Bitmap{}
+			for _, e := range entries[ws][c] {
+				id, ok := table.find(e.hi, e.lo)
+				if !ok {
+					if id, ok = uids[ws][domain.UserID{Hi: e.hi, Lo: e.lo}]; !ok {
+						return fmt.Errorf("tail user %016x%016x has no number", e.hi, e.lo)
+					}
+				}
+				d := dayOf(e.ts)
+				sets := byDay[d]
+				if sets == nil {
+					sets = map[setKey]*roaring.Bitmap{}
+					byDay[d] = sets
+				}
+				addUser(sets, setKey{cell: e.cell, channels: e.channels, kind: e.counter}, id)
+				if e.fk != 0 {
+					addUser(sets, setKey{cell: e.cell, channels: e.channels, kind: failureSet, fk: failures[e.fk]}, id)
+				}
+			}
+			for _, d := range slices.Sorted(maps.Keys(byDay)) {
+				data, err := encodeSets(byDay[d], nil)
+				if err != nil {
+					return err
+				}
+				days, size = append(days, daySets{campaign: c, day: d, data: data}), size+len(data)
+			}
+			if size >= setMergeBytes {
+				if err := appendSets(conn, tailSets, ws, days); err != nil {
+					return err
+				}
+				days, size = days[:0], 0
+			}
+		}
+		if err := appendSets(conn, tailSets, ws, days); err != nil {
+			return err
+		}
+	}
+	step.mark("sets")
+	return nil
+}
+
+// workspacesWithSets returns the workspaces of user_set_zones.
+func workspacesWithSets(ctx context.Context, conn *sql.Conn) (map[string]bool, error) {
+	rows, err := conn.QueryContext(ctx, `SELECT ws FROM user_set_zones`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	known := map[string]bool{}
+	for rows.Next() {
+		var ws string
+		if err := rows.Scan(&ws); err != nil {
+			return nil, err
+		}
+		known[ws] = true
+	}
+	return known, rows.Err()
 }
 
 // groupUsers prepares the reading of a workspace's user sets from the events of source ("FROM … WHERE …"): the

@@ -175,6 +175,10 @@ func testUserSetsAnswerLikeFacts(t *testing.T, zoneName string) {
 		}
 		return ids
 	}
+	// Which source each compaction built its tail's sets from: the log, or the tail index once it and the user
+	// numbers are in memory.
+	var built []bool
+	s.onTailSets = func(indexed bool) { built = append(built, indexed) }
 	appendBoth(800, 60)
 	if err := s.Compact(ctx); err != nil {
 		t.Fatal(err)
@@ -198,6 +202,9 @@ func testUserSetsAnswerLikeFacts(t *testing.T, zoneName string) {
 		t.Fatal(err)
 	}
 	check("compacted again", loc)
+	if want := []bool{false, true}; !slices.Equal(built, want) {
+		t.Errorf("tail sets built from the index %v, want %v (the user numbers were loaded between the two)", built, want)
+	}
 	// The second compaction appended the tail to facts as a chunk (facts is rewritten once the chunks reach half of
 	// what the last rewrite left) and added it to the sets: the users numbered by the first keep their numbers, the
 	// new ones are numbered after them.
