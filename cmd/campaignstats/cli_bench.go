@@ -8,7 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"regexp"
 	"runtime/pprof"
 	"sort"
 	"strconv"
@@ -34,6 +36,12 @@ type benchResult struct {
 	IngestLatencyMS    map[string]float64 `json:"ingest_batch_latency_ms"`
 	StatsLargestMS     map[string]float64 `json:"stats_largest_campaign_30d_unique_ms"`
 	StatsTop10MS       map[string]float64 `json:"stats_top10_campaigns_30d_unique_ms"`
+	// SettledSeconds is the time from the end of the ingest until the embedded store reported nothing left to
+	// settle and nothing left to derive; the same two query shapes are then measured again (…SettledMS). Absent
+	// for a server that does not report it.
+	SettledSeconds        float64            `json:"settled_seconds_after_ingest,omitempty"`
+	StatsLargestSettledMS map[string]float64 `json:"stats_largest_campaign_30d_unique_settled_ms,omitempty"`
+	StatsTop10SettledMS   map[string]float64 `json:"stats_top10_campaigns_30d_unique_settled_ms,omitempty"`
 	// StatsConversionMS is the largest campaign over 30 days, UNIQUE, under each attribution type.
 	StatsConversionMS map[string]map[string]float64 `json:"stats_largest_campaign_30d_unique_by_attribution_ms"`
 	VisibilityMS      map[string]float64            `json:"time_to_visibility_ms"`
@@ -179,6 +187,7 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintf(stderr, "campaignstats bench: %v\n", err)
 		return exitRuntime
 	}
+	ingested := time.Now()
 	largest := gen.Largest(10)
 	from := end.AddDate(0, 0, -30).Format(time.DateOnly)
 	to := end.AddDate(0, 0, -1).Format(time.DateOnly)
@@ -192,6 +201,17 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 			break
 		}
 		res.StatsConversionMS[at], err = b.statsLatency(ctx, largest[:1], from, to, at, max(*statsCalls/4, 1))
+	}
+	// The same shapes once the store has settled: the calls above start the moment the ingest ends, beside the
+	// burst's compaction, credit move and merge of user sets.
+	if err == nil {
+		var settled bool
+		if settled, err = b.waitSettled(ctx, 3*time.Minute); err == nil && settled {
+			res.SettledSeconds = time.Since(ingested).Seconds()
+			if res.StatsLargestSettledMS, err = b.statsLatency(ctx, largest[:1], from, to, "VIEW_THROUGH", *statsCalls); err == nil {
+				res.StatsTop10SettledMS, err = b.statsLatency(ctx, largest, from, to, "VIEW_THROUGH", *statsCalls)
+			}
+		}
 	}
 	if err == nil {
 		res.VisibilityMS, err = b.visibility(ctx, largest[0], 20)
@@ -423,6 +443,41 @@ func (b *bencher) statsLatency(ctx context.Context, ids []string, from, to, attr
 	return percentiles(lat), nil
 }
 
+// waitSettled polls the server's /metrics until the embedded store reports no unsettled events and no events left
+// to derive, three readings in a row (with several nodes, the requests go to each in turn). It reports false at
+// once for a server without the store's metric, and after limit if the store has not settled by then.
+func (b *bencher) waitSettled(ctx context.Context, limit time.Duration) (bool, error) {
+	gauge := func(body []byte, name string) (float64, bool) {
+		m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(body)
+		if m == nil {
+			return 0, false
+		}
+		v, err := strconv.ParseFloat(string(m[1]), 64)
+		return v, err == nil
+	}
+	deadline := time.Now().Add(limit)
+	for zeros := 0; zeros < 3; {
+		_, body, err := b.c.Do(ctx, http.MethodGet, "/metrics", nil, nil)
+		if err != nil {
+			return false, fmt.Errorf("metrics: %w", err)
+		}
+		unsettled, ok := gauge(body, "campaignstats_store_unsettled_events")
+		if !ok {
+			return false, nil
+		}
+		lag, _ := gauge(body, "campaignstats_derive_lag_events")
+		if zeros = zeros + 1; unsettled != 0 || lag != 0 {
+			zeros = 0
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(b.stderr, "bench: the store had not settled %v after the Stats calls; skipping the settled calls\n", limit)
+			return false, nil
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	return true, nil
+}
+
 // visibility measures the time from an ingest 200 to the event showing in the Stats API.
 func (b *bencher) visibility(ctx context.Context, campaign string, rounds int) (map[string]float64, error) {
 	day := time.Now().UTC().Format(time.DateOnly)
@@ -512,6 +567,11 @@ func printBench(w io.Writer, r benchResult) {
 		if m, ok := r.StatsConversionMS[at]; ok {
 			row("  "+strings.ToLower(at), m)
 		}
+	}
+	if r.StatsLargestSettledMS != nil {
+		fmt.Fprintf(w, "store settled          %.1f s after the ingest; the first two shapes then:\n", r.SettledSeconds)
+		row("stats largest settled", r.StatsLargestSettledMS)
+		row("stats top-10 settled", r.StatsTop10SettledMS)
 	}
 	row("time to visibility", r.VisibilityMS)
 	if r.ServerPeakRSSMiB > 0 {

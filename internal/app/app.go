@@ -204,7 +204,10 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 	quarantineGauge := prometheus.NewGauge(prometheus.GaugeOpts{Name: "campaignstats_quarantine_records", Help: "Quarantine records held."})
 	reg.MustRegister(quarantineGauge)
 	if sys.Store != nil {
-		reg.MustRegister(newStoreMemoryCollector(sys.Store))
+		reg.MustRegister(newStoreMemoryCollector(sys.Store),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "campaignstats_store_unsettled_events",
+				Help: "Events appended to the embedded store since maintenance last caught up (compacted, moved credits, merged user sets); 0 when settled."},
+				func() float64 { return float64(sys.Store.Unsettled()) }))
 	}
 	if w := sys.Worker; w != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "campaignstats_derive_lag_events",

@@ -97,4 +97,8 @@ func TestVisibilityAfterTheAck(t *testing.T) {
 	if !regexp.MustCompile(`(?m)^campaignstats_derive_lag_events 0$`).Match(body) {
 		t.Errorf("/metrics after a fresh read has no campaignstats_derive_lag_events 0:\n%s", body)
 	}
+	// The embedded store reports what maintenance has yet to settle.
+	if !regexp.MustCompile(`(?m)^campaignstats_store_unsettled_events \d+$`).Match(body) {
+		t.Errorf("/metrics has no campaignstats_store_unsettled_events:\n%s", body)
+	}
 }

@@ -158,6 +158,15 @@ func (s *Store) Maintain(ctx context.Context) (bool, error) {
 	return due || noSets || moved || rewritten || merged, nil
 }
 
+// Unsettled returns the events appended since the store last settled: since maintenance last found nothing left to
+// compact, move or merge (0 once it has caught up with the appends). Operators read it as a metric; the bench waits
+// for 0 before it measures queries on a settled store.
+func (s *Store) Unsettled() int64 {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	return s.unsettled
+}
+
 // burstEnded reports whether appends have paused after a burst: for compactQuiet, after a 64th of facts or more
 // (as the last Maintain counted them) since the store last settled.
 func (s *Store) burstEnded() bool {

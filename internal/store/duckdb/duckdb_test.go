@@ -605,6 +605,10 @@ func TestABurstSettlesAtOnce(t *testing.T) {
 	if log, voids, extra := state(); log != 2 || voids != 1 || extra != 4 {
 		t.Fatalf("before the burst's pause: %d credits in the log, %d voids, %d extra rows of sets; want 2, 1, 4", log, voids, extra)
 	}
+	// The first 3000 events settled; the 110 appended since have not.
+	if n := s.Unsettled(); n != 110 {
+		t.Errorf("before the burst's pause: %d events unsettled, want 110", n)
+	}
 	step(compactQuiet)
 	if log, voids, extra := state(); log != 0 || voids != 1 || extra != 8 {
 		t.Errorf("after the pause that ended a burst: %d credits in the log, %d voids, %d extra rows of sets; want 0, 1 and 8: the credits moved at once, the void and the rows left", log, voids, extra)
@@ -617,6 +621,9 @@ func TestABurstSettlesAtOnce(t *testing.T) {
 	// wait for a pause in them.
 	checkpointed := s.checkpointed
 	step(0)
+	if n := s.Unsettled(); n != 0 {
+		t.Errorf("after the burst's merge: %d events unsettled, want 0", n)
+	}
 	if _, voids, _ := state(); voids != 1 || s.checkpointed != checkpointed {
 		t.Errorf("after a burst, while node queries run: %d voids (want 1), checkpointed %v; want neither dropped nor checkpointed", voids, s.checkpointed != checkpointed)
 	}
