@@ -336,6 +336,9 @@ func (s *Store) indexedTailSets(ctx context.Context, conn *sql.Conn, ranges []ca
 			}
 		}
 		campaigns := slices.Sorted(maps.Keys(entries[ws]))
+		if len(campaigns) == 0 { // campaign events in the tail, none of them counted
+			continue
+		}
 		minTS, maxTS := int64(math.MaxInt64), int64(math.MinInt64)
 		for _, c := range campaigns {
 			for _, e := range entries[ws][c] {
