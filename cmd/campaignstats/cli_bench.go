@@ -37,8 +37,9 @@ type benchResult struct {
 	StatsLargestMS     map[string]float64 `json:"stats_largest_campaign_30d_unique_ms"`
 	StatsTop10MS       map[string]float64 `json:"stats_top10_campaigns_30d_unique_ms"`
 	// SettledSeconds is the time from the end of the ingest until the embedded store first reported nothing left
-	// to settle and nothing left to derive (polled every half second); once the calls above are done and it has,
-	// the same two query shapes are measured again (…SettledMS). Absent for a server that does not report it.
+	// to settle and nothing left to derive (polled every half second); once the calls above are done and its
+	// maintenance has been idle for 4 s, the same two query shapes are measured again (…SettledMS). Absent for a
+	// server that does not report it.
 	SettledSeconds        float64            `json:"settled_seconds_after_ingest,omitempty"`
 	StatsLargestSettledMS map[string]float64 `json:"stats_largest_campaign_30d_unique_settled_ms,omitempty"`
 	StatsTop10SettledMS   map[string]float64 `json:"stats_top10_campaigns_30d_unique_settled_ms,omitempty"`
@@ -202,11 +203,11 @@ func runBench(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		res.StatsConversionMS[at], err = b.statsLatency(ctx, largest[:1], from, to, at, max(*statsCalls/4, 1))
 	}
-	// The same shapes once the store has settled: the calls above start the moment the ingest ends, beside the
-	// burst's compaction, credit move and merge of user sets.
+	// The same shapes once the store has settled and its maintenance is idle: the calls above start the moment the
+	// ingest ends, beside the burst's compaction, credit move and merge of user sets.
 	if err == nil {
 		var ok bool
-		if res.SettledSeconds, ok, err = settled(3 * time.Minute); err == nil && ok {
+		if res.SettledSeconds, ok, err = settled(3*time.Minute, 4*time.Second); err == nil && ok {
 			if res.StatsLargestSettledMS, err = b.statsLatency(ctx, largest[:1], from, to, "VIEW_THROUGH", *statsCalls); err == nil {
 				res.StatsTop10SettledMS, err = b.statsLatency(ctx, largest, from, to, "VIEW_THROUGH", *statsCalls)
 			}
@@ -442,13 +443,14 @@ func (b *bencher) statsLatency(ctx context.Context, ids []string, from, to, attr
 	return percentiles(lat), nil
 }
 
-// watchSettled polls the server's /metrics every half second from now on, until the embedded store reports no
-// unsettled events and no events left to derive in three readings in a row (with several nodes, the requests go
-// to each in turn). The function it returns waits for that, at most limit, and gives the seconds from since to the
-// first of those readings; ok is false for a server without the store's metric, or one that has not settled by
-// then.
-func (b *bencher) watchSettled(ctx context.Context, since time.Time) func(limit time.Duration) (seconds float64, ok bool, err error) {
-	gauge := func(body []byte, name string) (float64, bool) {
+// storeGauges reads the embedded store's maintenance gauges and the derivation lag from the server's /metrics; ok
+// is false for a server without them.
+func (b *bencher) storeGauges(ctx context.Context) (unsettled, lag, running float64, ok bool, err error) {
+	_, body, err := b.c.Do(ctx, http.MethodGet, "/metrics", nil, nil)
+	if err != nil {
+		return 0, 0, 0, false, fmt.Errorf("metrics: %w", err)
+	}
+	gauge := func(name string) (float64, bool) {
 		m := regexp.MustCompile(`(?m)^` + name + ` (\S+)$`).FindSubmatch(body)
 		if m == nil {
 			return 0, false
@@ -456,52 +458,72 @@ func (b *bencher) watchSettled(ctx context.Context, since time.Time) func(limit 
 		v, err := strconv.ParseFloat(string(m[1]), 64)
 		return v, err == nil
 	}
+	unsettled, ok = gauge("campaignstats_store_unsettled_events")
+	lag, _ = gauge("campaignstats_derive_lag_events")
+	running, _ = gauge("campaignstats_store_maintenance_running")
+	return unsettled, lag, running, ok, nil
+}
+
+// watchSettled polls the server's gauges every half second from now on, until the embedded store reports no
+// unsettled events and no events left to derive in three readings in a row (with several nodes, the requests go to
+// each in turn), and returns the seconds from since to the first of them. The function it returns then waits, at
+// most limit, until maintenance has also been idle for quiet (what waits for a pause in queries — the checkpoint,
+// dropping void credits — starts once the calls before it have stopped); ok is false for a server without the
+// store's gauges, or one that has not settled by then.
+func (b *bencher) watchSettled(ctx context.Context, since time.Time) func(limit, quiet time.Duration) (seconds float64, ok bool, err error) {
 	type outcome struct {
-		seconds float64
-		ok      bool
-		err     error
+		seconds     float64
+		ok          bool
+		unsupported bool // the server has no such gauges (a ClickHouse node)
+		err         error
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan outcome, 1)
-	go func() {
+	poll := func(need int, idle bool) outcome {
 		zeros, first := 0, time.Time{}
 		for {
 			at := time.Now()
-			_, body, err := b.c.Do(ctx, http.MethodGet, "/metrics", nil, nil)
-			if err != nil {
-				done <- outcome{err: fmt.Errorf("metrics: %w", err)}
-				return
+			unsettled, lag, running, ok, err := b.storeGauges(ctx)
+			if err != nil || !ok {
+				return outcome{err: err, unsupported: err == nil}
 			}
-			unsettled, ok := gauge(body, "campaignstats_store_unsettled_events")
-			if !ok {
-				done <- outcome{}
-				return
-			}
-			if lag, _ := gauge(body, "campaignstats_derive_lag_events"); unsettled != 0 || lag != 0 {
+			if unsettled != 0 || lag != 0 || (idle && running != 0) {
 				zeros = 0
 			} else if zeros++; zeros == 1 {
 				first = at
 			}
-			if zeros == 3 {
-				done <- outcome{seconds: first.Sub(since).Seconds(), ok: true}
-				return
+			if zeros == need {
+				return outcome{seconds: first.Sub(since).Seconds(), ok: true}
 			}
 			select {
 			case <-ctx.Done():
-				done <- outcome{}
-				return
+				return outcome{}
 			case <-time.After(500 * time.Millisecond):
 			}
 		}
-	}()
-	return func(limit time.Duration) (float64, bool, error) {
+	}
+	go func() { done <- poll(3, false) }()
+	return func(limit, quiet time.Duration) (float64, bool, error) {
 		defer cancel()
+		timeout := time.After(limit)
+		var settled outcome
 		select {
-		case o := <-done:
-			return o.seconds, o.ok, o.err
-		case <-time.After(limit):
-			fmt.Fprintf(b.stderr, "bench: the store had not settled %v after the Stats calls; skipping the settled calls\n", limit)
-			return 0, false, nil
+		case settled = <-done:
+		case <-timeout:
+		}
+		if settled.err != nil || !settled.ok {
+			if settled.err == nil && !settled.unsupported {
+				fmt.Fprintf(b.stderr, "bench: no settled store to measure within %v after the Stats calls\n", limit)
+			}
+			return 0, false, settled.err
+		}
+		go func() { done <- poll(int(quiet/(500*time.Millisecond)), true) }()
+		select {
+		case idle := <-done:
+			return settled.seconds, idle.ok, idle.err
+		case <-timeout:
+			fmt.Fprintf(b.stderr, "bench: maintenance was not idle for %v within %v after the Stats calls\n", quiet, limit)
+			return settled.seconds, false, nil
 		}
 	}
 }
@@ -597,7 +619,7 @@ func printBench(w io.Writer, r benchResult) {
 		}
 	}
 	if r.StatsLargestSettledMS != nil {
-		fmt.Fprintf(w, "store settled          %.1f s after the ingest; the first two shapes again, after the calls above:\n", r.SettledSeconds)
+		fmt.Fprintf(w, "store settled          %.1f s after the ingest; the first two shapes again, once maintenance was idle after the calls above:\n", r.SettledSeconds)
 		row("stats largest settled", r.StatsLargestSettledMS)
 		row("stats top-10 settled", r.StatsTop10SettledMS)
 	}

@@ -207,7 +207,15 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 		reg.MustRegister(newStoreMemoryCollector(sys.Store),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "campaignstats_store_unsettled_events",
 				Help: "Events appended to the embedded store since maintenance last caught up (compacted, moved credits, merged user sets); 0 when settled."},
-				func() float64 { return float64(sys.Store.Unsettled()) }))
+				func() float64 { return float64(sys.Store.Unsettled()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "campaignstats_store_maintenance_running",
+				Help: "1 while the embedded store's maintenance compacts, moves credits, merges user sets, rewrites or checkpoints."},
+				func() float64 {
+					if sys.Store.MaintenanceRunning() {
+						return 1
+					}
+					return 0
+				}))
 	}
 	if w := sys.Worker; w != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "campaignstats_derive_lag_events",

@@ -98,7 +98,9 @@ func TestVisibilityAfterTheAck(t *testing.T) {
 		t.Errorf("/metrics after a fresh read has no campaignstats_derive_lag_events 0:\n%s", body)
 	}
 	// The embedded store reports what maintenance has yet to settle.
-	if !regexp.MustCompile(`(?m)^campaignstats_store_unsettled_events \d+$`).Match(body) {
-		t.Errorf("/metrics has no campaignstats_store_unsettled_events:\n%s", body)
+	for _, gauge := range []string{"campaignstats_store_unsettled_events", "campaignstats_store_maintenance_running"} {
+		if !regexp.MustCompile(`(?m)^` + gauge + ` \d+$`).Match(body) {
+			t.Errorf("/metrics has no %s:\n%s", gauge, body)
+		}
 	}
 }

@@ -167,6 +167,16 @@ func (s *Store) Unsettled() int64 {
 	return s.unsettled
 }
 
+// MaintenanceRunning reports whether maintenance is compacting, moving credits, merging user sets, rewriting or
+// checkpointing at this moment (the work done under compactMu).
+func (s *Store) MaintenanceRunning() bool {
+	if s.compactMu.TryLock() {
+		s.compactMu.Unlock()
+		return false
+	}
+	return true
+}
+
 // burstEnded reports whether appends have paused after a burst: for compactQuiet, after a 64th of facts or more
 // (as the last Maintain counted them) since the store last settled.
 func (s *Store) burstEnded() bool {

@@ -624,6 +624,16 @@ func TestABurstSettlesAtOnce(t *testing.T) {
 	if n := s.Unsettled(); n != 0 {
 		t.Errorf("after the burst's merge: %d events unsettled, want 0", n)
 	}
+	// Maintenance reports itself running while it holds the compaction lock, and only then.
+	if s.MaintenanceRunning() {
+		t.Error("maintenance reported running between steps")
+	}
+	s.compactMu.Lock()
+	running := s.MaintenanceRunning()
+	s.compactMu.Unlock()
+	if !running {
+		t.Error("maintenance not reported running while a step holds the compaction lock")
+	}
 	if _, voids, _ := state(); voids != 1 || s.checkpointed != checkpointed {
 		t.Errorf("after a burst, while node queries run: %d voids (want 1), checkpointed %v; want neither dropped nor checkpointed", voids, s.checkpointed != checkpointed)
 	}
