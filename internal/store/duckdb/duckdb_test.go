@@ -879,3 +879,42 @@ func waitsForAPause(t *testing.T, done string, query func(), step func(time.Dura
 		t.Fatalf("not %s once node queries paused", done)
 	}
 }
+
+// TestCampaignWritesLargeAndSmall: a catalog write of many campaigns (through a temporary table) and one of a few
+// (one upsert) store the same records, and a later write replaces an earlier one.
+func TestCampaignWritesLargeAndSmall(t *testing.T) {
+	ctx := context.Background()
+	s := open(t, filepath.Join(t.TempDir(), "db.duckdb"))
+	defer s.Close()
+	now := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	var all []domain.Campaign
+	for i := range smallCampaignPut + 8 {
+		c := domain.Campaign{ID: fmt.Sprintf("c%03d", i), CreatedAt: now, UpdatedAt: now}
+		c.Inferred.Name.Offer(fmt.Sprint("Campaign ", i), now.UnixMilli(), "e0")
+		all = append(all, c)
+	}
+	put := func(cs []domain.Campaign) {
+		t.Helper()
+		if err := s.UpdateCampaigns(ctx, "w", func([]domain.Campaign) ([]domain.Campaign, error) { return cs, nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(all)
+	changed := slices.Clone(all[3:6])
+	for i := range changed {
+		changed[i].Inferred.Name.Offer("Renamed", now.UnixMilli()+1, "e1")
+		changed[i].UpdatedAt = now.Add(time.Minute)
+		all[3+i] = changed[i]
+	}
+	put(changed)
+	s.catalogMu.Lock()
+	s.catalog = map[string]map[string]domain.Campaign{} // read the table, not the cache the writes filled
+	s.catalogMu.Unlock()
+	got, err := s.Campaigns(ctx, "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(all, got); diff != "" {
+		t.Errorf("stored campaigns (-want +got):\n%s", diff)
+	}
+}
