@@ -2,10 +2,8 @@ package duckdb
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"testing"
 	"time"
 
@@ -49,53 +47,4 @@ func BenchmarkAppend1000(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "events/s")
-}
-
-// BenchmarkPutCampaigns compares the two ways a catalog write stores its rows, for the few changed campaigns of a
-// derivation step (3 of a workspace's 1000), each in its own committed transaction.
-func BenchmarkPutCampaigns(b *testing.B) {
-	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "db.duckdb"), Options{}, time.Now)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	now := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
-	all := make([]domain.Campaign, 1000)
-	for i := range all {
-		all[i] = domain.Campaign{ID: fmt.Sprintf("c%04d", i), CreatedAt: now, UpdatedAt: now}
-		all[i].Inferred.Name.Offer(fmt.Sprint("Campaign ", i), now.UnixMilli(), "e0")
-	}
-	if err := s.UpdateCampaigns(ctx, "w", func([]domain.Campaign) ([]domain.Campaign, error) { return all, nil }); err != nil {
-		b.Fatal(err)
-	}
-	for _, put := range []struct {
-		name string
-		fn   func(context.Context, *sql.Conn, string, []domain.Campaign) error
-	}{{"few", putFewCampaigns}, {"many", putManyCampaigns}} {
-		b.Run(put.name, func(b *testing.B) {
-			conn, err := s.db.Conn(ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer conn.Close()
-			i := 0
-			for b.Loop() {
-				i++
-				changed := slices.Clone(all[i%997 : i%997+3])
-				for k := range changed {
-					changed[k].Inferred.Name.Offer("Renamed", now.UnixMilli()+int64(i), "e1")
-				}
-				if _, err := conn.ExecContext(ctx, `BEGIN TRANSACTION`); err != nil {
-					b.Fatal(err)
-				}
-				if err := put.fn(ctx, conn, "w", changed); err != nil {
-					b.Fatal(err)
-				}
-				if _, err := conn.ExecContext(ctx, `COMMIT`); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
 }

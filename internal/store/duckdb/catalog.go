@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -105,17 +104,9 @@ func queryCampaigns(ctx context.Context, q queryer, query string, args ...any) (
 	return out, rows.Err()
 }
 
-// putCampaigns upserts whole campaign records: a few with one parameterised statement, more through a temporary
-// table on the same connection, merged with one statement.
+// putCampaigns upserts whole campaign records with one statement: rows are appended to a temporary table on the
+// same connection, then merged.
 func putCampaigns(ctx context.Context, conn *sql.Conn, ws string, cs []domain.Campaign) error {
-	if len(cs) <= smallCampaignPut {
-		return putFewCampaigns(ctx, conn, ws, cs)
-	}
-	return putManyCampaigns(ctx, conn, ws, cs)
-}
-
-// putManyCampaigns writes cs through a temporary table filled by an appender, then one INSERT OR REPLACE.
-func putManyCampaigns(ctx context.Context, conn *sql.Conn, ws string, cs []domain.Campaign) error {
 	if _, err := conn.ExecContext(ctx, `CREATE TEMP TABLE IF NOT EXISTS campaign_upserts AS SELECT * FROM campaigns LIMIT 0`); err != nil {
 		return fmt.Errorf("write campaigns: %w", err)
 	}
@@ -150,34 +141,6 @@ func putManyCampaigns(ctx context.Context, conn *sql.Conn, ws string, cs []domai
 		return fmt.Errorf("write campaigns: %w", err)
 	}
 	if _, err := conn.ExecContext(ctx, `INSERT OR REPLACE INTO campaigns SELECT * FROM campaign_upserts`); err != nil {
-		return fmt.Errorf("write campaigns: %w", err)
-	}
-	return nil
-}
-
-// smallCampaignPut is the most campaigns putCampaigns writes with one parameterised upsert (putFewCampaigns)
-// rather than through a temporary table: a derivation step usually changes a few campaigns (a new latest or
-// earliest event), and the table's statements cost more than the rows.
-const smallCampaignPut = 32
-
-// putFewCampaigns writes cs with one INSERT OR REPLACE of their values.
-func putFewCampaigns(ctx context.Context, conn *sql.Conn, ws string, cs []domain.Campaign) error {
-	args := make([]any, 0, 7*len(cs))
-	rows := make([]string, len(cs))
-	for i := range cs {
-		c := &cs[i]
-		explicit, err := json.Marshal(c.Explicit)
-		if err != nil {
-			return fmt.Errorf("write campaigns: %w", err)
-		}
-		inferred, err := json.Marshal(c.Inferred)
-		if err != nil {
-			return fmt.Errorf("write campaigns: %w", err)
-		}
-		rows[i] = "(?, ?, ?, ?, ?, ?, ?)"
-		args = append(args, ws, c.ID, string(explicit), c.HasExplicit, string(inferred), c.CreatedAt.UnixMilli(), c.UpdatedAt.UnixMilli())
-	}
-	if _, err := conn.ExecContext(ctx, `INSERT OR REPLACE INTO campaigns VALUES `+strings.Join(rows, ", "), args...); err != nil {
 		return fmt.Errorf("write campaigns: %w", err)
 	}
 	return nil
