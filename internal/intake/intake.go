@@ -55,8 +55,10 @@ type Service struct {
 	throttle  func(context.Context, store.Seq)
 	exclusive func(context.Context, func(context.Context) error) error
 
-	// writeMu makes one committer at a time: it holds the dedup index and the log order.
-	writeMu sync.Mutex
+	// lead is held (a token in it) by the one committer at a time: it holds the dedup index and the log order. It
+	// is a channel rather than a mutex so that a request waiting for it also waits for its own group's commit, and
+	// returns as soon as that is done instead of queueing behind the next group's.
+	lead    chan struct{}
 	queueMu sync.Mutex
 	queue   []*pending
 	uuids   *uuidSet
@@ -70,7 +72,7 @@ type Service struct {
 // New returns the service, its dedup index seeded with every stored event (8 bytes per event).
 func New(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{meta: cfg.Meta, events: cfg.Events, log: cfg.Logger, onAppend: cfg.OnAppend, onCatalog: cfg.OnCatalog,
-		throttle: cfg.Throttle, exclusive: cfg.Exclusive}
+		throttle: cfg.Throttle, exclusive: cfg.Exclusive, lead: make(chan struct{}, 1)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -161,10 +163,14 @@ func (s *Service) commit(ctx context.Context, req Request) (Result, error) {
 	s.queue = append(s.queue, p)
 	s.queueMu.Unlock()
 	for {
-		s.writeMu.Lock()
 		select {
 		case <-p.done:
-			s.writeMu.Unlock()
+			return p.res, p.err
+		case s.lead <- struct{}{}:
+		}
+		select {
+		case <-p.done: // committed by the group that held the lead
+			<-s.lead
 			return p.res, p.err
 		default:
 		}
@@ -192,12 +198,12 @@ func (s *Service) commit(ctx context.Context, req Request) (Result, error) {
 			}
 			close(g.done)
 		}
-		s.writeMu.Unlock()
+		<-s.lead
 	}
 }
 
 // commitGroup deduplicates and stores the requests of a group, under the Exclusive lock when there is one; the
-// caller holds writeMu.
+// caller holds the lead.
 func (s *Service) commitGroup(ctx context.Context, group []*pending) error {
 	if s.exclusive == nil {
 		return s.appendGroup(ctx, group)

@@ -148,8 +148,8 @@ func TestFailingRequestFailsAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Hold the writer lock so that the requests queue up and are committed as one group.
-	s.writeMu.Lock()
+	// Hold the lead so that the requests queue up and are committed as one group.
+	s.lead <- struct{}{}
 	var wg sync.WaitGroup
 	errs := map[string]error{}
 	var mu sync.Mutex
@@ -172,7 +172,7 @@ func TestFailingRequestFailsAlone(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	s.writeMu.Unlock()
+	<-s.lead
 	wg.Wait()
 	if errs["ok1"] != nil || errs["ok2"] != nil || !errors.Is(errs["bad"], errInjected) {
 		t.Fatalf("errors %v", errs)
