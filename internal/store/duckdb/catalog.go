@@ -163,8 +163,8 @@ func (s *Store) Campaigns(ctx context.Context, ws string) ([]domain.Campaign, er
 // UpdateCampaigns implements store.Catalog: update sees the workspace's catalog as committed, and its records are
 // written in one transaction, both under the writer lock.
 func (s *Store) UpdateCampaigns(ctx context.Context, ws string, update func([]domain.Campaign) ([]domain.Campaign, error)) error {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+	s.catalogWriteMu.Lock()
+	defer s.catalogWriteMu.Unlock()
 	current, err := s.Campaigns(ctx, ws)
 	if err != nil {
 		return err

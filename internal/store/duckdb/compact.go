@@ -54,6 +54,9 @@ const creditMoveMin = 100_000
 // whether it compacted, moved or merged anything. Callers run it periodically (one at a time is enough;
 // concurrent calls serialise).
 func (s *Store) Maintain(ctx context.Context) (bool, error) {
+	if err := s.awaitLog(ctx); err != nil {
+		return false, err
+	}
 	if !s.numbers.loaded() {
 		s.compactMu.Lock()
 		err := s.numbers.load(ctx, s.db)
@@ -246,6 +249,9 @@ func (s *Store) compactTail(ctx context.Context, yield, mergeRows bool) error {
 		step.until = s.burstEnded
 	}
 	step.pause(ctx)
+	if err := s.awaitLog(ctx); err != nil { // what was acknowledged by now is compacted
+		return err
+	}
 	s.writeMu.Lock()
 	upTo := s.seq
 	s.writeMu.Unlock()
@@ -474,9 +480,9 @@ func (s *Store) moveCredits(ctx context.Context, dropVoids, busy, yield bool) (b
 	defer s.compactMu.Unlock()
 	start := s.now()
 	step := s.newStep(yield)
-	s.writeMu.Lock()
+	s.creditsMu.Lock()
 	gen := s.creditGen // every update up to gen is committed
-	s.writeMu.Unlock()
+	s.creditsMu.Unlock()
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return false, fmt.Errorf("move credits: %w", err)

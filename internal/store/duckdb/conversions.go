@@ -22,6 +22,11 @@ func (r *reader) Conversions(ctx context.Context, q store.ConversionQuery) ([]st
 	if len(q.Targets) == 0 {
 		return nil, nil
 	}
+	if r.await != nil {
+		if err := r.await(ctx); err != nil {
+			return nil, err
+		}
+	}
 	r.countRead()
 	qr, watermark, done, err := r.creditSnapshot(ctx)
 	if err != nil {

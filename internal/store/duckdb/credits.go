@@ -97,8 +97,8 @@ func (s *Store) ApplyCredits(ctx context.Context, u store.CreditUpdate) error {
 		s.compactMu.Lock()
 		defer s.compactMu.Unlock()
 	}
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
+	s.creditsMu.Lock()
+	defer s.creditsMu.Unlock()
 	ctx = context.WithoutCancel(ctx)
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -165,7 +165,6 @@ func (s *Store) ApplyCredits(ctx context.Context, u store.CreditUpdate) error {
 	if err == nil {
 		if _, err = conn.ExecContext(ctx, `COMMIT`); err == nil {
 			s.creditGen++
-			cells.publish()
 		}
 	}
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -62,16 +63,29 @@ type Store struct {
 	now func() time.Time
 	log *slog.Logger
 
+	// journalMu serialises appends to the journal (nil for an in-memory store); logMu guards ls, the loader's
+	// queue (loader.go).
+	journalMu sync.Mutex
+	journal   *journal
+	logMu     sync.Mutex
+	ls        loaderState
+	loadWake  chan struct{}
+	// loaderStop and loaderDone stop the loader and tell that it has stopped.
+	loaderStop, loaderDone chan struct{}
 	// writeMu serialises writers (DuckDB has one writer at a time) and guards seq.
 	writeMu sync.Mutex
 	// seq is the event log's watermark: the highest Seq stored.
 	seq store.Seq
 	// cells maps every (platform, default, locale, variation) stored to its id; nextCell is the next id. The map
 	// grows with the distinct dimension values, not with events or users.
-	cells    map[cellKey]int32
-	nextCell int32
-	dict     *cellDict // the same, by id, for readers
-	// lastAppend is when the log last grew (compaction waits for a quiet moment).
+	cells          atomic.Pointer[map[cellKey]int32]
+	cellsMu        sync.Mutex
+	nextCell       int32
+	creditsMu      sync.Mutex
+	catalogWriteMu sync.Mutex
+	dict           *cellDict // the same, by id, for readers
+	// lastAppend is when the latest event in the events table was acknowledged (compaction waits for a quiet
+	// moment).
 	lastAppend time.Time
 	// afterBurst is set by the compaction at the end of a burst of appends (Maintain), until the store has settled
 	// or appends resume; guarded by writeMu.
@@ -168,6 +182,7 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 	s.queries.now = func() time.Time { return s.now() }
 	s.reader.queries = &s.queries
 	s.reader.tail = &s.tail
+	s.reader.await = s.awaitLog
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -189,6 +204,18 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 		db.Close()
 		return nil, err
 	}
+	if dbPath != "" {
+		j, records, err := openJournal(dbPath + ".journal")
+		if err == nil {
+			s.journal = j
+			err = s.replayJournal(ctx, records)
+		}
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	s.startLoader(s.seq)
 	return s, nil
 }
 
@@ -200,7 +227,21 @@ const closeWait = 30 * time.Second
 // (DuckDB's instance cache spins until the old instance is gone). So Close waits, up to closeWait on the wall
 // clock, until every connection has been released, and reports those still in use after it.
 func (s *Store) Close() error {
-	err := s.db.Close()
+	s.stopLoader()
+	var err error
+	if s.journal != nil {
+		s.journalMu.Lock()
+		s.logMu.Lock()
+		drained := s.ls.loaded == s.ls.logged
+		s.logMu.Unlock()
+		if drained { // else the journal keeps what the table lacks, for the next Open
+			err = s.journal.reset()
+		} else {
+			err = s.journal.close()
+		}
+		s.journalMu.Unlock()
+	}
+	err = errors.Join(err, s.db.Close())
 	for deadline := time.Now().Add(closeWait); ; {
 		open := s.db.Stats().OpenConnections
 		if open == 0 {
@@ -260,7 +301,8 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // loadCells reads the cell dictionary.
 func (s *Store) loadCells(ctx context.Context) error {
-	s.cells = map[cellKey]int32{}
+	cells := map[cellKey]int32{}
+	s.cells.Store(&cells)
 	s.nextCell = 1
 	rows, err := s.db.QueryContext(ctx, `SELECT id, platform, pdef, locale, variation FROM cells`)
 	if err != nil {
@@ -273,7 +315,7 @@ func (s *Store) loadCells(ctx context.Context) error {
 		if err := rows.Scan(&id, &k.platform, &k.pdef, &k.locale, &k.variation); err != nil {
 			return fmt.Errorf("load cells: %w", err)
 		}
-		s.cells[k] = id
+		cells[k] = id
 		s.dict.add(id, k)
 		s.nextCell = max(s.nextCell, id+1)
 	}

@@ -6,6 +6,9 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"strings"
+	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -24,8 +27,9 @@ type cellKey struct {
 	locale, variation string
 }
 
-// Append implements store.EventLog.
-func (s *Store) Append(ctx context.Context, batches []store.EventBatch) (store.Seq, error) {
+// load appends batches to the events table, in one transaction under the writer lock, and returns the watermark
+// after them (the loader's work: loader.go).
+func (s *Store) load(ctx context.Context, batches []store.EventBatch, ackedAt time.Time) (store.Seq, error) {
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
 	ctx = context.WithoutCancel(ctx) // a started commit is finished: the caller's 2xx depends on its outcome only
@@ -104,8 +108,7 @@ func (s *Store) Append(ctx context.Context, batches []store.EventBatch) (store.S
 	}
 	s.unsettled += int64(seq - s.seq)
 	s.seq = seq
-	cells.publish()
-	s.lastAppend = s.now()
+	s.lastAppend = ackedAt
 	return seq, nil
 }
 
@@ -113,50 +116,67 @@ func (s *Store) Append(ctx context.Context, batches []store.EventBatch) (store.S
 // platform default, and events' defaults are small numbers.
 const creditCellPdef = 255
 
-// cellIDs assigns cell ids within one write transaction: known cells from memory, new ones numbered after the
-// stored ones, inserted into the cells table by insert and taken as known by later writes (publish) once the
-// transaction has committed. The caller holds writeMu from newCellIDs to publish. Readers' dictionary gets the
-// new cells before the commit, so that no reader sees a stored row whose cell it cannot name; if the transaction
-// fails, the next one numbers its cells from the same id and replaces them.
+// cellIDs assigns cell ids for one write: known cells from the store's dictionary as the write began, new ones
+// numbered and committed by insert, in a statement of their own under cellsMu, before the write's rows use them.
+// Writers of different tables (the log, credits) thus never wait for one another's transactions to add a cell. A
+// cell committed for a write that then fails stays in the dictionary, unused. Readers' dictionary gets the new
+// cells before any row that names them is committed.
 type cellIDs struct {
 	s     *Store
+	known map[cellKey]int32
 	fresh map[cellKey]int32
 }
 
-func (s *Store) newCellIDs() *cellIDs { return &cellIDs{s: s, fresh: map[cellKey]int32{}} }
+func (s *Store) newCellIDs() *cellIDs {
+	return &cellIDs{s: s, known: *s.cells.Load(), fresh: map[cellKey]int32{}}
+}
 
-// of returns the id of cell k.
+// of returns the id of cell k: before insert, a placeholder for a new cell (insert numbers it).
 func (c *cellIDs) of(k cellKey) int32 {
-	if id, ok := c.s.cells[k]; ok {
+	if id, ok := c.known[k]; ok {
 		return id
 	}
 	if id, ok := c.fresh[k]; ok {
 		return id
 	}
-	id := c.s.nextCell + int32(len(c.fresh))
-	c.fresh[k] = id
-	return id
+	c.fresh[k] = -1
+	return -1
 }
 
-// insert stores the new cells in the transaction of conn.
-func (c *cellIDs) insert(ctx context.Context, conn *sql.Conn) error {
-	for k, id := range c.fresh {
-		if _, err := conn.ExecContext(ctx, `INSERT INTO cells VALUES (?, ?, ?, ?, ?)`, id, k.platform, k.pdef, k.locale, k.variation); err != nil {
-			return fmt.Errorf("cells: %w", err)
+// insert numbers and stores the new cells, and makes them known to later writes.
+func (c *cellIDs) insert(ctx context.Context, _ *sql.Conn) error {
+	if len(c.fresh) == 0 {
+		return nil
+	}
+	s := c.s
+	s.cellsMu.Lock()
+	defer s.cellsMu.Unlock()
+	known := *s.cells.Load()
+	next := maps.Clone(known)
+	var values []string
+	var args []any
+	for k := range c.fresh {
+		if id, ok := known[k]; ok { // added by another write meanwhile
+			c.fresh[k] = id
+			continue
 		}
+		id := s.nextCell + int32(len(values))
+		c.fresh[k], next[k] = id, id
+		values = append(values, "(?, ?, ?, ?, ?)")
+		args = append(args, id, k.platform, k.pdef, k.locale, k.variation)
+	}
+	if len(values) == 0 {
+		return nil
 	}
 	for k, id := range c.fresh {
-		c.s.dict.add(id, k)
+		s.dict.add(id, k)
 	}
+	if _, err := s.db.ExecContext(context.WithoutCancel(ctx), `INSERT INTO cells VALUES `+strings.Join(values, ", "), args...); err != nil {
+		return fmt.Errorf("cells: %w", err)
+	}
+	s.nextCell += int32(len(values))
+	s.cells.Store(&next)
 	return nil
-}
-
-// publish makes the new cells known to later writes, after their transaction committed.
-func (c *cellIDs) publish() {
-	for k, id := range c.fresh {
-		c.s.cells[k] = id
-	}
-	c.s.nextCell += int32(len(c.fresh))
 }
 
 // StoredUUIDs implements store.EventLog.
@@ -164,6 +184,9 @@ func (s *Store) StoredUUIDs(ctx context.Context, ws string, uuids []string) (map
 	out := map[string]bool{}
 	if len(uuids) == 0 {
 		return out, nil
+	}
+	if err := s.awaitLog(ctx); err != nil {
+		return nil, err
 	}
 	hashes := make([]uint64, len(uuids))
 	for i, u := range uuids {
@@ -187,6 +210,9 @@ func (s *Store) StoredUUIDs(ctx context.Context, ws string, uuids []string) (map
 
 // UUIDHashes implements store.EventLog.
 func (s *Store) UUIDHashes(ctx context.Context, fn func([]uint64) error) error {
+	if err := s.awaitLog(ctx); err != nil {
+		return err
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT uuid_hash FROM events`)
 	if err != nil {
 		return fmt.Errorf("uuid hashes: %w", err)
@@ -200,9 +226,9 @@ func (s *Store) UUIDHashes(ctx context.Context, fn func([]uint64) error) error {
 
 // Watermark implements store.EventLog.
 func (s *Store) Watermark(ctx context.Context) (store.Seq, error) {
-	s.writeMu.Lock()
-	defer s.writeMu.Unlock()
-	return s.seq, nil
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return s.ls.logged, nil
 }
 
 // storedEventCols are read back by ReadEvents and UserEventsNamed, in scanStoredEvent's order.
@@ -241,6 +267,9 @@ func scanStoredEvent(rows store.Rows) (store.StoredEvent, error) {
 // behind the reader is). Seqs are dense, so the range [after+1, after+limit] normally holds limit events; a gap
 // (none is made today) is skipped by looking up the next seq.
 func (s *Store) ReadEvents(ctx context.Context, after store.Seq, limit int) ([]store.StoredEvent, error) {
+	if err := s.awaitLog(ctx); err != nil {
+		return nil, err
+	}
 	out, err := s.readSeqRange(ctx, int64(after), int64(after)+int64(limit))
 	if err != nil || len(out) > 0 {
 		return out, err
@@ -277,6 +306,9 @@ func (s *Store) readSeqRange(ctx context.Context, after, through int64) ([]store
 func (s *Store) UserEventsNamed(ctx context.Context, ws string, names []string, fn func([]store.StoredEvent) error) error {
 	if len(names) == 0 {
 		return nil
+	}
+	if err := s.awaitLog(ctx); err != nil {
+		return err
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+storedEventCols+` FROM events WHERE ws = ? AND NOT is_campaign
 		AND (name IN (SELECT unnest(?::VARCHAR[])) OR code IN (SELECT unnest(?::VARCHAR[])))`, ws, names, names)

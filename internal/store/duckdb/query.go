@@ -91,6 +91,8 @@ type reader struct {
 	queries *queryPause
 	// tail, when set and loaded, holds the log's tail for UNIQUE queries (the store's reader).
 	tail *tailIndex
+	// await, when set, waits until every appended event is in the tables (the store's reader).
+	await func(context.Context) error
 }
 
 // countRead notes a node query.
@@ -146,6 +148,11 @@ func dayFunc(loc *time.Location, fromMS, toMS int64) func(ms int64) int32 {
 func (r *reader) Aggregate(ctx context.Context, q store.AggregateQuery) ([]store.AggregateRow, error) {
 	if len(q.Targets) == 0 {
 		return nil, nil
+	}
+	if r.await != nil {
+		if err := r.await(ctx); err != nil {
+			return nil, err
+		}
 	}
 	r.countRead()
 	codes := r.cells.codes(q.Targets)
@@ -228,6 +235,11 @@ func (r *reader) scanNodes(ctx context.Context, query string, args []any, target
 
 // ActiveCampaigns returns campaigns with a campaign event or a credit in range.
 func (r *reader) ActiveCampaigns(ctx context.Context, ws string, fromMS, toMS int64, t attribution.Type) ([]string, error) {
+	if r.await != nil {
+		if err := r.await(ctx); err != nil {
+			return nil, err
+		}
+	}
 	q, watermark, done, err := r.creditSnapshot(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("active campaigns: %w", err)

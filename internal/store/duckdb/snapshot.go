@@ -23,6 +23,9 @@ var _ store.Snapshot = (*snapshot)(nil)
 
 // Snapshot implements store.Snapshotter.
 func (s *Store) Snapshot(ctx context.Context) (store.Snapshot, error) {
+	if err := s.awaitLog(ctx); err != nil {
+		return nil, err
+	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
