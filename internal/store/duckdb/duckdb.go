@@ -67,17 +67,22 @@ type Store struct {
 	// queue (loader.go).
 	journalMu sync.Mutex
 	journal   *journal
+	record    []byte // the journal record being written, under journalMu
 	logMu     sync.Mutex
 	ls        loaderState
 	loadWake  chan struct{}
 	// loaderStop and loaderDone stop the loader and tell that it has stopped.
 	loaderStop, loaderDone chan struct{}
-	// writeMu serialises writers (DuckDB has one writer at a time) and guards seq.
+	// writeMu serialises the loads of the events table and the small metadata writes, and guards seq and the
+	// state of the log's tail below. DuckDB runs transactions on different tables side by side (they conflict
+	// only on the same rows), so the writers of other tables have locks of their own: creditsMu (credit updates;
+	// guards creditGen), catalogWriteMu (catalog writes) and cellsMu (new cells; guards nextCell). The derivation
+	// worker's writes thus never wait for a load or a compaction's swap.
 	writeMu sync.Mutex
-	// seq is the event log's watermark: the highest Seq stored.
+	// seq is the events table's watermark: the highest Seq in it.
 	seq store.Seq
-	// cells maps every (platform, default, locale, variation) stored to its id; nextCell is the next id. The map
-	// grows with the distinct dimension values, not with events or users.
+	// cells maps every (platform, default, locale, variation) stored to its id, copied on write (new cells are
+	// rare); nextCell is the next id. The map grows with the distinct dimension values, not with events or users.
 	cells          atomic.Pointer[map[cellKey]int32]
 	cellsMu        sync.Mutex
 	nextCell       int32
@@ -120,7 +125,7 @@ type Store struct {
 	// minTail is the tail that makes a compaction due whatever the facts' size (compactMinTail; smaller in tests).
 	minTail int64
 	// catalog caches every workspace's campaigns once loaded; all catalog writes go through this store under
-	// writeMu, so the cache is exact. Guarded by catalogMu for readers.
+	// catalogWriteMu, so the cache is exact. Guarded by catalogMu for readers.
 	catalogMu sync.RWMutex
 	catalog   map[string]map[string]domain.Campaign
 	// workspaces caches workspaces by id as read (every authenticated request asks); the writers below replace

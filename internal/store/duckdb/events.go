@@ -16,9 +16,10 @@ import (
 	"github.com/campaignstats/campaignstats/internal/store"
 )
 
-// The event log (store.EventLog). Events are appended with DuckDB's Appender inside one transaction per call,
-// under the writer lock, with Seqs from a counter loaded at start-up. Everything derived from them (catalog
-// inference, credits) is computed above the store.
+// The event log (store.EventLog). Append makes events durable in the journal (journal.go) and the loader
+// (loader.go) moves them into the events table with DuckDB's Appender, one transaction per load, under the writer
+// lock, with Seqs counted from the table's watermark at start-up. Everything derived from them (catalog inference,
+// credits) is computed above the store.
 
 // cellKey is what an event's cell (table cells) stands for.
 type cellKey struct {

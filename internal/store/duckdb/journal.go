@@ -37,7 +37,6 @@ type journal struct {
 	segments []store.Seq
 	f        *os.File
 	size     int64
-	buf      []byte
 }
 
 // journalRecord is one record read back.
@@ -118,27 +117,23 @@ func readSegment(path string) ([]journalRecord, int64, error) {
 	return out, int64(off), nil
 }
 
-// append writes a record of batches whose first event has Seq first, and syncs it; a new segment it starts
+// append writes record (encodeRecord), whose first event has Seq first, and syncs it; a new segment it starts
 // deletes those whose events are all loaded (Seq at most loaded). On error the segment is cut back to where it
 // was, so that a later record does not follow a partial one.
-func (j *journal) append(first store.Seq, batches []store.EventBatch, loaded store.Seq) error {
+func (j *journal) append(first store.Seq, record []byte, loaded store.Seq) error {
 	if j.f == nil || j.size >= journalSegmentBytes {
 		if err := j.rotate(first); err != nil {
 			return err
 		}
 		j.release(loaded)
 	}
-	j.buf = encodeRecord(j.buf[:0], first, batches)
-	if _, err := j.f.Write(j.buf); err != nil {
+	if _, err := j.f.Write(record); err != nil {
 		return j.undo(fmt.Errorf("journal: write: %w", err))
 	}
 	if err := j.f.Sync(); err != nil {
 		return j.undo(fmt.Errorf("journal: sync: %w", err))
 	}
-	j.size += int64(len(j.buf))
-	if cap(j.buf) > 16<<20 {
-		j.buf = nil // one large group must not keep its buffer for good
-	}
+	j.size += int64(len(record))
 	return nil
 }
 

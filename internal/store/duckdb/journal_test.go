@@ -72,7 +72,7 @@ func TestJournalDropsATornRecord(t *testing.T) {
 		return []store.EventBatch{{WorkspaceID: "w", ReceivedAt: time.UnixMilli(1), Events: benchBatch(from, 3)}}
 	}
 	for i := range 3 {
-		if err := j.append(store.Seq(1+3*i), batch(i), 0); err != nil {
+		if err := j.append(store.Seq(1+3*i), encodeRecord(nil, store.Seq(1+3*i), batch(i)), 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -100,7 +100,7 @@ func TestJournalDropsATornRecord(t *testing.T) {
 		t.Errorf("segment holds %d bytes after the torn record was dropped, want %d", st.Size(), firstTwo)
 	}
 	// Appends go on after the kept records.
-	if err := j.append(7, batch(2), 0); err != nil {
+	if err := j.append(7, encodeRecord(nil, 7, batch(2)), 0); err != nil {
 		t.Fatal(err)
 	}
 	j.close()

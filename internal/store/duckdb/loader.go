@@ -3,8 +3,10 @@ package duckdb
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/campaignstats/campaignstats/internal/domain"
 	"github.com/campaignstats/campaignstats/internal/store"
 )
 
@@ -14,9 +16,13 @@ import (
 // until the events acknowledged before it began are in the table (awaitLog): a counter is visible to the next read
 // after the acknowledgement, as when the append committed in place.
 
-// maxQueuedEvents bounds the events acknowledged but not yet in the table (held in memory for the loader): an
-// Append past it waits for the loader.
-const maxQueuedEvents = 128 << 10
+// maxQueuedEvents and maxQueuedBytes bound the events acknowledged but not yet in the table, held in memory for
+// the loader (bytes as their journal records count them: the queue keeps the same strings, without user keys): an
+// Append past either waits for the loader.
+const (
+	maxQueuedEvents = 128 << 10
+	maxQueuedBytes  = 64 << 20
+)
 
 // loadRetry is how long the loader waits before trying a failed load again.
 const loadRetry = time.Second
@@ -27,6 +33,7 @@ type loaderState struct {
 	logged, loaded store.Seq
 	queued         []store.EventBatch
 	queuedEvents   int
+	queuedBytes    int
 	// loadErr is the last load's error, nil once a load succeeds: appends are refused and reads fail meanwhile.
 	loadErr error
 	// ackedAt is when the latest queued append was acknowledged.
@@ -38,32 +45,46 @@ type loaderState struct {
 // Append implements store.EventLog: the batches are durable once their journal record is synced, and in the
 // events table once the loader has moved them (reads wait for that).
 func (s *Store) Append(ctx context.Context, batches []store.EventBatch) (store.Seq, error) {
+	// The queue keeps copies without the user keys (the table stores the UserID), so that what waits for the
+	// loader does not grow with the keys' length.
+	queued := make([]store.EventBatch, len(batches))
 	n := 0
-	for _, b := range batches {
-		n += len(b.Events)
-	}
-	if err := s.waitRoom(ctx, n); err != nil {
-		return 0, err
+	for i, b := range batches {
+		evs := slices.Clone(b.Events)
+		for j := range evs {
+			if evs[j].User.IsZero() {
+				evs[j].User = domain.HashUser(evs[j].UserKey)
+			}
+			evs[j].UserKey = ""
+		}
+		queued[i] = store.EventBatch{WorkspaceID: b.WorkspaceID, ReceivedAt: b.ReceivedAt, Events: evs}
+		n += len(evs)
 	}
 	s.journalMu.Lock()
 	defer s.journalMu.Unlock()
 	s.logMu.Lock()
-	first, loaded, err := s.ls.logged+1, s.ls.loaded, s.ls.loadErr
+	first, loaded := s.ls.logged+1, s.ls.loaded
 	s.logMu.Unlock()
-	if err != nil {
-		return 0, fmt.Errorf("append: the events table is not taking events: %w", err)
-	}
 	if n == 0 {
 		return first - 1, nil
 	}
+	s.record = encodeRecord(s.record[:0], first, queued)
+	size := len(s.record)
+	if cap(s.record) > 16<<20 {
+		defer func() { s.record = nil }() // one large group must not keep its buffer for good
+	}
+	if err := s.waitRoom(ctx, n, size); err != nil {
+		return 0, err
+	}
 	if s.journal != nil {
-		if err := s.journal.append(first, batches, loaded); err != nil {
+		if err := s.journal.append(first, s.record, loaded); err != nil {
 			return 0, fmt.Errorf("append: %w", err)
 		}
 	}
 	s.logMu.Lock()
-	s.ls.queued = append(s.ls.queued, batches...)
+	s.ls.queued = append(s.ls.queued, queued...)
 	s.ls.queuedEvents += n
+	s.ls.queuedBytes += size
 	s.ls.logged += store.Seq(n)
 	s.ls.ackedAt = s.now()
 	wm := s.ls.logged
@@ -75,20 +96,25 @@ func (s *Store) Append(ctx context.Context, batches []store.EventBatch) (store.S
 	return wm, nil
 }
 
-// waitRoom waits until the loader's queue has room for n more events (or is empty).
-func (s *Store) waitRoom(ctx context.Context, n int) error {
+// waitRoom waits until the loader's queue has room for n more events of size bytes (or is empty); it fails while
+// the loader's last load failed.
+func (s *Store) waitRoom(ctx context.Context, n, size int) error {
 	s.logMu.Lock()
-	for s.ls.queuedEvents > 0 && s.ls.queuedEvents+n > maxQueuedEvents && s.ls.loadErr == nil {
+	defer s.logMu.Unlock()
+	for s.ls.loadErr == nil && s.ls.queuedEvents > 0 && (s.ls.queuedEvents+n > maxQueuedEvents || s.ls.queuedBytes+size > maxQueuedBytes) {
 		ch := s.ls.loadedCh
 		s.logMu.Unlock()
 		select {
 		case <-ch:
 		case <-ctx.Done():
+			s.logMu.Lock()
 			return fmt.Errorf("append: %w", ctx.Err())
 		}
 		s.logMu.Lock()
 	}
-	s.logMu.Unlock()
+	if s.ls.loadErr != nil {
+		return fmt.Errorf("append: the events table is not taking events: %w", s.ls.loadErr)
+	}
 	return nil
 }
 
@@ -136,15 +162,15 @@ func (s *Store) loadLoop() {
 	stopping := false
 	for {
 		s.logMu.Lock()
-		take, n, at := s.ls.queued, s.ls.queuedEvents, s.ls.ackedAt
-		s.ls.queued, s.ls.queuedEvents = nil, 0
+		take, n, size, at := s.ls.queued, s.ls.queuedEvents, s.ls.queuedBytes, s.ls.ackedAt
+		s.ls.queued, s.ls.queuedEvents, s.ls.queuedBytes = nil, 0, 0
 		s.logMu.Unlock()
 		if len(take) > 0 {
 			seq, err := s.load(ctx, take, at)
 			s.logMu.Lock()
 			if err != nil {
 				s.ls.loadErr = fmt.Errorf("load events: %w", err)
-				s.ls.queued, s.ls.queuedEvents = append(take, s.ls.queued...), s.ls.queuedEvents+n
+				s.ls.queued, s.ls.queuedEvents, s.ls.queuedBytes = append(take, s.ls.queued...), s.ls.queuedEvents+n, s.ls.queuedBytes+size
 				s.log.Error("loading acknowledged events into the events table failed; retrying", "error", err.Error())
 			} else {
 				s.ls.loadErr, s.ls.loaded = nil, seq
