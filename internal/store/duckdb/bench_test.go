@@ -27,7 +27,8 @@ func benchBatch(b, size int) []domain.Event {
 	return out
 }
 
-// BenchmarkAppend1000 measures one durable 1000-event append into a store that already holds 200K events.
+// BenchmarkAppend1000 measures one durable 1000-event append into a store that already holds 200K events, with the
+// loader's work: the timing ends once every appended event is in the events table.
 func BenchmarkAppend1000(b *testing.B) {
 	ctx := context.Background()
 	s, err := Open(ctx, filepath.Join(b.TempDir(), "db.duckdb"), Options{}, time.Now)
@@ -45,6 +46,9 @@ func BenchmarkAppend1000(b *testing.B) {
 		if _, err := s.Append(ctx, []store.EventBatch{{WorkspaceID: "w", ReceivedAt: time.Now(), Events: benchBatch(1000+i, 1000)}}); err != nil {
 			b.Fatal(err)
 		}
+	}
+	if err := s.awaitLog(ctx); err != nil {
+		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "events/s")
 }
