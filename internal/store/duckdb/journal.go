@@ -268,18 +268,13 @@ type recordReader struct {
 	err  error
 }
 
-func (r *recordReader) uvarint() uint64 {
-	v, n := binary.Uvarint(r.data)
-	if n <= 0 {
-		r.fail()
-		return 0
-	}
-	r.data = r.data[n:]
-	return v
-}
+func (r *recordReader) uvarint() uint64 { return readVarint(r, binary.Uvarint) }
 
-func (r *recordReader) varint() int64 {
-	v, n := binary.Varint(r.data)
+func (r *recordReader) varint() int64 { return readVarint(r, binary.Varint) }
+
+// readVarint reads one varint with decode (binary.Uvarint or binary.Varint).
+func readVarint[T uint64 | int64](r *recordReader, decode func([]byte) (T, int)) T {
+	v, n := decode(r.data)
 	if n <= 0 {
 		r.fail()
 		return 0
