@@ -109,9 +109,7 @@ func creditsIndependentOfArrival(t *testing.T, campaigns []string, windows []int
 			}
 			e.sync(t)
 			got := e.conversionsOf(t, campaigns)
-			e.close(t)
-
-			e = open(t, dir, false)
+			e = e.restart(t, false, nil)
 			defer e.close(t)
 			st, err := e.w.state(ctx, "w")
 			if err != nil {

@@ -84,6 +84,30 @@ func (e *env) close(t *testing.T) {
 	}
 }
 
+// restart closes e and opens its files again at a new path, as a restarted service would find them, after down
+// (when not nil) has changed them. Reopening the same path in one process can wait forever in DuckDB's instance
+// cache when the closed instance outlives its handle (duckdb/duckdb-go#17); a restarted service is a new process
+// and never meets it.
+func (e *env) restart(t *testing.T, run bool, down func(dir string)) *env {
+	t.Helper()
+	e.close(t)
+	dir := copyData(t, e.dir)
+	if down != nil {
+		down(dir)
+	}
+	return open(t, dir, run)
+}
+
+// copyData copies a closed env's directory to a new path and returns it.
+func copyData(t *testing.T, from string) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.CopyFS(dir, os.DirFS(from)); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 func (e *env) commit(t *testing.T, events ...domain.Event) {
 	t.Helper()
 	if _, err := e.in.Commit(context.Background(), intake.Request{WorkspaceID: "w", ReceivedAt: t0, Events: events}); err != nil {
@@ -202,11 +226,11 @@ func TestIndexRecoversAfterLoss(t *testing.T) {
 	e.putGoals(t, "c1")
 	e.commit(t, push("v1", "u1", "c1", 0, domain.CounterImpression, domain.ClassView))
 	e.sync(t)
-	e.close(t)
-	if err := os.RemoveAll(filepath.Join(dir, "index")); err != nil {
-		t.Fatal(err)
-	}
-	e = open(t, dir, true)
+	e = e.restart(t, true, func(dir string) {
+		if err := os.RemoveAll(filepath.Join(dir, "index")); err != nil {
+			t.Fatal(err)
+		}
+	})
 	defer e.close(t)
 	e.commit(t, purchase("b1", "u1", time.Hour))
 	e.sync(t)

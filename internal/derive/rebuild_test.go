@@ -54,15 +54,14 @@ func TestRebuildCreditsEveryUser(t *testing.T) {
 }
 
 // creditedAndClosed returns the data directory of a worker that credited a purchase of u1 to a view of c1, after
-// closing it.
+// closing it, at a path of its own (env.restart says why).
 func creditedAndClosed(t *testing.T) string {
-	dir := t.TempDir()
-	e := open(t, dir, true)
+	e := open(t, t.TempDir(), true)
 	e.putGoals(t, "c1")
 	e.commit(t, push("v1", "u1", "c1", 0, domain.CounterImpression, domain.ClassView), purchase("b1", "u1", time.Hour))
 	e.sync(t)
 	e.close(t)
-	return dir
+	return copyData(t, e.dir)
 }
 
 // TestRestartKeepsSignatures checks that the signatures stored with the credits match the catalog they were
