@@ -3,7 +3,6 @@ package duckdb
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -178,31 +177,14 @@ func copyPath(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 	if st.IsDir() {
-		if err := os.MkdirAll(to, 0o755); err != nil {
-			t.Fatal(err)
+		err = os.CopyFS(to, os.DirFS(from))
+	} else {
+		var data []byte
+		if data, err = os.ReadFile(from); err == nil {
+			err = os.WriteFile(to, data, 0o644)
 		}
-		entries, err := os.ReadDir(from)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range entries {
-			copyPath(t, filepath.Join(from, e.Name()), filepath.Join(to, e.Name()))
-		}
-		return
 	}
-	src, err := os.Open(from)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	dst, err := os.Create(to)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(dst, src); err != nil {
-		t.Fatal(err)
-	}
-	if err := dst.Close(); err != nil {
 		t.Fatal(err)
 	}
 }
