@@ -254,7 +254,7 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 	reports := report.NewService(st, report.Options{Now: now, Logger: logger, Generator: gen, Metrics: report.NewMetrics(reg),
 		Retention: cfg.ReportRetention, LeaseDuration: cfg.ReportLease, LeaseRenewInterval: cfg.ReportLease / 3})
 	api := httpapi.New(httpapi.Deps{
-		Config: cfg, Store: st, Intake: sys.Intake, Fresh: sys.Fresh, Engine: engine, Workspaces: wsSvc,
+		Config: cfg, Store: st, Intake: sys.Intake, Fresh: sys.FreshCatalog, Engine: engine, Workspaces: wsSvc,
 		Limiter: limiter, Logger: logger, Now: now, Registry: reg, OpenAPI: api.Spec(), Reports: reports,
 		ReportFiles: files,
 	})

@@ -121,6 +121,8 @@ type wsState struct {
 	// window). A change of one of them, or of the goal event names, means every credit of the workspace is
 	// recomputed; a new campaign does not (its events are evaluated as they arrive).
 	sigs map[string]string
+	// inputs holds what each signature digests (nil for signatures read from the index).
+	inputs map[string]sigInput
 }
 
 // Open opens the worker's index and reads its progress. Call Run to start it.
@@ -241,6 +243,11 @@ func (w *Worker) next(ctx context.Context, after store.Seq) ([]store.StoredEvent
 		return out, nil
 	}
 	w.queueMu.Unlock()
+	// Nothing queued: read the log, unless it holds nothing after the progress (each wake — a catalog write, say —
+	// queried it for nothing).
+	if wm, err := w.events.Watermark(ctx); err == nil && wm <= after {
+		return nil, nil
+	}
 	return w.readLog(ctx, after)
 }
 
@@ -520,16 +527,39 @@ func (w *Worker) state(ctx context.Context, ws string) (*wsState, error) {
 	return st, nil
 }
 
-func newState(cs []domain.Campaign) *wsState {
+func newState(cs []domain.Campaign) *wsState { return nextState(cs, nil) }
+
+// nextState returns the state of catalog cs; a campaign whose effective channel, parent and goal details are
+// those it had in prev keeps its signature from prev. Goal details are never modified once stored (a catalog write
+// replaces the record), so the same pointer means the same goals. Digesting every campaign's goals again made each
+// catalog write cost the worker a JSON encoding and a SHA-256 per campaign of the workspace.
+func nextState(cs []domain.Campaign, prev *wsState) *wsState {
 	view := domain.NewCatalogView(cs)
 	cat := attribution.NewCatalog(view)
-	st := &wsState{view: view, cat: cat, names: cat.GoalNames(), sigs: map[string]string{}}
-	for _, c := range view.All() {
-		goals, _ := json.Marshal(view.Goals(c.ID))
-		sum := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s", view.Channel(c.ID), view.Parent(c.ID), goals))
+	all := view.All()
+	st := &wsState{view: view, cat: cat, names: cat.GoalNames(), sigs: make(map[string]string, len(all)),
+		inputs: make(map[string]sigInput, len(all))}
+	for _, c := range all {
+		in := sigInput{channel: view.Channel(c.ID), parent: view.Parent(c.ID), goals: view.Goals(c.ID)}
+		st.inputs[c.ID] = in
+		if prev != nil {
+			if old, ok := prev.inputs[c.ID]; ok && old == in {
+				st.sigs[c.ID] = prev.sigs[c.ID]
+				continue
+			}
+		}
+		goals, _ := json.Marshal(in.goals)
+		sum := sha256.Sum256(fmt.Appendf(nil, "%s|%s|%s", in.channel, in.parent, goals))
 		st.sigs[c.ID] = hex.EncodeToString(sum[:]) // text: the signatures are stored as JSON, which mangles raw bytes
 	}
 	return st
+}
+
+// sigInput is what a campaign's signature digests.
+type sigInput struct {
+	channel domain.Channel
+	parent  string
+	goals   *domain.GoalDetails
 }
 
 // storedSigs is what the index records about a workspace's credits.
@@ -594,7 +624,7 @@ func (w *Worker) refreshCatalog(ctx context.Context, ws string) error {
 	if err != nil {
 		return fmt.Errorf("derive: %w", err)
 	}
-	return w.install(ctx, ws, newState(cs))
+	return w.install(ctx, ws, nextState(cs, w.states[ws]))
 }
 
 // install makes next the workspace's state, recomputing its credits when needed.
@@ -907,7 +937,7 @@ func (w *Worker) infer(ctx context.Context, ws string, list []*store.StoredEvent
 	if !changedAny {
 		return old, nil
 	}
-	return newState(catalog), nil
+	return nextState(catalog, old), nil
 }
 
 // incremental adds to u the credits of every goal event a workspace's new events (already indexed) can change:

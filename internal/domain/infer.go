@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -83,6 +84,7 @@ func addSorted(list []string, v string) []string {
 // CatalogView answers hierarchy and inheritance questions over one workspace's campaigns (SPEC §2.3).
 type CatalogView struct {
 	byID     map[string]*Campaign
+	all      []*Campaign // sorted by id
 	parent   map[string]string
 	children map[string][]string
 }
@@ -95,6 +97,17 @@ func NewCatalogView(cs []Campaign) *CatalogView {
 	for i := range cs {
 		c := &cs[i]
 		v.byID[c.ID] = c
+	}
+	v.all = make([]*Campaign, 0, len(v.byID))
+	for i := range cs {
+		if c := &cs[i]; v.byID[c.ID] == c { // the last record of an id wins
+			v.all = append(v.all, c)
+		}
+	}
+	// Catalogs are read sorted by id, so this is usually one pass: All used to sort every campaign at each call,
+	// several times per catalog write.
+	if !slices.IsSortedFunc(v.all, byCampaignID) {
+		slices.SortFunc(v.all, byCampaignID)
 	}
 	for id, c := range v.byID {
 		if p := c.DeclaredParent(); p != "" {
@@ -168,15 +181,10 @@ func (v *CatalogView) DeliveryType(id string) DeliveryType {
 // Children returns the children of id, sorted by id.
 func (v *CatalogView) Children(id string) []string { return v.children[id] }
 
-// All returns every campaign.
-func (v *CatalogView) All() []*Campaign {
-	out := make([]*Campaign, 0, len(v.byID))
-	for _, c := range v.byID {
-		out = append(out, c)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
+// All returns every campaign, sorted by id (the view's own list: callers must not modify it).
+func (v *CatalogView) All() []*Campaign { return v.all }
+
+func byCampaignID(a, b *Campaign) int { return strings.Compare(a.ID, b.ID) }
 
 // Units returns the ids whose events count for id: itself and its children.
 func (v *CatalogView) Units(id string) []string {

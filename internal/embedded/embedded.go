@@ -107,8 +107,13 @@ type System struct {
 	Worker *derive.Worker
 	Engine *stats.Engine
 	// Fresh waits, at most Options.FreshnessWait, until derived data reflects every event acknowledged before the
-	// call.
+	// call and every catalog change announced before it (credits included).
 	Fresh func(ctx context.Context) error
+	// FreshCatalog waits, at most Options.FreshnessWait, until the catalog values inferred from events reflect
+	// every event acknowledged before the call. Unlike Fresh it does not wait for the credits of earlier catalog
+	// changes, which catalog reads and writes do not show: a catalog write waited for the worker's handling of
+	// the one before, whose cost grows with the catalog.
+	FreshCatalog func(ctx context.Context) error
 
 	stop context.CancelFunc
 	done chan struct{}
@@ -189,8 +194,10 @@ func Open(ctx context.Context, o Options) (*System, error) {
 	s.Intake = in
 	if s.Worker != nil {
 		s.Fresh = Freshness(s.Worker, in, o.FreshnessWait)
+		s.FreshCatalog = catalogFreshness(s.Worker, in, o.FreshnessWait)
 	} else {
 		s.Fresh = sharedFreshness(s.Events, o.FreshnessWait)
+		s.FreshCatalog = s.Fresh // the leader's stored progress covers both
 	}
 	var opts []stats.Option
 	if s.Store != nil {
@@ -319,6 +326,17 @@ func Freshness(w *derive.Worker, in *intake.Service, limit time.Duration) func(c
 		c, cancel := context.WithTimeout(ctx, limit)
 		defer cancel()
 		w.Wait(c, in.Watermark())
+		return ctx.Err()
+	}
+}
+
+// catalogFreshness returns System.FreshCatalog's wait: until the worker has processed every event the intake
+// acknowledged before the call (its inference included), at most limit; like Freshness it never fails a read.
+func catalogFreshness(w *derive.Worker, in *intake.Service, limit time.Duration) func(context.Context) error {
+	return func(ctx context.Context) error {
+		c, cancel := context.WithTimeout(ctx, limit)
+		defer cancel()
+		w.WaitProgress(c, in.Watermark())
 		return ctx.Err()
 	}
 }

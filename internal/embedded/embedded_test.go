@@ -366,3 +366,69 @@ func putDemoCatalog(t testing.TB, s *System, o demo.Options) {
 		t.Fatal(err)
 	}
 }
+
+// TestCatalogReadsDoNotWaitForCatalogUpkeep checks the two freshness waits: with the worker held, a catalog write
+// leaves Fresh (Stats: credits under the new catalog) waiting for the worker, while FreshCatalog (the catalog
+// endpoints) returns at once, as nothing acknowledged is left to infer; once events are acknowledged, FreshCatalog
+// waits for the worker to process them too. Catalog writes used to wait for the worker's handling of the write
+// before them, whose cost grows with the catalog.
+func TestCatalogReadsDoNotWaitForCatalogUpkeep(t *testing.T) {
+	ctx := context.Background()
+	hold := make(chan struct{})
+	s := openSystem(t, Options{FreshnessWait: time.Minute, holdWorker: hold})
+	put := func(id string) {
+		t.Helper()
+		err := s.Intake.UpdateCatalog(ctx, "w", func([]domain.Campaign) ([]domain.Campaign, error) {
+			return []domain.Campaign{{ID: id, HasExplicit: true, CreatedAt: end, UpdatedAt: end}}, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	returns := func(wait func(context.Context) error) chan error {
+		done := make(chan error, 1)
+		go func() { done <- wait(ctx) }()
+		return done
+	}
+	put("a")
+	fresh := returns(s.Fresh)
+	select {
+	case err := <-returns(s.FreshCatalog):
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second): // it would wait FreshnessWait, a minute
+		t.Fatal("FreshCatalog waited for the worker's handling of a catalog write")
+	}
+	put("b") // the next write does not wait either
+	select {
+	case err := <-fresh:
+		t.Fatalf("Fresh returned (%v) before the worker handled the catalog write", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	evs := []domain.Event{{UUID: "e", TimeMS: end.UnixMilli() - 60_000, Campaign: true, CampaignID: "c", UserKey: "uid:1",
+		User: domain.HashUser("uid:1"), Channels: domain.ChannelSetOf(domain.ChannelPush), Counter: domain.CounterSent,
+		Class: domain.ClassSend, Source: "streams"}}
+	if _, err := s.Intake.Commit(ctx, intakeRequest(evs)); err != nil {
+		t.Fatal(err)
+	}
+	catalogFresh := returns(s.FreshCatalog)
+	select {
+	case err := <-catalogFresh:
+		t.Fatalf("FreshCatalog returned (%v) before the worker inferred the acknowledged event's campaign", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(hold)
+	for _, done := range []chan error{fresh, catalogFresh} {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs, err := s.Meta.Campaigns(ctx, "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := domain.NewCatalogView(cs).Get("c"); !ok {
+		t.Fatal("FreshCatalog returned before campaign c, registered by an acknowledged event, was in the catalog")
+	}
+}

@@ -73,7 +73,7 @@ func newTestEnv(t *testing.T, mutate ...func(*config.Config)) *testEnv {
 	st := sys.Store
 	e.sys = sys
 	svc := workspace.New(st, e.clock, cfg.DefaultRateLimit)
-	api := New(Deps{Config: cfg, Store: st, Intake: sys.Intake, Fresh: sys.Fresh, Engine: sys.Engine, Workspaces: svc, Limiter: InProcess(ratelimit.New(e.clock)),
+	api := New(Deps{Config: cfg, Store: st, Intake: sys.Intake, Fresh: sys.FreshCatalog, Engine: sys.Engine, Workspaces: svc, Limiter: InProcess(ratelimit.New(e.clock)),
 		Logger: slog.New(slog.DiscardHandler), Now: e.clock, Registry: prometheus.NewRegistry(), OpenAPI: api.Spec()})
 	e.api = api
 	e.srv = httptest.NewServer(api.Handler())

@@ -36,9 +36,9 @@ type Deps struct {
 	// Store is the metadata half of the storage contract; reads of events go through Engine, writes through Intake.
 	Store  store.MetaStore
 	Intake *intake.Service
-	// Fresh, when set, waits until derived data (inferred catalog values, credits) reflects every event
-	// acknowledged before the call; the Stats API's engine waits on its own, the catalog reads of the Meta,
-	// Executions and catalog GET endpoints call it.
+	// Fresh, when set, waits until the catalog values inferred from events reflect every event acknowledged
+	// before the call; the catalog reads and writes of the Meta, Executions and catalog endpoints call it (the
+	// Stats API's engine waits on its own, for credits too).
 	Fresh      func(ctx context.Context) error
 	Engine     *stats.Engine
 	Workspaces *workspace.Service

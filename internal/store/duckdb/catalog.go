@@ -6,7 +6,8 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"slices"
+	"strings"
 	"time"
 
 	duckdb "github.com/duckdb/duckdb-go/v2"
@@ -23,33 +24,62 @@ func cloneCampaign(c domain.Campaign) domain.Campaign {
 	return c
 }
 
+// sortedCatalog is one workspace's cached campaigns, sorted by id. It is never modified once cached: a write
+// installs a new one (copy on write), so readers keep a consistent catalog without a lock.
+type sortedCatalog []domain.Campaign
+
+// find returns the index of id in c, or where it would be inserted, and whether it is there.
+func (c sortedCatalog) find(id string) (int, bool) {
+	return slices.BinarySearchFunc(c, id, func(x domain.Campaign, id string) int { return strings.Compare(x.ID, id) })
+}
+
+// with returns a new catalog holding c's campaigns with cs's records in place of (or beside) those of their ids.
+// It costs a copy of c, not a sort of it: a catalog write in a workspace of thousands of campaigns re-sorted them
+// all on every read before.
+func (c sortedCatalog) with(cs []domain.Campaign) sortedCatalog {
+	next := make(sortedCatalog, len(c), len(c)+len(cs))
+	copy(next, c)
+	added := map[string]int{} // new ids, at their index in next
+	for _, rec := range cs {
+		if i, ok := next.find(rec.ID); ok {
+			next[i] = cloneCampaign(rec)
+		} else if i, ok := added[rec.ID]; ok {
+			next[i] = cloneCampaign(rec) // the last record of an id wins
+		} else {
+			added[rec.ID] = len(next)
+			next = append(next, cloneCampaign(rec))
+		}
+	}
+	if len(added) > 0 {
+		slices.SortFunc(next, func(a, b domain.Campaign) int { return strings.Compare(a.ID, b.ID) })
+	}
+	return next
+}
+
 // cachedCatalog returns the cached campaigns of a workspace, loading them on first use. Callers must not modify
 // the returned records.
-func (s *Store) cachedCatalog(ctx context.Context, ws string) (map[string]domain.Campaign, error) {
+func (s *Store) cachedCatalog(ctx context.Context, ws string) (sortedCatalog, error) {
 	s.catalogMu.RLock()
-	m, ok := s.catalog[ws]
+	c, ok := s.catalog[ws]
 	s.catalogMu.RUnlock()
 	if ok {
-		return m, nil
+		return c, nil
 	}
 	list, err := queryCampaigns(ctx, s.db, `SELECT `+campaignCols+` FROM campaigns WHERE ws = ?`, ws)
 	if err != nil {
 		return nil, err
 	}
-	m = make(map[string]domain.Campaign, len(list))
-	for _, c := range list {
-		m[c.ID] = c
-	}
+	slices.SortFunc(list, func(a, b domain.Campaign) int { return strings.Compare(a.ID, b.ID) })
 	s.catalogMu.Lock()
 	defer s.catalogMu.Unlock()
 	if cur, ok := s.catalog[ws]; ok {
 		return cur, nil
 	}
-	s.catalog[ws] = m
-	return m, nil
+	s.catalog[ws] = list
+	return list, nil
 }
 
-// cacheCampaigns installs committed records in the cache (copy on write, so readers keep consistent maps).
+// cacheCampaigns installs committed records in the cache (copy on write, so readers keep consistent catalogs).
 func (s *Store) cacheCampaigns(ws string, cs []domain.Campaign) {
 	if len(cs) == 0 {
 		return
@@ -60,14 +90,7 @@ func (s *Store) cacheCampaigns(ws string, cs []domain.Campaign) {
 	if !ok {
 		return // not loaded yet: the next read loads it from the database
 	}
-	next := make(map[string]domain.Campaign, len(cur)+len(cs))
-	for id, c := range cur {
-		next[id] = c
-	}
-	for _, c := range cs {
-		next[c.ID] = cloneCampaign(c)
-	}
-	s.catalog[ws] = next
+	s.catalog[ws] = cur.with(cs)
 }
 
 const campaignCols = `id, explicit, has_explicit, inferred, created_at, updated_at`
@@ -148,15 +171,14 @@ func putCampaigns(ctx context.Context, conn *sql.Conn, ws string, cs []domain.Ca
 
 // Campaigns returns every campaign of the workspace, sorted by id.
 func (s *Store) Campaigns(ctx context.Context, ws string) ([]domain.Campaign, error) {
-	m, err := s.cachedCatalog(ctx, ws)
+	cached, err := s.cachedCatalog(ctx, ws)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]domain.Campaign, 0, len(m))
-	for _, c := range m {
-		out = append(out, cloneCampaign(c))
+	out := make([]domain.Campaign, len(cached))
+	for i, c := range cached {
+		out[i] = cloneCampaign(c)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
 

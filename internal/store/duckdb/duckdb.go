@@ -127,7 +127,7 @@ type Store struct {
 	// catalog caches every workspace's campaigns once loaded; all catalog writes go through this store under
 	// catalogWriteMu, so the cache is exact. Guarded by catalogMu for readers.
 	catalogMu sync.RWMutex
-	catalog   map[string]map[string]domain.Campaign
+	catalog   map[string]sortedCatalog
 	// workspaces caches workspaces by id as read (every authenticated request asks); the writers below replace
 	// an entry after their write, and the database file's lock makes this process its only writer, so a key
 	// rotation or suspension is seen by the next request. Workspaces are created by administrators, so the map
@@ -182,7 +182,7 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 	// opening runs the settings above) under load. An idle DuckDB connection costs little.
 	db.SetMaxIdleConns(16)
 	dict := &cellDict{byID: map[int32]cellKey{}}
-	s := &Store{reader: reader{q: db, cells: dict, numbers: &userNumbers{}}, db: db, now: now, log: cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)), catalog: map[string]map[string]domain.Campaign{}, dict: dict,
+	s := &Store{reader: reader{q: db, cells: dict, numbers: &userNumbers{}}, db: db, now: now, log: cmp.Or(opts.Logger, slog.New(slog.DiscardHandler)), catalog: map[string]sortedCatalog{}, dict: dict,
 		compactChunk: compactChunkRows, minTail: compactMinTail, checkpointed: -1, stepYield: stepYield, sleep: sleepFor}
 	s.queries.now = func() time.Time { return s.now() }
 	s.reader.queries = &s.queries
