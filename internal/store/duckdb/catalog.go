@@ -39,9 +39,9 @@ func (c sortedCatalog) find(id string) (int, bool) {
 func (c sortedCatalog) with(cs []domain.Campaign) sortedCatalog {
 	next := make(sortedCatalog, len(c), len(c)+len(cs))
 	copy(next, c)
-	added := map[string]int{} // new ids, at their index in next
+	added := map[string]int{} // new ids, at their index in next (after the sorted ones)
 	for _, rec := range cs {
-		if i, ok := next.find(rec.ID); ok {
+		if i, ok := next[:len(c)].find(rec.ID); ok {
 			next[i] = cloneCampaign(rec)
 		} else if i, ok := added[rec.ID]; ok {
 			next[i] = cloneCampaign(rec) // the last record of an id wins

@@ -361,6 +361,30 @@ func testCatalog(t *testing.T, s store.MetaStore) {
 	if cs, _ := s.Campaigns(ctx, "other"); len(cs) != 0 {
 		t.Fatalf("another workspace: %+v", cs)
 	}
+	// One write of new ids sorting before and after a stored one, and the stored one again: Campaigns returns each
+	// id once, with its last record, sorted by id.
+	renamed := "Renamed"
+	write := []domain.Campaign{{ID: "a1", CreatedAt: t0, UpdatedAt: t0}, {ID: "b1", CreatedAt: t0, UpdatedAt: t0},
+		{ID: "d1", CreatedAt: t0, UpdatedAt: t0}, rec}
+	write[3].Explicit.Name = &renamed
+	if err := s.UpdateCampaigns(ctx, "w", func([]domain.Campaign) ([]domain.Campaign, error) { return write, nil }); err != nil {
+		t.Fatal(err)
+	}
+	cs, err = s.Campaigns(ctx, "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cs {
+		n := ""
+		if c.Explicit.Name != nil {
+			n = *c.Explicit.Name
+		}
+		got = append(got, c.ID+"="+n)
+	}
+	if want := []string{"a1=", "b1=", "c1=Renamed", "d1="}; !slices.Equal(got, want) {
+		t.Fatalf("catalog after a write of new and stored ids: %v, want %v", got, want)
+	}
 }
 
 // testCatalogConcurrent checks that concurrent read-modify-writes of one workspace's catalog are serialised: every
