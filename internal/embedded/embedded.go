@@ -279,14 +279,20 @@ func waitStoredProgress(ctx context.Context, ev store.EventStore, seq store.Seq)
 // sharedFreshness is the freshness wait of a cluster node: until the stored progress of the leader's worker
 // reaches the log's watermark as of the call (events acknowledged by any node before it), at most limit.
 func sharedFreshness(ev store.EventStore, limit time.Duration) func(context.Context) error {
+	return boundedWait(limit, func(c context.Context) {
+		if wm, err := ev.Watermark(c); err == nil { // else reads see the derived data as it is
+			waitStoredProgress(c, ev, wm)
+		}
+	})
+}
+
+// boundedWait returns a freshness wait: wait, given at most limit. It fails only when the caller's own context
+// ends: a wait that runs out reads the derived data as it is.
+func boundedWait(limit time.Duration, wait func(context.Context)) func(context.Context) error {
 	return func(ctx context.Context) error {
 		c, cancel := context.WithTimeout(ctx, limit)
 		defer cancel()
-		wm, err := ev.Watermark(c)
-		if err != nil {
-			return ctx.Err() // reads then see the derived data as it is
-		}
-		waitStoredProgress(c, ev, wm)
+		wait(c)
 		return ctx.Err()
 	}
 }
@@ -322,23 +328,13 @@ func (s *System) maintain(ctx context.Context, log *slog.Logger) {
 // intake acknowledged before the call, at most limit. A worker that is behind by more than limit, or failing, does
 // not fail reads: they see the derived data as it is (the worker logs its failures).
 func Freshness(w *derive.Worker, in *intake.Service, limit time.Duration) func(context.Context) error {
-	return func(ctx context.Context) error {
-		c, cancel := context.WithTimeout(ctx, limit)
-		defer cancel()
-		w.Wait(c, in.Watermark())
-		return ctx.Err()
-	}
+	return boundedWait(limit, func(c context.Context) { w.Wait(c, in.Watermark()) })
 }
 
 // catalogFreshness returns System.FreshCatalog's wait: until the worker has processed every event the intake
 // acknowledged before the call (its inference included), at most limit; like Freshness it never fails a read.
 func catalogFreshness(w *derive.Worker, in *intake.Service, limit time.Duration) func(context.Context) error {
-	return func(ctx context.Context) error {
-		c, cancel := context.WithTimeout(ctx, limit)
-		defer cancel()
-		w.WaitProgress(c, in.Watermark())
-		return ctx.Err()
-	}
+	return boundedWait(limit, func(c context.Context) { w.WaitProgress(c, in.Watermark()) })
 }
 
 // Sync waits, without a bound, until derived data reflects every acknowledged event (tests and tools).
