@@ -53,7 +53,9 @@ type Config struct {
 	AllowPrivateWebhooks bool
 	// Version is set by the binary (not a flag); it appears in the webhook User-Agent.
 	Version string
-	// DuckDBMemoryLimit and DuckDBThreads bound the embedded store (empty / 0 = chosen from the machine).
+	// DuckDBMemoryLimit is the embedded store's memory limit (empty: an eighth of the machine's memory or of its
+	// cgroup's limit, whichever is smaller, within 64 MB and 320 MB; 320 MB when neither can be read), and
+	// DuckDBThreads its thread count (0: one per CPU).
 	DuckDBMemoryLimit string
 	DuckDBThreads     int
 	// DuckDBCheckpointThreshold is the embedded store's write-ahead log size that makes a commit checkpoint
@@ -122,7 +124,7 @@ func (c *Config) Register(fs *flag.FlagSet) {
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn, error")
 	fs.StringVar(&c.LogFormat, "log-format", c.LogFormat, "json or text")
 	fs.BoolVar(&c.AllowPrivateWebhooks, "allow-private-webhooks", c.AllowPrivateWebhooks, "allow webhooks to loopback, private and other non-public addresses")
-	fs.StringVar(&c.DuckDBMemoryLimit, "duckdb-memory-limit", c.DuckDBMemoryLimit, "embedded store memory limit, e.g. 4GB (default 320MB)")
+	fs.StringVar(&c.DuckDBMemoryLimit, "duckdb-memory-limit", c.DuckDBMemoryLimit, "embedded store memory limit, e.g. 4GB (default: an eighth of the machine's memory or cgroup limit, within 64MB and 320MB)")
 	fs.Func("attribution-cache", "block cache of the per-user attribution index, e.g. 64MiB (default 32MiB)", sizeSetter(&c.AttributionCache))
 	fs.Func("go-memory-limit", "soft memory limit of the Go heap, e.g. 320MiB (default 320MiB; GOMEMLIMIT wins when set)", sizeSetter(&c.GoMemoryLimit))
 	fs.StringVar(&c.PprofAddr, "pprof-addr", c.PprofAddr, "serve Go runtime profiles (/debug/pprof/) on this address, e.g. 127.0.0.1:6060 (empty = off)")

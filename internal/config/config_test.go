@@ -118,3 +118,26 @@ func TestStoreTuning(t *testing.T) {
 		t.Fatal("an attribution cache that is not a size was accepted")
 	}
 }
+
+// TestDuckDBMemoryLimit checks that the embedded store's memory limit is left empty unless set, so that the store
+// chooses it from the machine, and that a setting is passed on as written, the flag winning over the environment.
+func TestDuckDBMemoryLimit(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{nil, nil, ""},
+		{[]string{"--duckdb-memory-limit", "1GB"}, nil, "1GB"},
+		{nil, map[string]string{"CAMPAIGNSTATS_DUCKDB_MEMORY_LIMIT": "512MB"}, "512MB"},
+		{[]string{"--duckdb-memory-limit", "1GB"}, map[string]string{"CAMPAIGNSTATS_DUCKDB_MEMORY_LIMIT": "512MB"}, "1GB"},
+	} {
+		c, err := Load(tt.args, env(tt.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.DuckDBMemoryLimit != tt.want {
+			t.Errorf("Load(%q, %v): DuckDB memory limit %q, want %q", tt.args, tt.env, c.DuckDBMemoryLimit, tt.want)
+		}
+	}
+}

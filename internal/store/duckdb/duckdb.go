@@ -32,8 +32,11 @@ var migrationFS embed.FS
 
 // Options tune the embedded database.
 type Options struct {
-	// MemoryLimit is DuckDB's memory_limit (e.g. "4GB"); "" means DefaultMemoryLimit. DuckDB spills larger
-	// sorts and aggregations to a temporary directory beside the database file.
+	// MemoryLimit is DuckDB's memory_limit (e.g. "4GB"); "" means an eighth of the memory available to the
+	// process (the machine's RAM or its cgroup's limit, whichever is smaller) within 64 MB and 320 MB, and 320 MB
+	// when neither can be read (memoryLimitFor). DuckDB's own default, 80% of the machine, would let the service's
+	// memory grow with the data it holds. DuckDB spills larger sorts and aggregations to a temporary directory
+	// beside the database file.
 	MemoryLimit string
 	// Threads is DuckDB's thread count; 0 means one per CPU.
 	Threads int
@@ -50,10 +53,6 @@ type Options struct {
 // every few tens of thousands of events, at a cost that grows with the tables (at 10M events, commits were three
 // quarters of the append path); maintenance checkpoints once appends pause (Maintain), so a restart replays little.
 const DefaultCheckpointThreshold = "256MB"
-
-// DefaultMemoryLimit bounds DuckDB's memory when Options.MemoryLimit is empty: the service's memory is set by
-// configuration, not by how much data it holds (DuckDB's own default is 80% of the machine).
-const DefaultMemoryLimit = "320MB"
 
 // Store is the DuckDB-backed store.
 type Store struct {
@@ -148,13 +147,14 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 			return nil, fmt.Errorf("create data directory: %w", err)
 		}
 	}
+	limit := opts.MemoryLimit
+	if limit == "" {
+		limit = defaultMemoryLimit()
+	}
 	// The settings apply to every pooled connection, opened at any time: they must not depend on ctx, which may be
 	// a request's or the process's signal context.
 	connector, err := duckdb.NewConnector(dbPath, func(ex driver.ExecerContext) error {
-		limit, threads := opts.MemoryLimit, opts.Threads
-		if limit == "" {
-			limit = DefaultMemoryLimit
-		}
+		threads := opts.Threads
 		if threads <= 0 {
 			threads = runtime.NumCPU()
 		}
@@ -164,7 +164,7 @@ func Open(ctx context.Context, dbPath string, opts Options, now func() time.Time
 			// DuckDB's bundled jemalloc: background threads return freed memory to the system instead of the
 			// threads running statements (appends, compactions, queries) doing it as they allocate, and a statement
 			// that allocated 32 MB or more flushes its thread's caches when it ends (DuckDB's default, 128 MB, is
-			// over a third of DefaultMemoryLimit). docs/benchmarks.md has the runs that chose them.
+			// over a third of the default memory limit's 320 MB cap). docs/benchmarks.md has the runs that chose them.
 			"SET allocator_background_threads = true", "SET allocator_flush_threshold = '32MB'"}
 		for _, s := range stmts {
 			if _, err := ex.ExecContext(context.Background(), s, nil); err != nil {
