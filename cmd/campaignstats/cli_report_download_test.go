@@ -46,7 +46,8 @@ func TestReportDownloadCLI(t *testing.T) {
 	t.Cleanup(func() { files.Close() })
 	wsSvc := workspace.New(st, time.Now, 100)
 	eng := sys.Engine
-	svc := report.NewService(st, report.Options{Generator: report.NewFileGenerator(report.GeneratorConfig{Engine: eng, Files: files})})
+	gen := report.NewFileGenerator(report.GeneratorConfig{Engine: eng, Files: files})
+	svc := report.NewService(st, report.Options{Generator: gen, Snapshots: gen})
 	api := httpapi.New(httpapi.Deps{Config: config.Default(), Store: st, Intake: sys.Intake, Fresh: sys.FreshCatalog, Engine: eng, Workspaces: wsSvc, Limiter: httpapi.InProcess(ratelimit.New(time.Now)),
 		Logger: slog.New(slog.DiscardHandler), Now: time.Now, Registry: prometheus.NewRegistry(), Reports: svc, ReportFiles: files})
 	srv := httptest.NewServer(api.Handler())

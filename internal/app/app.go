@@ -236,14 +236,18 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 		return nil, err
 	}
 	var notifier *report.WebhookNotifier
+	var snapshots report.Snapshotter
 	build := o.generator
 	if build == nil {
-		// The default: files from the metric engine, webhooks on run end (SPEC §8.5–§8.11).
+		// The default: files from the metric engine, each run read from a snapshot, webhooks on run end (SPEC
+		// §8.4–§8.11).
 		build = func(d ReportDeps) (report.Generator, error) {
 			sender := report.NewWebhookSender(report.WebhookConfig{Timeout: d.Config.WebhookTimeout,
 				AllowPrivate: d.Config.AllowPrivateWebhooks, UserAgent: "campaignstats/" + d.Config.Version})
 			notifier = report.NewWebhookNotifier(sender, d.Store, d.Logger, d.Registerer)
-			return report.WithRunObserver(report.NewFileGenerator(report.GeneratorConfig{Engine: d.Engine, Files: files}), notifier), nil
+			gen := report.NewFileGenerator(report.GeneratorConfig{Engine: d.Engine, Files: files})
+			snapshots = gen
+			return gen, nil
 		}
 	}
 	gen, err := build(ReportDeps{Config: cfg, Store: st, Engine: engine, Logger: logger, Now: now, Registerer: reg})
@@ -251,8 +255,13 @@ func Start(ctx context.Context, cfg config.Config, logger *slog.Logger, now func
 		closeSys()
 		return nil, fmt.Errorf("report generator: %w", err)
 	}
-	reports := report.NewService(st, report.Options{Now: now, Logger: logger, Generator: gen, Metrics: report.NewMetrics(reg),
-		Retention: cfg.ReportRetention, LeaseDuration: cfg.ReportLease, LeaseRenewInterval: cfg.ReportLease / 3})
+	var observer report.RunObserver
+	if notifier != nil {
+		observer = notifier
+	}
+	reports := report.NewService(st, report.Options{Now: now, Logger: logger, Generator: gen, Snapshots: snapshots,
+		Observer: observer, Metrics: report.NewMetrics(reg), Retention: cfg.ReportRetention, LeaseDuration: cfg.ReportLease,
+		LeaseRenewInterval: cfg.ReportLease / 3})
 	api := httpapi.New(httpapi.Deps{
 		Config: cfg, Store: st, Intake: sys.Intake, Fresh: sys.FreshCatalog, Engine: engine, Workspaces: wsSvc,
 		Limiter: limiter, Logger: logger, Now: now, Registry: reg, OpenAPI: api.Spec(), Reports: reports,

@@ -49,6 +49,9 @@ type Store interface {
 	// Walk calls fn for every published file of every workspace (order unspecified). Returning an error from fn
 	// stops the walk with that error.
 	Walk(ctx context.Context, fn func(Info) error) error
+	// RemoveStaleTemp removes what Puts that never finished left behind, last modified before cutoff (a crash
+	// during Put), and returns how many it removed. See StaleTempAge.
+	RemoveStaleTemp(ctx context.Context, cutoff time.Time) (int, error)
 }
 
 var (

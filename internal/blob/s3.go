@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -181,6 +182,11 @@ func (s *S3) Delete(ctx context.Context, workspaceID, name string) error {
 	}
 	return nil
 }
+
+// RemoveStaleTemp implements Store: S3 keeps nothing of a Put that did not finish as an object (its multipart upload
+// is aborted when write fails; the parts of one cut short by a crash are removed by the bucket's lifecycle rule for
+// incomplete multipart uploads), so there is nothing to remove.
+func (s *S3) RemoveStaleTemp(context.Context, time.Time) (int, error) { return 0, nil }
 
 // Walk lists the keys under the prefix; keys that are not <workspace_id>/<name> with valid names are skipped.
 func (s *S3) Walk(ctx context.Context, fn func(Info) error) error {

@@ -11,8 +11,8 @@ import (
 	"github.com/campaignstats/campaignstats/internal/config"
 )
 
-// TestVisibilityAfterTheAck checks the visibility contract with the default --derive-wait (docs/design.md, "Read
-// path"): a counter is in the Stats answer of the next call after the ingest's 200, and so is a conversion credit —
+// TestVisibilityAfterTheAck checks the visibility contract with the default --derive-wait (docs/design.md,
+// "Visibility"): a counter is in the Stats answer of the next call after the ingest's 200, and so is a conversion credit —
 // the Stats call waits (at most --derive-wait, 1 s by default, SPEC §3.6) until the derivation worker has caught up
 // with the events acknowledged before it. Each round posts a send and a click, then a batch of other users' sends
 // (work for the worker, so that a read that does not wait for it sees the conversion missing) and the goal event,

@@ -82,7 +82,7 @@ func TestCatalogEffectiveWindow(t *testing.T) {
 		}
 	}
 	// The window shown is the window attribution uses, and the store keeps it absent where it was not sent.
-	cs, err := e.api.Store.Campaigns(context.Background(), e.active.ID)
+	cs, err := e.sys.Store.Campaigns(context.Background(), e.active.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -145,8 +145,8 @@ func (s *Server) reportRunFinder() ReportRunFinder {
 	if s.ReportRuns != nil {
 		return s.ReportRuns
 	}
-	if f, ok := s.Store.(ReportRunFinder); ok {
-		return f
+	if s.Store != nil {
+		return s.Store
 	}
 	return nil
 }

@@ -384,27 +384,27 @@ func (e *realRunsEnv) publish(t *testing.T, reportID, filename string, content [
 	t.Helper()
 	ctx := context.Background()
 	ws := e.active.ID
-	if _, err := e.api.Store.Report(ctx, ws, reportID); err != nil {
+	if _, err := e.sys.Store.Report(ctx, ws, reportID); err != nil {
 		rep := store.Report{ID: reportID, WorkspaceID: ws, Name: reportID, Stem: strings.ToLower(reportID),
 			Definition: []byte(`{"name":"` + reportID + `"}`), CreatedAt: finished.Add(-time.Hour), UpdatedAt: finished.Add(-time.Hour)}
-		if err := e.api.Store.CreateReport(ctx, rep); err != nil {
+		if err := e.sys.Store.CreateReport(ctx, rep); err != nil {
 			t.Fatal(err)
 		}
 	}
 	e.seq++
 	runID, token := fmt.Sprintf("run-%d", e.seq), fmt.Sprintf("tok-%d", e.seq)
-	if err := e.api.Store.CreateRun(ctx, store.ReportRun{ID: runID, ReportID: reportID, WorkspaceID: ws, Trigger: store.TriggerManual,
+	if err := e.sys.Store.CreateRun(ctx, store.ReportRun{ID: runID, ReportID: reportID, WorkspaceID: ws, Trigger: store.TriggerManual,
 		CreatedAt: finished.Add(-time.Minute), RangeStart: "2025-03-03", RangeEnd: "2025-03-09"}); err != nil {
 		t.Fatal(err)
 	}
-	if run, ok, err := e.api.Store.ClaimRun(ctx, store.RunClaim{Owner: "test", Token: token, At: finished.Add(-time.Second)}); err != nil || !ok || run.ID != runID {
+	if run, ok, err := e.sys.Store.ClaimRun(ctx, store.RunClaim{Owner: "test", Token: token, At: finished.Add(-time.Second)}); err != nil || !ok || run.ID != runID {
 		t.Fatalf("claim %s: %+v %v %v", runID, run, ok, err)
 	}
 	if _, err := e.files.Put(ctx, ws, filename, func(w io.Writer) error { _, err := w.Write(content); return err }); err != nil {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(content)
-	if _, err := e.api.Store.FinishRun(ctx, store.RunOutcome{RunID: runID, ClaimToken: token, Status: store.RunSuccessful,
+	if _, err := e.sys.Store.FinishRun(ctx, store.RunOutcome{RunID: runID, ClaimToken: token, Status: store.RunSuccessful,
 		FinishedAt: finished, Filename: filename, Size: int64(len(content)), SHA256: hex.EncodeToString(sum[:]),
 		ExpiresAt: finished.Add(7 * 24 * time.Hour), WebhookStatus: store.WebhookNone}); err != nil {
 		t.Fatal(err)

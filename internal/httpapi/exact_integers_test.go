@@ -81,7 +81,7 @@ func TestExactIntegers(t *testing.T) {
 		})
 	}
 	// The funnel value 2^53 was stored exactly.
-	entries, err := e.api.Store.FunnelEntries(context.Background(), ws.ID, []string{"c1"}, "2025-03-01", "2025-03-01")
+	entries, err := e.sys.Store.FunnelEntries(context.Background(), ws.ID, []string{"c1"}, "2025-03-01", "2025-03-01")
 	if err != nil || len(entries) != 1 || entries[0].Value != 1<<53 {
 		t.Fatalf("funnel entries %+v, %v", entries, err)
 	}

@@ -19,7 +19,7 @@ func TestFunnelAggregateLocaleKey(t *testing.T) {
 		{"date":"2025-03-01","locale":"en","stages":{"s4":4}}]`
 	r := e.do(t, "POST", "/v1/campaigns/"+ws.ID+"/c1/funnel", hdr, []byte(body))
 	assertJSON(t, r, 200, `{"status":"success","accepted":4,"request_id":"$RID"}`)
-	entries, err := e.api.Store.FunnelEntries(context.Background(), ws.ID, []string{"c1"}, "2025-03-01", "2025-03-01")
+	entries, err := e.sys.Store.FunnelEntries(context.Background(), ws.ID, []string{"c1"}, "2025-03-01", "2025-03-01")
 	if err != nil {
 		t.Fatal(err)
 	}

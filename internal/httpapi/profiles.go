@@ -25,7 +25,7 @@ func (s *Server) profileEndpoint(kind, path string) trackEndpoint {
 			p := store.Profile{UserKey: post.UserKey, Kind: store.ProfileKind(post.Kind), DeviceID: post.DeviceID,
 				Attributes: post.Attributes, UpdatedAt: now}
 			return func(ctx context.Context, idem *store.IdempotentResponse) error {
-				if err := s.Store.PutProfiles(ctx, ws.ID, []store.Profile{p}, idem); err != nil {
+				if err := s.Intake.PutProfiles(ctx, ws.ID, []store.Profile{p}, idem); err != nil {
 					return fmt.Errorf("store %s profile: %w", kind, err)
 				}
 				return nil

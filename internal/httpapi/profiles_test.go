@@ -87,7 +87,7 @@ func TestProfileErrorTable(t *testing.T) {
 				})
 			}
 			// Nothing of the refused requests was stored.
-			if _, err := e.api.Store.Profile(context.Background(), ws.ID, "uid:u1", store.ProfileKind(kind)); !errors.Is(err, domain.ErrNotFound) {
+			if _, err := e.sys.Store.Profile(context.Background(), ws.ID, "uid:u1", store.ProfileKind(kind)); !errors.Is(err, domain.ErrNotFound) {
 				t.Fatalf("a refused request stored a profile: %v", err)
 			}
 		})
@@ -115,7 +115,7 @@ func TestProfileSuccessAndPersistence(t *testing.T) {
 	}
 	read := func(key string, kind store.ProfileKind) store.Profile {
 		t.Helper()
-		p, err := e.api.Store.Profile(ctx, ws.ID, key, kind)
+		p, err := e.sys.Store.Profile(ctx, ws.ID, key, kind)
 		if err != nil {
 			t.Fatalf("profile %s %s: %v", kind, key, err)
 		}
@@ -173,12 +173,12 @@ func TestProfileIdempotency(t *testing.T) {
 	if again.status != 200 || string(again.body) != string(first.body) || again.header.Get("X-Request-Id") != first.header.Get("X-Request-Id") {
 		t.Fatalf("replay: %d %s", again.status, again.body)
 	}
-	if p, err := e.api.Store.Profile(ctx, ws.ID, "uid:ann", store.ProfileCustomer); err != nil || string(p.Attributes) != `{"plan":"free"}` {
+	if p, err := e.sys.Store.Profile(ctx, ws.ID, "uid:ann", store.ProfileCustomer); err != nil || string(p.Attributes) != `{"plan":"free"}` {
 		t.Fatalf("the replay changed the profile: %s %v", p.Attributes, err)
 	}
 	// Scoped by path: the same key on /v1/device is a new request.
 	assertJSON(t, e.do(t, "POST", "/v1/device/"+ws.ID, hdr, []byte(`{"type":"device","customer_id":"ann","device_id":"d"}`)), 200, profileAccepted)
-	if p, err := e.api.Store.Profile(ctx, ws.ID, "uid:ann", store.ProfileDevice); err != nil || p.DeviceID != "d" {
+	if p, err := e.sys.Store.Profile(ctx, ws.ID, "uid:ann", store.ProfileDevice); err != nil || p.DeviceID != "d" {
 		t.Fatalf("device under the same key: %+v %v", p, err)
 	}
 	// A 4xx is stored and replayed even when the retry is valid.
@@ -188,11 +188,13 @@ func TestProfileIdempotency(t *testing.T) {
 	if bad.status != 400 || retry.status != 400 || string(retry.body) != string(bad.body) {
 		t.Fatalf("stored 4xx: %d %s / %d %s", bad.status, bad.body, retry.status, retry.body)
 	}
-	if _, err := e.api.Store.Profile(ctx, ws.ID, "uid:bob", store.ProfileCustomer); !errors.Is(err, domain.ErrNotFound) {
+	if _, err := e.sys.Store.Profile(ctx, ws.ID, "uid:bob", store.ProfileCustomer); !errors.Is(err, domain.ErrNotFound) {
 		t.Fatalf("the replayed 4xx stored a profile: %v", err)
 	}
 	// In progress: 409.
-	e.api.inflight.claim(ws.ID + "\x00/v1/customer\x00slow")
+	if _, ok := e.sys.Intake.ClaimKey(ws.ID, "/v1/customer", "slow"); !ok {
+		t.Fatal("the key was claimed already")
+	}
 	hdr["Idempotency-Key"] = "slow"
 	assertJSON(t, e.do(t, "POST", "/v1/customer/"+ws.ID, hdr, []byte(`{"type":"customer","customer_id":"ann"}`)), 409,
 		ingestErr("IdempotencyConflict", "Idempotency-Key", "A request with this Idempotency-Key is still being processed"))

@@ -37,7 +37,7 @@ func (fileGenerator) Generate(_ context.Context, ws domain.Workspace, rep report
 func newReportEnv(t *testing.T, gen report.Generator, mutate ...func(*config.Config)) *reportEnv {
 	t.Helper()
 	e := newTestEnv(t, mutate...)
-	svc := report.NewService(e.api.Store, report.Options{Now: e.clock, Generator: gen, Retention: 168 * time.Hour})
+	svc := report.NewService(e.sys.Store, report.Options{Now: e.clock, Generator: gen, Retention: 168 * time.Hour})
 	d := e.api.Deps
 	d.Reports, d.Registry = svc, prometheus.NewRegistry()
 	e.api = New(d)
@@ -362,7 +362,7 @@ func TestReportDeleteFailsQueuedRun(t *testing.T) {
 	if r := e.do(t, "DELETE", path+"/"+rep.ReportID, hdr, nil); r.status != 204 {
 		t.Fatalf("delete: %d %s", r.status, r.body)
 	}
-	got, err := e.api.Store.ReportRun(context.Background(), run.RunID)
+	got, err := e.sys.Store.ReportRun(context.Background(), run.RunID)
 	if err != nil || got.Status != store.RunFailed || got.Error != "report deleted" || got.FinishedAt == nil {
 		t.Fatalf("queued run after delete: %+v %v", got, err)
 	}

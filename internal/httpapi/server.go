@@ -19,13 +19,8 @@ import (
 	"github.com/campaignstats/campaignstats/internal/blob"
 	"github.com/campaignstats/campaignstats/internal/config"
 	"github.com/campaignstats/campaignstats/internal/ingest"
-	"github.com/campaignstats/campaignstats/internal/intake"
 	"github.com/campaignstats/campaignstats/internal/ratelimit"
-	"github.com/campaignstats/campaignstats/internal/report"
-	"github.com/campaignstats/campaignstats/internal/stats"
-	"github.com/campaignstats/campaignstats/internal/store"
 	"github.com/campaignstats/campaignstats/internal/ui"
-	"github.com/campaignstats/campaignstats/internal/workspace"
 )
 
 var errShuttingDown = errors.New("shutting down")
@@ -33,15 +28,16 @@ var errShuttingDown = errors.New("shutting down")
 // Deps are the server's collaborators, wired in main.
 type Deps struct {
 	Config config.Config
-	// Store is the metadata half of the storage contract; reads of events go through Engine, writes through Intake.
-	Store  store.MetaStore
-	Intake *intake.Service
+	// Store is read for workspaces, the catalog, quarantine and report runs; reads of events go through Engine,
+	// writes through Intake.
+	Store  Metadata
+	Intake IntakeService
 	// Fresh, when set, waits until the catalog values inferred from events reflect every event acknowledged
 	// before the call; the catalog reads and writes of the Meta, Executions and catalog endpoints call it (the
 	// Stats API's engine waits on its own, for credits too).
 	Fresh      func(ctx context.Context) error
-	Engine     *stats.Engine
-	Workspaces *workspace.Service
+	Engine     StatsEngine
+	Workspaces WorkspaceAdmin
 	// Limiter applies SPEC §5.4: InProcess(ratelimit.New(now)) counts on this node alone, a *ratelimit.FailOpen
 	// shares the counts of every node through Redis.
 	Limiter  RateLimiter
@@ -51,11 +47,11 @@ type Deps struct {
 	OpenAPI  []byte
 	// Reports serves the report-definition API (SPEC §8.1: definitions, manual runs, run lists). Nil answers
 	// 503 unavailable on /v1/reports/… after authentication.
-	Reports *report.Service
+	Reports ReportService
 	// ReportFiles holds the report files served by the download endpoint (SPEC §8.9; download.go). Nil answers
 	// "Report file not found." once the other checks pass.
 	ReportFiles blob.Store
-	// ReportRuns finds the run that produced a downloaded file; nil uses Store (store.Reports implements it).
+	// ReportRuns finds the run that produced a downloaded file; nil uses Store.
 	ReportRuns ReportRunFinder
 }
 
@@ -82,7 +78,6 @@ type Server struct {
 	metrics   *metrics
 	draining  atomic.Bool
 	mux       *http.ServeMux
-	inflight  inflightKeys
 	admission *admission
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/campaignstats/campaignstats/internal/domain"
@@ -15,35 +14,7 @@ import (
 	"github.com/campaignstats/campaignstats/internal/store"
 )
 
-// idempotencyTTL is how long a stored first response answers repeats (SPEC §3.10).
-const idempotencyTTL = 24 * time.Hour
-
 const trackSuccessMessage = "Your request has been accepted and will be processed soon."
-
-// inflightKeys tracks Idempotency-Keys whose first request is still being processed on this node.
-type inflightKeys struct {
-	mu   sync.Mutex
-	keys map[string]bool
-}
-
-func (k *inflightKeys) claim(key string) bool {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.keys == nil {
-		k.keys = map[string]bool{}
-	}
-	if k.keys[key] {
-		return false
-	}
-	k.keys[key] = true
-	return true
-}
-
-func (k *inflightKeys) release(key string) {
-	k.mu.Lock()
-	delete(k.keys, key)
-	k.mu.Unlock()
-}
 
 // validIdempotencyKey: 1–255 printable ASCII characters.
 func validIdempotencyKey(k string) bool {
@@ -83,13 +54,7 @@ func (s *Server) trackEvents(name, path string, decode func(body []byte, now tim
 			}
 			return func(ctx context.Context, idem *store.IdempotentResponse) error {
 				if idem != nil {
-					// With an Idempotency-Key, uuids derive from the key and the key's lifetime the request falls in:
-					// a retry after a failure between the append and the stored response stores nothing twice, and
-					// the key used again after its response expired stores new events.
-					period := idem.CreatedAt.UnixMilli() / idempotencyTTL.Milliseconds()
-					for i := range events {
-						events[i].UUID = ingest.IdempotentTrackUUID(ws.ID, path, idem.Key, period, i)
-					}
+					intake.KeyedEvents(events, ws.ID, path, idem.Key, idem.CreatedAt)
 				}
 				if len(events) > 0 {
 					res, err := s.Intake.Commit(ctx, intake.Request{WorkspaceID: ws.ID, ReceivedAt: s.Now(), Events: events})
@@ -99,7 +64,7 @@ func (s *Server) trackEvents(name, path string, decode func(body []byte, now tim
 					s.metrics.ingestEvents.WithLabelValues(name, "accepted").Add(float64(res.Accepted()))
 				}
 				if idem != nil {
-					if err := s.Store.PutIdempotentResponse(ctx, ws.ID, *idem); err != nil {
+					if err := s.Intake.SaveResponse(ctx, ws.ID, *idem); err != nil {
 						return err
 					}
 				}
@@ -125,12 +90,12 @@ func (s *Server) handleTrack(ep trackEndpoint) func(http.ResponseWriter, *http.R
 		if s.replayStored(w, r, ws, ep, key, now) {
 			return
 		}
-		scope := ws.ID + "\x00" + ep.path + "\x00" + key
-		if !s.inflight.claim(scope) {
+		release, claimed := s.Intake.ClaimKey(ws.ID, ep.path, key)
+		if !claimed {
 			s.writeIngestError(w, r, ingestError{409, "IdempotencyConflict", "Idempotency-Key", "A request with this Idempotency-Key is still being processed"})
 			return
 		}
-		defer s.inflight.release(scope)
+		defer release()
 		// The first request may have stored its response and released the key since the lookup above.
 		if s.replayStored(w, r, ws, ep, key, now) {
 			return
@@ -142,7 +107,7 @@ func (s *Server) handleTrack(ep trackEndpoint) func(http.ResponseWriter, *http.R
 // replayStored writes the response stored for the key within its lifetime, and reports whether it did (or wrote
 // the store's error).
 func (s *Server) replayStored(w http.ResponseWriter, r *http.Request, ws domain.Workspace, ep trackEndpoint, key string, now time.Time) bool {
-	stored, found, err := s.Store.IdempotentResponse(r.Context(), ws.ID, ep.path, key, now.Add(-idempotencyTTL))
+	stored, found, err := s.Intake.StoredResponse(r.Context(), ws.ID, ep.path, key, now)
 	if err != nil {
 		s.storeIngestError(w, r, err)
 		return true
@@ -168,7 +133,7 @@ func (s *Server) serveTrack(w http.ResponseWriter, r *http.Request, ws domain.Wo
 				return
 			}
 		} else if idem != nil {
-			if err := s.Store.PutIdempotentResponse(r.Context(), ws.ID, *idem); err != nil {
+			if err := s.Intake.SaveResponse(r.Context(), ws.ID, *idem); err != nil {
 				s.storeIngestError(w, r, err)
 				return
 			}

@@ -137,26 +137,28 @@ func TestTrackIdempotencyKeyExpires(t *testing.T) {
 func TestTrackIdempotencyConflict(t *testing.T) {
 	e := newTestEnv(t)
 	ws := e.active
-	e.api.inflight.claim(ws.ID + "\x00/v1/event\x00slow-1")
+	if _, ok := e.sys.Intake.ClaimKey(ws.ID, "/v1/event", "slow-1"); !ok {
+		t.Fatal("the key was claimed already")
+	}
 	hdr := map[string]string{"Authorization": basic(ws.ID, ws.DataKey), "Content-Type": "application/json", "Idempotency-Key": "slow-1"}
 	assertJSON(t, e.do(t, "POST", "/v1/event/"+ws.ID, hdr, []byte(`{"type":"event","customer_id":"u","actions":[{"action":"A"}]}`)), 409,
 		ingestErr("IdempotencyConflict", "Idempotency-Key", "A request with this Idempotency-Key is still being processed"))
 }
 
-// finishingFirst is a store in which the first request of an Idempotency-Key finishes — stores its response and
+// finishingFirst is an intake in which the first request of an Idempotency-Key finishes — stores its response and
 // releases the key — right after a repeat's first lookup found nothing.
 type finishingFirst struct {
-	store.MetaStore
+	IntakeService
 	workspaceID string
 	first       store.IdempotentResponse
 	once        sync.Once
 }
 
-func (f *finishingFirst) IdempotentResponse(ctx context.Context, ws, endpoint, key string, since time.Time) (store.IdempotentResponse, bool, error) {
-	resp, found, err := f.MetaStore.IdempotentResponse(ctx, ws, endpoint, key, since)
+func (f *finishingFirst) StoredResponse(ctx context.Context, ws, endpoint, key string, now time.Time) (store.IdempotentResponse, bool, error) {
+	resp, found, err := f.IntakeService.StoredResponse(ctx, ws, endpoint, key, now)
 	f.once.Do(func() {
 		if err == nil && !found {
-			err = f.MetaStore.PutIdempotentResponse(ctx, f.workspaceID, f.first)
+			err = f.IntakeService.SaveResponse(ctx, f.workspaceID, f.first)
 		}
 	})
 	return resp, found, err
@@ -170,7 +172,7 @@ func TestTrackIdempotencyRepeatAsTheFirstFinishes(t *testing.T) {
 	ws := e.active
 	first := store.IdempotentResponse{Endpoint: "/v1/event", Key: "order-9", Status: 200, RequestID: "first-request-id",
 		Body: []byte(`{"status":"success","message":"Your request has been accepted and will be processed soon.","request_id":"first-request-id"}`), CreatedAt: e.clock()}
-	e.api.Store = &finishingFirst{MetaStore: e.api.Store, workspaceID: ws.ID, first: first}
+	e.api.Intake = &finishingFirst{IntakeService: e.api.Intake, workspaceID: ws.ID, first: first}
 	hdr := map[string]string{"Authorization": basic(ws.ID, ws.DataKey), "Content-Type": "application/json", "Idempotency-Key": "order-9"}
 	r := e.do(t, "POST", "/v1/event/"+ws.ID, hdr, []byte(`{"type":"event","customer_id":"user-9","actions":[{"action":"Purchase","current_time":1740822300}]}`))
 	if r.status != 200 || string(r.body) != string(first.Body) || r.header.Get("X-Request-Id") != "first-request-id" {

@@ -55,6 +55,8 @@ type Service struct {
 	throttle  func(context.Context, store.Seq)
 	exclusive func(context.Context, func(context.Context) error) error
 
+	inflight inflightKeys // Idempotency-Keys whose first request runs on this node
+
 	// lead is held (a token in it) by the one committer at a time: it holds the dedup index and the log order. It
 	// is a channel rather than a mutex so that a request waiting for it also waits for its own group's commit, and
 	// returns as soon as that is done instead of queueing behind the next group's.

@@ -84,12 +84,8 @@ func SweepExpiredFiles(ctx context.Context, runs RetentionStore, files blob.Stor
 	if err != nil {
 		errs = append(errs, err)
 	}
-	if d, ok := files.(interface {
-		RemoveStaleTemp(ctx context.Context, cutoff time.Time) (int, error)
-	}); ok {
-		if _, err := d.RemoveStaleTemp(ctx, now.Add(-blob.StaleTempAge)); err != nil {
-			errs = append(errs, err)
-		}
+	if _, err := files.RemoveStaleTemp(ctx, now.Add(-blob.StaleTempAge)); err != nil {
+		errs = append(errs, err)
 	}
 	return deleted, errors.Join(errs...)
 }

@@ -59,7 +59,7 @@ func TestRunLease(t *testing.T) {
 	opts := Options{Now: e.clock.Now, Retention: 168 * time.Hour, PollInterval: 10 * time.Millisecond, LeaseDuration: lease,
 		LeaseRenewInterval: 5 * time.Millisecond}
 	gen := &fakeGenerator{block: true, started: make(chan struct{}, 1)}
-	opts.Generator, opts.Owner = gen, "node-a"
+	opts.Generator, opts.Observer, opts.Owner = gen, gen, "node-a"
 	nodeA := NewService(spy, opts)
 	rep, err := nodeA.Create(ctx, e.ws, mustDef(t, `{"name":"R","range":{"last_days":7}}`))
 	if err != nil {

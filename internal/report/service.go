@@ -44,7 +44,7 @@ type Generator interface {
 	Generate(ctx context.Context, ws domain.Workspace, rep Report, run Run) (Result, error)
 }
 
-// Snapshotter may be implemented by the Generator: the service then opens a snapshot before it claims a run and
+// Snapshotter opens snapshots for the service (Options.Snapshots): it then opens one before it claims a run and
 // generates the run with the Generator returned, so that the file reads nothing committed after the run's
 // started_at (SPEC §8.4). release ends the snapshot; it is called once the run is generated, or at once when no run
 // was queued.
@@ -61,8 +61,8 @@ type Result struct {
 	ExpiresAt time.Time
 }
 
-// RunObserver may be implemented by the Generator: RunFinished is then called once after every run a worker ends
-// (SUCCESSFUL or FAILED), with the finished run (webhooks, SPEC §8.11). When it is implemented and the report has a
+// RunObserver is told of finished runs (Options.Observer): RunFinished is called once after every run a worker ends
+// (SUCCESSFUL or FAILED), with the finished run (webhooks, SPEC §8.11). When a Service has one and the report has a
 // webhook_url, the run is finished with webhook_status "pending"; the observer records the outcome with
 // store.Reports.SetRunWebhookStatus. It should not block for long. Runs failed by a report deletion are not
 // reported.
@@ -122,6 +122,11 @@ type Options struct {
 	Logger *slog.Logger     // default: discard
 	// Generator produces files; nil makes every run fail with ErrGenerationUnavailable's text.
 	Generator Generator
+	// Snapshots, when set, opens the snapshot each run is generated from (its Generator replaces Generator for
+	// that run); nil generates with Generator as it is.
+	Snapshots Snapshotter
+	// Observer, when set, is told of every finished run (webhooks).
+	Observer RunObserver
 	// Metrics; nil creates unregistered ones.
 	Metrics *Metrics
 	// Retention is used for a Result without ExpiresAt (default 168h, --report-retention).
@@ -151,6 +156,7 @@ type Service struct {
 	now       func() time.Time
 	logger    *slog.Logger
 	gen       Generator
+	snapshots Snapshotter
 	observer  RunObserver
 	metrics   *Metrics
 	retention time.Duration
@@ -164,7 +170,7 @@ type Service struct {
 
 // NewService builds a service over st.
 func NewService(st Store, o Options) *Service {
-	s := &Service{st: st, now: o.Now, logger: o.Logger, gen: o.Generator, metrics: o.Metrics, retention: o.Retention,
+	s := &Service{st: st, now: o.Now, logger: o.Logger, gen: o.Generator, snapshots: o.Snapshots, observer: o.Observer, metrics: o.Metrics, retention: o.Retention,
 		owner: o.Owner, poll: o.PollInterval, wake: make(chan struct{}, 1), lease: o.LeaseDuration, renewEvery: o.LeaseRenewInterval}
 	if s.now == nil {
 		s.now = time.Now
@@ -191,9 +197,6 @@ func NewService(st Store, o Options) *Service {
 		s.renewEvery = DefaultLeaseRenewInterval
 	}
 	s.renewEvery = min(s.renewEvery, s.lease/3)
-	if obs, ok := o.Generator.(RunObserver); ok {
-		s.observer = obs
-	}
 	return s
 }
 

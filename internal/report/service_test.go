@@ -62,9 +62,14 @@ func newTestEnv(t *testing.T, zone string, start time.Time) *testEnv {
 	return &testEnv{st: st, ws: ws, clock: clock}
 }
 
+// service returns a Service generating with gen; a *fakeGenerator also observes its runs.
 func (e *testEnv) service(gen Generator, reg prometheus.Registerer) *Service {
-	return NewService(e.st, Options{Now: e.clock.Now, Generator: gen, Metrics: NewMetrics(reg), Retention: 168 * time.Hour,
-		PollInterval: 10 * time.Millisecond})
+	o := Options{Now: e.clock.Now, Generator: gen, Metrics: NewMetrics(reg), Retention: 168 * time.Hour,
+		PollInterval: 10 * time.Millisecond}
+	if fake, ok := gen.(*fakeGenerator); ok {
+		o.Observer = fake
+	}
+	return NewService(e.st, o)
 }
 
 func mustDef(t *testing.T, body string) Definition {

@@ -48,7 +48,8 @@ func TestRunReadsSnapshot(t *testing.T) {
 	f.ingest(t, sends(5))
 
 	held := &heldFiles{Store: f.files, entered: make(chan struct{}), release: make(chan struct{})}
-	svc := NewService(f.st, Options{Now: func() time.Time { return f.now }, Generator: NewFileGenerator(GeneratorConfig{Engine: f.eng, Files: held}),
+	gen := NewFileGenerator(GeneratorConfig{Engine: f.eng, Files: held})
+	svc := NewService(f.st, Options{Now: func() time.Time { return f.now }, Generator: gen, Snapshots: gen,
 		Metrics: NewMetrics(prometheus.NewRegistry()), Retention: time.Hour})
 	def := mustDef(t, `{"name":"Snap","range":{"start_date":"2025-03-01","end_date":"2025-03-05"},"campaigns":{"ids":["push_a"]},"layout":"rows"}`)
 	rep, err := svc.Create(ctx, f.ws, def)

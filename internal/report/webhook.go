@@ -419,22 +419,3 @@ func (n *WebhookNotifier) Close() {
 
 // Wait waits for every started delivery to end (tests).
 func (n *WebhookNotifier) Wait() { n.wg.Wait() }
-
-// WithRunObserver returns a Generator that generates with g and also implements RunObserver with o, so that a
-// Service given it sends webhooks (Options.Generator).
-func WithRunObserver(g Generator, o RunObserver) Generator {
-	return observedGenerator{Generator: g, RunObserver: o}
-}
-
-type observedGenerator struct {
-	Generator
-	RunObserver
-}
-
-// Snapshot forwards Snapshotter to the wrapped Generator; a Generator without snapshots generates as it is.
-func (o observedGenerator) Snapshot(ctx context.Context) (Generator, func() error, error) {
-	if sn, ok := o.Generator.(Snapshotter); ok {
-		return sn.Snapshot(ctx)
-	}
-	return o.Generator, func() error { return nil }, nil
-}

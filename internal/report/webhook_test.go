@@ -293,8 +293,4 @@ func TestWebhookNotifier(t *testing.T) {
 	if counts["delivered"] != 1 || counts["failed"] != 1 {
 		t.Fatalf("delivery metrics %v", counts)
 	}
-	// A Generator wrapped with the notifier is a RunObserver for the Service.
-	if _, ok := WithRunObserver(&FileGenerator{}, n).(RunObserver); !ok {
-		t.Fatal("WithRunObserver does not implement RunObserver")
-	}
 }

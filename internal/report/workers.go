@@ -19,8 +19,8 @@ func (s *Service) ProcessNext(ctx context.Context) (ok bool, err error) {
 	// The snapshot opens before the claim sets started_at: whatever is received after started_at commits after
 	// the snapshot and stays out of the file (SPEC §8.4).
 	gen, release := s.gen, func() error { return nil }
-	if sn, isSnap := s.gen.(Snapshotter); isSnap {
-		if gen, release, err = sn.Snapshot(ctx); err != nil {
+	if s.snapshots != nil {
+		if gen, release, err = s.snapshots.Snapshot(ctx); err != nil {
 			return false, err
 		}
 	}
