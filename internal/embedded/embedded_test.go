@@ -292,14 +292,11 @@ func TestMemoryDoesNotGrowWithUserKeyLength(t *testing.T) {
 			for u := chunk; u < chunk+1000; u++ {
 				key := "uid:" + strconv.Itoa(u) + "-" + string(pad[:keyLen-len(strconv.Itoa(u))-5])
 				for i := range 5 {
-					e := domain.Event{UUID: strconv.Itoa(u) + "-" + strconv.Itoa(i), TimeMS: end.UnixMilli() - int64(i+1)*3600_000,
-						UserKey: key, User: domain.HashUser(key), Source: "streams"}
-					if i < 4 {
-						e.Campaign, e.CampaignID, e.Channels, e.Counter, e.Class = true, "c"+strconv.Itoa(i), domain.ChannelSetOf(domain.ChannelPush), domain.CounterSent, domain.ClassSend
-					} else {
-						e.Name = "Purchase"
+					campaign := "c" + strconv.Itoa(i)
+					if i == 4 {
+						campaign = ""
 					}
-					evs = append(evs, e)
+					evs = append(evs, userEvent(strconv.Itoa(u)+"-"+strconv.Itoa(i), key, end.UnixMilli()-int64(i+1)*3600_000, campaign))
 				}
 			}
 			if _, err := s.Intake.Commit(ctx, intakeRequest(evs)); err != nil {
@@ -341,6 +338,19 @@ func TestMemoryDoesNotGrowWithUserKeyLength(t *testing.T) {
 	if longDB > 512<<20 {
 		t.Errorf("DuckDB holds %.1f MiB, beyond its configured limit of 512 MiB", float64(longDB)/(1<<20))
 	}
+}
+
+// userEvent returns a push send of campaign campaignID by the user of key at ms, or, when campaignID is "", a
+// Purchase of that user.
+func userEvent(uuid, key string, ms int64, campaignID string) domain.Event {
+	e := domain.Event{UUID: uuid, TimeMS: ms, UserKey: key, User: domain.HashUser(key), Source: "streams"}
+	if campaignID == "" {
+		e.Name = "Purchase"
+		return e
+	}
+	e.Campaign, e.CampaignID, e.Channels, e.Counter, e.Class = true, campaignID, domain.ChannelSetOf(domain.ChannelPush),
+		domain.CounterSent, domain.ClassSend
+	return e
 }
 
 func intakeRequest(evs []domain.Event) intake.Request {

@@ -32,16 +32,12 @@ func TestStartupDoesNotGrowWithUsers(t *testing.T) {
 		for chunk := 0; chunk < events; chunk += 10_000 {
 			evs := make([]domain.Event, 0, 10_000)
 			for i := chunk; i < chunk+10_000; i++ {
-				key := "uid:user-" + strconv.Itoa(i%users)
-				e := domain.Event{UUID: "e-" + strconv.Itoa(i), TimeMS: end.UnixMilli() - int64(i%(30*24))*3600_000,
-					UserKey: key, User: domain.HashUser(key), Source: "streams"}
-				if i%5 != 4 {
-					e.Campaign, e.CampaignID, e.Channels, e.Counter, e.Class = true, "c"+strconv.Itoa(i%20),
-						domain.ChannelSetOf(domain.ChannelPush), domain.CounterSent, domain.ClassSend
-				} else {
-					e.Name = "Purchase"
+				campaign := "c" + strconv.Itoa(i%20)
+				if i%5 == 4 {
+					campaign = ""
 				}
-				evs = append(evs, e)
+				evs = append(evs, userEvent("e-"+strconv.Itoa(i), "uid:user-"+strconv.Itoa(i%users),
+					end.UnixMilli()-int64(i%(30*24))*3600_000, campaign))
 			}
 			if _, err := s.Intake.Commit(ctx, intakeRequest(evs)); err != nil {
 				t.Fatal(err)
