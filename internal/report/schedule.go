@@ -135,17 +135,17 @@ func (s *Schedule) FirstRunAt(now time.Time, loc *time.Location) *time.Time {
 		if t, ok = s.occurrenceAfter(now, loc); !ok {
 			return nil
 		}
+	case s.At == "": // SPEC §8.3: without at, immediately after creation (a date alone included)
+		t = now
 	case s.Date != "":
 		date, err := time.Parse(time.DateOnly, s.Date)
 		if err != nil {
 			return nil
 		}
-		h, m := hhmm(s.At) // without at: the date's first instant
+		h, m := hhmm(s.At)
 		t = LocalTime(date.Year(), date.Month(), date.Day(), h, m, loc)
-	case s.At != "":
-		t, _ = s.occurrenceAfter(now, loc)
 	default:
-		t = now
+		t, _ = s.occurrenceAfter(now, loc)
 	}
 	if t.Before(now) {
 		t = now

@@ -124,7 +124,7 @@ func TestFirstRunAt(t *testing.T) {
 		{"once without date: next occurrence of at", "UTC", &Schedule{Type: "once", At: "06:00"}, "2025-03-11T06:00:00Z"},
 		{"once without date, later today", "America/New_York", &Schedule{Type: "once", At: "09:00"}, "2025-03-10T13:00:00Z"},
 		{"once without at: immediately", "UTC", &Schedule{Type: "once"}, "2025-03-10T12:00:00Z"},
-		{"once with a date only: its first instant", "America/New_York", &Schedule{Type: "once", Date: "2025-03-12"}, "2025-03-12T04:00:00Z"},
+		{"once with a date but no at: immediately", "America/New_York", &Schedule{Type: "once", Date: "2025-03-12"}, "2025-03-10T12:00:00Z"},
 		{"once in a DST gap", "America/New_York", &Schedule{Type: "once", Date: "2026-03-08", At: "02:10"}, "2026-03-08T07:00:00Z"},
 	}
 	for _, c := range cases {
