@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -17,9 +18,10 @@ func TestExactIntegers(t *testing.T) {
 	stats := func(extra string) string {
 		return `{"request_id":"r","start_date":"2025-03-01","end_date":"2025-03-01","attribution_type":"VIEW_THROUGH","metric_type":"TOTAL"` + extra + `}`
 	}
-	statsPage := func(page int) string {
-		return `{"response_id":"r","total_campaigns":0,"current_page":` + strconv.Itoa(page) + `,"total_pages":0,"data":{}}`
+	statsPageOf := func(page string) string {
+		return `{"response_id":"r","total_campaigns":0,"current_page":` + page + `,"total_pages":0,"data":{}}`
 	}
+	statsPage := func(page int) string { return statsPageOf(strconv.Itoa(page)) }
 	funnel := func(v string) string { return `{"date":"2025-03-01","stages":{"after_fc":` + v + `}}` }
 	ingest := map[string]string{"Authorization": basic(ws.ID, ws.DataKey), "Content-Type": "application/json"}
 	invalid := func(desc string) string { return apiErr(400, "Invalid Field Value", desc, "invalid_field_value") }
@@ -40,10 +42,17 @@ func TestExactIntegers(t *testing.T) {
 		{"offset 2^31", "POST", statsPath, statsHeaders(ws), stats(`,"offset":2147483648`), 200, statsPage(214748365)},
 		{"offset 2^53-1", "POST", statsPath, statsHeaders(ws), stats(`,"offset":9007199254740991,"limit":1`), 200, statsPage(9007199254740992)},
 		{"offset 1e1", "POST", statsPath, statsHeaders(ws), stats(`,"offset":1e1`), 200, statsPage(2)},
-		{"offset 2^53", "POST", statsPath, statsHeaders(ws), stats(`,"offset":9007199254740992`), 400,
-			invalid("offset - must be an integer between 0 and 9007199254740991")},
+		// SPEC §5.3 sets no upper bound: past every list, with current_page = floor(offset / limit) + 1 exactly.
+		{"offset 2^53", "POST", statsPath, statsHeaders(ws), stats(`,"offset":9007199254740992`), 200, statsPage(900719925474100)},
+		{"offset 2^53, limit 1", "POST", statsPath, statsHeaders(ws), stats(`,"offset":9007199254740992,"limit":1`), 200,
+			statsPage(9007199254740993)},
+		{"offset 1e20", "POST", statsPath, statsHeaders(ws), stats(`,"offset":1e20,"limit":3`), 200, statsPageOf("33333333333333333334")},
+		{"offset of 300 digits", "POST", statsPath, statsHeaders(ws), stats(`,"offset":1` + strings.Repeat("0", 299) + `,"limit":10`), 200,
+			statsPageOf("1" + strings.Repeat("0", 297) + "1")},
+		{"offset of 301 digits", "POST", statsPath, statsHeaders(ws), stats(`,"offset":1e300`), 400,
+			invalid("offset - must be an integer of at most 300 digits")},
 		{"offset 1e400", "POST", statsPath, statsHeaders(ws), stats(`,"offset":1e400`), 400,
-			invalid("offset - must be an integer between 0 and 9007199254740991")},
+			invalid("offset - must be an integer of at most 300 digits")},
 		{"offset 1e-400", "POST", statsPath, statsHeaders(ws), stats(`,"offset":1e-400`), 400,
 			invalid("offset - must be an integer greater than or equal to 0")},
 		{"offset -1e400", "POST", statsPath, statsHeaders(ws), stats(`,"offset":-1e400`), 400,

@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"io"
+	"math/big"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,10 +18,15 @@ import (
 	"github.com/campaignstats/campaignstats/internal/stats"
 )
 
-// maxStatsOffset is the largest Stats offset served: the largest integer JSON numbers carry exactly (RFC 8259 §6),
-// so that current_page = offset / limit + 1 is exact. SPEC §5.3 sets no upper bound; a larger offset is refused
-// with a text that says so.
-const maxStatsOffset = 1<<53 - 1
+// maxStatsOffset is the largest Stats offset the engine is asked for: the largest integer JSON numbers carry exactly
+// (RFC 8259 §6). SPEC §5.3 sets no upper bound: a larger integral offset is past every campaign list, so it is
+// served as this one (an empty page) with its own current_page, computed exactly here — as long as the offset has
+// at most maxOffsetDigits digits, so that the page is a number a JSON reader that decodes numbers as 64-bit floats
+// (at most about 1.8e308) can still read; a longer one is refused with a text that says so.
+const (
+	maxStatsOffset  = 1<<53 - 1
+	maxOffsetDigits = 300
+)
 
 // attributionTypes are the accepted attribution_type values (SPEC §5.3).
 var attributionTypes = []string{"VIEW_THROUGH", "CLICK_THROUGH", "IN_SESSION", "TOTAL_CONVERSIONS", "CLICK_CONVERSIONS"}
@@ -125,38 +132,49 @@ func (f fields) enum(name string, values []string) (string, *apiError) {
 	return "", &err
 }
 
-// parseStatsRequest validates a Stats body in the order of SPEC §5.3.
-func parseStatsRequest(body []byte, ws domain.Workspace) (string, stats.Query, *apiError) {
+// parseStatsRequest validates a Stats body in the order of SPEC §5.3. page is the answer's current_page when the
+// offset is past maxStatsOffset ("" otherwise: the engine's).
+func parseStatsRequest(body []byte, ws domain.Workspace) (reqID string, q stats.Query, page string, _ *apiError) {
+	reqID, q, bigOffset, e := parseStatsBody(body, ws)
+	if e != nil || bigOffset == nil {
+		return reqID, q, "", e
+	}
+	return reqID, q, new(big.Int).Add(new(big.Int).Quo(bigOffset, big.NewInt(int64(q.Limit))), big.NewInt(1)).String(), nil
+}
+
+// parseStatsBody is parseStatsRequest; bigOffset is the offset when it is past maxStatsOffset (q.Offset is
+// maxStatsOffset then).
+func parseStatsBody(body []byte, ws domain.Workspace) (string, stats.Query, *big.Int, *apiError) {
 	q := stats.Query{Workspace: ws}
 	f, ok := parseObject(body)
 	if !ok {
 		e := invalidField("malformed_json", "request body - could not be parsed as a JSON object")
-		return "", q, &e
+		return "", q, nil, &e
 	}
 	reqID, e := f.requiredString("request_id")
 	if e != nil {
-		return "", q, e
+		return "", q, nil, e
 	}
 	if strings.TrimSpace(reqID) == "" {
 		err := invalidField("invalid_field_value", "request_id - must not be empty")
-		return "", q, &err
+		return "", q, nil, &err
 	}
 	if len([]rune(reqID)) > 256 {
 		err := invalidField("invalid_field_value", "request_id - must be at most 256 characters")
-		return "", q, &err
+		return "", q, nil, &err
 	}
 	if f.present("campaign_ids") {
 		var items []json.RawMessage
 		if err := json.Unmarshal(f["campaign_ids"], &items); err != nil {
 			e := invalidField("invalid_type", "campaign_ids - must be an array of strings")
-			return "", q, &e
+			return "", q, nil, &e
 		}
 		seen := map[string]bool{}
 		for _, it := range items {
 			var s string
 			if err := json.Unmarshal(it, &s); err != nil || s == "" {
 				e := invalidField("invalid_field_value", "campaign_ids - every element must be a non-empty string")
-				return "", q, &e
+				return "", q, nil, &e
 			}
 			if !seen[s] {
 				seen[s] = true
@@ -165,48 +183,55 @@ func parseStatsRequest(body []byte, ws domain.Workspace) (string, stats.Query, *
 		}
 		if len(q.CampaignIDs) > 10 {
 			e := invalidField("invalid_field_value", "campaign_ids - must contain at most 10 campaign IDs")
-			return "", q, &e
+			return "", q, nil, &e
 		}
 	}
 	if q.Start, e = f.parseDate("start_date"); e != nil {
-		return "", q, e
+		return "", q, nil, e
 	}
 	if q.End, e = f.parseDate("end_date"); e != nil {
-		return "", q, e
+		return "", q, nil, e
 	}
 	at, e := f.enum("attribution_type", attributionTypes)
 	if e != nil {
-		return "", q, e
+		return "", q, nil, e
 	}
 	q.Attribution, _ = attribution.ParseType(at)
 	metric, e := f.enum("metric_type", []string{"TOTAL", "UNIQUE"})
 	if e != nil {
-		return "", q, e
+		return "", q, nil, e
 	}
 	q.Unique = metric == "UNIQUE"
+	var bigOffset *big.Int
 	if q.Offset, e = f.optionalInt("offset", 0, 0, maxStatsOffset, "must be an integer", "must be an integer greater than or equal to 0"); e != nil {
-		if d, ok := jsonscan.ParseDecimal(bytes.TrimSpace(f["offset"])); ok && e.Code == "invalid_field_value" && d.IsInt() && d.Sign() > 0 {
-			e = fieldError("invalid_field_value", "offset - must be an integer between 0 and "+strconv.Itoa(maxStatsOffset))
+		raw := bytes.TrimSpace(f["offset"])
+		d, ok := jsonscan.ParseDecimal(raw)
+		if !ok || e.Code != "invalid_field_value" || !d.IsInt() || d.Sign() <= 0 {
+			return "", q, nil, e
 		}
-		return "", q, e
+		var isInt bool
+		if bigOffset, isInt = new(big.Int).SetString(jsonscan.DecimalText(raw), 10); !isInt || len(bigOffset.String()) > maxOffsetDigits {
+			return "", q, nil, fieldError("invalid_field_value", "offset - must be an integer of at most "+strconv.Itoa(maxOffsetDigits)+" digits")
+		}
+		q.Offset = maxStatsOffset
 	}
 	if q.Limit, e = f.optionalInt("limit", 10, 1, 10, "must be an integer", "must be an integer between 1 and 10"); e != nil {
-		return "", q, e
+		return "", q, nil, e
 	}
 	if q.End.Before(q.Start) {
 		err := invalidField("invalid_field_value", "end_date - must not be before start_date")
-		return "", q, &err
+		return "", q, nil, &err
 	}
 	if q.End.Sub(q.Start) > 30*24*time.Hour {
 		err := invalidField("invalid_field_value", "end_date - must be at most 30 days after start_date")
-		return "", q, &err
+		return "", q, nil, &err
 	}
-	return reqID, q, nil
+	return reqID, q, bigOffset, nil
 }
 
 // handleStats is POST /core-services/v1/campaign-stats (SPEC §5).
 func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
-	reqID, q, ok := s.statsRequest(w, r, false)
+	reqID, q, page, ok := s.statsRequest(w, r, false)
 	if !ok {
 		return
 	}
@@ -215,41 +240,41 @@ func (s *Server) handleStats(w http.ResponseWriter, r *http.Request) {
 		s.storeAPIError(w, r, err)
 		return
 	}
-	writeRawJSON(w, http.StatusOK, encodeStats(reqID, res))
+	writeRawJSON(w, http.StatusOK, encodeStats(reqID, res, page))
 }
 
 // statsRequest applies the Stats API's checks in order — authentication (§5.2), the `stats` rate limit (§5.4), for
 // the daily extension the path workspace (403 workspace_mismatch), the body (§5.3) — and writes the error
-// response when one fails; ok is false then.
-func (s *Server) statsRequest(w http.ResponseWriter, r *http.Request, pathWorkspace bool) (string, stats.Query, bool) {
-	ws, ok := s.apiAuth(w, r, true)
-	if !ok {
-		return "", stats.Query{}, false
+// response when one fails; ok is false then. page is as parseStatsRequest's.
+func (s *Server) statsRequest(w http.ResponseWriter, r *http.Request, pathWorkspace bool) (reqID string, q stats.Query, page string, ok bool) {
+	ws, authed := s.apiAuth(w, r, true)
+	if !authed {
+		return "", stats.Query{}, "", false
 	}
 	if !s.rateLimit(w, r, ws, "stats") { // every request of an authenticated, active workspace counts (SPEC §5.4)
-		return "", stats.Query{}, false
+		return "", stats.Query{}, "", false
 	}
 	if pathWorkspace && r.PathValue("workspace_id") != ws.ID {
 		writeAPIError(w, apiWorkspaceMismatch)
-		return "", stats.Query{}, false
+		return "", stats.Query{}, "", false
 	}
-	body, ok := readAPIBody(w, r)
-	if !ok {
-		return "", stats.Query{}, false
+	body, read := readAPIBody(w, r)
+	if !read {
+		return "", stats.Query{}, "", false
 	}
-	reqID, q, verr := parseStatsRequest(body, ws)
+	reqID, q, page, verr := parseStatsRequest(body, ws)
 	if verr != nil {
 		writeAPIError(w, *verr)
-		return "", stats.Query{}, false
+		return "", stats.Query{}, "", false
 	}
-	return reqID, q, true
+	return reqID, q, page, true
 }
 
 // handleStatsDaily is POST /v1/stats/{workspace_id}/daily, the daily series extension: the Stats API's auth, body,
 // errors and rate-limit family (one call counts once), the path workspace must be the Basic username, and the
 // answer holds for every date of the range the tree a single-date Stats call gives the page's campaigns.
 func (s *Server) handleStatsDaily(w http.ResponseWriter, r *http.Request) {
-	reqID, q, ok := s.statsRequest(w, r, true)
+	reqID, q, page, ok := s.statsRequest(w, r, true)
 	if !ok {
 		return
 	}
@@ -271,7 +296,7 @@ func (s *Server) handleStatsDaily(w http.ResponseWriter, r *http.Request) {
 		b.WriteByte('}')
 	}
 	b.WriteString(`],"total_campaigns":` + strconv.Itoa(res.TotalCampaigns))
-	b.WriteString(`,"current_page":` + strconv.Itoa(res.CurrentPage))
+	b.WriteString(`,"current_page":` + cmp.Or(page, strconv.Itoa(res.CurrentPage)))
 	b.WriteString(`,"total_pages":` + strconv.Itoa(res.TotalPages) + `}`)
 	writeRawJSON(w, http.StatusOK, b.Bytes())
 }
@@ -292,13 +317,14 @@ func (b *jsonWriter) key(first bool, k string) {
 	b.WriteByte(':')
 }
 
-// encodeStats writes the Stats response body (SPEC §5.8) with keys in SPEC order.
-func encodeStats(reqID string, res *stats.Result) []byte {
+// encodeStats writes the Stats response body (SPEC §5.8) with keys in SPEC order; page, when set, is its
+// current_page (parseStatsRequest).
+func encodeStats(reqID string, res *stats.Result, page string) []byte {
 	var b jsonWriter
 	b.WriteString(`{"response_id":`)
 	b.str(reqID)
 	b.WriteString(`,"total_campaigns":` + strconv.Itoa(res.TotalCampaigns))
-	b.WriteString(`,"current_page":` + strconv.Itoa(res.CurrentPage))
+	b.WriteString(`,"current_page":` + cmp.Or(page, strconv.Itoa(res.CurrentPage)))
 	b.WriteString(`,"total_pages":` + strconv.Itoa(res.TotalPages))
 	b.WriteString(`,"data":`)
 	encodeCampaigns(&b, res.Campaigns)

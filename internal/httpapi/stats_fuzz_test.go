@@ -22,7 +22,7 @@ func FuzzParseStatsRequest(f *testing.F) {
 	f.Add([]byte(`{"request_id":"r","start_date":"2025-03-01","end_date":"2025-03-07","attribution_type":"VIEW_THROUGH","metric_type":"TOTAL"}`))
 	ws := domain.Workspace{ID: "aaaaaaaaaaaaaaaaaaaaaaaa", Timezone: "UTC", Status: domain.WorkspaceActive}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		reqID, q, e := parseStatsRequest(body, ws)
+		reqID, q, _, e := parseStatsRequest(body, ws)
 		if e != nil {
 			if e.Status != 400 || e.Title != "Invalid Field Value" || !statsErrorCodes[e.Code] || e.Description == nil ||
 				!strings.Contains(*e.Description, " - ") {
@@ -55,7 +55,7 @@ func FuzzParseStatsRequest(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		reqID2, q2, e := parseStatsRequest(b, ws)
+		reqID2, q2, _, e := parseStatsRequest(b, ws)
 		if e != nil {
 			t.Fatalf("request %s does not re-validate: %s", b, *e.Description)
 		}
