@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -42,12 +43,28 @@ func WeedBinary() string {
 // data in a test temporary directory, and returns the S3 endpoint (host:port, plain HTTP) with the access and secret
 // key of its one identity (an administrator; requests must be signed with them). It returns once the gateway has
 // stored an object, which can take 15 s; the test's cleanup stops the server.
+//
+// A server that exits, or is not ready within 90 s — most often because one of its eight ports, free when chosen,
+// was taken before it bound it — fails the attempt: it is killed and started again on new ports, three times at most.
 func S3(t testing.TB) (endpoint, accessKey, secretKey string) {
 	t.Helper()
 	bin := WeedBinary()
 	if bin == "" {
 		Missing(t, "weed (scripts/build-weed.sh)")
 	}
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		if endpoint, accessKey, secretKey, err = startS3(t, bin); err == nil {
+			return endpoint, accessKey, secretKey
+		}
+		t.Logf("weed, attempt %d: %v", attempt, err)
+	}
+	t.Fatalf("weed did not start: %v", err)
+	return "", "", ""
+}
+
+// startS3 is one attempt of S3, on new ports.
+func startS3(t testing.TB, bin string) (endpoint, accessKey, secretKey string, err error) {
 	dir := t.TempDir()
 	accessKey, secretKey = randomHex(10), randomHex(20)
 	config, err := json.Marshal(map[string]any{"identities": []any{map[string]any{
@@ -56,15 +73,15 @@ func S3(t testing.TB) (endpoint, accessKey, secretKey string) {
 		"actions":     []string{"Admin", "Read", "Write", "List", "Tagging"},
 	}}})
 	if err != nil {
-		t.Fatal(err)
+		return "", "", "", err
 	}
 	configFile := filepath.Join(dir, "s3.json")
 	if err := os.WriteFile(configFile, config, 0o600); err != nil {
-		t.Fatal(err)
+		return "", "", "", err
 	}
 	dataDir := filepath.Join(dir, "data")
 	if err := os.Mkdir(dataDir, 0o755); err != nil {
-		t.Fatal(err)
+		return "", "", "", err
 	}
 	// Every port is chosen here, gRPC ones included, so none falls back to SeaweedFS's "HTTP port + 10000" default.
 	ports := distinctFreePorts(t, 8)
@@ -72,20 +89,27 @@ func S3(t testing.TB) (endpoint, accessKey, secretKey string) {
 	// weed puts a Unix socket per gRPC service at a fixed path in /tmp, named after its port, and leaves some behind.
 	// Registered before Start, this cleanup runs after the server has stopped.
 	t.Cleanup(func() { removeGRPCSockets(ports[1], ports[3], ports[5], ports[7]) })
-	p := Start(t, filepath.Join(dir, "weed.log"), bin, "server",
+	p, err := startProcess(filepath.Join(dir, "weed.log"), exec.Command(bin, "server",
 		"-dir="+dataDir, "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
 		"-master.port="+port(0), "-master.port.grpc="+port(1), "-master.telemetry=false", "-master.volumeSizeLimitMB=64",
 		"-volume.port="+port(2), "-volume.port.grpc="+port(3), "-volume.max=0", "-volume.preStopSeconds=0",
 		"-filer.port="+port(4), "-filer.port.grpc="+port(5), "-filer.localSocket="+filepath.Join(dir, "filer.sock"),
 		"-s3", "-s3.port="+port(6), "-s3.port.grpc="+port(7), "-s3.config="+configFile,
-		"-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.localSocket="+filepath.Join(dir, "s3.sock"))
+		"-s3.port.iceberg=0", "-s3.port.lance=0", "-s3.localSocket="+filepath.Join(dir, "s3.sock")))
+	if err != nil {
+		return "", "", "", err
+	}
+	t.Cleanup(p.Stop)
 	endpoint = Addr(ports[6])
 	client, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewStaticV4(accessKey, secretKey, "")})
-	if err != nil {
-		t.Fatal(err)
+	if err == nil {
+		err = p.waitReady(90*time.Second, func(ctx context.Context) error { return storesAnObject(ctx, client) })
 	}
-	p.WaitReady(t, 90*time.Second, func(ctx context.Context) error { return storesAnObject(ctx, client) })
-	return endpoint, accessKey, secretKey
+	if err != nil {
+		p.Kill()
+		return "", "", "", err
+	}
+	return endpoint, accessKey, secretKey, nil
 }
 
 // storesAnObject lists the buckets, then writes an object, which needs the master, a volume and the filer up.

@@ -149,21 +149,28 @@ func (p *Process) Kill() {
 // server's log tail otherwise.
 func (p *Process) WaitReady(t testing.TB, timeout time.Duration, ready func(ctx context.Context) error) {
 	t.Helper()
+	if err := p.waitReady(timeout, ready); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitReady is WaitReady returning its failure, with the server's log tail, instead of failing the test.
+func (p *Process) waitReady(timeout time.Duration, ready func(ctx context.Context) error) error {
 	deadline := time.Now().Add(timeout)
 	var last error
 	for time.Now().Before(deadline) {
 		if p.Exited() {
-			t.Fatalf("%s exited before it was ready:\n%s", filepath.Base(p.Cmd.Path), tail(p.Log))
+			return fmt.Errorf("%s exited before it was ready:\n%s", filepath.Base(p.Cmd.Path), tail(p.Log))
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		last = ready(ctx)
 		cancel()
 		if last == nil {
-			return
+			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("%s not ready after %s: %v\n%s", filepath.Base(p.Cmd.Path), timeout, last, tail(p.Log))
+	return fmt.Errorf("%s not ready after %s: %v\n%s", filepath.Base(p.Cmd.Path), timeout, last, tail(p.Log))
 }
 
 // WaitPort waits until something accepts TCP connections on 127.0.0.1:port.
