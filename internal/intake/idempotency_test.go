@@ -2,7 +2,7 @@ package intake
 
 import (
 	"context"
-	"path/filepath"
+
 	"testing"
 	"time"
 
@@ -16,12 +16,7 @@ import (
 // workspace, the endpoint, the key and the key's lifetime only.
 func TestIdempotencyKeys(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t, filepath.Join(t.TempDir(), "db.duckdb"))
-	defer st.Close()
-	s, err := New(ctx, Config{Meta: st, Events: st})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, _ := openService(t)
 	first := store.IdempotentResponse{Endpoint: "/v1/event", Key: "k", Status: 200, Body: []byte(`{"n":1}`), RequestID: "r1", CreatedAt: t0}
 	if err := s.SaveResponse(ctx, "w", first); err != nil {
 		t.Fatal(err)

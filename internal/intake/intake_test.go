@@ -26,6 +26,18 @@ func openStore(t *testing.T, path string) *duckdb.Store {
 	return st
 }
 
+// openService opens a Service over a new store, closed when the test ends.
+func openService(t *testing.T) (*Service, *duckdb.Store) {
+	t.Helper()
+	st := openStore(t, filepath.Join(t.TempDir(), "db.duckdb"))
+	t.Cleanup(func() { st.Close() })
+	s, err := New(context.Background(), Config{Meta: st, Events: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, st
+}
+
 func sent(uuid, user string) domain.Event {
 	return domain.Event{UUID: uuid, TimeMS: t0.UnixMilli(), Campaign: true, UserKey: "uid:" + user, CampaignID: "c1",
 		Channels: domain.ChannelSetOf(domain.ChannelPush), Counter: domain.CounterSent, Class: domain.ClassSend, Source: "streams"}
@@ -90,12 +102,7 @@ func TestDedup(t *testing.T) {
 // TestConcurrentDedup commits one uuid from many goroutines: exactly one copy is stored.
 func TestConcurrentDedup(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t, filepath.Join(t.TempDir(), "db.duckdb"))
-	defer st.Close()
-	s, err := New(ctx, Config{Meta: st, Events: st})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, st := openService(t)
 	const n = 16
 	var wg sync.WaitGroup
 	accepted := make([]int, n)
@@ -187,12 +194,7 @@ func TestFailingRequestFailsAlone(t *testing.T) {
 // TestQuarantineStored checks that a request's quarantine records are stored with its events.
 func TestQuarantineStored(t *testing.T) {
 	ctx := context.Background()
-	st := openStore(t, filepath.Join(t.TempDir(), "db.duckdb"))
-	defer st.Close()
-	s, err := New(ctx, Config{Meta: st, Events: st})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s, st := openService(t)
 	rec := store.QuarantineRecord{ID: "q00000000000000000000001", WorkspaceID: "w", ReceivedAt: t0, RequestID: "r", Endpoint: "streams",
 		Index: 1, EventUUID: "bad", Reason: "event_time is required", Payload: []byte(`{"event_uuid":"bad"}`)}
 	if _, err := s.Commit(ctx, Request{WorkspaceID: "w", ReceivedAt: t0, Events: []domain.Event{sent("e1", "u")},
