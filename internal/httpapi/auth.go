@@ -110,9 +110,9 @@ func (s *Server) apiAuth(w http.ResponseWriter, r *http.Request, requireAppKey b
 		writeAPIError(w, apiAuthHeaderRequired)
 		return domain.Workspace{}, false
 	}
+	// An empty value (surrounding whitespace is ignored, §5.1) is no header, as for Authorization above.
 	appKey := strings.TrimSpace(r.Header.Get("MOE-APPKEY"))
-	_, hasAppKey := r.Header["Moe-Appkey"]
-	if requireAppKey && !hasAppKey {
+	if requireAppKey && appKey == "" {
 		writeAPIError(w, apiAppKeyMissing)
 		return domain.Workspace{}, false
 	}

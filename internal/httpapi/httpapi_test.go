@@ -315,6 +315,7 @@ func TestStatsAuthErrors(t *testing.T) {
 	}{
 		{"no authorization, no appkey", map[string]string{}, 401, apiErr(401, "Authentication required", "Authentication Header Required", "auth_header_required")},
 		{"no appkey", map[string]string{"Authorization": "Bearer x"}, 401, apiErr(401, "Authentication required", "MOE-APPKEY missing in Authentication Header", "appkey_missing")},
+		{"empty appkey", map[string]string{"Authorization": basic(ws.ID, ws.ReportKey), "MOE-APPKEY": "  "}, 401, apiErr(401, "Authentication required", "MOE-APPKEY missing in Authentication Header", "appkey_missing")},
 		{"not basic", map[string]string{"Authorization": "Bearer x", "MOE-APPKEY": ws.ID}, 401, apiErr(401, "Authentication required", "No identity information found.", "auth_header_invalid")},
 		{"appkey mismatch", map[string]string{"Authorization": basic(ws.ID, ws.ReportKey), "MOE-APPKEY": dis.ID}, 401, apiErr(401, "Authentication required", "MOE-APPKEY does not match the workspace in Authentication Header", "appkey_mismatch")},
 		{"unknown workspace", map[string]string{"Authorization": basic("ffffffffffffffffffffffff", "k"), "MOE-APPKEY": "ffffffffffffffffffffffff"}, 401, apiErr(401, "Authentication required", "Invalid identity information found.", "invalid_credentials")},
