@@ -230,6 +230,9 @@ func (c Config) Validate() error {
 			return fmt.Errorf("--redis: invalid URL %q", redactURL(c.Redis))
 		}
 	}
+	if scheme, _, isURL := strings.Cut(c.ReportStorage, "://"); isURL && scheme != "s3" {
+		return fmt.Errorf("--report-storage: unknown scheme %q (want a directory or s3://bucket/prefix)", scheme)
+	}
 	if strings.HasPrefix(c.ReportStorage, "s3://") {
 		if u, err := url.Parse(c.ReportStorage); err != nil || u.Host == "" {
 			return fmt.Errorf("--report-storage: invalid S3 location %q (want s3://bucket/prefix)", c.ReportStorage)

@@ -66,6 +66,9 @@ func TestS3StorageWithoutEndpoint(t *testing.T) {
 	if err != nil || c.S3Endpoint != "" || c.ReportStorage != "s3://reports/campaignstats" {
 		t.Fatalf("got %+v, %v", c, err)
 	}
+	if _, err := Load([]string{"--report-storage", "ftp://host/dir"}, env(nil)); err == nil || !strings.Contains(err.Error(), `unknown scheme "ftp"`) {
+		t.Fatalf("an unknown report storage scheme: %v", err)
+	}
 	if _, err := Load([]string{"--report-storage", "s3:///nobucket"}, env(nil)); err == nil || !strings.Contains(err.Error(), "want s3://bucket/prefix") {
 		t.Fatalf("an s3 location without a bucket: %v", err)
 	}
